@@ -1,0 +1,507 @@
+/**
+ * @file fsp/fsp.h
+ * fsp: the File System Proxy for Linux.
+ *
+ * A file system written with fsp is an ordinary program. It fills in a
+ * ::fsp_fs_interface with callbacks, describes its volume with
+ * ::fsp_volume_params, and then:
+ *
+ * @code
+ *   fsp_fs_t *fs;
+ *   fsp_fs_create(&params, &interface, my_context, &fs);
+ *   fsp_fs_mount(fs, "/mnt/point");
+ *   fsp_fs_start(fs, 4);        // four worker threads
+ *   fsp_fs_wait(fs);            // until unmounted or stopped
+ *   fsp_fs_delete(fs);
+ * @endcode
+ *
+ * The model is WinFsp's: calls that name a file by path (open, create,
+ * get_file_info_by_name) hand back a *file context*, the file system's own
+ * object for that file; every later call receives that file context, never
+ * an inode number. fsp keeps the FUSE node table, the open handle table and
+ * the paths, and maps each FUSE request onto these callbacks.
+ *
+ * Conventions, everywhere in this header:
+ * - functions return 0 on success or a negative errno value;
+ * - callbacks return 0 or a negative errno value, which becomes the reply;
+ * - out-parameters are zeroed by fsp before a callback is invoked;
+ * - paths are absolute within the volume ("/" is the root, "/a/b" a file),
+ *   in the case they were created with.
+ */
+#ifndef FSP_FSP_H
+#define FSP_FSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this header: major * 10000 + minor * 100 + patch. */
+#define FSP_VERSION 100
+
+/** The volume: one mounted file system. Opaque. */
+typedef struct fsp_fs fsp_fs_t;
+
+/**
+ * Returned by a callback that will complete later (read, write,
+ * read_directory); the reply is then sent with fsp_fs_send_response().
+ * It is positive so that it can never be mistaken for an errno.
+ */
+#define FSP_PENDING 0x40000000
+
+/** A timeout value meaning "cache forever" (WinFsp's INFINITE). */
+#define FSP_TIMEOUT_INFINITE (-1)
+
+/**
+ * Attributes of one file: what stat(2) shows.
+ * A file system fills in what it keeps; fsp zeroes the structure first.
+ */
+typedef struct fsp_file_info {
+    uint64_t index_number;    /**< st_ino; 0 lets fsp use the FUSE node id */
+    uint64_t size;            /**< st_size, in bytes */
+    uint64_t allocation_size; /**< bytes allocated; st_blocks = this / 512 */
+    uint32_t mode;            /**< st_mode: file type bits and permissions */
+    uint32_t nlink;           /**< st_nlink; 0 is reported as 1 */
+    uint32_t uid;             /**< st_uid */
+    uint32_t gid;             /**< st_gid */
+    uint32_t rdev;            /**< st_rdev, for device nodes */
+    uint32_t reserved;        /**< zero */
+    struct timespec atime;    /**< last access */
+    struct timespec mtime;    /**< last data modification */
+    struct timespec ctime;    /**< last status change */
+    struct timespec btime;    /**< creation (birth) time; informational */
+} fsp_file_info_t;
+
+/** What statfs(2) shows of a volume. */
+typedef struct fsp_volume_info {
+    uint64_t total_size;      /**< bytes the volume can hold */
+    uint64_t free_size;       /**< bytes still free */
+    uint64_t total_files;     /**< files the volume can hold */
+    uint64_t free_files;      /**< files that can still be created */
+    uint32_t block_size;      /**< preferred I/O size; 0 means 4096 */
+    uint32_t max_name_length; /**< longest name; 0 means 255 */
+    char label[32];           /**< volume label, NUL-terminated */
+} fsp_volume_info_t;
+
+/**
+ * The volume parameters: fixed when the volume is created.
+ * Initialize with fsp_volume_params_init(), then change what you need.
+ */
+typedef struct fsp_volume_params {
+    /** Name of the file system: mounts show type "fuse.NAME". */
+    const char *fs_name;
+    /** Source shown in /proc/mounts; defaults to fs_name. */
+    const char *source;
+    /** How long the kernel may cache a file's entry and attributes, in
+     *  milliseconds; 0 asks every time, FSP_TIMEOUT_INFINITE caches forever. */
+    int64_t file_info_timeout_ms;
+    /** The same for directories. */
+    int64_t dir_info_timeout_ms;
+    /** How long the kernel may remember that a name does not exist. */
+    int64_t negative_timeout_ms;
+    /** Largest read request, in bytes (0: 1 MiB, the kernel's maximum). */
+    uint32_t max_read;
+    /** Largest write request, in bytes (0: 1 MiB). */
+    uint32_t max_write;
+    /** The volume refuses every change (EROFS) and is mounted read-only. */
+    bool read_only;
+    /** The kernel checks permissions from mode, uid and gid
+     *  (mount option default_permissions). On by default. */
+    bool default_permissions;
+    /** Users other than the mounting one may use the volume. */
+    bool allow_other;
+    /** Mount over a directory that is not empty. */
+    bool nonempty;
+    /** Unmount automatically when the daemon dies, even by SIGKILL.
+     *  On by default. */
+    bool auto_unmount;
+    /** Let the kernel cache writes and send them later (writeback cache). */
+    bool writeback_cache;
+    /** Keep a file's cached pages when it is opened again
+     *  (FOPEN_KEEP_CACHE); useful with long timeouts. */
+    bool keep_cache;
+    /** Extended attributes are supported (the *_xattr callbacks). */
+    bool extended_attributes;
+    /** Call cleanup only for files that were modified through the handle. */
+    bool post_cleanup_when_modified_only;
+} fsp_volume_params_t;
+
+/**
+ * Information for create(): what kind of file to make and for whom.
+ */
+typedef struct fsp_create_info {
+    uint32_t mode;            /**< type bits (S_IFREG, S_IFDIR, S_IFLNK,
+                                   S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK) and
+                                   permissions, umask already applied */
+    uint32_t rdev;            /**< device number for S_IFCHR / S_IFBLK */
+    uint32_t uid;             /**< owner: the caller's fsuid */
+    uint32_t gid;             /**< group: the caller's fsgid; a file system
+                                   with setgid directories overrides it */
+    int flags;                /**< open(2) flags for S_IFREG (O_RDWR, ...) */
+    const char *link_target;  /**< target for S_IFLNK, as written */
+} fsp_create_info_t;
+
+/** Bits of the valid mask given to set_basic_info(). */
+enum fsp_set_basic_info_bits {
+    FSP_SET_MODE = 1 << 0,      /**< change permission bits (mode) */
+    FSP_SET_UID = 1 << 1,       /**< change owner */
+    FSP_SET_GID = 1 << 2,       /**< change group */
+    FSP_SET_ATIME = 1 << 3,     /**< set atime to info->atime */
+    FSP_SET_MTIME = 1 << 4,     /**< set mtime to info->mtime */
+    FSP_SET_ATIME_NOW = 1 << 5, /**< set atime to the current time */
+    FSP_SET_MTIME_NOW = 1 << 6, /**< set mtime to the current time */
+    FSP_SET_CTIME = 1 << 7,     /**< set ctime to info->ctime */
+    FSP_SET_KILL_SUID = 1 << 8, /**< clear set-user-ID / set-group-ID */
+};
+
+/** Flags for open() beyond the open(2) ones. */
+enum fsp_open_flags {
+    /** Opened only to read or change attributes, names or extended
+     *  attributes, never data: what WinFsp calls an open with
+     *  FILE_READ_ATTRIBUTES access. Works on every type of file. */
+    FSP_OPEN_META = 1 << 30,
+};
+
+/** Flags for rename(). */
+enum fsp_rename_flags {
+    FSP_RENAME_NOREPLACE = 1 << 0, /**< fail with EEXIST if new_path exists */
+    FSP_RENAME_EXCHANGE = 1 << 1,  /**< swap the two names atomically */
+};
+
+/** Flags for write(). */
+enum fsp_write_flags {
+    /** Ignore the offset and append at the end of the file (O_APPEND). */
+    FSP_WRITE_TO_END_OF_FILE = 1 << 0,
+};
+
+/** Opaque buffer that read_directory() fills with fsp_dir_buffer_add(). */
+typedef struct fsp_dir_buffer fsp_dir_buffer_t;
+
+/**
+ * Add one entry to a directory listing, from inside read_directory().
+ *
+ * @param buf   the buffer read_directory() was given
+ * @param name  the entry's name (not "." or "..": fsp adds those)
+ * @param info  the entry's attributes; at least mode must be set
+ * @return true if the entry was taken; false if the buffer is full, in which
+ *         case the entry was not added and read_directory() should return 0:
+ *         it will be called again with this name's predecessor as marker.
+ */
+bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
+                        const fsp_file_info_t *info);
+
+/**
+ * The callbacks of a file system. Leave unsupported ones NULL: fsp answers
+ * the matching requests with ENOSYS or turns the capability off.
+ *
+ * Callbacks run on the dispatcher's worker threads, several at a time;
+ * the file system synchronizes its own data.
+ */
+typedef struct fsp_fs_interface {
+    /**
+     * Report sizes and free space (statfs).
+     * @param fs    the volume
+     * @param info  out: the volume's figures
+     */
+    int (*get_volume_info)(fsp_fs_t *fs, fsp_volume_info_t *info);
+
+    /**
+     * Look up a file by path and report its attributes without opening it
+     * (the kernel's LOOKUP, and stat of a name nobody has open).
+     * @return 0, -ENOENT if it does not exist, -ENOTDIR if a directory
+     *         in the path is not one
+     */
+    int (*get_file_info_by_name)(fsp_fs_t *fs, const char *path,
+                                 fsp_file_info_t *info);
+
+    /**
+     * Create a new file, directory, symbolic link or special file.
+     * The parent directory exists (fsp checked); the name does not
+     * (-EEXIST otherwise, which the file system must still check).
+     * @param fs        the volume
+     * @param path      path of the new file
+     * @param ci        what to create and for whom
+     * @param file_ctx  out: the file system's object for the new file,
+     *                  open as if by open() with ci->flags
+     * @param info      out: its attributes
+     * @return 0, -EEXIST, -ENOSPC, -ENAMETOOLONG, ...
+     */
+    int (*create)(fsp_fs_t *fs, const char *path, const fsp_create_info_t *ci,
+                  void **file_ctx, fsp_file_info_t *info);
+
+    /**
+     * Open an existing file.
+     * @param flags  open(2) flags (O_ACCMODE bits, O_APPEND, O_DIRECTORY...)
+     *               or FSP_OPEN_META for an attributes-only open
+     * @param file_ctx out: the file system's object for this open
+     * @param info   out: the file's attributes
+     */
+    int (*open)(fsp_fs_t *fs, const char *path, int flags, void **file_ctx,
+                fsp_file_info_t *info);
+
+    /**
+     * Truncate an open file to zero length (open with O_TRUNC).
+     */
+    int (*overwrite)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
+
+    /**
+     * The last close of an open: the kernel released the handle.
+     * Called before close(). Optional.
+     * @param path   the file's current path, or NULL if it was unlinked
+     */
+    void (*cleanup)(fsp_fs_t *fs, void *file_ctx, const char *path);
+
+    /**
+     * Release a file context returned by open() or create(): fsp will not
+     * use it again.
+     */
+    void (*close)(fsp_fs_t *fs, void *file_ctx);
+
+    /**
+     * Read data.
+     * @param buf     where to put it; length bytes available
+     * @param offset  file offset
+     * @param bytes_transferred out: bytes read; less than length only at
+     *                end of file
+     * @return 0 or -errno; FSP_PENDING to complete later
+     */
+    int (*read)(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
+                size_t length, size_t *bytes_transferred);
+
+    /**
+     * Write data.
+     * @param flags   FSP_WRITE_TO_END_OF_FILE to append
+     * @param bytes_transferred out: bytes written
+     * @param info    out: the file's attributes afterwards
+     * @return 0, -ENOSPC, -EFBIG, ...; FSP_PENDING to complete later
+     */
+    int (*write)(fsp_fs_t *fs, void *file_ctx, const void *buf,
+                 uint64_t offset, size_t length, int flags,
+                 size_t *bytes_transferred, fsp_file_info_t *info);
+
+    /**
+     * Make a file's data durable (fsync, fdatasync).
+     * @param file_ctx the file; NULL to flush the whole volume (syncfs)
+     */
+    int (*flush)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
+
+    /** Report an open file's attributes (fstat). */
+    int (*get_file_info)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
+
+    /**
+     * Change mode, owner and times (chmod, chown, utimensat).
+     * @param valid   which fields of @p new_info to apply: FSP_SET_* bits
+     * @param new_info the new values
+     * @param info    out: the file's attributes afterwards
+     */
+    int (*set_basic_info)(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
+                          const fsp_file_info_t *new_info,
+                          fsp_file_info_t *info);
+
+    /**
+     * Change a file's size (truncate, ftruncate).
+     * @return 0, -EFBIG, -ENOSPC, -EISDIR, ...
+     */
+    int (*set_file_size)(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
+                         fsp_file_info_t *info);
+
+    /**
+     * Allocate or punch space (fallocate).
+     * @param mode    fallocate(2) mode bits (FALLOC_FL_KEEP_SIZE, ...)
+     * @return 0, -EOPNOTSUPP for modes not supported, -ENOSPC, ...
+     */
+    int (*allocate)(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
+                    uint64_t length, fsp_file_info_t *info);
+
+    /**
+     * Remove the name @p path of the file @p file_ctx (unlink, rmdir).
+     * The file lives on while it is open. For a directory, fail with
+     * -ENOTEMPTY unless it is empty.
+     */
+    int (*unlink)(fsp_fs_t *fs, void *file_ctx, const char *path);
+
+    /**
+     * Rename @p path (the file @p file_ctx) to @p new_path.
+     * Without flags an existing new_path is replaced (a directory only by
+     * an empty directory: -ENOTEMPTY, -EISDIR, -ENOTDIR otherwise).
+     * @param flags  FSP_RENAME_NOREPLACE or FSP_RENAME_EXCHANGE
+     */
+    int (*rename)(fsp_fs_t *fs, void *file_ctx, const char *path,
+                  const char *new_path, unsigned flags);
+
+    /**
+     * Give the file @p file_ctx a new name (hard link).
+     * @param info out: the file's attributes afterwards
+     */
+    int (*link)(fsp_fs_t *fs, void *file_ctx, const char *new_path,
+                fsp_file_info_t *info);
+
+    /**
+     * List a directory, in a stable order, resuming after @p marker.
+     * @param marker  NULL to start at the beginning, else the name of the
+     *                last entry already returned
+     * @param buf     add entries with fsp_dir_buffer_add() until it says
+     *                the buffer is full or the directory is done
+     * @return 0 or -errno; FSP_PENDING to complete later
+     */
+    int (*read_directory)(fsp_fs_t *fs, void *file_ctx, const char *marker,
+                          fsp_dir_buffer_t *buf);
+
+    /**
+     * Read a symbolic link's target (the reparse point's data).
+     * @param buf     where to put the target, NUL-terminated
+     * @param size    size of buf
+     * @return 0, -EINVAL if not a link, -ENAMETOOLONG if it does not fit
+     */
+    int (*get_reparse_point)(fsp_fs_t *fs, void *file_ctx, char *buf,
+                             size_t size);
+
+    /**
+     * Read an extended attribute.
+     * @param size    size of buf; 0 asks only for the value's length
+     * @param length  out: the value's length
+     * @return 0, -ENODATA if absent, -ERANGE if size is too small
+     */
+    int (*get_xattr)(fsp_fs_t *fs, void *file_ctx, const char *name,
+                     void *buf, size_t size, size_t *length);
+
+    /**
+     * Set an extended attribute.
+     * @param flags  XATTR_CREATE (fail -EEXIST if present) or
+     *               XATTR_REPLACE (fail -ENODATA if absent) or 0
+     * @return 0, -EEXIST, -ENODATA, -ENOSPC, -E2BIG
+     */
+    int (*set_xattr)(fsp_fs_t *fs, void *file_ctx, const char *name,
+                     const void *value, size_t size, int flags);
+
+    /**
+     * List extended attribute names, each NUL-terminated, one after another.
+     * @param size    size of buf; 0 asks only for the total length
+     * @param length  out: the list's total length
+     * @return 0 or -ERANGE if size is too small
+     */
+    int (*list_xattr)(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
+                      size_t *length);
+
+    /** Remove an extended attribute. @return 0 or -ENODATA */
+    int (*remove_xattr)(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+    /**
+     * The dispatcher has stopped: no callback runs any more.
+     * @param normally true after an unmount or fsp_fs_stop(), false after
+     *                 an error on the channel
+     */
+    void (*dispatcher_stopped)(fsp_fs_t *fs, bool normally);
+} fsp_fs_interface_t;
+
+/** Who made the request being served, and the hint that names it. */
+typedef struct fsp_operation_context {
+    uint64_t hint; /**< names the request in fsp_fs_send_response() */
+    uint32_t uid;  /**< caller's fsuid */
+    uint32_t gid;  /**< caller's fsgid */
+    uint32_t pid;  /**< caller's thread group id */
+} fsp_operation_context_t;
+
+/**
+ * Set every field of @p params to its default: timeouts of 1 s,
+ * default_permissions and auto_unmount on, everything else off.
+ */
+void fsp_volume_params_init(fsp_volume_params_t *params);
+
+/**
+ * Create a volume. Nothing is mounted yet.
+ * @param params     volume parameters (copied)
+ * @param interface  the callbacks (copied)
+ * @param user_context the file system's own data, see fsp_fs_user_context()
+ * @param pfs        out: the new volume
+ * @return 0, -EINVAL for inconsistent parameters, -ENOMEM
+ */
+int fsp_fs_create(const fsp_volume_params_t *params,
+                  const fsp_fs_interface_t *interface, void *user_context,
+                  fsp_fs_t **pfs);
+
+/**
+ * Mount the volume on a directory. As root it uses mount(2) directly;
+ * otherwise the fusermount3 helper. On failure, fsp_fs_error_message()
+ * says what is wrong and how to fix it.
+ * @return 0, -ENOENT (no /dev/fuse or no mount point), -ENOTDIR,
+ *         -ENOTEMPTY, -EBUSY (already mounted), -EACCES, -EPERM, ...
+ */
+int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint);
+
+/**
+ * Start the dispatcher: @p threads worker threads serve requests.
+ * @param threads  number of workers; 0 chooses one per CPU, at least 2
+ */
+int fsp_fs_start(fsp_fs_t *fs, unsigned threads);
+
+/**
+ * Wait until the dispatcher stops: the volume was unmounted,
+ * fsp_fs_stop() was called, or the connection failed.
+ * @return 0 after an orderly stop, else the channel's -errno
+ */
+int fsp_fs_wait(fsp_fs_t *fs);
+
+/**
+ * Stop the dispatcher and unmount. Safe from any thread, and from a
+ * signal handler. Returns at once; fsp_fs_wait() waits for the end.
+ */
+void fsp_fs_stop(fsp_fs_t *fs);
+
+/**
+ * Delete a volume: stops and unmounts it if needed, closes every file
+ * context still held, and frees it.
+ */
+void fsp_fs_delete(fsp_fs_t *fs);
+
+/** The user_context given to fsp_fs_create(). */
+void *fsp_fs_user_context(fsp_fs_t *fs);
+
+/** The mount point, or NULL before fsp_fs_mount(). */
+const char *fsp_fs_mountpoint(fsp_fs_t *fs);
+
+/**
+ * A sentence that explains the last failure of fsp_fs_mount() or
+ * fsp_fs_start(): what is wrong and how to fix it. Empty if none.
+ */
+const char *fsp_fs_error_message(fsp_fs_t *fs);
+
+/**
+ * Switch the debug log on or off while the volume runs: one line per
+ * request and per reply, on standard error (or the log file set with
+ * fsp_fs_set_debug_log()).
+ */
+void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
+
+/**
+ * The request being served on this thread: caller and hint.
+ * Valid only inside a callback.
+ */
+const fsp_operation_context_t *fsp_fs_operation_context(void);
+
+/**
+ * Run in the background the way daemons do, reporting readiness to the
+ * parent: the parent process waits until the child calls
+ * fsp_daemon_ready() and exits with the status it gives. Call it before
+ * creating threads (before fsp_fs_mount()).
+ * @return 0 in the child; does not return in the parent
+ */
+int fsp_daemonize(void);
+
+/**
+ * Tell the waiting parent of fsp_daemonize() that the file system is
+ * ready (status 0) or failed (non-zero exit status); detach from the
+ * terminal. Does nothing if fsp_daemonize() was not called.
+ */
+void fsp_daemon_ready(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSP_FSP_H */

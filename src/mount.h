@@ -1,0 +1,58 @@
+/*
+ * mount.h - mounting and unmounting a FUSE file system (part of the channel
+ * layer). As root: open /dev/fuse and call mount(2). As an ordinary user:
+ * run fusermount3, which hands the /dev/fuse descriptor back over a socket.
+ *
+ * Every failure comes with a message that names the cause and the fix.
+ */
+#ifndef FSP_MOUNT_H
+#define FSP_MOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fsp_mount_options {
+    const char *fs_name;      /* type is "fuse.<fs_name>" */
+    const char *source;       /* shown in /proc/mounts; NULL: fs_name */
+    bool allow_other;
+    bool default_permissions;
+    bool nonempty;            /* allow a non-empty mount point */
+    bool auto_unmount;        /* unmount when the daemon dies */
+    bool read_only;
+    uint32_t max_read;        /* 0: not passed */
+};
+
+struct fsp_mount {
+    int fd;                   /* the /dev/fuse descriptor, or -1 */
+    char *mountpoint;         /* canonical absolute path (malloc'd) */
+    bool via_fusermount;      /* mounted by fusermount3 */
+    unsigned conn_id;         /* /sys/fs/fuse/connections/<conn_id> */
+    pid_t watcher_pid;        /* auto-unmount watcher (root path), or 0 */
+    int watcher_fd;           /* our end of the watcher's pipe, or -1 */
+    pid_t fusermount_pid;     /* fusermount3 kept alive for auto_unmount */
+    int fusermount_fd;        /* our end of its socket, or -1 */
+};
+
+/*
+ * Check the mount point and /dev/fuse, then mount. On success @m is filled
+ * in (m->fd >= 0) and 0 is returned. On failure returns -errno, leaves
+ * nothing mounted and nothing running, and writes into @errmsg (always
+ * NUL-terminated) a sentence that says what is wrong and how to fix it.
+ */
+int fsp_mount_create(const char *mountpoint,
+                     const struct fsp_mount_options *opt, struct fsp_mount *m,
+                     char *errmsg, size_t errsize);
+
+/*
+ * Unmount (if still mounted), close the descriptor, and end the watcher or
+ * the fusermount3 process. Idempotent; @m is left with fd == -1.
+ */
+void fsp_mount_destroy(struct fsp_mount *m);
+
+/* Unmount only, keeping the descriptor: used to stop a running volume,
+ * whose workers then see ENODEV. Returns 0 or -errno. */
+int fsp_mount_unmount(struct fsp_mount *m);
+
+#endif /* FSP_MOUNT_H */

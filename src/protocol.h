@@ -1,0 +1,129 @@
+/*
+ * protocol.h - the FUSE wire protocol: decoding requests, encoding replies.
+ *
+ * Layer 2 of fsp (see docs/ARCHITECTURE.md). Pure functions: no I/O, no
+ * allocation, no global state, so every one of them can be unit-tested and
+ * fuzzed. The kernel's ABI itself (structs and constants up to protocol
+ * 7.45) lives in fuse_abi.h.
+ */
+#ifndef FSP_PROTOCOL_H
+#define FSP_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsp/fsp.h"
+#include "fuse_abi.h"
+
+/*
+ * A decoded request. Every pointer points into the buffer given to
+ * fsp_proto_decode() and every length has been checked against it.
+ */
+struct fsp_request {
+    const struct fuse_in_header *hdr; /* never NULL after a decode */
+    uint32_t opcode;
+    uint64_t unique;
+    uint64_t nodeid;
+    const void *arg;       /* the opcode's fixed-size struct, or NULL */
+    uint32_t arg_size;     /* its size as the protocol version defines it */
+    const char *name;      /* first NUL-terminated name: LOOKUP, MKDIR,
+                              MKNOD, CREATE, UNLINK, RMDIR, RENAME(2) old,
+                              LINK new, SYMLINK link name, *XATTR name */
+    const char *name2;     /* second name: RENAME(2) new name, SYMLINK
+                              target */
+    const void *data;      /* WRITE data, SETXATTR value, IOCTL input */
+    uint32_t data_size;
+};
+
+/*
+ * Decode one request of @len bytes read from the channel.
+ * On success @req describes it. Returns:
+ *   0        the request is well formed
+ *   -EINVAL  the header is too short or its len field disagrees with @len;
+ *            req->hdr is NULL and no reply can be sent
+ *   -EPROTO  the header is sane (req->hdr, opcode and unique are set) but
+ *            the body is truncated or a name is not NUL-terminated: reply
+ *            with an error
+ *   -ENOSYS  unknown opcode (req->hdr, opcode, unique set): reply ENOSYS
+ * @minor is the negotiated protocol minor version (0 before INIT), which
+ * decides the size of some structs (e.g. fuse_init_in).
+ */
+int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
+                     struct fsp_request *req);
+
+/* Does this opcode get a reply? (FORGET and BATCH_FORGET do not.) */
+bool fsp_proto_has_reply(uint32_t opcode);
+
+/* "LOOKUP", "GETATTR", ...; "UNKNOWN(n)" is not produced: returns NULL. */
+const char *fsp_proto_opcode_name(uint32_t opcode);
+
+/* What the volume wants from INIT. */
+struct fsp_init_config {
+    uint32_t max_write;           /* bytes, <= 1 MiB */
+    uint32_t max_readahead;       /* bytes */
+    uint16_t max_background;
+    uint16_t congestion_threshold;
+    uint32_t time_gran;           /* 1 for nanosecond timestamps */
+    bool writeback_cache;
+    bool readdirplus;             /* DO_READDIRPLUS + READDIRPLUS_AUTO */
+    bool posix_locks;
+    bool flock_locks;
+    bool no_open_support;
+    bool no_opendir_support;
+    bool cache_symlinks;
+    bool parallel_dirops;
+    bool passthrough;             /* FUSE_PASSTHROUGH; needs privileges */
+    bool over_io_uring;           /* FUSE_OVER_IO_URING */
+    uint32_t max_stack_depth;     /* with passthrough */
+};
+
+/*
+ * Negotiate INIT: fill @out (zeroed first) from the kernel's @in and what
+ * the volume wants in @cfg. Capabilities the kernel does not offer are left
+ * off. The major version must be 7; a kernel with a newer minor gets ours
+ * (FUSE_KERNEL_MINOR_VERSION), an older one its own.
+ * Returns 0, or -EPROTO for an unsupported major version (out->major is
+ * still set to 7 so the reply tells the kernel what we speak).
+ * @in_size is the size of the INIT body actually received (older kernels
+ * send a shorter fuse_init_in without flags2).
+ * @negotiated_flags receives the 64-bit flag set in effect.
+ */
+int fsp_proto_negotiate_init(const struct fuse_init_in *in, size_t in_size,
+                             const struct fsp_init_config *cfg,
+                             struct fuse_init_out *out,
+                             uint64_t *negotiated_flags);
+
+/* Convert a timeout in ms (0 = none, FSP_TIMEOUT_INFINITE = forever) to
+ * the protocol's seconds + nanoseconds. */
+void fsp_proto_timeout(int64_t ms, uint64_t *sec, uint32_t *nsec);
+
+/* Fill a fuse_attr from the file system's file info. index_number 0 means
+ * "use the node id" as st_ino. nlink 0 is reported as 1. blksize 4096. */
+void fsp_proto_fill_attr(struct fuse_attr *attr, const fsp_file_info_t *info,
+                         uint64_t nodeid);
+
+/*
+ * Append one entry to a READDIR reply buffer that holds @used bytes of
+ * @size. Returns the new used size, or 0 if the entry does not fit.
+ * @type is the file type from mode (S_IFMT bits), converted to DT_*.
+ */
+size_t fsp_proto_add_dirent(void *buf, size_t size, size_t used,
+                            const char *name, uint64_t ino, uint32_t mode,
+                            uint64_t off);
+
+/* The same for READDIRPLUS: entry_out (nodeid, timeouts, attr) + dirent. */
+size_t fsp_proto_add_direntplus(void *buf, size_t size, size_t used,
+                                const char *name,
+                                const struct fuse_entry_out *entry,
+                                uint64_t off);
+
+/*
+ * Write a one-line readable description of a request's arguments into
+ * @buf (always NUL-terminated): e.g. "name=foo mode=0644 flags=O_RDWR",
+ * "off=4096 size=65536 fh=3". Used by the debug log. Returns @buf.
+ */
+char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
+                            size_t size);
+
+#endif /* FSP_PROTOCOL_H */

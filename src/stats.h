@@ -1,0 +1,72 @@
+/*
+ * stats.h - live counters that a running volume publishes for fsptool.
+ *
+ * Each volume creates one file, <dir>/<pid>-<conn_id>.vol, where <dir> is
+ * /run/fsp for root and $XDG_RUNTIME_DIR/fsp (or /tmp/fsp-<uid>) otherwise,
+ * and maps it shared. The volume updates counters with relaxed atomic adds;
+ * fsptool maps the same file read-only (or read-write, for the debug switch)
+ * and reads them. No lock, no syscall on the request path.
+ */
+#ifndef FSP_STATS_H
+#define FSP_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define FSP_STATS_MAGIC 0x46535053u /* "FSPS" */
+#define FSP_STATS_VERSION 1u
+#define FSP_STATS_OPCODES 64u       /* opcodes >= 64 are counted in [0] */
+#define FSP_STATS_ERRNOS 160u       /* reply errors >= 160 are counted in [0]
+                                       of replies_by_errno... index 0 is
+                                       success; see fsp_stats_reply() */
+
+struct fsp_stats_shared {
+    uint32_t magic;
+    uint32_t version;
+    int32_t pid;
+    uint32_t threads;
+    uint64_t started_unix_ns;
+    char mountpoint[4096];
+    char fs_name[64];
+    char channel[16];             /* "dev" or "io_uring" */
+    _Atomic uint32_t debug;       /* 1: debug log on; fsptool may write */
+    uint32_t reserved;
+    _Atomic uint64_t requests[FSP_STATS_OPCODES];
+    _Atomic uint64_t replies_by_errno[FSP_STATS_ERRNOS]; /* [0] = success,
+                                       [e] = -e, [FSP_STATS_ERRNOS-1] = other */
+    _Atomic int64_t pending;      /* requests received, not yet answered */
+    _Atomic int64_t nodes;        /* entries in the node table */
+    _Atomic int64_t handles;      /* open file handles */
+    _Atomic uint64_t interrupts;
+    _Atomic uint64_t notifications;
+};
+
+struct fsp_stats {
+    struct fsp_stats_shared *shared; /* NULL when publishing failed */
+    char *path;                      /* the published file (malloc'd) */
+};
+
+/*
+ * Create and map the volume's stats file. Failure to publish is not fatal
+ * for a volume: on error returns -errno and leaves st->shared NULL, and
+ * every other function below accepts that.
+ */
+int fsp_stats_open(struct fsp_stats *st, const char *mountpoint,
+                   const char *fs_name, const char *channel,
+                   unsigned conn_id, unsigned threads);
+
+/* Unmap and remove the file. Idempotent. */
+void fsp_stats_close(struct fsp_stats *st);
+
+/* Count a received request. */
+void fsp_stats_request(struct fsp_stats *st, uint32_t opcode);
+
+/* Count a reply with error @error (0 or -errno). */
+void fsp_stats_reply(struct fsp_stats *st, int error);
+
+/* The directory volumes publish into, for this user: writes it into @buf. */
+int fsp_stats_dir(char *buf, size_t size);
+
+#endif /* FSP_STATS_H */
