@@ -41,6 +41,9 @@
 extern "C" {
 #endif
 
+/** Marks the library's exported functions. */
+#define FSP_API __attribute__((visibility("default")))
+
 /** Version of this header: major * 10000 + minor * 100 + patch. */
 #define FSP_VERSION 100
 
@@ -192,7 +195,7 @@ typedef struct fsp_dir_buffer fsp_dir_buffer_t;
  *         case the entry was not added and read_directory() should return 0:
  *         it will be called again with this name's predecessor as marker.
  */
-bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
+FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
                         const fsp_file_info_t *info);
 
 /**
@@ -411,7 +414,7 @@ typedef struct fsp_operation_context {
  * Set every field of @p params to its default: timeouts of 1 s,
  * default_permissions and auto_unmount on, everything else off.
  */
-void fsp_volume_params_init(fsp_volume_params_t *params);
+FSP_API void fsp_volume_params_init(fsp_volume_params_t *params);
 
 /**
  * Create a volume. Nothing is mounted yet.
@@ -421,7 +424,7 @@ void fsp_volume_params_init(fsp_volume_params_t *params);
  * @param pfs        out: the new volume
  * @return 0, -EINVAL for inconsistent parameters, -ENOMEM
  */
-int fsp_fs_create(const fsp_volume_params_t *params,
+FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
                   const fsp_fs_interface_t *interface, void *user_context,
                   fsp_fs_t **pfs);
 
@@ -432,57 +435,57 @@ int fsp_fs_create(const fsp_volume_params_t *params,
  * @return 0, -ENOENT (no /dev/fuse or no mount point), -ENOTDIR,
  *         -ENOTEMPTY, -EBUSY (already mounted), -EACCES, -EPERM, ...
  */
-int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint);
+FSP_API int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint);
 
 /**
  * Start the dispatcher: @p threads worker threads serve requests.
  * @param threads  number of workers; 0 chooses one per CPU, at least 2
  */
-int fsp_fs_start(fsp_fs_t *fs, unsigned threads);
+FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads);
 
 /**
  * Wait until the dispatcher stops: the volume was unmounted,
  * fsp_fs_stop() was called, or the connection failed.
  * @return 0 after an orderly stop, else the channel's -errno
  */
-int fsp_fs_wait(fsp_fs_t *fs);
+FSP_API int fsp_fs_wait(fsp_fs_t *fs);
 
 /**
  * Stop the dispatcher and unmount. Safe from any thread, and from a
  * signal handler. Returns at once; fsp_fs_wait() waits for the end.
  */
-void fsp_fs_stop(fsp_fs_t *fs);
+FSP_API void fsp_fs_stop(fsp_fs_t *fs);
 
 /**
  * Delete a volume: stops and unmounts it if needed, closes every file
  * context still held, and frees it.
  */
-void fsp_fs_delete(fsp_fs_t *fs);
+FSP_API void fsp_fs_delete(fsp_fs_t *fs);
 
 /** The user_context given to fsp_fs_create(). */
-void *fsp_fs_user_context(fsp_fs_t *fs);
+FSP_API void *fsp_fs_user_context(fsp_fs_t *fs);
 
 /** The mount point, or NULL before fsp_fs_mount(). */
-const char *fsp_fs_mountpoint(fsp_fs_t *fs);
+FSP_API const char *fsp_fs_mountpoint(fsp_fs_t *fs);
 
 /**
  * A sentence that explains the last failure of fsp_fs_mount() or
  * fsp_fs_start(): what is wrong and how to fix it. Empty if none.
  */
-const char *fsp_fs_error_message(fsp_fs_t *fs);
+FSP_API const char *fsp_fs_error_message(fsp_fs_t *fs);
 
 /**
  * Switch the debug log on or off while the volume runs: one line per
- * request and per reply, on standard error (or the log file set with
- * fsp_fs_set_debug_log()).
+ * request and per reply, on standard error. Also switched by
+ * `fsptool debug MOUNTPOINT on|off`.
  */
-void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
+FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
 
 /**
  * The request being served on this thread: caller and hint.
  * Valid only inside a callback.
  */
-const fsp_operation_context_t *fsp_fs_operation_context(void);
+FSP_API const fsp_operation_context_t *fsp_fs_operation_context(void);
 
 /**
  * Run in the background the way daemons do, reporting readiness to the
@@ -491,14 +494,14 @@ const fsp_operation_context_t *fsp_fs_operation_context(void);
  * creating threads (before fsp_fs_mount()).
  * @return 0 in the child; does not return in the parent
  */
-int fsp_daemonize(void);
+FSP_API int fsp_daemonize(void);
 
 /**
  * Tell the waiting parent of fsp_daemonize() that the file system is
  * ready (status 0) or failed (non-zero exit status); detach from the
  * terminal. Does nothing if fsp_daemonize() was not called.
  */
-void fsp_daemon_ready(int status);
+FSP_API void fsp_daemon_ready(int status);
 
 #ifdef __cplusplus
 }
