@@ -6,6 +6,12 @@
  * and maps it shared. The volume updates counters with relaxed atomic adds;
  * fsptool maps the same file read-only (or read-write, for the debug switch)
  * and reads them. No lock, no syscall on the request path.
+ *
+ * Readers: load magic with acquire ordering (__atomic_load_n(...,
+ * __ATOMIC_ACQUIRE)) and trust the header only if it is FSP_STATS_MAGIC;
+ * the writer stores it last, with release ordering, and clears it when the
+ * volume closes. Check that the file is at least sizeof(struct
+ * fsp_stats_shared) before mapping it, and that version matches.
  */
 #ifndef FSP_STATS_H
 #define FSP_STATS_H
@@ -18,9 +24,9 @@
 #define FSP_STATS_MAGIC 0x46535053u /* "FSPS" */
 #define FSP_STATS_VERSION 1u
 #define FSP_STATS_OPCODES 64u       /* opcodes >= 64 are counted in [0] */
-#define FSP_STATS_ERRNOS 160u       /* reply errors >= 160 are counted in [0]
-                                       of replies_by_errno... index 0 is
-                                       success; see fsp_stats_reply() */
+#define FSP_STATS_ERRNOS 160u       /* replies_by_errno[0] counts successes,
+                                       [e] replies with -e, and the last one
+                                       every other value (e >= 159) */
 
 struct fsp_stats_shared {
     uint32_t magic;

@@ -1,0 +1,179 @@
+/**
+ * @file memfs_internal.h
+ * The data structures of memfs and the helpers its files share.
+ *
+ * memfs is spread over: memfs.c (the volume and most callbacks),
+ * memfs_xattr.c (the extended attribute callbacks), memfs_node.c (nodes
+ * and path lookup), memfs_dirmap.c (directory entries, an AVL tree) and
+ * memfs_data.c (file contents, a sparse radix tree of pages).
+ *
+ * A *node* is a file of any type. Directories map names to nodes (a
+ * struct memfs_dirmap); a regular file may have several names (hard
+ * links), counted by nlink. An open file context is the node itself, with
+ * open_count counting the opens. A node is freed when it has neither names
+ * nor opens: unlink and rename drop names, close drops opens, and whichever
+ * comes last frees it (memfs_node_release()).
+ */
+#ifndef MEMFS_INTERNAL_H
+#define MEMFS_INTERNAL_H
+
+#include "memfs.h"
+#include "memfs_data.h"
+#include "memfs_dirmap.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/** Longest name of a directory entry, in bytes (NAME_MAX). */
+#define MEMFS_NAME_MAX 255
+/** Longest symbolic link target, in bytes, without the NUL (PATH_MAX - 1). */
+#define MEMFS_LINK_TARGET_MAX 4095
+/** Largest extended attribute value (XATTR_SIZE_MAX). */
+#define MEMFS_XATTR_VALUE_MAX 65536
+/** Longest extended attribute name (XATTR_NAME_MAX). */
+#define MEMFS_XATTR_NAME_MAX 255
+
+/** One extended attribute of a node; a node keeps them in a list. */
+struct memfs_xattr {
+    struct memfs_xattr *next;
+    size_t name_len;   /* without the NUL */
+    size_t value_size;
+    char name[];       /* the name, its NUL, then value_size value bytes */
+};
+
+/** A file of any type. */
+struct memfs_node {
+    struct memfs_node *prev, *next; /* memfs.all_nodes: every live node */
+    uint64_t index_number;          /* st_ino, unique for the volume's life */
+    uint32_t mode;                  /* type and permission bits */
+    uint32_t nlink;                 /* names; directories: 2 + subdirs */
+    uint32_t uid, gid, rdev;
+    struct timespec atime, mtime, ctime, btime;
+    uint64_t open_count;            /* file contexts handed out */
+    struct memfs_xattr *xattrs;     /* in the order they were created */
+    uint64_t xattr_bytes;           /* names + values, charged to the volume */
+
+    /* S_IFREG */
+    uint64_t size;
+    struct memfs_data data;
+    /* S_IFDIR */
+    struct memfs_dirmap entries;
+    struct memfs_node *parent;      /* the directory holding its one name;
+                                       NULL for the root and once removed */
+    /* S_IFLNK */
+    char *link_target;
+};
+
+/** The volume. Nothing of memfs is global: it all hangs from here. */
+struct memfs {
+    /*
+     * One reader-writer lock over the whole volume: callbacks that only
+     * look (lookup, stat, read, readdir, getxattr) share it; callbacks
+     * that change anything (data, names, attributes, open counts) take it
+     * alone. Coarse, but simple and obviously correct; reads, the common
+     * case, still run in parallel.
+     */
+    pthread_rwlock_t lock;
+    struct memfs_node *root;
+    struct memfs_node *all_nodes;  /* list of every node, for memfs_delete */
+    uint64_t next_index_number;
+    uint64_t node_count;
+    uint64_t used_bytes;           /* data pages and extended attributes */
+    struct memfs_options options;
+};
+
+/* ---- memfs_node.c ---- */
+
+/** The current time, to the nanosecond. */
+struct timespec memfs_now(void);
+
+/**
+ * A new node of the given mode (type and permissions), owned by root,
+ * with no names and no opens, all times now. It counts against
+ * options.max_nodes. @return 0, -ENOSPC, -ENOMEM
+ */
+int memfs_node_new(struct memfs *m, uint32_t mode, struct memfs_node **out);
+
+/** Free @p node if it has neither names nor opens. */
+void memfs_node_release(struct memfs *m, struct memfs_node *node);
+
+/** Free @p node unconditionally, with its data and attributes. */
+void memfs_node_destroy(struct memfs *m, struct memfs_node *node);
+
+/** Fill @p info with the attributes of @p node. */
+void memfs_node_get_info(const struct memfs_node *node, fsp_file_info_t *info);
+
+/** Set mtime and ctime to now: a change of contents. */
+void memfs_node_touch_modified(struct memfs_node *node);
+
+/** True if directory @p dir is directory @p node or one above it. */
+bool memfs_node_is_ancestor(const struct memfs_node *dir,
+                            const struct memfs_node *node);
+
+/**
+ * Find the node at @p path ("/", "/a/b").
+ * @return 0, -ENOENT, -ENOTDIR (a middle component is not a directory),
+ *         -ENAMETOOLONG (a component is longer than MEMFS_NAME_MAX)
+ */
+int memfs_lookup(struct memfs *m, const char *path, struct memfs_node **out);
+
+/**
+ * Find the directory that holds (or would hold) @p path, and the last
+ * component's name, which points into @p path and is not NUL-terminated.
+ * For "/" the parent is NULL and the name empty.
+ * @return as memfs_lookup(), for the directories on the way
+ */
+int memfs_lookup_parent(struct memfs *m, const char *path,
+                        struct memfs_node **parent, const char **name,
+                        size_t *name_len);
+
+/* ---- memfs_xattr.c ---- */
+
+/** Free every extended attribute of @p node (not its byte count). */
+void memfs_xattr_free_all(struct memfs_node *node);
+
+int memfs_op_get_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
+                       void *buf, size_t size, size_t *length);
+int memfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
+                       const void *value, size_t size, int flags);
+int memfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
+                        size_t *length);
+int memfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+/* ---- for every callback ---- */
+
+/** The volume of a callback: the user context given to fsp_fs_create().
+ *  (memfs_selftest's stub hands back the fs pointer itself.) */
+static inline struct memfs *memfs_of(fsp_fs_t *fs)
+{
+    return fsp_fs_user_context(fs);
+}
+
+/** The volume's lock, shared: for callbacks that only look. */
+static inline void memfs_read_lock(struct memfs *m)
+{
+    pthread_rwlock_rdlock(&m->lock);
+}
+
+/** The volume's lock, exclusive: for callbacks that change anything. */
+static inline void memfs_write_lock(struct memfs *m)
+{
+    pthread_rwlock_wrlock(&m->lock);
+}
+
+static inline void memfs_unlock(struct memfs *m)
+{
+    pthread_rwlock_unlock(&m->lock);
+}
+
+/** Bytes of the volume's size not used yet by data or attributes. */
+static inline uint64_t memfs_free_bytes(const struct memfs *m)
+{
+    uint64_t total = m->options.total_size;
+    return m->used_bytes < total ? total - m->used_bytes : 0;
+}
+
+#endif /* MEMFS_INTERNAL_H */

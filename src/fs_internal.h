@@ -1,0 +1,261 @@
+/*
+ * fs_internal.h - the volume object and what the layers share about it.
+ *
+ * Layers (docs/ARCHITECTURE.md): channel (channel.h, mount.h) ->
+ * protocol (protocol.h) -> dispatcher (dispatcher.c) -> volume
+ * (node_table.c, handle_table.c, volume_*.c) -> interface (fsp.h).
+ */
+#ifndef FSP_FS_INTERNAL_H
+#define FSP_FS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fsp/fsp.h"
+#include "channel.h"
+#include "fuse_abi.h"
+#include "mount.h"
+#include "protocol.h"
+#include "stats.h"
+
+/* ---------------------------------------------------------------- nodes */
+
+/*
+ * One FUSE node: a name the kernel knows, identified by a node id that is
+ * never reused. The node table keeps parent + name so that the path of any
+ * node can be built, and follows renames and unlinks.
+ *
+ * A node lives while it is referenced: by the kernel (lookup_count > 0),
+ * by each child node, by each open handle, and by each request working on
+ * it (fsp_node_get / fsp_node_put).
+ */
+struct fsp_node {
+    uint64_t nodeid;
+    uint64_t lookup_count;      /* kernel references (LOOKUP minus FORGET) */
+    uint32_t refs;              /* see above; the kernel's count as 1 ref */
+    uint32_t is_dir;            /* from the file info last seen */
+    struct fsp_node *parent;    /* NULL for the root and unlinked nodes */
+    char *name;                 /* NULL for the root and unlinked nodes */
+    void *meta_ctx;             /* FSP_OPEN_META context, opened lazily */
+    struct fsp_node *id_next;   /* hash chain by node id */
+    struct fsp_node *name_next; /* hash chain by (parent, name) */
+};
+
+struct fsp_node_table {
+    pthread_mutex_t lock;
+    struct fsp_node **by_id;
+    struct fsp_node **by_name;
+    size_t buckets;             /* power of two, same for both tables */
+    size_t count;
+    uint64_t next_id;
+    struct fsp_node *root;
+};
+
+/* ------------------------------------------------------------- handles */
+
+/* One open file or directory: what the kernel's fh names. */
+struct fsp_handle {
+    void *ctx;                  /* the file system's file context */
+    struct fsp_node *node;      /* holds a reference */
+    int flags;                  /* open(2) flags */
+    bool is_dir;
+    bool modified;              /* written through this handle */
+    pthread_mutex_t dir_lock;   /* serializes READDIR on a directory */
+    uint64_t dir_next_off;      /* READDIR: offset the marker resumes at */
+    char dir_marker[256];       /* READDIR: last name returned */
+};
+
+struct fsp_handle_table {
+    pthread_mutex_t lock;
+    struct fsp_handle_slot *slots;
+    uint32_t capacity;
+    uint32_t free_head;         /* index of the first free slot, or ~0 */
+    uint32_t count;
+};
+
+/* --------------------------------------------------------------- volume */
+
+struct fsp_worker;
+
+struct fsp_fs {
+    fsp_volume_params_t params;
+    fsp_fs_interface_t iface;
+    void *user_context;
+    char *fs_name;
+    char *source;
+
+    struct fsp_mount mount;
+    char error_message[512];
+
+    struct fsp_node_table nodes;
+    struct fsp_handle_table handles;
+    struct fsp_stats stats;
+
+    /* set at INIT */
+    atomic_uint proto_minor;
+    uint64_t init_flags;
+    uint32_t max_write;
+    uint32_t max_read;
+
+    /* dispatcher */
+    struct fsp_worker *workers;
+    unsigned nworkers;
+    pthread_t control_thread;
+    bool control_started;
+    int stop_fd;                /* eventfd: fsp_fs_stop() writes to it */
+    atomic_bool stopping;
+    atomic_bool workers_joined; /* fsp_dispatcher_wait() joined them */
+    atomic_int exit_error;      /* first fatal channel error, or 0 */
+    atomic_bool debug;
+    pthread_mutex_t log_lock;
+    bool started;
+    bool waited;
+};
+
+/* ---------------------------------------------------------- requests */
+
+/* A request in flight: what a handler needs to answer it. */
+struct fsp_req {
+    struct fsp_fs *fs;
+    struct fsp_channel *ch;
+    struct fsp_request in;       /* decoded request */
+    void *reply_buf;             /* worker's buffer for reply payloads */
+    size_t reply_buf_size;
+    uint64_t start_ns;           /* for the debug log's latency */
+    bool replied;
+};
+
+/* Handler of one opcode; answers with one of the fsp_reply_* calls. */
+typedef void (*fsp_op_handler)(struct fsp_req *req);
+
+/* Look up the handler for an opcode; NULL means ENOSYS. (volume.c) */
+fsp_op_handler fsp_volume_handler(uint32_t opcode);
+
+/* Reply with an error (0 = success without payload). Returns what the
+ * channel returned for the send (0 or -errno). */
+int fsp_reply_err(struct fsp_req *req, int error);
+/* Reply with success and @size bytes of @arg. */
+int fsp_reply_ok(struct fsp_req *req, const void *arg, size_t size);
+/* Reply with success and two parts (e.g. entry_out + open_out). */
+int fsp_reply_ok2(struct fsp_req *req, const void *a, size_t asize,
+                  const void *b, size_t bsize);
+
+/* -------------------------------------------------------- node table */
+
+int fsp_node_table_init(struct fsp_node_table *t);
+/* Free every node; closes their meta contexts through @fs's interface. */
+void fsp_node_table_fini(struct fsp_fs *fs);
+
+/* Get a reference to node @nodeid, or NULL if unknown. */
+struct fsp_node *fsp_node_get(struct fsp_fs *fs, uint64_t nodeid);
+/* Drop a reference taken by any of the fsp_node_* calls. */
+void fsp_node_put(struct fsp_fs *fs, struct fsp_node *node);
+/* Find the child @name of @parent, or create it; counts one kernel lookup
+ * when @count_lookup. Returns a referenced node, or NULL (ENOMEM). */
+struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
+                                       struct fsp_node *parent,
+                                       const char *name, bool count_lookup);
+/* The child @name of @parent if the table knows it (referenced), else NULL. */
+struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
+                                     struct fsp_node *parent,
+                                     const char *name);
+/* FORGET: the kernel drops @nlookup references to @nodeid. */
+void fsp_node_forget(struct fsp_fs *fs, uint64_t nodeid, uint64_t nlookup);
+/* Build the path of @node, plus "/@name" if @name is not NULL. Returns a
+ * malloc'd string, or NULL with *err set (-ENOENT for an unlinked node,
+ * -ENOMEM, -ENAMETOOLONG). */
+char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
+                    const char *name, int *err);
+/* The name @name of @parent was removed: detach its node if known. */
+void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
+                       const char *name);
+/* Record a successful rename in the table (flags as fsp_rename_flags). */
+int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
+                     const char *name, struct fsp_node *newparent,
+                     const char *newname, unsigned flags);
+/* The node's attributes-only file context, opened on first use. */
+int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
+
+/* ------------------------------------------------------ handle table */
+
+int fsp_handle_table_init(struct fsp_handle_table *t);
+/* Close every handle still open (through the interface) and free. */
+void fsp_handle_table_fini(struct fsp_fs *fs);
+/* Register a new handle for @ctx on @node (takes a node reference).
+ * Returns the fh for the kernel, or 0 on ENOMEM (fh 0 is never used). */
+uint64_t fsp_handle_open(struct fsp_fs *fs, void *ctx, struct fsp_node *node,
+                         int flags, bool is_dir);
+/* The handle named by @fh, or NULL if @fh is not open. The pointer stays
+ * valid until the handle is released, which the kernel does only after
+ * every request on it has finished. */
+struct fsp_handle *fsp_handle_get(struct fsp_fs *fs, uint64_t fh);
+/* RELEASE: cleanup and close the context, drop the node reference. */
+int fsp_handle_release(struct fsp_fs *fs, uint64_t fh);
+
+/* -------------------------------------------------------- dispatcher */
+
+int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads);
+int fsp_dispatcher_wait(struct fsp_fs *fs);
+void fsp_dispatcher_stop(struct fsp_fs *fs);
+
+/* ----------------------------------------------------- volume helpers */
+
+/* Fill an entry_out for @node with @info and the volume's timeouts. */
+void fsp_volume_fill_entry(struct fsp_fs *fs, const struct fsp_node *node,
+                           const fsp_file_info_t *info,
+                           struct fuse_entry_out *entry);
+/* Fill an attr_out for @nodeid with @info. */
+void fsp_volume_fill_attr_out(struct fsp_fs *fs, uint64_t nodeid,
+                              const fsp_file_info_t *info,
+                              struct fuse_attr_out *out);
+
+/* Handlers, grouped by file (volume_entry.c, volume_file.c, volume_dir.c) */
+void fsp_op_lookup(struct fsp_req *req);
+void fsp_op_forget(struct fsp_req *req);
+void fsp_op_batch_forget(struct fsp_req *req);
+void fsp_op_getattr(struct fsp_req *req);
+void fsp_op_setattr(struct fsp_req *req);
+void fsp_op_readlink(struct fsp_req *req);
+void fsp_op_symlink(struct fsp_req *req);
+void fsp_op_mknod(struct fsp_req *req);
+void fsp_op_mkdir(struct fsp_req *req);
+void fsp_op_unlink(struct fsp_req *req);
+void fsp_op_rmdir(struct fsp_req *req);
+void fsp_op_rename(struct fsp_req *req);
+void fsp_op_rename2(struct fsp_req *req);
+void fsp_op_link(struct fsp_req *req);
+void fsp_op_statfs(struct fsp_req *req);
+void fsp_op_open(struct fsp_req *req);
+void fsp_op_create(struct fsp_req *req);
+void fsp_op_read(struct fsp_req *req);
+void fsp_op_write(struct fsp_req *req);
+void fsp_op_flush(struct fsp_req *req);
+void fsp_op_release(struct fsp_req *req);
+void fsp_op_fsync(struct fsp_req *req);
+void fsp_op_fallocate(struct fsp_req *req);
+void fsp_op_syncfs(struct fsp_req *req);
+void fsp_op_setxattr(struct fsp_req *req);
+void fsp_op_getxattr(struct fsp_req *req);
+void fsp_op_listxattr(struct fsp_req *req);
+void fsp_op_removexattr(struct fsp_req *req);
+void fsp_op_opendir(struct fsp_req *req);
+void fsp_op_readdir(struct fsp_req *req);
+void fsp_op_readdirplus(struct fsp_req *req);
+void fsp_op_releasedir(struct fsp_req *req);
+
+/* -------------------------------------------------------------- misc */
+
+/* Monotonic time in nanoseconds. */
+uint64_t fsp_now_ns(void);
+/* Debug log (log.c); cheap no-ops while fs->debug is off. */
+void fsp_log_request(struct fsp_req *req);
+void fsp_log_reply(struct fsp_req *req, int error, size_t size);
+void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Set the per-thread operation context for the request being served. */
+void fsp_set_operation_context(const fsp_operation_context_t *ctx);
+
+#endif /* FSP_FS_INTERNAL_H */

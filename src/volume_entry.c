@@ -1,0 +1,531 @@
+/*
+ * volume_entry.c - names and attributes: LOOKUP, FORGET, GETATTR, SETATTR,
+ * READLINK, MKNOD, MKDIR, SYMLINK, UNLINK, RMDIR, RENAME(2), LINK.
+ *
+ * Name-based requests build the path from the node table and call the
+ * interface's name-based callbacks (get_file_info_by_name, create, open).
+ * Requests on a node that carry no file handle use the node's meta context:
+ * an FSP_OPEN_META open made on first use and closed when the kernel
+ * forgets the node. That also keeps unlinked-but-known files reachable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_internal.h"
+
+/* The node the request is about, referenced; replies ESTALE if unknown. */
+static struct fsp_node *request_node(struct fsp_req *req, uint64_t nodeid)
+{
+    struct fsp_node *node = fsp_node_get(req->fs, nodeid);
+
+    if (!node)
+        fsp_reply_err(req, -ESTALE);
+    return node;
+}
+
+/* Reply to a request that made or found @name under @parent: count the
+ * kernel's lookup and send the entry. */
+static void reply_entry(struct fsp_req *req, struct fsp_node *parent,
+                        const char *name, const fsp_file_info_t *info,
+                        void *meta_ctx)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *node;
+    struct fuse_entry_out entry;
+
+    node = fsp_node_lookup_child(fs, parent, name, true);
+    if (!node) {
+        if (meta_ctx && fs->iface.close)
+            fs->iface.close(fs, meta_ctx);
+        fsp_reply_err(req, -ENOMEM);
+        return;
+    }
+    node->is_dir = S_ISDIR(info->mode);
+    /* Keep a fresh context from create() as the node's meta context: the
+     * next chmod or getxattr then needs no open. */
+    if (meta_ctx) {
+        pthread_mutex_lock(&fs->nodes.lock);
+        if (!node->meta_ctx) {
+            node->meta_ctx = meta_ctx;
+            meta_ctx = NULL;
+        }
+        pthread_mutex_unlock(&fs->nodes.lock);
+        if (meta_ctx && fs->iface.close)
+            fs->iface.close(fs, meta_ctx);
+    }
+    fsp_volume_fill_entry(fs, node, info, &entry);
+    if (fsp_reply_ok(req, &entry, sizeof entry) == -ENOENT)
+        fsp_node_forget(fs, node->nodeid, 1); /* the kernel never saw it */
+    fsp_node_put(fs, node);
+}
+
+void fsp_op_lookup(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *parent;
+    fsp_file_info_t info;
+    char *path = NULL;
+    int err;
+
+    parent = request_node(req, req->in.nodeid);
+    if (!parent)
+        return;
+    path = fsp_node_path(fs, parent, req->in.name, &err);
+    if (!path)
+        goto out;
+    err = -ENOSYS;
+    memset(&info, 0, sizeof info);
+    if (fs->iface.get_file_info_by_name)
+        err = fs->iface.get_file_info_by_name(fs, path, &info);
+    if (err == -ENOENT && fs->params.negative_timeout_ms != 0) {
+        /* A negative entry: node id 0 with a timeout lets the kernel
+         * remember that the name does not exist. */
+        struct fuse_entry_out neg;
+
+        memset(&neg, 0, sizeof neg);
+        fsp_proto_timeout(fs->params.negative_timeout_ms, &neg.entry_valid,
+                          &neg.entry_valid_nsec);
+        fsp_reply_ok(req, &neg, sizeof neg);
+        goto out;
+    }
+    if (err)
+        goto out;
+    reply_entry(req, parent, req->in.name, &info, NULL);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    free(path);
+    fsp_node_put(fs, parent);
+}
+
+void fsp_op_forget(struct fsp_req *req)
+{
+    const struct fuse_forget_in *in = req->in.arg;
+
+    fsp_node_forget(req->fs, req->in.nodeid, in->nlookup);
+}
+
+void fsp_op_batch_forget(struct fsp_req *req)
+{
+    const struct fuse_batch_forget_in *in = req->in.arg;
+    const struct fuse_forget_one *one = req->in.data;
+
+    for (uint32_t i = 0; i < in->count; i++)
+        fsp_node_forget(req->fs, one[i].nodeid, one[i].nlookup);
+}
+
+/* The file context for a request on @node: the open handle @fh if the
+ * kernel named one, else the node's meta context. */
+static int context_for(struct fsp_req *req, struct fsp_node *node,
+                       bool has_fh, uint64_t fh, void **ctx)
+{
+    if (has_fh) {
+        struct fsp_handle *h = fsp_handle_get(req->fs, fh);
+
+        if (h) {
+            *ctx = h->ctx;
+            return 0;
+        }
+    }
+    return fsp_node_meta_ctx(req->fs, node, ctx);
+}
+
+void fsp_op_getattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_getattr_in *in = req->in.arg;
+    struct fsp_node *node;
+    fsp_file_info_t info;
+    struct fuse_attr_out out;
+    struct fsp_handle *h = NULL;
+    void *ctx = NULL;
+    int err = -ENOSYS;
+
+    node = request_node(req, req->in.nodeid);
+    if (!node)
+        return;
+    memset(&info, 0, sizeof info);
+    if (in && (in->getattr_flags & FUSE_GETATTR_FH))
+        h = fsp_handle_get(fs, in->fh);
+    pthread_mutex_lock(&fs->nodes.lock);
+    ctx = h ? h->ctx : node->meta_ctx;
+    pthread_mutex_unlock(&fs->nodes.lock);
+    if (ctx && fs->iface.get_file_info) {
+        err = fs->iface.get_file_info(fs, ctx, &info);
+    } else if (fs->iface.get_file_info_by_name) {
+        char *path = fsp_node_path(fs, node, NULL, &err);
+
+        if (path)
+            err = fs->iface.get_file_info_by_name(fs, path, &info);
+        free(path);
+    }
+    if (!err) {
+        fsp_volume_fill_attr_out(fs, node->nodeid, &info, &out);
+        fsp_reply_ok(req, &out, sizeof out);
+    } else {
+        fsp_reply_err(req, err);
+    }
+    fsp_node_put(fs, node);
+}
+
+/* Translate SETATTR's valid bits into set_basic_info()'s. */
+static uint32_t basic_info_bits(const struct fuse_setattr_in *in,
+                                fsp_file_info_t *n)
+{
+    uint32_t v = 0;
+
+    memset(n, 0, sizeof *n);
+    if (in->valid & FATTR_MODE) {
+        v |= FSP_SET_MODE;
+        n->mode = in->mode;
+    }
+    if (in->valid & FATTR_UID) {
+        v |= FSP_SET_UID;
+        n->uid = in->uid;
+    }
+    if (in->valid & FATTR_GID) {
+        v |= FSP_SET_GID;
+        n->gid = in->gid;
+    }
+    if (in->valid & FATTR_ATIME_NOW) {
+        v |= FSP_SET_ATIME_NOW;
+    } else if (in->valid & FATTR_ATIME) {
+        v |= FSP_SET_ATIME;
+        n->atime.tv_sec = (time_t)in->atime;
+        n->atime.tv_nsec = in->atimensec;
+    }
+    if (in->valid & FATTR_MTIME_NOW) {
+        v |= FSP_SET_MTIME_NOW;
+    } else if (in->valid & FATTR_MTIME) {
+        v |= FSP_SET_MTIME;
+        n->mtime.tv_sec = (time_t)in->mtime;
+        n->mtime.tv_nsec = in->mtimensec;
+    }
+    if (in->valid & FATTR_CTIME) {
+        v |= FSP_SET_CTIME;
+        n->ctime.tv_sec = (time_t)in->ctime;
+        n->ctime.tv_nsec = in->ctimensec;
+    }
+    if (in->valid & FATTR_KILL_SUIDGID)
+        v |= FSP_SET_KILL_SUID;
+    return v;
+}
+
+void fsp_op_setattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_setattr_in *in = req->in.arg;
+    struct fsp_node *node;
+    fsp_file_info_t info, wanted;
+    struct fuse_attr_out out;
+    uint32_t bits;
+    void *ctx = NULL;
+    int err;
+
+    node = request_node(req, req->in.nodeid);
+    if (!node)
+        return;
+    memset(&info, 0, sizeof info);
+    if (fs->params.read_only) {
+        err = -EROFS;
+        goto out;
+    }
+    err = context_for(req, node, in->valid & FATTR_FH, in->fh, &ctx);
+    if (err)
+        goto out;
+    if (in->valid & FATTR_SIZE) {
+        err = -ENOSYS;
+        if (fs->iface.set_file_size)
+            err = fs->iface.set_file_size(fs, ctx, in->size, &info);
+        if (err)
+            goto out;
+    }
+    bits = basic_info_bits(in, &wanted);
+    if (bits) {
+        err = -ENOSYS;
+        memset(&info, 0, sizeof info);
+        if (fs->iface.set_basic_info)
+            err = fs->iface.set_basic_info(fs, ctx, bits, &wanted, &info);
+        if (err)
+            goto out;
+    }
+    if (!(in->valid & FATTR_SIZE) && !bits) {
+        /* Nothing the volume stores changed (e.g. only FATTR_LOCKOWNER). */
+        err = -ENOSYS;
+        if (fs->iface.get_file_info)
+            err = fs->iface.get_file_info(fs, ctx, &info);
+        if (err)
+            goto out;
+    }
+    fsp_volume_fill_attr_out(fs, node->nodeid, &info, &out);
+    fsp_reply_ok(req, &out, sizeof out);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    fsp_node_put(fs, node);
+}
+
+void fsp_op_readlink(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *node;
+    void *ctx;
+    int err = -ENOSYS;
+
+    node = request_node(req, req->in.nodeid);
+    if (!node)
+        return;
+    if (fs->iface.get_reparse_point) {
+        err = fsp_node_meta_ctx(fs, node, &ctx);
+        if (!err) {
+            char *buf = req->reply_buf;
+
+            buf[0] = '\0';
+            err = fs->iface.get_reparse_point(fs, ctx, buf,
+                                              req->reply_buf_size);
+            if (!err)
+                fsp_reply_ok(req, buf, strnlen(buf, req->reply_buf_size));
+        }
+    }
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    fsp_node_put(fs, node);
+}
+
+/* MKNOD, MKDIR, SYMLINK: create() then the new entry. */
+static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
+                      const char *name, const char *link_target)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *parent;
+    fsp_create_info_t ci;
+    fsp_file_info_t info;
+    void *ctx = NULL;
+    char *path = NULL;
+    int err;
+
+    parent = request_node(req, req->in.nodeid);
+    if (!parent)
+        return;
+    err = -EROFS;
+    if (fs->params.read_only)
+        goto out;
+    path = fsp_node_path(fs, parent, name, &err);
+    if (!path)
+        goto out;
+    memset(&ci, 0, sizeof ci);
+    ci.mode = mode;
+    ci.rdev = rdev;
+    ci.uid = req->in.hdr->uid;
+    ci.gid = req->in.hdr->gid;
+    ci.link_target = link_target;
+    memset(&info, 0, sizeof info);
+    err = -ENOSYS;
+    if (fs->iface.create)
+        err = fs->iface.create(fs, path, &ci, &ctx, &info);
+    if (err)
+        goto out;
+    reply_entry(req, parent, name, &info, ctx);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    free(path);
+    fsp_node_put(fs, parent);
+}
+
+void fsp_op_mknod(struct fsp_req *req)
+{
+    const struct fuse_mknod_in *in = req->in.arg;
+
+    make_node(req, in->mode, in->rdev, req->in.name, NULL);
+}
+
+void fsp_op_mkdir(struct fsp_req *req)
+{
+    const struct fuse_mkdir_in *in = req->in.arg;
+
+    make_node(req, (in->mode & 07777) | S_IFDIR, 0, req->in.name, NULL);
+}
+
+void fsp_op_symlink(struct fsp_req *req)
+{
+    make_node(req, S_IFLNK | 0777, 0, req->in.name, req->in.name2);
+}
+
+/* UNLINK and RMDIR: the kernel checked the type (EISDIR / ENOTDIR). */
+static void remove_name(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *parent, *child = NULL;
+    void *ctx = NULL, *temp_ctx = NULL;
+    fsp_file_info_t info;
+    char *path = NULL;
+    int err;
+
+    parent = request_node(req, req->in.nodeid);
+    if (!parent)
+        return;
+    err = -EROFS;
+    if (fs->params.read_only)
+        goto out;
+    path = fsp_node_path(fs, parent, req->in.name, &err);
+    if (!path)
+        goto out;
+    err = -ENOSYS;
+    if (!fs->iface.unlink || !fs->iface.open)
+        goto out;
+    /* The kernel looked the name up before, so its node is usually known;
+     * its meta context stays valid after the unlink for open files. */
+    child = fsp_node_find_child(fs, parent, req->in.name);
+    if (child) {
+        err = fsp_node_meta_ctx(fs, child, &ctx);
+    } else {
+        memset(&info, 0, sizeof info);
+        err = fs->iface.open(fs, path, FSP_OPEN_META, &temp_ctx, &info);
+        ctx = temp_ctx;
+    }
+    if (err)
+        goto out;
+    err = fs->iface.unlink(fs, ctx, path);
+    if (!err)
+        fsp_node_unlinked(fs, parent, req->in.name);
+out:
+    fsp_reply_err(req, err);
+    if (temp_ctx && fs->iface.close)
+        fs->iface.close(fs, temp_ctx);
+    free(path);
+    fsp_node_put(fs, child);
+    fsp_node_put(fs, parent);
+}
+
+void fsp_op_unlink(struct fsp_req *req)
+{
+    remove_name(req);
+}
+
+void fsp_op_rmdir(struct fsp_req *req)
+{
+    remove_name(req);
+}
+
+static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *parent, *newparent = NULL, *child = NULL;
+    void *ctx = NULL, *temp_ctx = NULL;
+    fsp_file_info_t info;
+    char *path = NULL, *newpath = NULL;
+    int err;
+
+    parent = request_node(req, req->in.nodeid);
+    if (!parent)
+        return;
+    err = -ESTALE;
+    newparent = fsp_node_get(fs, newdir);
+    if (!newparent)
+        goto out;
+    err = -EINVAL;
+    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+        goto out;               /* RENAME_WHITEOUT and the unknown */
+    err = -EROFS;
+    if (fs->params.read_only)
+        goto out;
+    path = fsp_node_path(fs, parent, req->in.name, &err);
+    if (!path)
+        goto out;
+    newpath = fsp_node_path(fs, newparent, req->in.name2, &err);
+    if (!newpath)
+        goto out;
+    err = -ENOSYS;
+    if (!fs->iface.rename || !fs->iface.open)
+        goto out;
+    child = fsp_node_find_child(fs, parent, req->in.name);
+    if (child) {
+        err = fsp_node_meta_ctx(fs, child, &ctx);
+    } else {
+        memset(&info, 0, sizeof info);
+        err = fs->iface.open(fs, path, FSP_OPEN_META, &temp_ctx, &info);
+        ctx = temp_ctx;
+    }
+    if (err)
+        goto out;
+    err = fs->iface.rename(fs, ctx, path, newpath, flags);
+    if (!err)
+        err = fsp_node_renamed(fs, parent, req->in.name, newparent,
+                               req->in.name2, flags);
+out:
+    fsp_reply_err(req, err);
+    if (temp_ctx && fs->iface.close)
+        fs->iface.close(fs, temp_ctx);
+    free(path);
+    free(newpath);
+    fsp_node_put(fs, child);
+    fsp_node_put(fs, newparent);
+    fsp_node_put(fs, parent);
+}
+
+void fsp_op_rename(struct fsp_req *req)
+{
+    const struct fuse_rename_in *in = req->in.arg;
+
+    do_rename(req, in->newdir, 0);
+}
+
+void fsp_op_rename2(struct fsp_req *req)
+{
+    const struct fuse_rename2_in *in = req->in.arg;
+    unsigned flags = 0;
+
+    if (in->flags & RENAME_NOREPLACE)
+        flags |= FSP_RENAME_NOREPLACE;
+    if (in->flags & RENAME_EXCHANGE)
+        flags |= FSP_RENAME_EXCHANGE;
+    if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+        flags |= 1u << 31;      /* unknown: do_rename answers EINVAL */
+    do_rename(req, in->newdir, flags);
+}
+
+void fsp_op_link(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_link_in *in = req->in.arg;
+    struct fsp_node *node, *newparent;
+    fsp_file_info_t info;
+    char *newpath = NULL;
+    void *ctx;
+    int err;
+
+    newparent = request_node(req, req->in.nodeid);
+    if (!newparent)
+        return;
+    err = -ESTALE;
+    node = fsp_node_get(fs, in->oldnodeid);
+    if (!node)
+        goto out;
+    err = -EROFS;
+    if (fs->params.read_only)
+        goto out;
+    newpath = fsp_node_path(fs, newparent, req->in.name, &err);
+    if (!newpath)
+        goto out;
+    err = -ENOSYS;
+    if (!fs->iface.link)
+        goto out;
+    err = fsp_node_meta_ctx(fs, node, &ctx);
+    if (err)
+        goto out;
+    memset(&info, 0, sizeof info);
+    err = fs->iface.link(fs, ctx, newpath, &info);
+    if (err)
+        goto out;
+    reply_entry(req, newparent, req->in.name, &info, NULL);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    free(newpath);
+    fsp_node_put(fs, node);
+    fsp_node_put(fs, newparent);
+}

@@ -1,0 +1,414 @@
+/*
+ * volume_file.c - open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE,
+ * FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs_internal.h"
+
+static struct fsp_node *request_node(struct fsp_req *req)
+{
+    struct fsp_node *node = fsp_node_get(req->fs, req->in.nodeid);
+
+    if (!node)
+        fsp_reply_err(req, -ESTALE);
+    return node;
+}
+
+/* The open handle named by @fh; replies EBADF if there is none. */
+static struct fsp_handle *request_handle(struct fsp_req *req, uint64_t fh)
+{
+    struct fsp_handle *h = fsp_handle_get(req->fs, fh);
+
+    if (!h)
+        fsp_reply_err(req, -EBADF);
+    return h;
+}
+
+/* FOPEN_* flags for a new open of a regular file. */
+static uint32_t open_flags_for(struct fsp_fs *fs)
+{
+    uint32_t f = 0;
+
+    if (fs->params.keep_cache)
+        f |= FOPEN_KEEP_CACHE;
+    /* FLUSH is only useful to a file system that has something to do at
+     * every close(2); fsp's interface has no such callback, so skip it. */
+    f |= FOPEN_NOFLUSH;
+    return f;
+}
+
+static bool open_writes(int flags)
+{
+    return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+void fsp_op_open(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_open_in *in = req->in.arg;
+    struct fsp_node *node;
+    struct fuse_open_out out;
+    fsp_file_info_t info;
+    void *ctx = NULL;
+    char *path = NULL;
+    int err, flags = (int)in->flags;
+
+    node = request_node(req);
+    if (!node)
+        return;
+    err = -EROFS;
+    if (fs->params.read_only && (open_writes(flags) || (flags & O_TRUNC)))
+        goto out;
+    path = fsp_node_path(fs, node, NULL, &err);
+    if (!path)
+        goto out;
+    err = -ENOSYS;
+    if (!fs->iface.open)
+        goto out;
+    memset(&info, 0, sizeof info);
+    err = fs->iface.open(fs, path, flags & ~O_TRUNC, &ctx, &info);
+    if (err)
+        goto out;
+    /* ATOMIC_O_TRUNC: the kernel leaves the truncation to us. */
+    if ((flags & O_TRUNC) && open_writes(flags) && S_ISREG(info.mode)) {
+        err = -ENOSYS;
+        if (fs->iface.overwrite)
+            err = fs->iface.overwrite(fs, ctx, &info);
+        if (err)
+            goto out_close;
+    }
+    memset(&out, 0, sizeof out);
+    out.fh = fsp_handle_open(fs, ctx, node, flags, false);
+    err = -ENOMEM;
+    if (!out.fh)
+        goto out_close;
+    out.open_flags = open_flags_for(fs);
+    /* If the kernel gave up on this OPEN (interrupted), no RELEASE will
+     * ever come for the handle: release it now (go-fuse #369). */
+    if (fsp_reply_ok(req, &out, sizeof out) == -ENOENT)
+        fsp_handle_release(fs, out.fh);
+    goto out;
+out_close:
+    if (fs->iface.close)
+        fs->iface.close(fs, ctx);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    free(path);
+    fsp_node_put(fs, node);
+}
+
+void fsp_op_create(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_create_in *in = req->in.arg;
+    struct fsp_node *parent, *node = NULL;
+    struct fuse_entry_out entry;
+    struct fuse_open_out out;
+    fsp_create_info_t ci;
+    fsp_file_info_t info;
+    void *ctx = NULL;
+    char *path = NULL;
+    int err;
+
+    parent = request_node(req);
+    if (!parent)
+        return;
+    err = -EROFS;
+    if (fs->params.read_only)
+        goto out;
+    path = fsp_node_path(fs, parent, req->in.name, &err);
+    if (!path)
+        goto out;
+    err = -ENOSYS;
+    if (!fs->iface.create)
+        goto out;
+    memset(&ci, 0, sizeof ci);
+    ci.mode = in->mode;
+    if (!(ci.mode & S_IFMT))
+        ci.mode |= S_IFREG;
+    ci.uid = req->in.hdr->uid;
+    ci.gid = req->in.hdr->gid;
+    ci.flags = (int)in->flags;
+    memset(&info, 0, sizeof info);
+    err = fs->iface.create(fs, path, &ci, &ctx, &info);
+    if (err)
+        goto out;
+    err = -ENOMEM;
+    node = fsp_node_lookup_child(fs, parent, req->in.name, true);
+    if (!node)
+        goto out_close;
+    memset(&out, 0, sizeof out);
+    out.fh = fsp_handle_open(fs, ctx, node, (int)in->flags, false);
+    if (!out.fh) {
+        fsp_node_forget(fs, node->nodeid, 1);
+        goto out_close;
+    }
+    out.open_flags = open_flags_for(fs);
+    fsp_volume_fill_entry(fs, node, &info, &entry);
+    if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
+        -ENOENT) {
+        fsp_handle_release(fs, out.fh);
+        fsp_node_forget(fs, node->nodeid, 1);
+    }
+    goto out;
+out_close:
+    if (fs->iface.close)
+        fs->iface.close(fs, ctx);
+out:
+    if (!req->replied)
+        fsp_reply_err(req, err);
+    free(path);
+    fsp_node_put(fs, node);
+    fsp_node_put(fs, parent);
+}
+
+void fsp_op_read(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_read_in *in = req->in.arg;
+    struct fsp_handle *h;
+    size_t size = in->size, done = 0;
+    int err = -ENOSYS;
+
+    h = request_handle(req, in->fh);
+    if (!h)
+        return;
+    if (size > req->reply_buf_size)
+        size = req->reply_buf_size;
+    if (fs->iface.read)
+        err = fs->iface.read(fs, h->ctx, req->reply_buf, in->offset, size,
+                             &done);
+    if (err)
+        fsp_reply_err(req, err);
+    else
+        fsp_reply_ok(req, req->reply_buf, done < size ? done : size);
+}
+
+void fsp_op_write(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_write_in *in = req->in.arg;
+    struct fsp_handle *h;
+    struct fuse_write_out out;
+    fsp_file_info_t info;
+    size_t done = 0;
+    int err = -ENOSYS, flags = 0;
+
+    h = request_handle(req, in->fh);
+    if (!h)
+        return;
+    if (h->flags & O_APPEND)
+        flags |= FSP_WRITE_TO_END_OF_FILE;
+    memset(&info, 0, sizeof info);
+    if (fs->iface.write)
+        err = fs->iface.write(fs, h->ctx, req->in.data, in->offset,
+                              req->in.data_size, flags, &done, &info);
+    if (err) {
+        fsp_reply_err(req, err);
+        return;
+    }
+    h->modified = true;
+    memset(&out, 0, sizeof out);
+    out.size = (uint32_t)(done < req->in.data_size ? done
+                                                    : req->in.data_size);
+    fsp_reply_ok(req, &out, sizeof out);
+}
+
+void fsp_op_flush(struct fsp_req *req)
+{
+    const struct fuse_flush_in *in = req->in.arg;
+
+    if (request_handle(req, in->fh))
+        fsp_reply_err(req, 0);
+}
+
+void fsp_op_release(struct fsp_req *req)
+{
+    const struct fuse_release_in *in = req->in.arg;
+
+    fsp_reply_err(req, fsp_handle_release(req->fs, in->fh));
+}
+
+void fsp_op_fsync(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_fsync_in *in = req->in.arg;
+    struct fsp_handle *h;
+    fsp_file_info_t info;
+
+    h = request_handle(req, in->fh);
+    if (!h)
+        return;
+    memset(&info, 0, sizeof info);
+    /* No flush callback: nothing is buffered above the kernel, done. */
+    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, h->ctx, &info)
+                                       : 0);
+}
+
+void fsp_op_syncfs(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    fsp_file_info_t info;
+
+    memset(&info, 0, sizeof info);
+    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, NULL, &info)
+                                       : 0);
+}
+
+void fsp_op_fallocate(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_fallocate_in *in = req->in.arg;
+    struct fsp_handle *h;
+    fsp_file_info_t info;
+    int err = -EOPNOTSUPP;
+
+    h = request_handle(req, in->fh);
+    if (!h)
+        return;
+    if (fs->params.read_only)
+        err = -EROFS;
+    else if (fs->iface.allocate) {
+        memset(&info, 0, sizeof info);
+        err = fs->iface.allocate(fs, h->ctx, (int)in->mode, in->offset,
+                                 in->length, &info);
+        if (!err)
+            h->modified = true;
+    }
+    fsp_reply_err(req, err);
+}
+
+/* ------------------------------------------------------------- xattrs */
+
+/* The node and its meta context for an xattr request, or replies. */
+static struct fsp_node *xattr_node(struct fsp_req *req, void *callback,
+                                   void **ctx)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *node;
+    int err;
+
+    *ctx = NULL;
+    if (!fs->params.extended_attributes || !callback) {
+        /* ENOSYS once makes the kernel answer EOPNOTSUPP by itself from
+         * then on: no more round trips for a volume without xattrs. */
+        fsp_reply_err(req, -ENOSYS);
+        return NULL;
+    }
+    node = request_node(req);
+    if (!node)
+        return NULL;
+    err = fsp_node_meta_ctx(fs, node, ctx);
+    if (err) {
+        fsp_reply_err(req, err);
+        fsp_node_put(fs, node);
+        return NULL;
+    }
+    return node;
+}
+
+void fsp_op_setxattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_setxattr_in *in = req->in.arg;
+    struct fsp_node *node;
+    void *ctx;
+    int err;
+
+    node = xattr_node(req, (void *)fs->iface.set_xattr, &ctx);
+    if (!node)
+        return;
+    if (fs->params.read_only)
+        err = -EROFS;
+    else
+        err = fs->iface.set_xattr(fs, ctx, req->in.name, req->in.data,
+                                  req->in.data_size, (int)in->flags);
+    fsp_reply_err(req, err);
+    fsp_node_put(fs, node);
+}
+
+/* GETXATTR and LISTXATTR answer a size query (size 0) with getxattr_out,
+ * a real read with the data itself. */
+static void reply_xattr_data(struct fsp_req *req, uint32_t size, int err,
+                             size_t length)
+{
+    struct fuse_getxattr_out out;
+
+    if (err) {
+        fsp_reply_err(req, err);
+    } else if (size == 0) {
+        memset(&out, 0, sizeof out);
+        out.size = (uint32_t)length;
+        fsp_reply_ok(req, &out, sizeof out);
+    } else {
+        fsp_reply_ok(req, req->reply_buf, length);
+    }
+}
+
+void fsp_op_getxattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_getxattr_in *in = req->in.arg;
+    struct fsp_node *node;
+    size_t size = in->size, length = 0;
+    void *ctx;
+    int err;
+
+    node = xattr_node(req, (void *)fs->iface.get_xattr, &ctx);
+    if (!node)
+        return;
+    if (size > req->reply_buf_size)
+        size = req->reply_buf_size;
+    err = fs->iface.get_xattr(fs, ctx, req->in.name,
+                              size ? req->reply_buf : NULL, size, &length);
+    if (!err && size && length > size)
+        err = -ERANGE;
+    reply_xattr_data(req, in->size, err, length);
+    fsp_node_put(fs, node);
+}
+
+void fsp_op_listxattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    const struct fuse_getxattr_in *in = req->in.arg;
+    struct fsp_node *node;
+    size_t size = in->size, length = 0;
+    void *ctx;
+    int err;
+
+    node = xattr_node(req, (void *)fs->iface.list_xattr, &ctx);
+    if (!node)
+        return;
+    if (size > req->reply_buf_size)
+        size = req->reply_buf_size;
+    err = fs->iface.list_xattr(fs, ctx, size ? req->reply_buf : NULL, size,
+                               &length);
+    if (!err && size && length > size)
+        err = -ERANGE;
+    reply_xattr_data(req, in->size, err, length);
+    fsp_node_put(fs, node);
+}
+
+void fsp_op_removexattr(struct fsp_req *req)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fsp_node *node;
+    void *ctx;
+    int err;
+
+    node = xattr_node(req, (void *)fs->iface.remove_xattr, &ctx);
+    if (!node)
+        return;
+    err = fs->params.read_only ? -EROFS
+                               : fs->iface.remove_xattr(fs, ctx,
+                                                        req->in.name);
+    fsp_reply_err(req, err);
+    fsp_node_put(fs, node);
+}

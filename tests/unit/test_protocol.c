@@ -1,0 +1,1437 @@
+/*
+ * test_protocol.c - the protocol layer (src/protocol.c), as a specification.
+ *
+ * Decoding: every opcode, every kind of malformed request. INIT
+ * negotiation. Encoding: attributes, timeouts, directory entries. The debug
+ * log's argument formatting. Random mutations live in test_protocol_fuzz.c.
+ */
+#define _GNU_SOURCE /* RENAME_NOREPLACE in <stdio.h>, O_* flags */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "fuse_msg.h"
+#include "protocol.h"
+
+#define MINOR FUSE_KERNEL_MINOR_VERSION
+
+static int decode(struct fuse_msg *m, struct fsp_request *req)
+{
+    return fsp_proto_decode(m->words, m->len, MINOR, req);
+}
+
+/* Is [p, p + n) inside the message? */
+static bool inside(const struct fuse_msg *m, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)m->words;
+    const unsigned char *q = p;
+
+    return q >= b && q <= b + m->len && n <= (size_t)(b + m->len - q);
+}
+
+/* ---- Headers ------------------------------------------------------------- */
+
+static void header_shorter_than_40_bytes_is_einval(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_STATFS);
+    for (size_t len = 0; len < sizeof(struct fuse_in_header); len++) {
+        MSG_HDR(&m)->len = (uint32_t)len;
+        CHECK_EQ(fsp_proto_decode(m.words, len, MINOR, &req), -EINVAL);
+        CHECK(req.hdr == NULL);
+    }
+}
+
+static void len_field_must_match_bytes_read(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_LOOKUP);
+    MSG_HDR(&m)->len = (uint32_t)m.len + 1;
+    CHECK_EQ(decode(&m, &req), -EINVAL);
+    CHECK(req.hdr == NULL);
+    MSG_HDR(&m)->len = (uint32_t)m.len - 1;
+    CHECK_EQ(decode(&m, &req), -EINVAL);
+    MSG_HDR(&m)->len = 0xffffffffu;
+    CHECK_EQ(decode(&m, &req), -EINVAL);
+    MSG_HDR(&m)->len = 0;
+    CHECK_EQ(decode(&m, &req), -EINVAL);
+}
+
+static void null_or_misaligned_buffer_is_einval(void)
+{
+    static uint64_t words[64];
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    CHECK_EQ(fsp_proto_decode(NULL, 40, MINOR, &req), -EINVAL);
+    msg_valid(&m, FUSE_STATFS);
+    memcpy((char *)words + 4, m.words, m.len);
+    CHECK_EQ(fsp_proto_decode((char *)words + 4, m.len, MINOR, &req),
+             -EINVAL);
+}
+
+static void unknown_opcode_gets_enosys(void)
+{
+    static const uint32_t unknown[] = {0,  7,    19,         54,
+                                       99, CUSE_INIT, FUSE_INIT_BSWAP_RESERVED,
+                                       0xffffffffu};
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        msg_start(&m, unknown[i], 3);
+        msg_str(&m, "whatever");
+        msg_end(&m);
+        CHECK_EQ(decode(&m, &req), -ENOSYS);
+        /* The header is set, so that the ENOSYS reply can be sent. */
+        CHECK(req.hdr == (const void *)m.words);
+        CHECK_EQ(req.opcode, unknown[i]);
+        CHECK_EQ(req.unique, 0x1234);
+        CHECK(fsp_proto_has_reply(unknown[i]));
+    }
+}
+
+static void dax_mapping_opcodes_are_named_but_get_enosys(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_setupmapping_in in = {.len = 4096};
+
+    msg_start(&m, FUSE_SETUPMAPPING, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK_STR(fsp_proto_opcode_name(FUSE_SETUPMAPPING), "SETUPMAPPING");
+    CHECK_STR(fsp_proto_opcode_name(FUSE_REMOVEMAPPING), "REMOVEMAPPING");
+}
+
+/* ---- Every opcode, well formed ------------------------------------------ */
+
+static void every_opcode_decodes_when_well_formed(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    int decoded = 0;
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END + 8; op++) {
+        if (!msg_valid(&m, op))
+            continue;
+        decoded++;
+        CHECK_EQ(decode(&m, &req), 0);
+        CHECK(req.hdr == (const void *)m.words);
+        CHECK_EQ(req.opcode, op);
+        CHECK_EQ(req.unique, 0x1234);
+        CHECK_EQ(req.nodeid, MSG_HDR(&m)->nodeid);
+        CHECK(req.arg == NULL || inside(&m, req.arg, req.arg_size));
+        CHECK(req.name == NULL ||
+              inside(&m, req.name, strlen(req.name) + 1));
+        CHECK(req.name2 == NULL ||
+              inside(&m, req.name2, strlen(req.name2) + 1));
+        CHECK(req.data == NULL || inside(&m, req.data, req.data_size));
+        CHECK(fsp_proto_opcode_name(op) != NULL);
+    }
+    /* 1..53 less 7 and 19 (never used) and the two DAX-only opcodes */
+    CHECK_EQ(decoded, 49);
+}
+
+static void fixed_arguments_point_right_after_the_header(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_SETATTR);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK(req.arg == (const char *)m.words + sizeof(struct fuse_in_header));
+    CHECK_EQ(req.arg_size, sizeof(struct fuse_setattr_in));
+    CHECK_EQ(((const struct fuse_setattr_in *)req.arg)->size, 4096);
+
+    msg_valid(&m, FUSE_READLINK);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK(req.arg == NULL);
+    CHECK_EQ(req.arg_size, 0);
+}
+
+static void lookup_decodes_its_name(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_LOOKUP);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "file.txt");
+    CHECK(req.name2 == NULL);
+    CHECK(req.data == NULL);
+}
+
+static void symlink_carries_link_name_then_target(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_SYMLINK);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "link");
+    CHECK_STR(req.name2, "../target");
+}
+
+static void rename_and_rename2_decode_both_names(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_RENAME);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "old");
+    CHECK_STR(req.name2, "new");
+    CHECK_EQ(((const struct fuse_rename_in *)req.arg)->newdir, 9);
+
+    msg_valid(&m, FUSE_RENAME2);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "old");
+    CHECK_STR(req.name2, "new");
+    CHECK_EQ(((const struct fuse_rename2_in *)req.arg)->flags,
+             RENAME_NOREPLACE);
+}
+
+static void rename_with_one_name_is_rejected(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_rename_in in = {.newdir = 9};
+
+    msg_start(&m, FUSE_RENAME, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_str(&m, "old");
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    /* A failed decode leaves only the header. */
+    CHECK(req.hdr != NULL);
+    CHECK(req.arg == NULL && req.name == NULL && req.name2 == NULL);
+}
+
+static void create_mknod_mkdir_link_tmpfile_decode_struct_and_name(void)
+{
+    static const uint32_t ops[] = {FUSE_CREATE, FUSE_MKNOD, FUSE_MKDIR,
+                                   FUSE_LINK, FUSE_TMPFILE};
+    static const char *const names[] = {"new.txt", "fifo", "dir", "hardlink",
+                                        "new.txt"};
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (size_t i = 0; i < 5; i++) {
+        msg_valid(&m, ops[i]);
+        CHECK_EQ(decode(&m, &req), 0);
+        CHECK_STR(req.name, names[i]);
+        CHECK(req.arg != NULL);
+        CHECK((const char *)req.name == (const char *)req.arg + req.arg_size);
+    }
+}
+
+static void write_data_follows_write_in(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_WRITE);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.arg_size, sizeof(struct fuse_write_in));
+    CHECK(req.data == (const char *)req.arg + sizeof(struct fuse_write_in));
+    CHECK_EQ(req.data_size, 16);
+    CHECK(memcmp(req.data, "0123456789abcdef", 16) == 0);
+}
+
+static void write_data_longer_than_request_is_rejected(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_write_in in = {.fh = 1, .size = 17};
+
+    msg_start(&m, FUSE_WRITE, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_put(&m, "0123456789abcdef", 16);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    CHECK(req.data == NULL);
+    CHECK_EQ(req.data_size, 0);
+}
+
+static void write_with_huge_size_is_rejected(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_write_in in = {.fh = 1, .size = 0xffffffffu};
+
+    msg_start(&m, FUSE_WRITE, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_put(&m, "abc", 3);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+static void write_of_zero_bytes_is_well_formed(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_write_in in = {.fh = 1, .size = 0};
+
+    msg_start(&m, FUSE_WRITE, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.data_size, 0);
+}
+
+static void setxattr_uses_the_8_byte_header_then_name_then_value(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_SETXATTR);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.arg_size, FUSE_COMPAT_SETXATTR_IN_SIZE);
+    CHECK_STR(req.name, "user.test");
+    CHECK_EQ(req.data_size, 5);
+    CHECK(memcmp(req.data, "value", 5) == 0);
+    CHECK_EQ(((const struct fuse_setxattr_in *)req.arg)->flags, 1);
+}
+
+static void setxattr_value_larger_than_body_is_rejected(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_setxattr_in in = {.size = 6};
+
+    msg_start(&m, FUSE_SETXATTR, 2);
+    msg_put(&m, &in, FUSE_COMPAT_SETXATTR_IN_SIZE);
+    msg_str(&m, "user.test");
+    msg_put(&m, "value", 5);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+static void getxattr_has_name_listxattr_has_none(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, FUSE_GETXATTR);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "user.test");
+    CHECK_EQ(((const struct fuse_getxattr_in *)req.arg)->size, 256);
+
+    msg_valid(&m, FUSE_LISTXATTR);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK(req.name == NULL);
+}
+
+static void ioctl_input_must_fit_in_the_body(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_ioctl_in in = {.fh = 5, .in_size = 9};
+
+    msg_valid(&m, FUSE_IOCTL);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.data_size, 8);
+
+    msg_start(&m, FUSE_IOCTL, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_put(&m, "12345678", 8);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+static void notify_reply_data_must_fit_in_the_body(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_notify_retrieve_in in = {.size = 11};
+
+    msg_valid(&m, FUSE_NOTIFY_REPLY);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.data_size, 10);
+
+    msg_start(&m, FUSE_NOTIFY_REPLY, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_put(&m, "0123456789", 10);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+static void batch_forget_data_is_the_array_of_forget_one(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    const struct fuse_forget_one *one;
+
+    msg_valid(&m, FUSE_BATCH_FORGET);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.data_size, 2 * sizeof(struct fuse_forget_one));
+    one = req.data;
+    CHECK_EQ(one[0].nodeid, 5);
+    CHECK_EQ(one[1].nlookup, 2);
+}
+
+static void batch_forget_count_larger_than_body_is_rejected(void)
+{
+    static const uint32_t counts[] = {3, 0x10000000u, 0x80000000u,
+                                      0xffffffffu};
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_forget_one one[2] = {{5, 1}, {6, 2}};
+
+    for (size_t i = 0; i < 4; i++) {
+        struct fuse_batch_forget_in in = {.count = counts[i]};
+
+        msg_start(&m, FUSE_BATCH_FORGET, 0);
+        msg_put(&m, &in, sizeof(in));
+        msg_put(&m, one, sizeof(one));
+        msg_end(&m);
+        CHECK_EQ(decode(&m, &req), -EPROTO);
+    }
+}
+
+static void batch_forget_of_zero_nodes_is_well_formed(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_batch_forget_in in = {.count = 0};
+
+    msg_start(&m, FUSE_BATCH_FORGET, 0);
+    msg_put(&m, &in, sizeof(in));
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_EQ(req.data_size, 0);
+}
+
+/* ---- Malformed bodies ---------------------------------------------------- */
+
+static void truncated_body_of_every_opcode_is_eproto(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        size_t full;
+
+        if (!msg_valid(&m, op))
+            continue;
+        full = m.len;
+        /* Every byte of these well-formed requests is required, so every
+         * shorter request (with a matching len field) is malformed. INIT
+         * alone may be short: pre-7.36 kernels send 16 bytes. */
+        for (size_t len = sizeof(struct fuse_in_header); len < full; len++) {
+            int expect = -EPROTO;
+            int ret;
+
+            if (op == FUSE_INIT &&
+                len >= sizeof(struct fuse_in_header) + 16)
+                expect = 0;
+            MSG_HDR(&m)->len = (uint32_t)len;
+            ret = fsp_proto_decode(m.words, len, MINOR, &req);
+            CHECK_EQ(ret, expect);
+            if (ret != expect)
+                fprintf(stderr, "    opcode %u, %zu of %zu bytes\n", op,
+                        len, full);
+        }
+    }
+}
+
+static void lookup_name_must_be_nul_terminated(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_start(&m, FUSE_LOOKUP, 1);
+    msg_put(&m, "file.txt", 8); /* no NUL */
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    CHECK(req.name == NULL);
+    CHECK(req.hdr != NULL); /* so the error can be replied */
+}
+
+static void names_missing_nul_are_rejected_for_every_named_opcode(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        size_t name_end;
+
+        if (!msg_valid(&m, op) || decode(&m, &req) != 0 || !req.name)
+            continue;
+        /* Turn the last name's NUL into a letter and cut what follows. */
+        if (req.name2)
+            name_end = (size_t)(req.name2 - (const char *)m.words) +
+                       strlen(req.name2);
+        else
+            name_end = (size_t)(req.name - (const char *)m.words) +
+                       strlen(req.name);
+        MSG_BYTES(&m)[name_end] = 'x';
+        m.len = name_end + 1;
+        msg_end(&m);
+        CHECK_EQ(decode(&m, &req), -EPROTO);
+    }
+}
+
+static void empty_body_for_a_named_opcode_is_rejected(void)
+{
+    static const uint32_t ops[] = {FUSE_LOOKUP, FUSE_UNLINK, FUSE_RMDIR,
+                                   FUSE_SYMLINK, FUSE_REMOVEXATTR};
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (size_t i = 0; i < 5; i++) {
+        msg_start(&m, ops[i], 1);
+        msg_end(&m);
+        CHECK_EQ(decode(&m, &req), -EPROTO);
+    }
+}
+
+static void extensions_are_not_part_of_the_body(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_ext_header ext = {.size = 16, .type = FUSE_EXT_GROUPS};
+    uint32_t groups[2] = {1, 100};
+
+    /* A name whose NUL lies only in the extension area is not a name. */
+    msg_start(&m, FUSE_LOOKUP, 1);
+    msg_put(&m, "abcdefgh", 8);
+    msg_put(&m, &ext, sizeof(ext));
+    msg_put(&m, groups, sizeof(groups));
+    MSG_HDR(&m)->total_extlen = 2;
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+
+    /* With the name's NUL before it, the request is fine. */
+    msg_start(&m, FUSE_LOOKUP, 1);
+    msg_put(&m, "abcdefg", 8);
+    msg_put(&m, &ext, sizeof(ext));
+    msg_put(&m, groups, sizeof(groups));
+    MSG_HDR(&m)->total_extlen = 2;
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(req.name, "abcdefg");
+
+    /* Extensions longer than the body. */
+    MSG_HDR(&m)->total_extlen = 0xffff;
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+static void huge_sizes_never_pass(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_setxattr_in sx = {.size = 0xfffffff0u};
+    struct fuse_ioctl_in io = {.in_size = 0x80000000u};
+
+    msg_start(&m, FUSE_SETXATTR, 2);
+    msg_put(&m, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+    msg_str(&m, "user.x");
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+
+    msg_start(&m, FUSE_IOCTL, 2);
+    msg_put(&m, &io, sizeof(io));
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+}
+
+/* ---- Older protocol minors ---------------------------------------------- */
+
+static void init_accepts_the_short_pre_7_36_body(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_init_in in = {.major = 7, .minor = 31, .flags = 0x1};
+
+    msg_start(&m, FUSE_INIT, 0);
+    msg_put(&m, &in, 16);
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), 0);
+    CHECK_EQ(req.arg_size, 16);
+}
+
+static void init_shorter_than_16_bytes_is_rejected(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_init_in in = {.major = 7, .minor = 31};
+
+    msg_start(&m, FUSE_INIT, 0);
+    msg_put(&m, &in, 12);
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), -EPROTO);
+}
+
+static void init_longer_than_we_know_is_capped(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_init_in in = {.major = 7, .minor = 99};
+    char more[32] = {0};
+
+    msg_start(&m, FUSE_INIT, 0);
+    msg_put(&m, &in, sizeof(in));
+    msg_put(&m, more, sizeof(more));
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), 0);
+    CHECK_EQ(req.arg_size, sizeof(struct fuse_init_in));
+}
+
+static void getattr_before_7_9_has_no_body(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_start(&m, FUSE_GETATTR, 1);
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK(req.arg == NULL);
+    CHECK_EQ(req.arg_size, 0);
+    /* From 7.9 on the same request is truncated. */
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 9, &req), -EPROTO);
+}
+
+static void read_and_write_before_7_9_use_24_byte_structs(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_write_in w = {.fh = 1, .offset = 0, .size = 4};
+
+    msg_start(&m, FUSE_WRITE, 2);
+    msg_put(&m, &w, FUSE_COMPAT_WRITE_IN_SIZE);
+    msg_put(&m, "data", 4);
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK_EQ(req.arg_size, FUSE_COMPAT_WRITE_IN_SIZE);
+    CHECK_EQ(req.data_size, 4);
+    CHECK(memcmp(req.data, "data", 4) == 0);
+
+    msg_start(&m, FUSE_READ, 2);
+    msg_put(&m, &w, 24);
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK_EQ(req.arg_size, 24);
+}
+
+static void mknod_and_create_before_7_12_use_8_byte_structs(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_mknod_in mk = {.mode = 010644};
+
+    msg_start(&m, FUSE_MKNOD, 1);
+    msg_put(&m, &mk, FUSE_COMPAT_MKNOD_IN_SIZE);
+    msg_str(&m, "fifo");
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 11, &req), 0);
+    CHECK_EQ(req.arg_size, 8);
+    CHECK_STR(req.name, "fifo");
+
+    msg_start(&m, FUSE_CREATE, 1);
+    msg_put(&m, &mk, 8);
+    msg_str(&m, "file");
+    msg_end(&m);
+    CHECK_EQ(fsp_proto_decode(m.words, m.len, 11, &req), 0);
+    CHECK_STR(req.name, "file");
+}
+
+/* ---- Replies and names --------------------------------------------------- */
+
+static void forget_batch_forget_interrupt_and_notify_reply_get_no_reply(void)
+{
+    CHECK(!fsp_proto_has_reply(FUSE_FORGET));
+    CHECK(!fsp_proto_has_reply(FUSE_BATCH_FORGET));
+    CHECK(!fsp_proto_has_reply(FUSE_INTERRUPT));
+    CHECK(!fsp_proto_has_reply(FUSE_NOTIFY_REPLY));
+    for (uint32_t op = 0; op < MSG_OPCODE_END + 8; op++) {
+        if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET ||
+            op == FUSE_INTERRUPT || op == FUSE_NOTIFY_REPLY)
+            continue;
+        CHECK(fsp_proto_has_reply(op));
+    }
+}
+
+static void opcode_names_match_the_kernel_enum(void)
+{
+    CHECK_STR(fsp_proto_opcode_name(FUSE_LOOKUP), "LOOKUP");
+    CHECK_STR(fsp_proto_opcode_name(FUSE_BATCH_FORGET), "BATCH_FORGET");
+    CHECK_STR(fsp_proto_opcode_name(FUSE_STATX), "STATX");
+    CHECK_STR(fsp_proto_opcode_name(FUSE_COPY_FILE_RANGE_64),
+              "COPY_FILE_RANGE_64");
+    CHECK_STR(fsp_proto_opcode_name(CUSE_INIT), "CUSE_INIT");
+    CHECK(fsp_proto_opcode_name(0) == NULL);
+    CHECK(fsp_proto_opcode_name(7) == NULL);
+    CHECK(fsp_proto_opcode_name(19) == NULL);
+    CHECK(fsp_proto_opcode_name(54) == NULL);
+    CHECK(fsp_proto_opcode_name(0xffffffffu) == NULL);
+}
+
+/* ---- INIT negotiation ---------------------------------------------------- */
+
+static struct fsp_init_config default_config(void)
+{
+    struct fsp_init_config cfg = {
+        .max_write = 1 << 20,
+        .max_readahead = 1 << 20,
+        .max_background = 64,
+        .congestion_threshold = 48,
+        .time_gran = 1,
+    };
+    return cfg;
+}
+
+/* What a 6.18 kernel offers (bits 0..42, minus the reserved one). */
+static struct fuse_init_in kernel_7_45(void)
+{
+    struct fuse_init_in in = {
+        .major = 7,
+        .minor = 45,
+        .max_readahead = 131072,
+        .flags = 0x7fffffffu & ~FUSE_FILE_OPS,
+        .flags2 = (uint32_t)((FUSE_SECURITY_CTX | FUSE_HAS_INODE_DAX |
+                              FUSE_CREATE_SUPP_GROUP | FUSE_HAS_EXPIRE_ONLY |
+                              FUSE_DIRECT_IO_ALLOW_MMAP | FUSE_PASSTHROUGH |
+                              FUSE_NO_EXPORT_SUPPORT | FUSE_HAS_RESEND |
+                              FUSE_ALLOW_IDMAP | FUSE_OVER_IO_URING |
+                              FUSE_REQUEST_TIMEOUT) >>
+                             32),
+    };
+    return in;
+}
+
+static void init_from_7_45_kernel_negotiates_passthrough_only_when_asked(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK(!(flags & FUSE_PASSTHROUGH));
+    CHECK_EQ(out.max_stack_depth, 0);
+
+    cfg.passthrough = true;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK(flags & FUSE_PASSTHROUGH);
+    CHECK(out.flags & FUSE_INIT_EXT);
+    CHECK(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32));
+    CHECK_EQ(out.max_stack_depth, 1); /* 0 in cfg means the minimum */
+    CHECK_EQ(out.major, 7);
+    CHECK_EQ(out.minor, 45);
+}
+
+static void passthrough_needs_the_kernels_offer(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.passthrough = true;
+    in.flags2 &= ~(uint32_t)(FUSE_PASSTHROUGH >> 32);
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK(!(flags & FUSE_PASSTHROUGH));
+    CHECK_EQ(out.max_stack_depth, 0);
+}
+
+static void passthrough_gives_way_to_the_writeback_cache(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.passthrough = true;
+    cfg.writeback_cache = true;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK(flags & FUSE_WRITEBACK_CACHE);
+    CHECK(!(flags & FUSE_PASSTHROUGH));
+    CHECK(!(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32)));
+}
+
+static void passthrough_stack_depth_is_kept_within_the_kernels_limit(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.passthrough = true;
+    cfg.max_stack_depth = 2;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.max_stack_depth, 2);
+    cfg.max_stack_depth = 5;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.max_stack_depth, 2);
+}
+
+static void init_from_old_7_31_kernel_without_flags2(void)
+{
+    struct fuse_init_in in = {
+        .major = 7, .minor = 31, .max_readahead = 131072,
+        .flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_MAX_PAGES |
+                 FUSE_WRITEBACK_CACHE | FUSE_DO_READDIRPLUS,
+        .flags2 = 0xffffffffu, /* garbage beyond the 16 bytes sent */
+    };
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.passthrough = true;
+    cfg.over_io_uring = true;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, 16, &cfg, &out, &flags), 0);
+    CHECK_EQ(out.minor, 31);
+    CHECK_EQ(flags >> 32, 0);
+    CHECK_EQ(out.flags2, 0);
+    CHECK(!(out.flags & FUSE_INIT_EXT));
+    CHECK(flags & FUSE_ASYNC_READ);
+    CHECK(flags & FUSE_MAX_PAGES);
+    CHECK(!(flags & FUSE_WRITEBACK_CACHE)); /* not asked for */
+    CHECK(!(flags & FUSE_DO_READDIRPLUS));  /* not asked for */
+}
+
+static void init_flags2_counts_only_with_init_ext(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.over_io_uring = true;
+    in.flags &= ~FUSE_INIT_EXT;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK_EQ(flags >> 32, 0);
+    CHECK_EQ(out.flags2, 0);
+    CHECK(!(out.flags & FUSE_INIT_EXT));
+}
+
+static void io_uring_is_negotiated_only_when_offered_and_asked(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(!(flags & FUSE_OVER_IO_URING));
+    cfg.over_io_uring = true;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(flags & FUSE_OVER_IO_URING);
+    /* enable_uring=N: the kernel does not offer it. */
+    in.flags2 &= ~(uint32_t)(FUSE_OVER_IO_URING >> 32);
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(!(flags & FUSE_OVER_IO_URING));
+}
+
+static void init_asks_for_the_basics_and_never_for_unwanted_flags(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+    const uint64_t basics = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC |
+                            FUSE_BIG_WRITES | FUSE_AUTO_INVAL_DATA |
+                            FUSE_ASYNC_DIO | FUSE_MAX_PAGES | FUSE_INIT_EXT;
+    const uint64_t never = FUSE_DONT_MASK | FUSE_SPLICE_WRITE |
+                           FUSE_SPLICE_MOVE | FUSE_SPLICE_READ |
+                           FUSE_EXPORT_SUPPORT | FUSE_HANDLE_KILLPRIV |
+                           FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT |
+                           FUSE_SECURITY_CTX | FUSE_CREATE_SUPP_GROUP |
+                           FUSE_ABORT_ERROR | FUSE_EXPLICIT_INVAL_DATA |
+                           FUSE_POSIX_ACL | FUSE_INIT_RESERVED |
+                           FUSE_ALLOW_IDMAP | FUSE_REQUEST_TIMEOUT |
+                           FUSE_HAS_INODE_DAX | FUSE_SUBMOUNTS;
+
+    /* Everything the volume can ask for, asked. */
+    cfg.writeback_cache = cfg.readdirplus = cfg.posix_locks = true;
+    cfg.flock_locks = cfg.no_open_support = cfg.no_opendir_support = true;
+    cfg.cache_symlinks = cfg.parallel_dirops = true;
+    cfg.passthrough = cfg.over_io_uring = true;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             0);
+    CHECK_EQ(flags & basics, basics);
+    CHECK_EQ(flags & never, 0);
+    CHECK(flags & FUSE_DO_READDIRPLUS && flags & FUSE_READDIRPLUS_AUTO);
+    CHECK(flags & FUSE_POSIX_LOCKS && flags & FUSE_FLOCK_LOCKS);
+    CHECK(flags & FUSE_PARALLEL_DIROPS && flags & FUSE_CACHE_SYMLINKS);
+    CHECK(flags & FUSE_NO_OPEN_SUPPORT && flags & FUSE_NO_OPENDIR_SUPPORT);
+    CHECK_EQ(out.flags, (uint32_t)flags);
+    CHECK_EQ(out.flags2, (uint32_t)(flags >> 32));
+
+    /* And nothing of what was not asked for. */
+    cfg = default_config();
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(flags & (FUSE_WRITEBACK_CACHE | FUSE_DO_READDIRPLUS |
+                      FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS |
+                      FUSE_PARALLEL_DIROPS | FUSE_CACHE_SYMLINKS),
+             0);
+}
+
+static void init_never_takes_more_than_the_kernel_offers(void)
+{
+    struct fsp_init_config cfg = default_config();
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+    cfg.writeback_cache = cfg.readdirplus = cfg.posix_locks = true;
+    cfg.flock_locks = cfg.cache_symlinks = cfg.parallel_dirops = true;
+    cfg.passthrough = cfg.over_io_uring = true;
+    for (int i = 0; i < 1000; i++) {
+        struct fuse_init_in in = {.major = 7, .minor = 45};
+        struct fuse_init_out out;
+        uint64_t flags, offered;
+
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        in.flags = (uint32_t)seed;
+        in.flags2 = (uint32_t)(seed >> 32);
+        offered = in.flags;
+        if (in.flags & FUSE_INIT_EXT)
+            offered |= (uint64_t)in.flags2 << 32;
+        fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+        CHECK_EQ(flags & ~offered, 0);
+        CHECK_EQ(((uint64_t)out.flags2 << 32 | out.flags), flags);
+    }
+}
+
+static void init_minor_is_the_smaller_of_both(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    in.minor = 99;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
+    in.minor = 40;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.minor, 40);
+}
+
+static void init_with_another_major_version_is_eproto_and_says_7(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags = 123;
+
+    in.major = 8;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             -EPROTO);
+    CHECK_EQ(out.major, 7);
+    CHECK_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
+    CHECK_EQ(flags, 0);
+    in.major = 6;
+    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+             -EPROTO);
+    CHECK_EQ(fsp_proto_negotiate_init(&in, 8, &cfg, &out, &flags), -EPROTO);
+}
+
+static void init_max_pages_follows_max_write(void)
+{
+    static const struct {
+        uint32_t max_write, expect_write;
+        uint16_t expect_pages;
+    } cases[] = {
+        {1 << 20, 1 << 20, 256}, {128 << 10, 128 << 10, 32},
+        {4097, 4097, 2},         {0, 1 << 20, 256}, /* 0: the maximum */
+        {1, 4096, 1},            {16 << 20, 1 << 20, 256},
+    };
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cfg.max_write = cases[i].max_write;
+        fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+        CHECK_EQ(out.max_write, cases[i].expect_write);
+        CHECK_EQ(out.max_pages, cases[i].expect_pages);
+    }
+}
+
+static void without_max_pages_writes_stay_within_32_pages(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    in.flags &= ~FUSE_MAX_PAGES;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(!(flags & FUSE_MAX_PAGES));
+    CHECK_EQ(out.max_write, 32 * 4096);
+    CHECK_EQ(out.max_pages, 0);
+}
+
+static void init_copies_limits_and_time_granularity(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.max_readahead = 65536; /* smaller than the kernel's 131072 */
+    cfg.time_gran = 0;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.max_readahead, 65536);
+    CHECK_EQ(out.time_gran, 1);
+    CHECK_EQ(out.max_background, 64);
+    CHECK_EQ(out.congestion_threshold, 48);
+
+    cfg.max_readahead = 1 << 20; /* larger: the kernel's stays */
+    cfg.time_gran = 1000000000;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.max_readahead, 131072);
+    CHECK_EQ(out.time_gran, 1000000000);
+
+    cfg.max_readahead = 0; /* 0: whatever the kernel says */
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK_EQ(out.max_readahead, 131072);
+}
+
+/* ---- Attributes and timeouts -------------------------------------------- */
+
+static void timeouts_convert_milliseconds(void)
+{
+    uint64_t sec;
+    uint32_t nsec;
+
+    fsp_proto_timeout(0, &sec, &nsec);
+    CHECK(sec == 0 && nsec == 0);
+    fsp_proto_timeout(1500, &sec, &nsec);
+    CHECK_EQ(sec, 1);
+    CHECK_EQ(nsec, 500000000);
+    fsp_proto_timeout(999, &sec, &nsec);
+    CHECK_EQ(sec, 0);
+    CHECK_EQ(nsec, 999000000);
+    fsp_proto_timeout(INT64_MAX, &sec, &nsec);
+    CHECK_EQ(sec, INT64_MAX / 1000);
+    CHECK(nsec < 1000000000);
+}
+
+static void infinite_timeout_is_long_but_safe_for_the_kernel(void)
+{
+    uint64_t sec;
+    uint32_t nsec;
+
+    fsp_proto_timeout(FSP_TIMEOUT_INFINITE, &sec, &nsec);
+    CHECK(sec >= 100ull * 365 * 24 * 3600); /* a century at least */
+    CHECK(sec <= INT64_MAX);                /* read as signed */
+    CHECK_EQ(nsec, 0);
+    fsp_proto_timeout(-12345, &sec, &nsec);
+    CHECK(sec >= 100ull * 365 * 24 * 3600);
+}
+
+static void attr_blocks_round_up_to_512_byte_units(void)
+{
+    static const uint64_t sizes[][2] = {
+        {0, 0}, {1, 1}, {511, 1}, {512, 1}, {513, 2}, {4096, 8},
+        {UINT64_MAX, UINT64_MAX / 512 + 1},
+    };
+    fsp_file_info_t info;
+    struct fuse_attr attr;
+
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        memset(&info, 0, sizeof(info));
+        info.allocation_size = sizes[i][0];
+        fsp_proto_fill_attr(&attr, &info, 2);
+        CHECK_EQ(attr.blocks, sizes[i][1]);
+    }
+}
+
+static void attr_takes_every_field_of_file_info(void)
+{
+    fsp_file_info_t info;
+    struct fuse_attr attr;
+
+    memset(&info, 0, sizeof(info));
+    memset(&attr, 0xaa, sizeof(attr));
+    info.index_number = 77;
+    info.size = 12345;
+    info.mode = S_IFREG | 0640;
+    info.nlink = 3;
+    info.uid = 1000;
+    info.gid = 100;
+    info.rdev = 0x0801;
+    info.atime = (struct timespec){10, 1};
+    info.mtime = (struct timespec){20, 2};
+    info.ctime = (struct timespec){-30, 999999999};
+    fsp_proto_fill_attr(&attr, &info, 5);
+    CHECK_EQ(attr.ino, 77);
+    CHECK_EQ(attr.size, 12345);
+    CHECK_EQ(attr.mode, S_IFREG | 0640);
+    CHECK_EQ(attr.nlink, 3);
+    CHECK_EQ(attr.uid, 1000);
+    CHECK_EQ(attr.gid, 100);
+    CHECK_EQ(attr.rdev, 0x0801);
+    CHECK_EQ(attr.atime, 10);
+    CHECK_EQ(attr.atimensec, 1);
+    CHECK_EQ(attr.mtime, 20);
+    CHECK_EQ(attr.mtimensec, 2);
+    CHECK_EQ((int64_t)attr.ctime, -30); /* before 1970 */
+    CHECK_EQ(attr.ctimensec, 999999999);
+    CHECK_EQ(attr.blksize, 4096);
+    CHECK_EQ(attr.flags, 0);
+}
+
+static void attr_ino_falls_back_to_nodeid_and_nlink_to_1(void)
+{
+    fsp_file_info_t info;
+    struct fuse_attr attr;
+
+    memset(&info, 0, sizeof(info));
+    info.mode = S_IFDIR | 0755;
+    fsp_proto_fill_attr(&attr, &info, 42);
+    CHECK_EQ(attr.ino, 42);
+    CHECK_EQ(attr.nlink, 1);
+}
+
+static void attr_nanoseconds_stay_below_one_second(void)
+{
+    fsp_file_info_t info;
+    struct fuse_attr attr;
+
+    memset(&info, 0, sizeof(info));
+    info.mtime.tv_nsec = 1500000000;
+    info.atime.tv_nsec = -1;
+    fsp_proto_fill_attr(&attr, &info, 2);
+    CHECK_EQ(attr.mtimensec, 999999999);
+    CHECK_EQ(attr.atimensec, 0);
+}
+
+/* ---- Directory entries --------------------------------------------------- */
+
+static void dirents_are_8_byte_aligned_with_zeroed_padding(void)
+{
+    static const char *const names[] = {"a", "abcdefg", "abcdefgh",
+                                        "abcdefghi", "x.txt", ""};
+    static const uint32_t modes[] = {S_IFREG, S_IFDIR, S_IFLNK,
+                                     S_IFIFO, S_IFSOCK, S_IFCHR};
+    static const uint32_t types[] = {DT_REG, DT_DIR, DT_LNK,
+                                     DT_FIFO, DT_SOCK, DT_CHR};
+    unsigned char buf[1024];
+    size_t used = 0, at = 0;
+
+    memset(buf, 0xaa, sizeof(buf));
+    for (size_t i = 0; i < 6; i++) {
+        size_t next = fsp_proto_add_dirent(buf, sizeof(buf), used, names[i],
+                                           100 + i, modes[i] | 0644, i + 1);
+        CHECK(next > used);
+        CHECK_EQ(next % 8, 0);
+        CHECK_EQ(next - used, FUSE_DIRENT_SIZE_FOR(strlen(names[i])));
+        used = next;
+    }
+    /* Read them back the way the kernel does. */
+    for (size_t i = 0; i < 6; i++) {
+        struct fuse_dirent d;
+        size_t namelen, rec;
+
+        memcpy(&d, buf + at, sizeof(d));
+        namelen = strlen(names[i]);
+        CHECK_EQ(d.ino, 100 + i);
+        CHECK_EQ(d.off, i + 1);
+        CHECK_EQ(d.namelen, namelen);
+        CHECK_EQ(d.type, types[i]);
+        CHECK(memcmp(buf + at + FUSE_NAME_OFFSET, names[i], namelen) == 0);
+        rec = FUSE_DIRENT_SIZE(&d);
+        for (size_t j = FUSE_NAME_OFFSET + namelen; j < rec; j++)
+            CHECK_EQ(buf[at + j], 0);
+        at += rec;
+    }
+    CHECK_EQ(at, used);
+    CHECK_EQ(buf[used], 0xaa); /* nothing written past the end */
+}
+
+static void dirent_that_does_not_fit_returns_0(void)
+{
+    unsigned char buf[64];
+    size_t exact = FUSE_DIRENT_SIZE_FOR(5);
+
+    memset(buf, 0xaa, sizeof(buf));
+    CHECK_EQ(fsp_proto_add_dirent(buf, exact - 1, 0, "hello", 1, S_IFREG, 1),
+             0);
+    CHECK_EQ(buf[0], 0xaa); /* untouched */
+    CHECK_EQ(fsp_proto_add_dirent(buf, exact, 0, "hello", 1, S_IFREG, 1),
+             exact);
+    CHECK_EQ(fsp_proto_add_dirent(buf, exact, exact, "a", 1, S_IFREG, 2), 0);
+    CHECK_EQ(fsp_proto_add_dirent(buf, 8, 16, "a", 1, S_IFREG, 2), 0);
+    CHECK_EQ(fsp_proto_add_dirent(buf, 0, 0, "a", 1, S_IFREG, 2), 0);
+}
+
+static void direntplus_carries_the_entry_and_its_attributes(void)
+{
+    unsigned char buf[512];
+    struct fuse_entry_out e;
+    struct fuse_direntplus d;
+    size_t used;
+
+    memset(buf, 0xaa, sizeof(buf));
+    memset(&e, 0, sizeof(e));
+    e.nodeid = 9;
+    e.generation = 1;
+    e.entry_valid = 1;
+    e.attr.ino = 1234;
+    e.attr.mode = S_IFDIR | 0755;
+    used = fsp_proto_add_direntplus(buf, sizeof(buf), 0, "subdir", &e, 7);
+    CHECK_EQ(used, FUSE_DIRENTPLUS_SIZE_FOR(6));
+    CHECK_EQ(used % 8, 0);
+    memcpy(&d, buf, sizeof(d));
+    CHECK_EQ(d.entry_out.nodeid, 9);
+    CHECK_EQ(d.entry_out.attr.ino, 1234);
+    CHECK_EQ(d.dirent.ino, 1234);
+    CHECK_EQ(d.dirent.off, 7);
+    CHECK_EQ(d.dirent.namelen, 6);
+    CHECK_EQ(d.dirent.type, DT_DIR);
+    CHECK(memcmp(buf + FUSE_NAME_OFFSET_DIRENTPLUS, "subdir", 6) == 0);
+    for (size_t j = FUSE_NAME_OFFSET_DIRENTPLUS + 6; j < used; j++)
+        CHECK_EQ(buf[j], 0);
+    CHECK_EQ(fsp_proto_add_direntplus(buf, used - 1, 0, "subdir", &e, 7), 0);
+    CHECK_EQ(fsp_proto_add_direntplus(buf, sizeof(buf), 500, "subdir", &e, 8),
+             0);
+}
+
+static void dirents_may_start_at_unaligned_buffers(void)
+{
+    unsigned char buf[256];
+    struct fuse_entry_out e;
+
+    memset(&e, 0, sizeof(e));
+    CHECK_EQ(fsp_proto_add_dirent(buf + 1, 200, 0, "x", 1, S_IFREG, 1), 32);
+    CHECK_EQ(fsp_proto_add_direntplus(buf + 3, 200, 0, "x", &e, 1), 160);
+}
+
+/* ---- The debug log's arguments ------------------------------------------ */
+
+static const char *args_of(uint32_t op, char *buf, size_t size)
+{
+    static struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_valid(&m, op);
+    fsp_proto_decode(m.words, m.len, MINOR, &req);
+    return fsp_proto_format_args(&req, buf, size);
+}
+
+static void format_args_shows_open_flags_symbolically(void)
+{
+    char buf[256];
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_open_in in = {.flags = O_RDWR | O_APPEND | O_NOFOLLOW};
+
+    CHECK_STR(args_of(FUSE_OPEN, buf, sizeof(buf)), "flags=O_RDWR");
+    CHECK_STR(args_of(FUSE_CREATE, buf, sizeof(buf)),
+              "name=\"new.txt\" flags=O_WRONLY|O_CREAT mode=0100644 "
+              "umask=022");
+
+    msg_start(&m, FUSE_OPEN, 2);
+    msg_put(&m, &in, sizeof(in));
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+              "flags=O_RDWR|O_APPEND|O_NOFOLLOW");
+
+    ((struct fuse_open_in *)(MSG_BYTES(&m) + 40))->flags =
+        O_RDONLY | O_SYNC | 0x40000000;
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+              "flags=O_RDONLY|O_SYNC|0x40000000");
+}
+
+static void format_args_lists_setattr_valid_bits_by_name(void)
+{
+    char buf[256];
+
+    CHECK_STR(args_of(FUSE_SETATTR, buf, sizeof(buf)),
+              "valid=MODE|SIZE mode=0100644 size=4096");
+}
+
+static void format_args_of_common_requests(void)
+{
+    char buf[512];
+
+    CHECK_STR(args_of(FUSE_LOOKUP, buf, sizeof(buf)), "name=\"file.txt\"");
+    CHECK_STR(args_of(FUSE_SYMLINK, buf, sizeof(buf)),
+              "name=\"link\" target=\"../target\"");
+    CHECK_STR(args_of(FUSE_RENAME2, buf, sizeof(buf)),
+              "name=\"old\" newdir=9 newname=\"new\" flags=NOREPLACE");
+    CHECK_STR(args_of(FUSE_READ, buf, sizeof(buf)),
+              "fh=5 off=4096 size=65536");
+    CHECK_STR(args_of(FUSE_WRITE, buf, sizeof(buf)),
+              "fh=5 off=100 size=16 flags=O_RDONLY");
+    CHECK_STR(args_of(FUSE_MKDIR, buf, sizeof(buf)),
+              "name=\"dir\" mode=0755 umask=022");
+    CHECK_STR(args_of(FUSE_SETXATTR, buf, sizeof(buf)),
+              "name=\"user.test\" size=5 flags=XATTR_CREATE");
+    CHECK_STR(args_of(FUSE_RELEASE, buf, sizeof(buf)),
+              "fh=5 flags=O_RDONLY release_flags=FLUSH");
+    CHECK_STR(args_of(FUSE_ACCESS, buf, sizeof(buf)), "mask=R_OK");
+    CHECK_STR(args_of(FUSE_LSEEK, buf, sizeof(buf)),
+              "fh=5 off=0 whence=SEEK_DATA");
+    CHECK_STR(args_of(FUSE_BATCH_FORGET, buf, sizeof(buf)), "count=2");
+    CHECK_STR(args_of(FUSE_STATFS, buf, sizeof(buf)), "");
+    CHECK_STR(args_of(FUSE_INIT, buf, sizeof(buf)),
+              "version=7.45 max_readahead=131072 "
+              "flags=ASYNC_READ|MAX_PAGES|INIT_EXT|PASSTHROUGH");
+}
+
+static void format_args_escapes_unprintable_names(void)
+{
+    char buf[256];
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_start(&m, FUSE_LOOKUP, 1);
+    msg_str(&m, "a\"b\\c\n\xff");
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), 0);
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+              "name=\"a\\\"b\\\\c\\x0a\\xff\"");
+}
+
+static void format_args_of_failed_and_unknown_requests(void)
+{
+    char buf[128];
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    msg_start(&m, FUSE_LOOKUP, 1);
+    msg_put(&m, "abc", 3);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "(undecoded)");
+
+    msg_start(&m, 99, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "len=40");
+
+    memset(&req, 0, sizeof(req));
+    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "");
+    CHECK_STR(fsp_proto_format_args(NULL, buf, sizeof(buf)), "");
+}
+
+static void format_args_never_overflows_tiny_buffers(void)
+{
+    char buf[64 + 16];
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        char full[512];
+        struct fuse_msg m;
+
+        if (!msg_valid(&m, op))
+            continue;
+        args_of(op, full, sizeof(full));
+        for (size_t size = 0; size <= 64; size++) {
+            memset(buf, 0x5a, sizeof(buf));
+            args_of(op, buf, size);
+            if (size > 0) {
+                CHECK(memchr(buf, '\0', size) != NULL);
+                /* A prefix of the full text. */
+                CHECK(strncmp(buf, full, strlen(buf)) == 0);
+            }
+            for (size_t i = size; i < sizeof(buf); i++)
+                CHECK_EQ(buf[i], 0x5a);
+        }
+    }
+}
+
+int main(void)
+{
+    RUN(header_shorter_than_40_bytes_is_einval);
+    RUN(len_field_must_match_bytes_read);
+    RUN(null_or_misaligned_buffer_is_einval);
+    RUN(unknown_opcode_gets_enosys);
+    RUN(dax_mapping_opcodes_are_named_but_get_enosys);
+
+    RUN(every_opcode_decodes_when_well_formed);
+    RUN(fixed_arguments_point_right_after_the_header);
+    RUN(lookup_decodes_its_name);
+    RUN(symlink_carries_link_name_then_target);
+    RUN(rename_and_rename2_decode_both_names);
+    RUN(rename_with_one_name_is_rejected);
+    RUN(create_mknod_mkdir_link_tmpfile_decode_struct_and_name);
+    RUN(write_data_follows_write_in);
+    RUN(write_data_longer_than_request_is_rejected);
+    RUN(write_with_huge_size_is_rejected);
+    RUN(write_of_zero_bytes_is_well_formed);
+    RUN(setxattr_uses_the_8_byte_header_then_name_then_value);
+    RUN(setxattr_value_larger_than_body_is_rejected);
+    RUN(getxattr_has_name_listxattr_has_none);
+    RUN(ioctl_input_must_fit_in_the_body);
+    RUN(notify_reply_data_must_fit_in_the_body);
+    RUN(batch_forget_data_is_the_array_of_forget_one);
+    RUN(batch_forget_count_larger_than_body_is_rejected);
+    RUN(batch_forget_of_zero_nodes_is_well_formed);
+
+    RUN(truncated_body_of_every_opcode_is_eproto);
+    RUN(lookup_name_must_be_nul_terminated);
+    RUN(names_missing_nul_are_rejected_for_every_named_opcode);
+    RUN(empty_body_for_a_named_opcode_is_rejected);
+    RUN(extensions_are_not_part_of_the_body);
+    RUN(huge_sizes_never_pass);
+
+    RUN(init_accepts_the_short_pre_7_36_body);
+    RUN(init_shorter_than_16_bytes_is_rejected);
+    RUN(init_longer_than_we_know_is_capped);
+    RUN(getattr_before_7_9_has_no_body);
+    RUN(read_and_write_before_7_9_use_24_byte_structs);
+    RUN(mknod_and_create_before_7_12_use_8_byte_structs);
+
+    RUN(forget_batch_forget_interrupt_and_notify_reply_get_no_reply);
+    RUN(opcode_names_match_the_kernel_enum);
+
+    RUN(init_from_7_45_kernel_negotiates_passthrough_only_when_asked);
+    RUN(passthrough_needs_the_kernels_offer);
+    RUN(passthrough_gives_way_to_the_writeback_cache);
+    RUN(passthrough_stack_depth_is_kept_within_the_kernels_limit);
+    RUN(init_from_old_7_31_kernel_without_flags2);
+    RUN(init_flags2_counts_only_with_init_ext);
+    RUN(io_uring_is_negotiated_only_when_offered_and_asked);
+    RUN(init_asks_for_the_basics_and_never_for_unwanted_flags);
+    RUN(init_never_takes_more_than_the_kernel_offers);
+    RUN(init_minor_is_the_smaller_of_both);
+    RUN(init_with_another_major_version_is_eproto_and_says_7);
+    RUN(init_max_pages_follows_max_write);
+    RUN(without_max_pages_writes_stay_within_32_pages);
+    RUN(init_copies_limits_and_time_granularity);
+
+    RUN(timeouts_convert_milliseconds);
+    RUN(infinite_timeout_is_long_but_safe_for_the_kernel);
+    RUN(attr_blocks_round_up_to_512_byte_units);
+    RUN(attr_takes_every_field_of_file_info);
+    RUN(attr_ino_falls_back_to_nodeid_and_nlink_to_1);
+    RUN(attr_nanoseconds_stay_below_one_second);
+
+    RUN(dirents_are_8_byte_aligned_with_zeroed_padding);
+    RUN(dirent_that_does_not_fit_returns_0);
+    RUN(direntplus_carries_the_entry_and_its_attributes);
+    RUN(dirents_may_start_at_unaligned_buffers);
+
+    RUN(format_args_shows_open_flags_symbolically);
+    RUN(format_args_lists_setattr_valid_bits_by_name);
+    RUN(format_args_of_common_requests);
+    RUN(format_args_escapes_unprintable_names);
+    RUN(format_args_of_failed_and_unknown_requests);
+    RUN(format_args_never_overflows_tiny_buffers);
+
+    return check_report("test_protocol");
+}

@@ -1,0 +1,344 @@
+/*
+ * test_protocol_fuzz.c - whatever the kernel (or a bug) sends, the decoder
+ * neither crashes nor reads outside the request.
+ *
+ * Each request is placed so that it ends right before an inaccessible page:
+ * a read past its end faults instead of passing unnoticed. The mutations
+ * start from well-formed requests of every opcode (fuse_msg.h), so that
+ * they reach deep into each opcode's decoding. The seed is fixed: a failure
+ * reproduces, and its iteration number is printed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fuse_msg.h"
+#include "protocol.h"
+
+#define ITERATIONS 200000
+#define MAX_FAILURES 10 /* stop printing after this many */
+
+/* xorshift64*: small, fast, and the same everywhere. */
+struct rng {
+    uint64_t state;
+};
+
+static uint64_t rng_next(struct rng *r)
+{
+    r->state ^= r->state >> 12;
+    r->state ^= r->state << 25;
+    r->state ^= r->state >> 27;
+    return r->state * 0x2545f4914f6cdd1dull;
+}
+
+static uint32_t rng_below(struct rng *r, uint32_t n)
+{
+    return (uint32_t)(rng_next(r) % n);
+}
+
+/* Values that sit on the edges of size checks. */
+static uint32_t interesting_u32(struct rng *r, size_t len)
+{
+    static const uint32_t values[] = {0,          1,          7,
+                                      8,          15,         16,
+                                      24,         40,         0x7f,
+                                      0xff,       0x7fff,     0xffff,
+                                      0x10000,    0x7fffffff, 0x80000000u,
+                                      0xfffffff0u, 0xfffffffeu, 0xffffffffu};
+    uint32_t pick = rng_below(r, sizeof(values) / sizeof(values[0]) + 3);
+
+    if (pick < sizeof(values) / sizeof(values[0]))
+        return values[pick];
+    /* Near the request's own length. */
+    return (uint32_t)len + rng_below(r, 16) - 8;
+}
+
+/* A page-sized area followed by a PROT_NONE guard page. */
+struct guarded {
+    unsigned char *area;
+    size_t size;
+};
+
+static bool guarded_init(struct guarded *g)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *p;
+
+    g->size = (size_t)page * 2;
+    p = mmap(NULL, g->size + (size_t)page, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    if (mprotect(p + g->size, (size_t)page, PROT_NONE) != 0)
+        return false;
+    g->area = p;
+    return true;
+}
+
+/* Copy @len bytes so that they end as close to the guard page as the
+ * 8-byte alignment of the start allows (at most 7 bytes before it). */
+static const void *guarded_place(struct guarded *g, const void *msg,
+                                 size_t len)
+{
+    size_t off = (g->size - len) & ~(size_t)7;
+
+    memcpy(g->area + off, msg, len);
+    return g->area + off;
+}
+
+/* How the decodes ended, to show that the mutations reach every outcome. */
+struct outcomes {
+    long ok, einval, eproto, enosys;
+};
+
+static void count(struct outcomes *o, int ret)
+{
+    if (ret == 0)
+        o->ok++;
+    else if (ret == -EINVAL)
+        o->einval++;
+    else if (ret == -EPROTO)
+        o->eproto++;
+    else if (ret == -ENOSYS)
+        o->enosys++;
+}
+
+static void print_outcomes(const char *what, const struct outcomes *o)
+{
+    printf("# %s: %ld decoded, %ld EINVAL, %ld EPROTO, %ld ENOSYS\n", what,
+           o->ok, o->einval, o->eproto, o->enosys);
+}
+
+static bool within(const void *buf, size_t len, const void *p, size_t n)
+{
+    const unsigned char *b = buf, *q = p;
+
+    return q >= b && q <= b + len && n <= (size_t)(b + len - q);
+}
+
+/*
+ * Decode @len bytes of @msg; check the result code, every pointer of the
+ * result, and that the debug formatter and (for INIT) the negotiation
+ * survive it too.
+ */
+static bool decode_survives(struct guarded *g, const void *msg, size_t len,
+                            uint32_t minor, size_t fmt_size,
+                            struct outcomes *o)
+{
+    const void *buf = guarded_place(g, msg, len);
+    struct fsp_request req;
+    char text[300];
+    int ret;
+
+    ret = fsp_proto_decode(buf, len, minor, &req);
+    count(o, ret);
+    if (ret != 0 && ret != -EINVAL && ret != -EPROTO && ret != -ENOSYS)
+        return false;
+    if (ret == -EINVAL)
+        return req.hdr == NULL;
+    if (req.hdr != buf)
+        return false;
+    if (ret == 0) {
+        if (req.arg && !within(buf, len, req.arg, req.arg_size))
+            return false;
+        if (!req.arg && req.arg_size != 0)
+            return false;
+        if (req.name && !within(buf, len, req.name, strlen(req.name) + 1))
+            return false;
+        if (req.name2 && !within(buf, len, req.name2, strlen(req.name2) + 1))
+            return false;
+        if (req.data && !within(buf, len, req.data, req.data_size))
+            return false;
+        if (req.opcode == FUSE_INIT) {
+            struct fsp_init_config cfg = {.passthrough = true,
+                                          .over_io_uring = true};
+            struct fuse_init_out out;
+            uint64_t flags;
+
+            fsp_proto_negotiate_init(req.arg, req.arg_size, &cfg, &out,
+                                     &flags);
+        }
+    } else if (req.arg || req.name || req.name2 || req.data) {
+        return false; /* a failed decode leaves only the header */
+    }
+
+    memset(text, 0x5a, sizeof(text));
+    fsp_proto_format_args(&req, text, fmt_size);
+    if (fmt_size > 0 && memchr(text, '\0', fmt_size) == NULL)
+        return false;
+    for (size_t i = fmt_size; i < sizeof(text); i++)
+        if (text[i] != 0x5a)
+            return false;
+    return true;
+}
+
+static uint32_t random_minor(struct rng *r)
+{
+    static const uint32_t minors[] = {0, 8, 9, 11, 12, 23, 35, 36, 38, 45};
+
+    if (rng_below(r, 10) == 0)
+        return (uint32_t)rng_next(r);
+    return minors[rng_below(r, sizeof(minors) / sizeof(minors[0]))];
+}
+
+/* One random change to @m; the header's len is set by the caller. */
+static void mutate(struct rng *r, struct fuse_msg *m)
+{
+    unsigned char *b = MSG_BYTES(m);
+    uint32_t v;
+
+    switch (rng_below(r, 8)) {
+    case 0: /* flip a bit anywhere after len */
+        if (m->len > 4) {
+            size_t at = 4 + rng_below(r, (uint32_t)m->len - 4);
+            b[at] ^= (unsigned char)(1u << rng_below(r, 8));
+        }
+        break;
+    case 1: /* an edge value into a 4-byte field of the body */
+        if (m->len >= sizeof(struct fuse_in_header) + 4) {
+            size_t words = (m->len - sizeof(struct fuse_in_header)) / 4;
+            size_t at = sizeof(struct fuse_in_header) +
+                        4 * rng_below(r, (uint32_t)words);
+            v = interesting_u32(r, m->len);
+            memcpy(b + at, &v, 4);
+        }
+        break;
+    case 2: /* cut the end */
+        m->len = rng_below(r, (uint32_t)m->len + 1);
+        break;
+    case 3: /* random bytes at the end */
+        for (uint32_t n = rng_below(r, 64); n > 0 && m->len < 1024; n--)
+            b[m->len++] = (unsigned char)rng_next(r);
+        break;
+    case 4: /* another opcode, known or not */
+        v = rng_below(r, 4) ? rng_below(r, MSG_OPCODE_END + 4)
+                            : (uint32_t)rng_next(r);
+        if (m->len >= 8)
+            memcpy(b + 4, &v, 4);
+        break;
+    case 5: /* extensions */
+        if (m->len >= sizeof(struct fuse_in_header))
+            MSG_HDR(m)->total_extlen = (uint16_t)(rng_below(r, 3) ?
+                                                  rng_below(r, 8) :
+                                                  rng_next(r));
+        break;
+    case 6: /* strip every NUL from the body */
+        for (size_t i = sizeof(struct fuse_in_header); i < m->len; i++)
+            if (b[i] == 0)
+                b[i] = 'x';
+        break;
+    default: /* a NUL somewhere */
+        if (m->len > sizeof(struct fuse_in_header))
+            b[sizeof(struct fuse_in_header) +
+              rng_below(r, (uint32_t)(m->len -
+                                      sizeof(struct fuse_in_header)))] = 0;
+        break;
+    }
+}
+
+static void mutated_requests_never_crash_or_read_outside(void)
+{
+    struct rng r = {0x5eed5eed12345678ull};
+    struct outcomes o = {0};
+    struct guarded g;
+    int failures = 0;
+
+    CHECK(guarded_init(&g));
+    if (!g.area)
+        return;
+    for (long i = 0; i < ITERATIONS && failures < MAX_FAILURES; i++) {
+        static struct fuse_msg m;
+        uint32_t op = rng_below(&r, MSG_OPCODE_END);
+
+        if (!msg_valid(&m, op))
+            continue;
+        for (uint32_t n = 1 + rng_below(&r, 4); n > 0; n--)
+            mutate(&r, &m);
+        /* Mostly a consistent len field, so that the body is reached. */
+        if (m.len >= 4) {
+            uint32_t len = rng_below(&r, 10) ? (uint32_t)m.len
+                                             : interesting_u32(&r, m.len);
+            memcpy(MSG_BYTES(&m), &len, 4);
+        }
+        if (!decode_survives(&g, m.words, m.len, random_minor(&r),
+                             rng_below(&r, 300), &o)) {
+            CHECK(!"decode of a mutated request misbehaved");
+            fprintf(stderr, "    iteration %ld, opcode %u\n", i, op);
+            failures++;
+        }
+    }
+    print_outcomes("mutated requests", &o);
+    CHECK(o.ok > 0 && o.einval > 0 && o.eproto > 0 && o.enosys > 0);
+}
+
+static void random_bytes_never_crash_or_read_outside(void)
+{
+    struct rng r = {0xfeedfacecafebeefull};
+    struct outcomes o = {0};
+    struct guarded g;
+    int failures = 0;
+
+    CHECK(guarded_init(&g));
+    if (!g.area)
+        return;
+    for (long i = 0; i < ITERATIONS / 4 && failures < MAX_FAILURES; i++) {
+        static uint64_t words[128];
+        size_t len = rng_below(&r, sizeof(words) + 1);
+        uint32_t len32 = (uint32_t)len;
+
+        for (size_t w = 0; w < 128; w++)
+            words[w] = rng_next(&r);
+        memcpy(words, &len32, 4);
+        /* Mostly a known opcode and no extensions, to get past them. */
+        if (rng_below(&r, 4) != 0) {
+            struct fuse_in_header *h = (struct fuse_in_header *)words;
+
+            h->opcode = rng_below(&r, MSG_OPCODE_END);
+            h->total_extlen = 0;
+        }
+        if (!decode_survives(&g, words, len, random_minor(&r),
+                             rng_below(&r, 300), &o)) {
+            CHECK(!"decode of random bytes misbehaved");
+            fprintf(stderr, "    iteration %ld\n", i);
+            failures++;
+        }
+    }
+    print_outcomes("random bytes", &o);
+}
+
+static void every_length_of_every_request_is_handled(void)
+{
+    struct outcomes o = {0};
+    struct guarded g;
+
+    CHECK(guarded_init(&g));
+    if (!g.area)
+        return;
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        static struct fuse_msg m;
+
+        if (!msg_valid(&m, op))
+            continue;
+        for (size_t len = 0; len <= m.len; len++) {
+            struct fuse_msg cut = m;
+            uint32_t len32 = (uint32_t)len;
+
+            if (len >= 4)
+                memcpy(MSG_BYTES(&cut), &len32, 4);
+            CHECK(decode_survives(&g, cut.words, len, 45, 64, &o));
+        }
+    }
+    print_outcomes("every length", &o);
+}
+
+int main(void)
+{
+    RUN(mutated_requests_never_crash_or_read_outside);
+    RUN(random_bytes_never_crash_or_read_outside);
+    RUN(every_length_of_every_request_is_handled);
+    return check_report("test_protocol_fuzz");
+}
