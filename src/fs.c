@@ -59,7 +59,9 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
     fs->mount.watcher_fd = -1;
     fs->mount.fusermount_fd = -1;
     fs->fs_name = strdup(params->fs_name ? params->fs_name : "fsp");
-    fs->source = strdup(params->source ? params->source : fs->fs_name ? fs->fs_name : "fsp");
+    fs->source = strdup(params->source    ? params->source
+                        : fs->fs_name     ? fs->fs_name
+                                          : "fsp");
     err = -ENOMEM;
     if (!fs->fs_name || !fs->source)
         goto fail;
@@ -136,8 +138,12 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
         threads = cpus < 2 ? 2 : (unsigned)cpus;
     }
     /* Publishing counters is a convenience: a failure is not fatal. */
-    fsp_stats_open(&fs->stats, fs->mount.mountpoint, fs->fs_name, "dev",
+    /* fsptool shows the source, which is what "fsname=" sets (as with
+     * libfuse); it defaults to the file system's name. */
+    fsp_stats_open(&fs->stats, fs->mount.mountpoint, fs->source, "dev",
                    fs->mount.conn_id, threads);
+    if (fs->stats.shared)
+        atomic_store(&fs->stats.shared->nodes, (int64_t)fs->nodes.count);
     if (fs->stats.shared && atomic_load(&fs->debug))
         atomic_store(&fs->stats.shared->debug, 1);
     err = fsp_dispatcher_start(fs, threads);

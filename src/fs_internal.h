@@ -23,32 +23,44 @@
 /* ---------------------------------------------------------------- nodes */
 
 /*
- * One FUSE node: a name the kernel knows, identified by a node id that is
- * never reused. The node table keeps parent + name so that the path of any
- * node can be built, and follows renames and unlinks.
+ * One FUSE node: a file the kernel knows, identified by a node id that is
+ * never reused. A node has one name per hard link the kernel has looked up
+ * (struct fsp_name); the first one is used to build its path. Two names of
+ * one file (same index_number) share one node, so the kernel keeps one
+ * inode and one page cache for them.
  *
  * A node lives while it is referenced: by the kernel (lookup_count > 0),
- * by each child node, by each open handle, and by each request working on
- * it (fsp_node_get / fsp_node_put).
+ * by each name whose parent it is, by each open handle, and by each
+ * request working on it (fsp_node_get / fsp_node_put).
  */
+struct fsp_name {
+    struct fsp_node *parent;    /* holds a reference on the parent */
+    char *name;
+    struct fsp_node *node;
+    struct fsp_name *hash_next; /* hash chain by (parent, name) */
+    struct fsp_name *alias_next;/* the node's other names */
+};
+
 struct fsp_node {
     uint64_t nodeid;
     uint64_t lookup_count;      /* kernel references (LOOKUP minus FORGET) */
+    uint64_t index_number;      /* the file system's st_ino, 0 if none */
     uint32_t refs;              /* see above; the kernel's count as 1 ref */
-    uint32_t is_dir;            /* from the file info last seen */
-    struct fsp_node *parent;    /* NULL for the root and unlinked nodes */
-    char *name;                 /* NULL for the root and unlinked nodes */
+    uint32_t is_dir;
+    struct fsp_name *names;     /* NULL for the root and unlinked nodes */
     void *meta_ctx;             /* FSP_OPEN_META context, opened lazily */
     struct fsp_node *id_next;   /* hash chain by node id */
-    struct fsp_node *name_next; /* hash chain by (parent, name) */
+    struct fsp_node *ino_next;  /* hash chain by index_number */
 };
 
 struct fsp_node_table {
     pthread_mutex_t lock;
     struct fsp_node **by_id;
-    struct fsp_node **by_name;
-    size_t buckets;             /* power of two, same for both tables */
-    size_t count;
+    struct fsp_node **by_ino;
+    struct fsp_name **by_name;
+    size_t buckets;             /* power of two, same for all tables */
+    size_t count;               /* nodes */
+    size_t names;               /* names */
     uint64_t next_id;
     struct fsp_node *root;
 };
@@ -63,8 +75,14 @@ struct fsp_handle {
     bool is_dir;
     bool modified;              /* written through this handle */
     pthread_mutex_t dir_lock;   /* serializes READDIR on a directory */
-    uint64_t dir_next_off;      /* READDIR: offset the marker resumes at */
-    char dir_marker[256];       /* READDIR: last name returned */
+    /* The names of the entries in the last READDIR reply, NUL-separated,
+     * so that the next READDIR can resume after any of them: the kernel
+     * asks for the offset after the last entry it could use, which is not
+     * always the last one it got. */
+    char *dir_names;
+    size_t dir_names_len;
+    uint64_t dir_first_index;   /* index of the first of them */
+    uint32_t dir_count;
 };
 
 struct fsp_handle_table {
@@ -152,11 +170,15 @@ void fsp_node_table_fini(struct fsp_fs *fs);
 struct fsp_node *fsp_node_get(struct fsp_fs *fs, uint64_t nodeid);
 /* Drop a reference taken by any of the fsp_node_* calls. */
 void fsp_node_put(struct fsp_fs *fs, struct fsp_node *node);
-/* Find the child @name of @parent, or create it; counts one kernel lookup
- * when @count_lookup. Returns a referenced node, or NULL (ENOMEM). */
+/* Find the child @name of @parent, or create it: a new name of an existing
+ * node when @info's index_number is known (hard links), else a new node.
+ * Counts one kernel lookup when @count_lookup. Returns a referenced node,
+ * or NULL (ENOMEM). */
 struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
                                        struct fsp_node *parent,
-                                       const char *name, bool count_lookup);
+                                       const char *name,
+                                       const fsp_file_info_t *info,
+                                       bool count_lookup);
 /* The child @name of @parent if the table knows it (referenced), else NULL. */
 struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
                                      struct fsp_node *parent,

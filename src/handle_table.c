@@ -138,6 +138,7 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
         fs->iface.close(fs, h->ctx);
     fsp_node_put(fs, h->node);
     pthread_mutex_destroy(&h->dir_lock);
+    free(h->dir_names);
     free(h);
     stats_handles(fs, -1);
 }

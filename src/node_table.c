@@ -1,11 +1,12 @@
 /*
- * node_table.c - FUSE node ids <-> parent + name <-> the author's objects.
+ * node_table.c - FUSE node ids <-> names <-> the author's objects.
  *
- * One mutex guards the whole table. That is what makes FORGET safe against
- * a concurrent LOOKUP of the same name (libfuse PR #1368, go-fuse #372):
- * the lookup count, the reference count and the hash chains change
- * together. The lock is held only for table work, never across a callback
- * into the file system.
+ * Three hash tables share one mutex: nodes by id, nodes by the file
+ * system's index number (so hard links share a node), and names by
+ * (parent, name). One lock is what makes FORGET safe against a concurrent
+ * LOOKUP of the same name (libfuse PR #1368, go-fuse #372): the lookup
+ * count, the reference count and the chains change together. The lock is
+ * held only for table work, never across a callback into the file system.
  *
  * Node ids come from a 64-bit counter and are never reused, so the kernel
  * can never confuse a new node with a forgotten one (no generations needed).
@@ -15,17 +16,18 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs_internal.h"
 
 #define INITIAL_BUCKETS 1024u
 
-static size_t hash_id(uint64_t id, size_t buckets)
+static size_t hash_u64(uint64_t v, size_t buckets)
 {
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id & (buckets - 1);
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    return (size_t)v & (buckets - 1);
 }
 
 static size_t hash_name(const struct fsp_node *parent, const char *name,
@@ -37,7 +39,7 @@ static size_t hash_name(const struct fsp_node *parent, const char *name,
         h ^= *p;
         h *= 1099511628211ULL;
     }
-    return hash_id(h, buckets);
+    return hash_u64(h, buckets);
 }
 
 static void stats_nodes(struct fsp_fs *fs, int delta)
@@ -47,11 +49,17 @@ static void stats_nodes(struct fsp_fs *fs, int delta)
                                   memory_order_relaxed);
 }
 
+/* Hard links share a node; directories never have more than one name. */
+static bool keyed_by_ino(const struct fsp_node *n)
+{
+    return n->index_number != 0 && !n->is_dir;
+}
+
 /* ---- hash chains (caller holds the lock) ---- */
 
 static void link_id(struct fsp_node_table *t, struct fsp_node *n)
 {
-    size_t b = hash_id(n->nodeid, t->buckets);
+    size_t b = hash_u64(n->nodeid, t->buckets);
 
     n->id_next = t->by_id[b];
     t->by_id[b] = n;
@@ -59,7 +67,7 @@ static void link_id(struct fsp_node_table *t, struct fsp_node *n)
 
 static void unlink_id(struct fsp_node_table *t, struct fsp_node *n)
 {
-    struct fsp_node **pp = &t->by_id[hash_id(n->nodeid, t->buckets)];
+    struct fsp_node **pp = &t->by_id[hash_u64(n->nodeid, t->buckets)];
 
     while (*pp && *pp != n)
         pp = &(*pp)->id_next;
@@ -67,107 +75,171 @@ static void unlink_id(struct fsp_node_table *t, struct fsp_node *n)
         *pp = n->id_next;
 }
 
-static void link_name(struct fsp_node_table *t, struct fsp_node *n)
+static void link_ino(struct fsp_node_table *t, struct fsp_node *n)
 {
-    size_t b = hash_name(n->parent, n->name, t->buckets);
+    size_t b = hash_u64(n->index_number, t->buckets);
 
-    n->name_next = t->by_name[b];
-    t->by_name[b] = n;
+    n->ino_next = t->by_ino[b];
+    t->by_ino[b] = n;
 }
 
-static void unlink_name(struct fsp_node_table *t, struct fsp_node *n)
+static void unlink_ino(struct fsp_node_table *t, struct fsp_node *n)
 {
     struct fsp_node **pp;
 
-    if (!n->parent)
+    if (!keyed_by_ino(n))
         return;
-    pp = &t->by_name[hash_name(n->parent, n->name, t->buckets)];
+    pp = &t->by_ino[hash_u64(n->index_number, t->buckets)];
     while (*pp && *pp != n)
-        pp = &(*pp)->name_next;
+        pp = &(*pp)->ino_next;
     if (*pp)
-        *pp = n->name_next;
+        *pp = n->ino_next;
+}
+
+static void link_name(struct fsp_node_table *t, struct fsp_name *nm)
+{
+    size_t b = hash_name(nm->parent, nm->name, t->buckets);
+
+    nm->hash_next = t->by_name[b];
+    t->by_name[b] = nm;
+}
+
+static void unlink_name(struct fsp_node_table *t, struct fsp_name *nm)
+{
+    struct fsp_name **pp =
+        &t->by_name[hash_name(nm->parent, nm->name, t->buckets)];
+
+    while (*pp && *pp != nm)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = nm->hash_next;
 }
 
 static struct fsp_node *find_id(struct fsp_node_table *t, uint64_t id)
 {
-    struct fsp_node *n = t->by_id[hash_id(id, t->buckets)];
+    struct fsp_node *n = t->by_id[hash_u64(id, t->buckets)];
 
     while (n && n->nodeid != id)
         n = n->id_next;
     return n;
 }
 
-static struct fsp_node *find_name(struct fsp_node_table *t,
+static struct fsp_node *find_ino(struct fsp_node_table *t, uint64_t ino)
+{
+    struct fsp_node *n = t->by_ino[hash_u64(ino, t->buckets)];
+
+    while (n && n->index_number != ino)
+        n = n->ino_next;
+    return n;
+}
+
+static struct fsp_name *find_name(struct fsp_node_table *t,
                                   const struct fsp_node *parent,
                                   const char *name)
 {
-    struct fsp_node *n = t->by_name[hash_name(parent, name, t->buckets)];
+    struct fsp_name *nm = t->by_name[hash_name(parent, name, t->buckets)];
 
-    while (n && !(n->parent == parent && strcmp(n->name, name) == 0))
-        n = n->name_next;
-    return n;
+    while (nm && !(nm->parent == parent && strcmp(nm->name, name) == 0))
+        nm = nm->hash_next;
+    return nm;
 }
 
 /* Double the buckets when the table gets crowded; failure is harmless. */
 static void maybe_grow(struct fsp_node_table *t)
 {
-    size_t nb = t->buckets * 2;
-    struct fsp_node **by_id, **by_name;
+    size_t nb = t->buckets * 2, ob = t->buckets;
+    struct fsp_node **by_id, **by_ino;
+    struct fsp_name **by_name;
 
-    if (t->count < t->buckets)
+    if (t->count < ob && t->names < ob)
         return;
     by_id = calloc(nb, sizeof *by_id);
+    by_ino = calloc(nb, sizeof *by_ino);
     by_name = calloc(nb, sizeof *by_name);
-    if (!by_id || !by_name) {
+    if (!by_id || !by_ino || !by_name) {
         free(by_id);
+        free(by_ino);
         free(by_name);
         return;
     }
-    for (size_t i = 0; i < t->buckets; i++) {
+    for (size_t i = 0; i < ob; i++) {
         for (struct fsp_node *n = t->by_id[i], *next; n; n = next) {
-            size_t b = hash_id(n->nodeid, nb);
+            size_t b = hash_u64(n->nodeid, nb);
 
             next = n->id_next;
             n->id_next = by_id[b];
             by_id[b] = n;
         }
-        for (struct fsp_node *n = t->by_name[i], *next; n; n = next) {
-            size_t b = hash_name(n->parent, n->name, nb);
+        for (struct fsp_node *n = t->by_ino[i], *next; n; n = next) {
+            size_t b = hash_u64(n->index_number, nb);
 
-            next = n->name_next;
-            n->name_next = by_name[b];
-            by_name[b] = n;
+            next = n->ino_next;
+            n->ino_next = by_ino[b];
+            by_ino[b] = n;
+        }
+        for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
+            size_t b = hash_name(nm->parent, nm->name, nb);
+
+            next = nm->hash_next;
+            nm->hash_next = by_name[b];
+            by_name[b] = nm;
         }
     }
     free(t->by_id);
+    free(t->by_ino);
     free(t->by_name);
     t->by_id = by_id;
+    t->by_ino = by_ino;
     t->by_name = by_name;
     t->buckets = nb;
 }
 
+static void unref_locked(struct fsp_fs *fs, struct fsp_node *n,
+                         struct fsp_node **closing);
+
+/* Remove one name from the table and from its node; the parent loses the
+ * name's reference. A node left without names leaves the index-number
+ * table, since the file system may reuse the number. */
+static void drop_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
+                             struct fsp_node **closing)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_node *node = nm->node, *parent = nm->parent;
+    struct fsp_name **pp = &node->names;
+
+    unlink_name(t, nm);
+    while (*pp && *pp != nm)
+        pp = &(*pp)->alias_next;
+    if (*pp)
+        *pp = nm->alias_next;
+    if (!node->names)
+        unlink_ino(t, node);
+    t->names--;
+    free(nm->name);
+    free(nm);
+    unref_locked(fs, parent, closing);
+}
+
 /*
  * Drop one reference (caller holds the lock). A node whose last reference
- * goes is removed from the table; its parent loses a reference in turn.
- * Meta contexts of freed nodes are chained on *closing so that the caller
- * closes them after unlocking: a callback never runs under the lock.
+ * goes leaves the table with all its names, whose parents lose a
+ * reference in turn. Freed nodes are chained on *closing, so that the
+ * caller closes their meta contexts after unlocking: a callback never runs
+ * under the lock.
  */
 static void unref_locked(struct fsp_fs *fs, struct fsp_node *n,
                          struct fsp_node **closing)
 {
     struct fsp_node_table *t = &fs->nodes;
 
-    while (n && --n->refs == 0) {
-        struct fsp_node *parent = n->parent;
-
-        unlink_name(t, n);
-        unlink_id(t, n);
-        t->count--;
-        n->parent = NULL;
-        n->id_next = *closing; /* reuse the chain link for the free list */
-        *closing = n;
-        n = parent;
-    }
+    if (--n->refs != 0)
+        return;
+    while (n->names)
+        drop_name_locked(fs, n->names, closing);
+    unlink_id(t, n);
+    t->count--;
+    n->id_next = *closing; /* reuse the chain link for the free list */
+    *closing = n;
 }
 
 static void free_closed(struct fsp_fs *fs, struct fsp_node *list)
@@ -177,7 +249,6 @@ static void free_closed(struct fsp_fs *fs, struct fsp_node *list)
 
         if (list->meta_ctx && fs->iface.close)
             fs->iface.close(fs, list->meta_ctx);
-        free(list->name);
         free(list);
         stats_nodes(fs, -1);
         list = next;
@@ -191,12 +262,15 @@ int fsp_node_table_init(struct fsp_node_table *t)
     memset(t, 0, sizeof *t);
     t->buckets = INITIAL_BUCKETS;
     t->by_id = calloc(t->buckets, sizeof *t->by_id);
+    t->by_ino = calloc(t->buckets, sizeof *t->by_ino);
     t->by_name = calloc(t->buckets, sizeof *t->by_name);
     t->root = calloc(1, sizeof *t->root);
-    if (!t->by_id || !t->by_name || !t->root) {
+    if (!t->by_id || !t->by_ino || !t->by_name || !t->root) {
         free(t->by_id);
+        free(t->by_ino);
         free(t->by_name);
         free(t->root);
+        memset(t, 0, sizeof *t);
         return -ENOMEM;
     }
     pthread_mutex_init(&t->lock, NULL);
@@ -217,6 +291,11 @@ void fsp_node_table_fini(struct fsp_fs *fs)
     if (!t->by_id)
         return;
     for (size_t i = 0; i < t->buckets; i++) {
+        for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
+            next = nm->hash_next;
+            free(nm->name);
+            free(nm);
+        }
         for (struct fsp_node *n = t->by_id[i], *next; n; n = next) {
             next = n->id_next;
             n->id_next = all;
@@ -225,8 +304,11 @@ void fsp_node_table_fini(struct fsp_fs *fs)
     }
     free_closed(fs, all);
     free(t->by_id);
+    free(t->by_ino);
     free(t->by_name);
-    t->by_id = t->by_name = NULL;
+    t->by_id = NULL;
+    t->by_ino = NULL;
+    t->by_name = NULL;
     pthread_mutex_destroy(&t->lock);
 }
 
@@ -260,58 +342,91 @@ struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
                                      const char *name)
 {
     struct fsp_node_table *t = &fs->nodes;
-    struct fsp_node *n;
+    struct fsp_name *nm;
+    struct fsp_node *n = NULL;
 
     pthread_mutex_lock(&t->lock);
-    n = find_name(t, parent, name);
-    if (n)
+    nm = find_name(t, parent, name);
+    if (nm) {
+        n = nm->node;
         n->refs++;
+    }
     pthread_mutex_unlock(&t->lock);
     return n;
 }
 
+/* Attach a new name to @node (caller holds the lock). */
+static void add_name_locked(struct fsp_node_table *t, struct fsp_node *node,
+                            struct fsp_node *parent, struct fsp_name *nm,
+                            char *name)
+{
+    nm->parent = parent;
+    nm->name = name;
+    nm->node = node;
+    parent->refs++;             /* the name's reference on its parent */
+    if (!node->names && keyed_by_ino(node))
+        link_ino(t, node);
+    nm->alias_next = node->names;
+    node->names = nm;
+    link_name(t, nm);
+    t->names++;
+}
+
 struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
                                        struct fsp_node *parent,
-                                       const char *name, bool count_lookup)
+                                       const char *name,
+                                       const fsp_file_info_t *info,
+                                       bool count_lookup)
 {
     struct fsp_node_table *t = &fs->nodes;
-    struct fsp_node *n, *fresh = NULL;
-    char *fresh_name = NULL;
+    struct fsp_node *n = NULL, *fresh = calloc(1, sizeof *fresh), *closing = NULL;
+    struct fsp_name *nm, *fresh_nm = calloc(1, sizeof *fresh_nm);
+    char *fresh_name = strdup(name);
+    bool is_dir = S_ISDIR(info->mode);
 
-    /* Allocate outside the lock; usually the node exists already. */
+    /* Allocate before locking: simpler than allocating on demand, and
+     * cheap next to the round trip that brought us here. */
+    if (!fresh || !fresh_nm || !fresh_name)
+        goto out;
     pthread_mutex_lock(&t->lock);
-    n = find_name(t, parent, name);
-    if (!n) {
-        pthread_mutex_unlock(&t->lock);
-        fresh = calloc(1, sizeof *fresh);
-        fresh_name = strdup(name);
-        if (!fresh || !fresh_name) {
-            free(fresh);
-            free(fresh_name);
-            return NULL;
-        }
-        pthread_mutex_lock(&t->lock);
-        n = find_name(t, parent, name); /* someone may have won the race */
+    nm = find_name(t, parent, name);
+    if (nm && info->index_number && nm->node->index_number &&
+        nm->node->index_number != info->index_number) {
+        /* The name now refers to another file (replaced behind the
+         * kernel's back): forget the old binding. */
+        drop_name_locked(fs, nm, &closing);
+        nm = NULL;
+    }
+    if (nm) {
+        n = nm->node;
+    } else {
+        if (info->index_number && !is_dir)
+            n = find_ino(t, info->index_number);
+        if (n && n->is_dir)
+            n = NULL;
         if (!n) {
             n = fresh;
             fresh = NULL;
             n->nodeid = t->next_id++;
-            n->name = fresh_name;
-            fresh_name = NULL;
-            n->parent = parent;
-            parent->refs++;     /* the child's reference on its parent */
+            n->index_number = info->index_number;
+            n->is_dir = is_dir;
             link_id(t, n);
-            link_name(t, n);
             t->count++;
-            maybe_grow(t);
             stats_nodes(fs, 1);
         }
+        add_name_locked(t, n, parent, fresh_nm, fresh_name);
+        fresh_nm = NULL;
+        fresh_name = NULL;
+        maybe_grow(t);
     }
     n->refs++;                  /* the caller's reference */
     if (count_lookup && n->lookup_count++ == 0)
         n->refs++;              /* the kernel's reference */
     pthread_mutex_unlock(&t->lock);
+    free_closed(fs, closing);
+out:
     free(fresh);
+    free(fresh_nm);
     free(fresh_name);
     return n;
 }
@@ -345,18 +460,24 @@ char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
     char *path = NULL, *p;
 
     *err = 0;
+    if (node == t->root && !name) {
+        path = strdup("/");
+        if (!path)
+            *err = -ENOMEM;
+        return path;
+    }
     if (namelen > NAME_MAX) {
         *err = -ENAMETOOLONG;
         return NULL;
     }
     pthread_mutex_lock(&t->lock);
     /* First pass: the length; an unlinked ancestor means no path at all. */
-    for (struct fsp_node *n = node; n != t->root; n = n->parent) {
-        if (!n->parent) {
+    for (struct fsp_node *n = node; n != t->root; n = n->names->parent) {
+        if (!n->names) {
             *err = -ENOENT;
             goto out;
         }
-        len += 1 + strlen(n->name);
+        len += 1 + strlen(n->names->name);
     }
     if (name)
         len += 1 + namelen;
@@ -377,64 +498,49 @@ char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
         memcpy(p, name, namelen);
         *--p = '/';
     }
-    for (struct fsp_node *n = node; n != t->root; n = n->parent) {
-        size_t l = strlen(n->name);
+    for (struct fsp_node *n = node; n != t->root; n = n->names->parent) {
+        size_t l = strlen(n->names->name);
 
         p -= l;
-        memcpy(p, n->name, l);
+        memcpy(p, n->names->name, l);
         *--p = '/';
     }
-    if (p == path + 1)      /* the root itself: "/" */
-        *--p = '/';
     memmove(path, p, strlen(p) + 1);
 out:
     pthread_mutex_unlock(&t->lock);
     return path;
 }
 
-/* Detach @n from its name (caller holds the lock). */
-static void detach_locked(struct fsp_fs *fs, struct fsp_node *n,
-                          struct fsp_node **closing)
-{
-    struct fsp_node *parent = n->parent;
-
-    unlink_name(&fs->nodes, n);
-    free(n->name);
-    n->name = NULL;
-    n->parent = NULL;
-    unref_locked(fs, parent, closing);
-}
-
 void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
                        const char *name)
 {
     struct fsp_node_table *t = &fs->nodes;
-    struct fsp_node *n, *closing = NULL;
+    struct fsp_name *nm;
+    struct fsp_node *closing = NULL;
 
     pthread_mutex_lock(&t->lock);
-    n = find_name(t, parent, name);
-    if (n)
-        detach_locked(fs, n, &closing);
+    nm = find_name(t, parent, name);
+    if (nm)
+        drop_name_locked(fs, nm, &closing);
     pthread_mutex_unlock(&t->lock);
     free_closed(fs, closing);
 }
 
-/* Give @n the name @newname under @newparent (caller holds the lock;
+/* Move the name @nm to @newparent / @newname (caller holds the lock;
  * @newname is malloc'd and taken over). */
-static void move_locked(struct fsp_fs *fs, struct fsp_node *n,
-                        struct fsp_node *newparent, char *newname,
-                        struct fsp_node **closing)
+static void move_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
+                             struct fsp_node *newparent, char *newname,
+                             struct fsp_node **closing)
 {
-    struct fsp_node *oldparent = n->parent;
+    struct fsp_node *oldparent = nm->parent;
 
-    unlink_name(&fs->nodes, n);
-    free(n->name);
-    n->name = newname;
-    n->parent = newparent;
+    unlink_name(&fs->nodes, nm);
+    free(nm->name);
+    nm->name = newname;
+    nm->parent = newparent;
     newparent->refs++;
-    link_name(&fs->nodes, n);
-    if (oldparent)
-        unref_locked(fs, oldparent, closing);
+    link_name(&fs->nodes, nm);
+    unref_locked(fs, oldparent, closing);
 }
 
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
@@ -442,7 +548,8 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *newname, unsigned flags)
 {
     struct fsp_node_table *t = &fs->nodes;
-    struct fsp_node *src, *dst, *closing = NULL;
+    struct fsp_name *src, *dst;
+    struct fsp_node *closing = NULL;
     char *name_for_src = strdup(newname), *name_for_dst = strdup(name);
     int err = 0;
 
@@ -453,22 +560,17 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
     pthread_mutex_lock(&t->lock);
     src = find_name(t, parent, name);
     dst = find_name(t, newparent, newname);
-    if (src == dst)
-        goto out_unlock;        /* renaming a name onto itself */
-    /* Pin both while they move: unref below must not free them. */
-    if (src)
-        src->refs++;
-    if (dst)
-        dst->refs++;
+    if (src == dst || (src && dst && src->node == dst->node))
+        goto out_unlock;        /* a name onto itself or a hard link of it */
     if (flags & FSP_RENAME_EXCHANGE) {
+        /* Take dst out of the hash first: its slot is where src goes. */
         if (dst)
             unlink_name(t, dst);
         if (src) {
-            move_locked(fs, src, newparent, name_for_src, &closing);
+            move_name_locked(fs, src, newparent, name_for_src, &closing);
             name_for_src = NULL;
         }
         if (dst) {
-            /* dst's name chain was unlinked above: relink at the old name */
             struct fsp_node *old = dst->parent;
 
             free(dst->name);
@@ -481,16 +583,12 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
         }
     } else {
         if (dst)
-            detach_locked(fs, dst, &closing);
+            drop_name_locked(fs, dst, &closing);
         if (src) {
-            move_locked(fs, src, newparent, name_for_src, &closing);
+            move_name_locked(fs, src, newparent, name_for_src, &closing);
             name_for_src = NULL;
         }
     }
-    if (src)
-        unref_locked(fs, src, &closing);
-    if (dst)
-        unref_locked(fs, dst, &closing);
 out_unlock:
     pthread_mutex_unlock(&t->lock);
     free_closed(fs, closing);

@@ -531,7 +531,7 @@ void fsp_proto_fill_attr(struct fuse_attr *attr, const fsp_file_info_t *info,
     put_time(&info->mtime, &attr->mtime, &attr->mtimensec);
     put_time(&info->ctime, &attr->ctime, &attr->ctimensec);
     attr->mode = info->mode;
-    attr->nlink = info->nlink != 0 ? info->nlink : 1;
+    attr->nlink = info->nlink; /* 0 is true for an unlinked open file */
     attr->uid = info->uid;
     attr->gid = info->gid;
     attr->rdev = info->rdev;

@@ -99,7 +99,7 @@ int fsp_proto_negotiate_init(const struct fuse_init_in *in, size_t in_size,
 void fsp_proto_timeout(int64_t ms, uint64_t *sec, uint32_t *nsec);
 
 /* Fill a fuse_attr from the file system's file info. index_number 0 means
- * "use the node id" as st_ino. nlink 0 is reported as 1. blksize 4096. */
+ * "use the node id" as st_ino. blksize 4096. */
 void fsp_proto_fill_attr(struct fuse_attr *attr, const fsp_file_info_t *info,
                          uint64_t nodeid);
 

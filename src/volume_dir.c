@@ -2,18 +2,21 @@
  * volume_dir.c - directories: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR,
  * and fsp_dir_buffer_add() with which read_directory() fills a reply.
  *
- * Offsets. The kernel resumes a listing at the offset of the last entry it
- * took. fsp numbers entries 1 ("."), 2 (".."), 3, 4, ... and remembers, per
- * open directory, the offset the next READDIR normally asks for and the
- * name of the entry before it: that name is read_directory()'s marker
- * (WinFsp's model), so a long listing costs one callback per reply, not a
- * rescan. A seek elsewhere (seekdir) restarts the listing and skips.
+ * Offsets. fsp numbers the entries of a listing 0 ("."), 1 (".."), 2, 3,
+ * ...; the dirent of entry i carries offset i + 1, and READDIR at offset o
+ * asks for the entries from index o on. To continue after entry o - 1,
+ * read_directory() gets that entry's name as its marker (WinFsp's model),
+ * so a long listing costs one callback per reply, not a rescan. The names
+ * of the last reply are kept because the kernel resumes after the last
+ * entry *it could use*, which may be any of them. Any other offset (a
+ * seekdir) restarts the listing and skips.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "fs_internal.h"
@@ -25,13 +28,41 @@ struct fsp_dir_buffer {
     char *buf;
     size_t size;
     size_t used;
-    uint64_t next_off;          /* offset of the next entry to add */
+    uint64_t index;             /* index of the next entry to add */
     uint64_t skip;              /* entries still to skip (after a seek) */
     bool full;
+    bool failed;                /* out of memory recording names */
+    /* names of the entries in this reply (becomes the handle's) */
+    char *names;
+    size_t names_len, names_cap;
+    uint64_t first_index;
+    uint32_t count;
 };
 
-/* Add one entry, whatever its name; false when it does not fit. */
-static bool add_entry(fsp_dir_buffer_t *db, const char *name,
+static bool record_name(fsp_dir_buffer_t *db, const char *name, size_t len)
+{
+    if (db->names_len + len + 1 > db->names_cap) {
+        size_t cap = db->names_cap ? db->names_cap * 2 : 4096;
+        char *p;
+
+        while (cap < db->names_len + len + 1)
+            cap *= 2;
+        p = realloc(db->names, cap);
+        if (!p)
+            return false;
+        db->names = p;
+        db->names_cap = cap;
+    }
+    if (db->count == 0)
+        db->first_index = db->index;
+    memcpy(db->names + db->names_len, name, len + 1);
+    db->names_len += len + 1;
+    db->count++;
+    return true;
+}
+
+/* Encode one entry (any name); false when it does not fit. */
+static bool add_entry(fsp_dir_buffer_t *db, const char *name, size_t len,
                       const fsp_file_info_t *info, struct fsp_node *node)
 {
     size_t used;
@@ -48,18 +79,20 @@ static bool add_entry(fsp_dir_buffer_t *db, const char *name,
             fsp_proto_fill_attr(&entry.attr, info, db->dir->node->nodeid);
         }
         used = fsp_proto_add_direntplus(db->buf, db->size, db->used, name,
-                                        &entry, db->next_off + 1);
+                                        &entry, db->index + 1);
     } else {
         uint64_t ino = info->index_number ? info->index_number
                                           : (node ? node->nodeid : 0);
 
         used = fsp_proto_add_dirent(db->buf, db->size, db->used, name, ino,
-                                    info->mode, db->next_off + 1);
+                                    info->mode, db->index + 1);
     }
-    if (!used)
+    if (!used || !record_name(db, name, len)) {
+        db->full = true;
         return false;
+    }
     db->used = used;
-    db->next_off++;
+    db->index++;
     return true;
 }
 
@@ -67,44 +100,37 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *db, const char *name,
                                 const fsp_file_info_t *info)
 {
     struct fsp_node *node = NULL;
-    size_t namelen;
+    size_t len;
     bool ok;
 
     if (!db || !name || !info || db->full)
         return false;
-    namelen = strlen(name);
-    if (namelen == 0 || namelen >= sizeof db->dir->dir_marker)
+    len = strlen(name);
+    if (len == 0 || len > NAME_MAX || strchr(name, '/'))
         return true;            /* skip names the kernel cannot take */
     if (db->skip) {
         db->skip--;
-        db->next_off++;
-        goto remember;
+        db->index++;
+        return true;
     }
     if (db->plus) {
         /* Make sure it fits before counting a lookup for it. */
-        size_t need = FUSE_DIRENTPLUS_SIZE_FOR(namelen);
-
-        if (db->used + need > db->size) {
+        if (db->used + FUSE_DIRENTPLUS_SIZE_FOR(len) > db->size) {
             db->full = true;
             return false;
         }
-        node = fsp_node_lookup_child(db->fs, db->dir->node, name, true);
+        node = fsp_node_lookup_child(db->fs, db->dir->node, name, info,
+                                     true);
         if (!node) {
             db->full = true;
             return false;
         }
-        node->is_dir = S_ISDIR(info->mode);
     }
-    ok = add_entry(db, name, info, node);
+    ok = add_entry(db, name, len, info, node);
+    if (!ok && node)
+        fsp_node_forget(db->fs, node->nodeid, 1); /* never reached the kernel */
     fsp_node_put(db->fs, node);
-    if (!ok) {
-        db->full = true;
-        return false;
-    }
-remember:
-    memcpy(db->dir->dir_marker, name, namelen + 1);
-    db->dir->dir_next_off = db->next_off;
-    return true;
+    return ok;
 }
 
 void fsp_op_opendir(struct fsp_req *req)
@@ -156,13 +182,27 @@ out:
 /* The attributes reported for "." and "..": only the type matters. */
 static const fsp_file_info_t dot_info = { .mode = S_IFDIR | 0755 };
 
+/* The name of entry @index if the last reply had it, else NULL. */
+static const char *name_at(const struct fsp_handle *h, uint64_t index)
+{
+    const char *p = h->dir_names;
+
+    if (!p || index < h->dir_first_index ||
+        index >= h->dir_first_index + h->dir_count)
+        return NULL;
+    for (uint64_t i = h->dir_first_index; i < index; i++)
+        p += strlen(p) + 1;
+    return p;
+}
+
 static void read_dir(struct fsp_req *req, bool plus)
 {
     struct fsp_fs *fs = req->fs;
     const struct fuse_read_in *in = req->in.arg;
     struct fsp_handle *h;
     fsp_dir_buffer_t db;
-    const char *marker = NULL;
+    char marker_buf[NAME_MAX + 1];
+    const char *marker = NULL, *prev;
     int err = 0;
 
     h = fsp_handle_get(fs, in->fh);
@@ -176,32 +216,38 @@ static void read_dir(struct fsp_req *req, bool plus)
     db.plus = plus;
     db.buf = req->reply_buf;
     db.size = in->size < req->reply_buf_size ? in->size : req->reply_buf_size;
+    db.index = in->offset;
 
     pthread_mutex_lock(&h->dir_lock);
-    if (in->offset >= 2 && in->offset == h->dir_next_off) {
-        db.next_off = in->offset;
-        marker = in->offset > 2 ? h->dir_marker : NULL;
-    } else {
-        /* Start over (offset 0, or a seek): skip what came before. */
-        db.skip = in->offset;
-        if (db.skip == 0 || db.skip == 1) {
-            if (db.skip == 0 && !add_entry(&db, ".", &dot_info, NULL))
-                goto reply;
-            db.skip = 0;
-            db.next_off = 1;
-            if (!add_entry(&db, "..", &dot_info, NULL))
-                goto reply;
-            h->dir_next_off = 2;
+    if (db.index == 0 && !add_entry(&db, ".", 1, &dot_info, NULL))
+        goto reply;
+    if (db.index == 1 && !add_entry(&db, "..", 2, &dot_info, NULL))
+        goto reply;
+    if (db.index > 2) {
+        prev = name_at(h, db.index - 1);
+        if (prev && strcmp(prev, ".") && strcmp(prev, "..")) {
+            /* Copy: the handle's names are replaced below. */
+            strcpy(marker_buf, prev);
+            marker = marker_buf;
         } else {
-            db.skip -= 2;
-            db.next_off = 2;
+            db.skip = db.index - 2;     /* a seek: start over and skip */
+            db.index = 2;
         }
     }
     err = -ENOSYS;
     if (fs->iface.read_directory)
         err = fs->iface.read_directory(fs, h->ctx, marker, &db);
 reply:
+    if (db.count) {
+        free(h->dir_names);
+        h->dir_names = db.names;
+        h->dir_names_len = db.names_len;
+        h->dir_first_index = db.first_index;
+        h->dir_count = db.count;
+        db.names = NULL;
+    }
     pthread_mutex_unlock(&h->dir_lock);
+    free(db.names);
     if (err && db.used == 0)
         fsp_reply_err(req, err);
     else

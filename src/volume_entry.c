@@ -36,14 +36,13 @@ static void reply_entry(struct fsp_req *req, struct fsp_node *parent,
     struct fsp_node *node;
     struct fuse_entry_out entry;
 
-    node = fsp_node_lookup_child(fs, parent, name, true);
+    node = fsp_node_lookup_child(fs, parent, name, info, true);
     if (!node) {
         if (meta_ctx && fs->iface.close)
             fs->iface.close(fs, meta_ctx);
         fsp_reply_err(req, -ENOMEM);
         return;
     }
-    node->is_dir = S_ISDIR(info->mode);
     /* Keep a fresh context from create() as the node's meta context: the
      * next chmod or getxattr then needs no open. */
     if (meta_ctx) {

@@ -141,7 +141,7 @@ void fsp_op_create(struct fsp_req *req)
     if (err)
         goto out;
     err = -ENOMEM;
-    node = fsp_node_lookup_child(fs, parent, req->in.name, true);
+    node = fsp_node_lookup_child(fs, parent, req->in.name, &info, true);
     if (!node)
         goto out_close;
     memset(&out, 0, sizeof out);

@@ -69,7 +69,7 @@ typedef struct fsp_file_info {
     uint64_t size;            /**< st_size, in bytes */
     uint64_t allocation_size; /**< bytes allocated; st_blocks = this / 512 */
     uint32_t mode;            /**< st_mode: file type bits and permissions */
-    uint32_t nlink;           /**< st_nlink; 0 is reported as 1 */
+    uint32_t nlink;           /**< st_nlink (0 for an unlinked open file) */
     uint32_t uid;             /**< st_uid */
     uint32_t gid;             /**< st_gid */
     uint32_t rdev;            /**< st_rdev, for device nodes */

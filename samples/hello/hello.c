@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 static const char text[] = "hello, world\n";
 static int info(fsp_fs_t *fs, const char *path, fsp_file_info_t *fi) {
-    if (!strcmp(path, "/")) { fi->mode = S_IFDIR | 0755; return 0; }
+    if (!strcmp(path, "/")) { fi->mode = S_IFDIR | 0755; fi->nlink = 2; return 0; }
     if (strcmp(path, "/hello")) return -ENOENT;
-    fi->mode = S_IFREG | 0444; fi->size = sizeof text - 1; return 0; }
+    fi->mode = S_IFREG | 0444; fi->nlink = 1; fi->size = sizeof text - 1; return 0; }
 static int open_(fsp_fs_t *fs, const char *p, int fl, void **ctx, fsp_file_info_t *fi) {
     *ctx = (void *)p; return info(fs, p, fi); }
 static int read_(fsp_fs_t *fs, void *ctx, void *buf, uint64_t off, size_t len, size_t *n) {

@@ -46,6 +46,7 @@ enum {
     H_DAEMON = 1u << 0,   /* needs the real daemon: skipped in FSP_TEST_DIR mode */
     H_NOMOUNT = 1u << 1,  /* the runner does not mount; the case mounts itself */
     H_DEBUGLOG = 1u << 2, /* the runner's mount runs memfs -d, log kept */
+    H_XFAIL = 1u << 3,    /* the case must fail (harness self-tests) */
 };
 
 struct h_case {
@@ -128,6 +129,7 @@ const char *h_errname(int e);
     _ok; })
 
 #define H_CMP(a, op, b, fatal) ({                                            \
+    errno = 0;                                                               \
     long long _a = (long long)(a), _b = (long long)(b);                      \
     bool _ok = _a op _b;                                                     \
     if (!_ok) {                                                              \
@@ -148,6 +150,7 @@ const char *h_errname(int e);
 #define ASSERT_LE(a, b) H_CMP(a, <=, b, 1)
 
 #define EXPECT_TRUE(c) ({                                                    \
+    errno = 0;                                                               \
     bool _ok = (c);                                                          \
     if (!_ok) H_FAILF("expected %s (errno=%s)", #c, h_errname(errno));       \
     _ok; })

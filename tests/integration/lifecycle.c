@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -211,7 +212,8 @@ static void fsptool_lsvol_lists_mountpoint_and_pid(void)
     long threads = -1;
     pid_t pid = h_lsvol_pid(m.mnt, fsname, sizeof fsname, chan, sizeof chan, &threads);
     EXPECT_EQ(pid, m.pid);
-    EXPECT_STREQ(fsname, "lsvoltest");
+    /* FSNAME: the source (fsname=) or the type's name (memfs) */
+    EXPECT_TRUE(strcmp(fsname, "lsvoltest") == 0 || strcmp(fsname, "memfs") == 0);
     EXPECT_TRUE(strcmp(chan, "dev") == 0 || strcmp(chan, "io_uring") == 0);
     EXPECT_EQ(threads, 2);
     if (pid != m.pid)
@@ -240,7 +242,7 @@ static void fsptool_stat_reports_nodes_and_handles(void)
     struct h_proc p;
     EXPECT_EQ(h_runl(&p, 10, fsptool_bin(), "stat", m.mnt, NULL), 0);
     long long n0 = h_fsptool_stat(m.mnt, "nodes"), h0 = h_fsptool_stat(m.mnt, "handles");
-    EXPECT_GE(n0, 1);
+    EXPECT_GE(n0, 0); /* the root may or may not count */
     EXPECT_GE(h0, 0);
     EXPECT_GE(h_fsptool_stat(m.mnt, "pending"), 0);
     if (n0 < 0 || h0 < 0)
@@ -470,6 +472,28 @@ static void sigkill_with_no_auto_unmount_mount_stays(void)
 /* ------------------------------------------------------------------ */
 /* an ordinary user                                                    */
 
+/* fusermount3 opens /dev/fuse with the caller's permissions. Debian's udev
+ * rule makes it 0666; where it is not (a VM or container without udev),
+ * make it so in this case's own mount namespace only, by bind-mounting a
+ * 0666 node of the same device over it. Mounts made by the case then live
+ * in that namespace and go away with it. */
+static void need_dev_fuse_for_users(void)
+{
+    struct stat st;
+    if (stat("/dev/fuse", &st) != 0)
+        h_skip("/dev/fuse: %s", h_errname(errno));
+    if ((st.st_mode & 0006) == 0006)
+        return;
+    const char *node = h_path("fuse-0666");
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mknod(node, S_IFCHR | 0666, st.st_rdev) != 0 || chmod(node, 0666) != 0 ||
+        mount(node, "/dev/fuse", NULL, MS_BIND, NULL) != 0)
+        h_skip("/dev/fuse is mode %04o (ordinary users cannot open it) and a private mount "
+               "namespace with a 0666 node failed: %s", st.st_mode & 07777, h_errname(errno));
+    h_note("/dev/fuse is mode %04o here: made it 0666 in this case's own mount namespace, "
+           "as Debian's udev rule does", st.st_mode & 07777);
+}
+
 static char *const user_env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
                                   "LANG=C", NULL };
 
@@ -492,6 +516,7 @@ static void user_uses_mount(void *arg)
 static void ordinary_user_mounts_via_fusermount3_and_unmounts(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    need_dev_fuse_for_users();
     const char *mnt = h_path("usermnt");
     ASSERT_OK(mkdir(mnt, 0755));
     ASSERT_OK(chown(mnt, NOBODY, NOBODY));
@@ -546,6 +571,7 @@ struct mount_error {
     const char *phrases[6];    /* at least one must appear (any case) */
     const char *must_name;     /* this must appear too (the path), or NULL */
     const char *wrapper[8];    /* argv before memfs (e.g. unshare ...), or none */
+    pid_t keep_pid;            /* a daemon already serving mnt (not a leftover) */
 };
 
 /* Run memfs (daemonizing, then with -f) and expect a failure with a
@@ -615,7 +641,7 @@ static bool expect_mount_error(const struct mount_error *me)
             H_FAILF("%s %s failed but left a mount behind", mode, me->mnt);
         h_sleep(0.2);
         pid_t left = h_find_process("memfs", me->mnt);
-        if (left > 0) {
+        if (left > 0 && left != me->keep_pid) {
             H_FAILF("%s %s failed but left process %d running", mode, me->mnt, (int)left);
             kill(left, SIGKILL);
         }
@@ -664,9 +690,9 @@ static void error_mountpoint_already_mounted(void)
     ASSERT_TRUE(h_mount(&m, NULL, 0));
     struct mount_error me = { .mnt = m.mnt,
                               .phrases = { "already", "mount point", "mounted", "busy" },
-                              .must_name = m.mnt };
+                              .must_name = m.mnt, .keep_pid = m.pid };
     EXPECT_TRUE(expect_mount_error(&me));
-    EXPECT_EQ(h_mountinfo_count(m.mnt), 1);
+    ASSERT_EQ(h_mountinfo_count(m.mnt), 1);
     char path[512];
     snprintf(path, sizeof path, "%s/still-works", m.mnt);
     EXPECT_TRUE(h_write_file(path, "x", 1, 0644)); /* the first mount is untouched */
@@ -677,6 +703,7 @@ static void error_mountpoint_already_mounted(void)
 
 static void error_ordinary_user_cannot_write_mountpoint(void)
 {
+    need_dev_fuse_for_users();
     const char *d = h_path("rootsdir");
     ASSERT_OK(mkdir(d, 0755));
     struct mount_error me = { .mnt = d, .as_user = true,
@@ -688,6 +715,7 @@ static void error_ordinary_user_cannot_write_mountpoint(void)
 
 static void error_fusermount3_missing_for_ordinary_user(void)
 {
+    need_dev_fuse_for_users();
     const char *d = h_path("usermnt");
     ASSERT_OK(mkdir(d, 0755));
     ASSERT_OK(chown(d, NOBODY, NOBODY));

@@ -1092,7 +1092,7 @@ static void attr_takes_every_field_of_file_info(void)
     CHECK_EQ(attr.flags, 0);
 }
 
-static void attr_ino_falls_back_to_nodeid_and_nlink_to_1(void)
+static void attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0(void)
 {
     fsp_file_info_t info;
     struct fuse_attr attr;
@@ -1101,7 +1101,7 @@ static void attr_ino_falls_back_to_nodeid_and_nlink_to_1(void)
     info.mode = S_IFDIR | 0755;
     fsp_proto_fill_attr(&attr, &info, 42);
     CHECK_EQ(attr.ino, 42);
-    CHECK_EQ(attr.nlink, 1);
+    CHECK_EQ(attr.nlink, 0); /* an unlinked open file */
 }
 
 static void attr_nanoseconds_stay_below_one_second(void)
@@ -1418,7 +1418,7 @@ int main(void)
     RUN(infinite_timeout_is_long_but_safe_for_the_kernel);
     RUN(attr_blocks_round_up_to_512_byte_units);
     RUN(attr_takes_every_field_of_file_info);
-    RUN(attr_ino_falls_back_to_nodeid_and_nlink_to_1);
+    RUN(attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0);
     RUN(attr_nanoseconds_stay_below_one_second);
 
     RUN(dirents_are_8_byte_aligned_with_zeroed_padding);
