@@ -240,7 +240,8 @@ typedef struct fsp_fs_interface {
     /**
      * Open an existing file.
      * @param flags  open(2) flags (O_ACCMODE bits, O_APPEND, O_DIRECTORY...)
-     *               or FSP_OPEN_META for an attributes-only open
+     *               or FSP_OPEN_META for an attributes-only open. O_TRUNC
+     *               is never passed: fsp calls overwrite() after open().
      * @param file_ctx out: the file system's object for this open
      * @param info   out: the file's attributes
      */
@@ -248,7 +249,8 @@ typedef struct fsp_fs_interface {
                 fsp_file_info_t *info);
 
     /**
-     * Truncate an open file to zero length (open with O_TRUNC).
+     * Truncate a file just opened for writing with O_TRUNC to zero length.
+     * Called right after open(); the same file context.
      */
     int (*overwrite)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
 

@@ -15,7 +15,7 @@ static int read_(fsp_fs_t *fs, void *ctx, void *buf, uint64_t off, size_t len, s
     *n = off < sizeof text - 1 ? (len < sizeof text - 1 - off ? len : sizeof text - 1 - off) : 0;
     memcpy(buf, text + off, *n); return 0; }
 static int list(fsp_fs_t *fs, void *ctx, const char *marker, fsp_dir_buffer_t *b) {
-    fsp_file_info_t fi = { .mode = S_IFREG | 0444, .size = sizeof text - 1 };
+    fsp_file_info_t fi = { .mode = S_IFREG | 0444, .nlink = 1, .size = sizeof text - 1 };
     if (!marker) fsp_dir_buffer_add(b, "hello", &fi);
     return 0; }
 int main(int argc, char **argv) {

@@ -1030,6 +1030,33 @@ long long h_op_count(const struct h_mount *m, const char *opname)
 
 static void on_signal(int sig) { g_interrupted = sig; }
 
+/* A runner killed with SIGKILL cannot rmdir its temp dirs (its daemons get
+ * SIGTERM through PR_SET_PDEATHSIG and unmount). Remove such leftovers:
+ * /tmp/fsptest.* entries more than an hour old that are not mounted. */
+static void sweep_stale_tmp(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return;
+    struct dirent *e;
+    time_t now = time(NULL);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "fsptest", 7) != 0)
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "/tmp/%s", e->d_name);
+        struct stat st;
+        /* mountinfo first: never stat a mount point that might hang */
+        if (h_mountinfo_count(p) > 0 || lstat(p, &st) != 0 || now - st.st_mtime < 3600)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            rmdir(p); /* only if empty */
+        else if (S_ISREG(st.st_mode))
+            unlink(p);
+    }
+    closedir(d);
+}
+
 static void cleanup_at_exit(void)
 {
     if (getpid() != g_runner_pid)
@@ -1308,6 +1335,8 @@ int h_main(const char *suite, int argc, char **argv, const struct h_case *cases,
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup_at_exit);
+    if (!g_dir_mode)
+        sweep_stale_tmp();
 
     const char *fuse_missing = NULL;
     static char fm[256];
