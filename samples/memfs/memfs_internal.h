@@ -82,6 +82,7 @@ struct memfs {
     uint64_t next_index_number;
     uint64_t node_count;
     uint64_t used_bytes;           /* data pages and extended attributes */
+    uint64_t freed_since_trim;     /* bytes freed since the last malloc_trim */
     struct memfs_options options;
 };
 

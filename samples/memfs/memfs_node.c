@@ -6,6 +6,7 @@
 #include "memfs_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +45,8 @@ int memfs_node_new(struct memfs *m, uint32_t mode, struct memfs_node **out)
     return 0;
 }
 
+#define MEMFS_TRIM_THRESHOLD (8u << 20)
+
 void memfs_node_destroy(struct memfs *m, struct memfs_node *node)
 {
     if (node->prev)
@@ -56,12 +59,21 @@ void memfs_node_destroy(struct memfs *m, struct memfs_node *node)
 
     m->used_bytes -= node->data.page_count * MEMFS_PAGE_SIZE +
                      node->xattr_bytes;
+    m->freed_since_trim += node->data.page_count * MEMFS_PAGE_SIZE;
     memfs_data_free(&node->data);
     memfs_xattr_free_all(node);
     /* The entries only: their nodes have names elsewhere or die alone. */
     memfs_dirmap_clear(&node->entries);
     free(node->link_target);
     free(node);
+
+    /* glibc keeps freed pages in its per-thread arenas; after a large
+     * delete, hand them back so that the daemon's resident memory follows
+     * the volume's contents. Amortized: once per 8 MiB freed. */
+    if (m->freed_since_trim >= MEMFS_TRIM_THRESHOLD) {
+        m->freed_since_trim = 0;
+        malloc_trim(0);
+    }
 }
 
 void memfs_node_release(struct memfs *m, struct memfs_node *node)
