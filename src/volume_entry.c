@@ -354,13 +354,38 @@ void fsp_op_symlink(struct fsp_req *req)
     make_node(req, S_IFLNK | 0777, 0, req->in.name, req->in.name2);
 }
 
+/*
+ * The file context for the name @path (@name under @parent) that UNLINK
+ * or RENAME acts on: the meta context of its node when the kernel knows
+ * it (it usually does, having looked the name up first), else a temporary
+ * FSP_OPEN_META open that the caller closes (*temp_ctx). *child gets a
+ * reference to the node, or NULL.
+ */
+static int context_of_name(struct fsp_fs *fs, struct fsp_node *parent,
+                           const char *name, const char *path,
+                           struct fsp_node **child, void **temp_ctx,
+                           void **ctx)
+{
+    fsp_file_info_t info;
+    int err;
+
+    *temp_ctx = NULL;
+    *ctx = NULL;
+    *child = fsp_node_find_child(fs, parent, name);
+    if (*child)
+        return fsp_node_meta_ctx(fs, *child, ctx);
+    memset(&info, 0, sizeof info);
+    err = fs->iface.open(fs, path, FSP_OPEN_META, temp_ctx, &info);
+    *ctx = *temp_ctx;
+    return err;
+}
+
 /* UNLINK and RMDIR: the kernel checked the type (EISDIR / ENOTDIR). */
 static void remove_name(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
     struct fsp_node *parent, *child = NULL;
     void *ctx = NULL, *temp_ctx = NULL;
-    fsp_file_info_t info;
     char *path = NULL;
     int err;
 
@@ -376,16 +401,10 @@ static void remove_name(struct fsp_req *req)
     err = -ENOSYS;
     if (!fs->iface.unlink || !fs->iface.open)
         goto out;
-    /* The kernel looked the name up before, so its node is usually known;
-     * its meta context stays valid after the unlink for open files. */
-    child = fsp_node_find_child(fs, parent, req->in.name);
-    if (child) {
-        err = fsp_node_meta_ctx(fs, child, &ctx);
-    } else {
-        memset(&info, 0, sizeof info);
-        err = fs->iface.open(fs, path, FSP_OPEN_META, &temp_ctx, &info);
-        ctx = temp_ctx;
-    }
+    /* The node's meta context stays valid after the unlink, for files
+     * that are still open. */
+    err = context_of_name(fs, parent, req->in.name, path, &child, &temp_ctx,
+                          &ctx);
     if (err)
         goto out;
     err = fs->iface.unlink(fs, ctx, path);
@@ -415,7 +434,6 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     struct fsp_fs *fs = req->fs;
     struct fsp_node *parent, *newparent = NULL, *child = NULL;
     void *ctx = NULL, *temp_ctx = NULL;
-    fsp_file_info_t info;
     char *path = NULL, *newpath = NULL;
     int err;
 
@@ -441,14 +459,8 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     err = -ENOSYS;
     if (!fs->iface.rename || !fs->iface.open)
         goto out;
-    child = fsp_node_find_child(fs, parent, req->in.name);
-    if (child) {
-        err = fsp_node_meta_ctx(fs, child, &ctx);
-    } else {
-        memset(&info, 0, sizeof info);
-        err = fs->iface.open(fs, path, FSP_OPEN_META, &temp_ctx, &info);
-        ctx = temp_ctx;
-    }
+    err = context_of_name(fs, parent, req->in.name, path, &child, &temp_ctx,
+                          &ctx);
     if (err)
         goto out;
     err = fs->iface.rename(fs, ctx, path, newpath, flags);

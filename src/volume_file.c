@@ -352,48 +352,43 @@ static void reply_xattr_data(struct fsp_req *req, uint32_t size, int err,
     }
 }
 
-void fsp_op_getxattr(struct fsp_req *req)
+/* GETXATTR (one value) and LISTXATTR (all names) share everything but
+ * the callback. */
+static void read_xattr(struct fsp_req *req, bool list)
 {
     struct fsp_fs *fs = req->fs;
     const struct fuse_getxattr_in *in = req->in.arg;
     struct fsp_node *node;
     size_t size = in->size, length = 0;
-    void *ctx;
+    void *ctx, *buf;
     int err;
 
-    node = xattr_node(req, (void *)fs->iface.get_xattr, &ctx);
+    node = xattr_node(req, list ? (void *)fs->iface.list_xattr
+                                : (void *)fs->iface.get_xattr, &ctx);
     if (!node)
         return;
     if (size > req->reply_buf_size)
         size = req->reply_buf_size;
-    err = fs->iface.get_xattr(fs, ctx, req->in.name,
-                              size ? req->reply_buf : NULL, size, &length);
+    buf = size ? req->reply_buf : NULL;
+    if (list)
+        err = fs->iface.list_xattr(fs, ctx, buf, size, &length);
+    else
+        err = fs->iface.get_xattr(fs, ctx, req->in.name, buf, size,
+                                  &length);
     if (!err && size && length > size)
         err = -ERANGE;
     reply_xattr_data(req, in->size, err, length);
     fsp_node_put(fs, node);
 }
 
+void fsp_op_getxattr(struct fsp_req *req)
+{
+    read_xattr(req, false);
+}
+
 void fsp_op_listxattr(struct fsp_req *req)
 {
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_getxattr_in *in = req->in.arg;
-    struct fsp_node *node;
-    size_t size = in->size, length = 0;
-    void *ctx;
-    int err;
-
-    node = xattr_node(req, (void *)fs->iface.list_xattr, &ctx);
-    if (!node)
-        return;
-    if (size > req->reply_buf_size)
-        size = req->reply_buf_size;
-    err = fs->iface.list_xattr(fs, ctx, size ? req->reply_buf : NULL, size,
-                               &length);
-    if (!err && size && length > size)
-        err = -ERANGE;
-    reply_xattr_data(req, in->size, err, length);
-    fsp_node_put(fs, node);
+    read_xattr(req, true);
 }
 
 void fsp_op_removexattr(struct fsp_req *req)

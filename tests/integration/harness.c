@@ -844,6 +844,13 @@ static bool mount_impl(struct h_mount *m, const char *opts, unsigned mflags)
         if (h_mountinfo_find(m->mnt, &mi) && strncmp(mi.fstype, "fuse", 4) == 0) {
             m->dev_minor = mi.minor;
             reg_update(m->slot, pid, mi.minor, 1, NULL);
+            /* memfs -f publishes itself to fsptool a moment after the mount
+               appears: wait for that too, so that counters read by the case
+               come from one source from the start */
+            char tool[PATH_MAX];
+            snprintf(tool, sizeof tool, "%s/fsptool", h_bin_dir);
+            if (access(tool, X_OK) == 0)
+                h_lsvol_pid_wait(m->mnt, NULL, 0, NULL, 0, NULL, 2);
             return true;
         }
         int st;
@@ -950,6 +957,16 @@ pid_t h_lsvol_pid(const char *mnt, char *fsname, size_t fsn, char *channel,
         return (pid_t)pid;
     }
     return 0;
+}
+
+pid_t h_lsvol_pid_wait(const char *mnt, char *fsname, size_t fsn, char *channel,
+                       size_t chn, long *threads, double timeout_s)
+{
+    double end = h_now() + timeout_s;
+    pid_t pid;
+    while ((pid = h_lsvol_pid(mnt, fsname, fsn, channel, chn, threads)) == 0 && h_now() < end)
+        h_sleep(0.02);
+    return pid;
 }
 
 pid_t h_find_daemon(const char *mnt)

@@ -227,6 +227,10 @@ bool h_abort_connection(unsigned minor);
 pid_t h_find_daemon(const char *mnt);
 pid_t h_lsvol_pid(const char *mnt, char *fsname, size_t fsn, char *channel,
                   size_t chn, long *threads);
+/* The same, polled for up to timeout_s: a foreground (-f) daemon may
+ * publish itself to fsptool a moment after the mount appears. */
+pid_t h_lsvol_pid_wait(const char *mnt, char *fsname, size_t fsn, char *channel,
+                       size_t chn, long *threads, double timeout_s);
 /* Wait until pid is gone (or a zombie); true if it went within timeout. */
 bool h_wait_gone(pid_t pid, double timeout_s);
 /* waitpid with a time limit; returns the pid or 0 on timeout. */

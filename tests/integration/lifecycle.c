@@ -93,8 +93,11 @@ static void daemonized_memfs_exit_0_means_mount_is_usable(void)
         close(fd);
     }
     EXPECT_TRUE(is_fuse_mounted(mnt));
-    pid_t pid = h_find_daemon(mnt);
+    /* daemonized: listed by fsptool by the time memfs returns */
+    pid_t pid = h_lsvol_pid(mnt, NULL, 0, NULL, 0, NULL);
     EXPECT_GT(pid, 0);
+    if (pid <= 0)
+        pid = h_find_daemon(mnt);
     h_unregister(slot);
     slot = h_register(mnt, pid, NULL);
     /* the daemon is detached: its own session, stdio not ours */
@@ -210,7 +213,8 @@ static void fsptool_lsvol_lists_mountpoint_and_pid(void)
     EXPECT_TRUE(strncmp(p.out, "MOUNTPOINT", 10) == 0);
     char fsname[256] = "", chan[64] = "";
     long threads = -1;
-    pid_t pid = h_lsvol_pid(m.mnt, fsname, sizeof fsname, chan, sizeof chan, &threads);
+    /* memfs -f: it may list itself a moment after the mount appears */
+    pid_t pid = h_lsvol_pid_wait(m.mnt, fsname, sizeof fsname, chan, sizeof chan, &threads, 2);
     EXPECT_EQ(pid, m.pid);
     /* FSNAME: the source (fsname=) or the type's name (memfs) */
     EXPECT_TRUE(strcmp(fsname, "lsvoltest") == 0 || strcmp(fsname, "memfs") == 0);

@@ -383,7 +383,7 @@ static void fsname_and_subtype_appear_in_mountinfo_and_lsvol(void)
     EXPECT_STREQ(mi.fstype, "fuse.fsptestsub");
     char fsname[256] = "", chan[64] = "";
     long threads = -1;
-    pid_t pid = h_lsvol_pid(h_root, fsname, sizeof fsname, chan, sizeof chan, &threads);
+    pid_t pid = h_lsvol_pid_wait(h_root, fsname, sizeof fsname, chan, sizeof chan, &threads, 2);
     EXPECT_EQ(pid, h_cur_mount()->pid);
     /* lsvol's FSNAME may be the source or the type's name */
     h_note("lsvol FSNAME: %s", fsname);
@@ -394,7 +394,7 @@ static void threads_option_sets_worker_count(void)
 {
     char fsname[256] = "", chan[64] = "";
     long threads = -1;
-    pid_t pid = h_lsvol_pid(h_root, fsname, sizeof fsname, chan, sizeof chan, &threads);
+    pid_t pid = h_lsvol_pid_wait(h_root, fsname, sizeof fsname, chan, sizeof chan, &threads, 2);
     EXPECT_EQ(pid, h_cur_mount()->pid);
     h_note("threads=3: lsvol says %ld threads, channel %s", threads, chan);
     EXPECT_EQ(threads, 3);
