@@ -20,7 +20,7 @@
 
 #include "fs_internal.h"
 
-#define LINE_MAX_BYTES 1024
+#define LINE_MAX_BYTES 2048
 
 static size_t timestamp(char *buf, size_t size)
 {
@@ -68,7 +68,7 @@ static bool debug_on(struct fsp_fs *fs)
 void fsp_log_request(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
-    char line[LINE_MAX_BYTES], args[512], nb[32];
+    char line[LINE_MAX_BYTES], args[1536], nb[32];
     struct fsp_node *node;
     char *path = NULL;
     size_t len;
