@@ -606,6 +606,30 @@ bool h_mountinfo_find(const char *mnt, struct h_mountinfo *mi)
 
 int h_mountinfo_count(const char *mnt) { return mountinfo_scan(mnt, NULL); }
 
+int h_detach_copied_fuse_mounts(void)
+{
+    char *all = read_all("/proc/self/mountinfo", NULL);
+    if (!all)
+        return 0;
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char mp[4096], fstype[64] = "";
+        char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*d %*d %*s %*s %4095s", mp) != 1 ||
+            sscanf(sep + 3, "%63s", fstype) != 1)
+            continue;
+        if (strcmp(fstype, "fuse") != 0 && strncmp(fstype, "fuse.", 5) != 0 &&
+            strcmp(fstype, "fuseblk") != 0)
+            continue;
+        unescape(mp);
+        if (umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+            n++;
+    }
+    free(all);
+    return n;
+}
+
 bool h_abort_connection(unsigned minor)
 {
     char path[128];
@@ -642,6 +666,8 @@ static bool umount_bounded(const char *mnt, unsigned minor, bool have_minor, dou
     if (pid > 0 && h_waitpid_timeout(pid, &st, t) == pid && WIFEXITED(st) &&
         WEXITSTATUS(st) == 0 && h_mountinfo_count(mnt) == 0)
         return true;
+    if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+        h_note("umount %s: %s; unmounting lazily", mnt, h_errname(WEXITSTATUS(st)));
     if (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {
         /* still stuck in umount: abort the connection */
         if (have_minor)
@@ -899,6 +925,43 @@ void h_forget(struct h_mount *m)
     m->slot = -1;
 }
 
+/* What the threads of a stuck process are doing: state, wchan, and the
+ * first frames of the kernel stack of each. */
+static void note_stuck_process(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL && n < 16) {
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        char p[400], stat[512] = "", wchan[128] = "", stack[512] = "";
+        snprintf(p, sizeof p, "%s/%s/stat", dir, e->d_name);
+        ssize_t k = h_read_file(p, stat, sizeof stat - 1);
+        stat[k > 0 ? k : 0] = 0;
+        snprintf(p, sizeof p, "%s/%s/wchan", dir, e->d_name);
+        k = h_read_file(p, wchan, sizeof wchan - 1);
+        wchan[k > 0 ? k : 0] = 0;
+        snprintf(p, sizeof p, "%s/%s/stack", dir, e->d_name);
+        k = h_read_file(p, stack, sizeof stack - 1);
+        stack[k > 0 ? k : 0] = 0;
+        for (char *q = stack; *q; q++)
+            if (*q == '\n')
+                *q = ' ';
+        char *cp = strchr(stat, '(');
+        char *ce = strrchr(stat, ')');
+        h_note("stuck pid %d task %s %.*s state %c wchan %s stack %.200s", (int)pid, e->d_name,
+               cp && ce ? (int)(ce - cp + 1) : 0, cp ? cp : "", ce && ce[1] ? ce[2] : '?',
+               wchan, stack);
+    }
+    closedir(d);
+}
+
 bool h_unmount(struct h_mount *m, int *status)
 {
     int st = -1;
@@ -906,6 +969,7 @@ bool h_unmount(struct h_mount *m, int *status)
     if (m->pid > 0) {
         pid_t r = h_waitpid_timeout(m->pid, &st, 5);
         if (r == 0) {
+            note_stuck_process(m->pid);
             kill(m->pid, SIGKILL);
             h_waitpid_timeout(m->pid, &st, 5);
             st = -2;

@@ -218,6 +218,11 @@ struct h_mountinfo {
 };
 bool h_mountinfo_find(const char *mnt, struct h_mountinfo *mi);
 int h_mountinfo_count(const char *mnt);
+/* After unshare(CLONE_NEWNS): lazily unmount, in this new namespace only,
+ * every FUSE mount copied from the parent namespace. Otherwise the copies
+ * keep other cases' volumes alive after they are unmounted (their daemons
+ * would not see the connection end). Returns how many were detached. */
+int h_detach_copied_fuse_mounts(void);
 /* Write to /sys/fs/fuse/connections/<minor>/abort (mounting fusectl if
  * needed). */
 bool h_abort_connection(unsigned minor);

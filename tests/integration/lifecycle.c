@@ -490,6 +490,7 @@ static void need_dev_fuse_for_users(void)
         return;
     const char *node = h_path("fuse-0666");
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        h_detach_copied_fuse_mounts() < 0 ||
         mknod(node, S_IFCHR | 0666, st.st_rdev) != 0 || chmod(node, 0666) != 0 ||
         mount(node, "/dev/fuse", NULL, MS_BIND, NULL) != 0)
         h_skip("/dev/fuse is mode %04o (ordinary users cannot open it) and a private mount "
@@ -743,13 +744,19 @@ static void error_dev_fuse_missing(void)
                "/bin/true", NULL) != 0)
         h_skip("unshare --mount does not work here: %s", p.err);
     /* a private mount namespace with an empty tmpfs over /dev: sh -c
-       'SCRIPT' memfs ARGS... runs memfs as $0 with its arguments as $@ */
+       'SCRIPT' memfs ARGS... runs memfs as $0 with its arguments as $@.
+       The namespace's copies of other FUSE mounts are detached first, so
+       that it does not keep other volumes alive (see
+       h_detach_copied_fuse_mounts). */
     struct mount_error me = {
         .mnt = d,
         .phrases = { "/dev/fuse" },
         .must_name = "/dev/fuse",
         .wrapper = { "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh",
-                     "-c", "mount -t tmpfs none /dev && exec \"$0\" \"$@\"" },
+                     "-c",
+                     "grep ' - fuse[.b ]' /proc/self/mountinfo | cut -d' ' -f5 | "
+                     "xargs -r -n1 umount -l 2>/dev/null; "
+                     "mount -t tmpfs none /dev && exec \"$0\" \"$@\"" },
     };
     EXPECT_TRUE(expect_mount_error(&me));
 }
