@@ -573,7 +573,7 @@ struct mount_error {
     const char *opts;          /* -o, or NULL */
     bool as_user;              /* run as uid 65534 */
     char *const *envp;         /* NULL: inherit (or user_env as a user) */
-    const char *phrases[6];    /* at least one must appear (any case) */
+    const char *phrases[7];    /* at least one must appear (any case); NULL-terminated */
     const char *must_name;     /* this must appear too (the path), or NULL */
     const char *wrapper[8];    /* argv before memfs (e.g. unshare ...), or none */
     pid_t keep_pid;            /* a daemon already serving mnt (not a leftover) */

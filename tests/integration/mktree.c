@@ -112,5 +112,11 @@ int main(int argc, char **argv)
     printf("fsp_mktree: %s: %ld directories, %ld files (%llu bytes), %ld hard links, "
            "%ld symlinks (%ld dangling)\n", root, ndirs, nfiles, bytes, nlinks,
            nsyms + ndangling, ndangling);
+    for (long i = 0; i < ndirs; i++)
+        free(dirs[i]);
+    free(dirs);
+    for (long i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
     return 0;
 }
