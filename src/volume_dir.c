@@ -1,5 +1,5 @@
 /*
- * volume_dir.c - directories: OPENDIR, READDIR, READDIRPLUS, RELEASEDIR,
+ * volume_dir.c - directory listings: READDIR, READDIRPLUS, RELEASEDIR,
  * and fsp_dir_buffer_add() with which read_directory() fills a reply.
  *
  * Offsets. fsp numbers the entries of a listing 0 ("."), 1 (".."), 2, 3,
@@ -131,52 +131,6 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *db, const char *name,
         fsp_node_forget(db->fs, node->nodeid, 1); /* never reached the kernel */
     fsp_node_put(db->fs, node);
     return ok;
-}
-
-void fsp_op_opendir(struct fsp_req *req)
-{
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_open_in *in = req->in.arg;
-    struct fsp_node *node;
-    struct fuse_open_out out;
-    fsp_file_info_t info;
-    void *ctx = NULL;
-    char *path = NULL;
-    int err;
-
-    node = fsp_node_get(fs, req->in.nodeid);
-    if (!node) {
-        fsp_reply_err(req, -ESTALE);
-        return;
-    }
-    path = fsp_node_path(fs, node, NULL, &err);
-    if (!path)
-        goto out;
-    err = -ENOSYS;
-    if (!fs->iface.open)
-        goto out;
-    memset(&info, 0, sizeof info);
-    err = fs->iface.open(fs, path, (int)in->flags | O_DIRECTORY, &ctx, &info);
-    if (err)
-        goto out;
-    memset(&out, 0, sizeof out);
-    out.fh = fsp_handle_open(fs, ctx, node, (int)in->flags, true);
-    if (!out.fh) {
-        if (fs->iface.close)
-            fs->iface.close(fs, ctx);
-        err = -ENOMEM;
-        goto out;
-    }
-    /* With a long directory timeout the kernel may keep the listing. */
-    if (fs->params.dir_info_timeout_ms == FSP_TIMEOUT_INFINITE)
-        out.open_flags |= FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
-    if (fsp_reply_ok(req, &out, sizeof out) == -ENOENT)
-        fsp_handle_release(fs, out.fh);
-out:
-    if (!req->replied)
-        fsp_reply_err(req, err);
-    free(path);
-    fsp_node_put(fs, node);
 }
 
 /* The attributes reported for "." and "..": only the type matters. */

@@ -1,6 +1,6 @@
 /*
- * volume_file.c - open files: OPEN, CREATE, READ, WRITE, FLUSH, RELEASE,
- * FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
+ * volume_file.c - open files: OPEN, OPENDIR, CREATE, READ, WRITE, FLUSH,
+ * RELEASE, FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,7 +48,8 @@ static bool open_writes(int flags)
     return (flags & O_ACCMODE) != O_RDONLY;
 }
 
-void fsp_op_open(struct fsp_req *req)
+/* OPEN and OPENDIR: open() by path, then a handle for the kernel. */
+static void open_node(struct fsp_req *req, bool is_dir)
 {
     struct fsp_fs *fs = req->fs;
     const struct fuse_open_in *in = req->in.arg;
@@ -72,11 +73,14 @@ void fsp_op_open(struct fsp_req *req)
     if (!fs->iface.open)
         goto out;
     memset(&info, 0, sizeof info);
-    err = fs->iface.open(fs, path, flags & ~O_TRUNC, &ctx, &info);
+    err = fs->iface.open(fs, path,
+                         is_dir ? flags | O_DIRECTORY : flags & ~O_TRUNC,
+                         &ctx, &info);
     if (err)
         goto out;
     /* ATOMIC_O_TRUNC: the kernel leaves the truncation to us. */
-    if ((flags & O_TRUNC) && open_writes(flags) && S_ISREG(info.mode)) {
+    if (!is_dir && (flags & O_TRUNC) && open_writes(flags) &&
+        S_ISREG(info.mode)) {
         err = -ENOSYS;
         if (fs->iface.overwrite)
             err = fs->iface.overwrite(fs, ctx, &info);
@@ -84,12 +88,17 @@ void fsp_op_open(struct fsp_req *req)
             goto out_close;
     }
     memset(&out, 0, sizeof out);
-    out.fh = fsp_handle_open(fs, ctx, node, flags, false);
+    out.fh = fsp_handle_open(fs, ctx, node, flags, is_dir);
     err = -ENOMEM;
     if (!out.fh)
         goto out_close;
-    out.open_flags = open_flags_for(fs);
-    /* If the kernel gave up on this OPEN (interrupted), no RELEASE will
+    if (!is_dir)
+        out.open_flags = open_flags_for(fs);
+    else if (fs->params.dir_info_timeout_ms == FSP_TIMEOUT_INFINITE)
+        /* With a directory timeout of forever the kernel may keep the
+         * listing it read. */
+        out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
+    /* If the kernel gave up on this open (interrupted), no RELEASE will
      * ever come for the handle: release it now (go-fuse #369). */
     if (fsp_reply_ok(req, &out, sizeof out) == -ENOENT)
         fsp_handle_release(fs, out.fh);
@@ -102,6 +111,16 @@ out:
         fsp_reply_err(req, err);
     free(path);
     fsp_node_put(fs, node);
+}
+
+void fsp_op_open(struct fsp_req *req)
+{
+    open_node(req, false);
+}
+
+void fsp_op_opendir(struct fsp_req *req)
+{
+    open_node(req, true);
 }
 
 void fsp_op_create(struct fsp_req *req)
