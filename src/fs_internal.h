@@ -141,7 +141,8 @@ struct fsp_req {
     struct fsp_request in;       /* decoded request */
     void *reply_buf;             /* worker's buffer for reply payloads */
     size_t reply_buf_size;
-    uint64_t start_ns;           /* for the debug log's latency */
+    uint64_t start_ns;           /* for the debug log's latency; 0 if the
+                                    log was off when the request came */
     bool replied;
 };
 
@@ -224,6 +225,9 @@ void fsp_dispatcher_stop(struct fsp_fs *fs);
 
 /* ----------------------------------------------------- volume helpers */
 
+/* The node @nodeid of a request, referenced; if the kernel names a node
+ * the table does not know, replies ESTALE and returns NULL. */
+struct fsp_node *fsp_request_node(struct fsp_req *req, uint64_t nodeid);
 /* Fill an entry_out for @node with @info and the volume's timeouts. */
 void fsp_volume_fill_entry(struct fsp_fs *fs, const struct fsp_node *node,
                            const fsp_file_info_t *info,

@@ -99,23 +99,25 @@ void fsp_log_reply(struct fsp_req *req, int error, size_t size)
 {
     struct fsp_fs *fs = req->fs;
     char line[LINE_MAX_BYTES], nb[32];
-    uint64_t us = (fsp_now_ns() - req->start_ns) / 1000;
     const char *errname;
+    char latency[32] = "-";
     size_t len;
 
     if (!debug_on(fs))
         return;
     errname = error ? strerrorname_np(-error) : "OK";
+    if (req->start_ns)
+        snprintf(latency, sizeof latency, "%lluus",
+                 (unsigned long long)(fsp_now_ns() - req->start_ns) / 1000);
     len = timestamp(line, sizeof line);
     len += (size_t)snprintf(line + len, sizeof line - len,
-                            "%s -> %llu %s %s%s%s (%zu bytes) %lluus",
+                            "%s -> %llu %s %s%s%s (%zu bytes) %s",
                             fs->fs_name,
                             (unsigned long long)req->in.unique,
                             opname(req->in.opcode, nb, sizeof nb),
                             errname ? errname : "error",
                             error ? " " : "",
-                            error ? strerror(-error) : "", size,
-                            (unsigned long long)us);
+                            error ? strerror(-error) : "", size, latency);
     emit(line, len < sizeof line ? len : sizeof line - 1);
 }
 

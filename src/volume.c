@@ -14,6 +14,15 @@
 
 /* ------------------------------------------------------------ helpers */
 
+struct fsp_node *fsp_request_node(struct fsp_req *req, uint64_t nodeid)
+{
+    struct fsp_node *node = fsp_node_get(req->fs, nodeid);
+
+    if (!node)
+        fsp_reply_err(req, -ESTALE);
+    return node;
+}
+
 static void timeout_of(struct fsp_fs *fs, uint32_t mode, uint64_t *sec,
                        uint32_t *nsec)
 {

@@ -16,16 +16,6 @@
 
 #include "fs_internal.h"
 
-/* The node the request is about, referenced; replies ESTALE if unknown. */
-static struct fsp_node *request_node(struct fsp_req *req, uint64_t nodeid)
-{
-    struct fsp_node *node = fsp_node_get(req->fs, nodeid);
-
-    if (!node)
-        fsp_reply_err(req, -ESTALE);
-    return node;
-}
-
 /* Reply to a request that made or found @name under @parent: count the
  * kernel's lookup and send the entry. */
 static void reply_entry(struct fsp_req *req, struct fsp_node *parent,
@@ -69,7 +59,7 @@ void fsp_op_lookup(struct fsp_req *req)
     char *path = NULL;
     int err;
 
-    parent = request_node(req, req->in.nodeid);
+    parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
     path = fsp_node_path(fs, parent, req->in.name, &err);
@@ -143,7 +133,7 @@ void fsp_op_getattr(struct fsp_req *req)
     void *ctx = NULL;
     int err = -ENOSYS;
 
-    node = request_node(req, req->in.nodeid);
+    node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
     memset(&info, 0, sizeof info);
@@ -224,7 +214,7 @@ void fsp_op_setattr(struct fsp_req *req)
     void *ctx = NULL;
     int err;
 
-    node = request_node(req, req->in.nodeid);
+    node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
     memset(&info, 0, sizeof info);
@@ -274,7 +264,7 @@ void fsp_op_readlink(struct fsp_req *req)
     void *ctx;
     int err = -ENOSYS;
 
-    node = request_node(req, req->in.nodeid);
+    node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
     if (fs->iface.get_reparse_point) {
@@ -306,7 +296,7 @@ static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
     char *path = NULL;
     int err;
 
-    parent = request_node(req, req->in.nodeid);
+    parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
     err = -EROFS;
@@ -389,7 +379,7 @@ static void remove_name(struct fsp_req *req)
     char *path = NULL;
     int err;
 
-    parent = request_node(req, req->in.nodeid);
+    parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
     err = -EROFS;
@@ -437,7 +427,7 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     char *path = NULL, *newpath = NULL;
     int err;
 
-    parent = request_node(req, req->in.nodeid);
+    parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
     err = -ESTALE;
@@ -509,7 +499,7 @@ void fsp_op_link(struct fsp_req *req)
     void *ctx;
     int err;
 
-    newparent = request_node(req, req->in.nodeid);
+    newparent = fsp_request_node(req, req->in.nodeid);
     if (!newparent)
         return;
     err = -ESTALE;

@@ -11,15 +11,6 @@
 
 #include "fs_internal.h"
 
-static struct fsp_node *request_node(struct fsp_req *req)
-{
-    struct fsp_node *node = fsp_node_get(req->fs, req->in.nodeid);
-
-    if (!node)
-        fsp_reply_err(req, -ESTALE);
-    return node;
-}
-
 /* The open handle named by @fh; replies EBADF if there is none. */
 static struct fsp_handle *request_handle(struct fsp_req *req, uint64_t fh)
 {
@@ -60,7 +51,7 @@ static void open_node(struct fsp_req *req, bool is_dir)
     char *path = NULL;
     int err, flags = (int)in->flags;
 
-    node = request_node(req);
+    node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
     err = -EROFS;
@@ -136,7 +127,7 @@ void fsp_op_create(struct fsp_req *req)
     char *path = NULL;
     int err;
 
-    parent = request_node(req);
+    parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
     err = -EROFS;
@@ -321,7 +312,7 @@ static struct fsp_node *xattr_node(struct fsp_req *req, void *callback,
         fsp_reply_err(req, -ENOSYS);
         return NULL;
     }
-    node = request_node(req);
+    node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return NULL;
     err = fsp_node_meta_ctx(fs, node, ctx);
