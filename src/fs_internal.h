@@ -128,6 +128,7 @@ struct fsp_fs {
     atomic_int exit_error;      /* first fatal channel error, or 0 */
     atomic_bool debug;
     pthread_mutex_t log_lock;
+    struct fsp_notifier *notifier; /* notify.c: the notification queue */
     bool started;
     bool waited;
 };

@@ -132,6 +132,17 @@ typedef struct fsp_volume_params {
     bool extended_attributes;
     /** Call cleanup only for files that were modified through the handle. */
     bool post_cleanup_when_modified_only;
+    /**
+     * Names are compared without regard to case (WinFsp's case-insensitive
+     * volumes): "/Foo" and "/FOO" name the same file. fsp then folds case
+     * in its own name table, never lets the kernel cache a negative entry
+     * (so no spelling of a new name can be hidden by an old "absent"), and
+     * drops the kernel's entries of every spelling of a name that is
+     * unlinked or renamed. The file system must find names by any case in
+     * its callbacks (fsp_name_compare() does the folding) and keep the case
+     * a name was created with for read_directory().
+     */
+    bool case_insensitive;
 } fsp_volume_params_t;
 
 /**
@@ -367,6 +378,20 @@ typedef struct fsp_fs_interface {
                              size_t size);
 
     /**
+     * Read a symbolic link's target by path, without opening the file.
+     * Optional: when set, fsp prefers it to get_reparse_point() for
+     * readlink. It lets a file system answer "this name is a link to X"
+     * for names it does not store as links (a redirection, a junction):
+     * get_file_info_by_name() reports S_IFLNK and this call the target.
+     * @param path    the link's path
+     * @param buf     where to put the target, NUL-terminated
+     * @param size    size of buf
+     * @return 0, -EINVAL if not a link, -ENOENT, -ENAMETOOLONG
+     */
+    int (*get_reparse_point_by_name)(fsp_fs_t *fs, const char *path,
+                                     char *buf, size_t size);
+
+    /**
      * Read an extended attribute.
      * @param size    size of buf; 0 asks only for the value's length
      * @param length  out: the value's length
@@ -411,6 +436,86 @@ typedef struct fsp_operation_context {
     uint32_t gid;  /**< caller's fsgid */
     uint32_t pid;  /**< caller's thread group id */
 } fsp_operation_context_t;
+
+/**
+ * The completion of a request whose callback returned FSP_PENDING.
+ * Zero it, set hint and error, and what the operation reports.
+ */
+typedef struct fsp_response {
+    /** The request: fsp_fs_operation_context()->hint, read inside the
+     *  callback that returned FSP_PENDING. */
+    uint64_t hint;
+    /** 0 or a negative errno value: the operation's result. */
+    int error;
+    /** read, write: bytes transferred (read: bytes put in the callback's
+     *  buffer; less than asked only at end of file). Unused by
+     *  read_directory, whose entries are added to its buffer with
+     *  fsp_dir_buffer_add() before the response is sent. */
+    size_t bytes_transferred;
+    /** write: the file's attributes afterwards. */
+    fsp_file_info_t info;
+} fsp_response_t;
+
+/**
+ * Complete a request whose callback returned (or is about to return)
+ * FSP_PENDING. Call it from any thread, once per pending request, even
+ * before the callback has returned. The buffers given to the callback
+ * (read's buf, write's buf, read_directory's buf) stay valid until this
+ * call; after it, the file system must not touch them.
+ *
+ * If the kernel interrupted the request (the caller got a signal), fsp
+ * has already answered it with EINTR; the response is then discarded
+ * and -ECANCELED returned. Nothing is ever answered twice.
+ *
+ * @param fs        the volume
+ * @param response  the request's hint and result
+ * @return 0; -ECANCELED (interrupted, response discarded); -ENOENT if no
+ *         pending request has that hint (already completed, or never
+ *         pending); -EINVAL if @p response is NULL
+ */
+FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response);
+
+/** What fsp_fs_notify() tells the kernel has changed. */
+enum fsp_notify_bits {
+    /** The name appeared, disappeared or now names another file: the
+     *  kernel forgets what it cached of the name (also "absent"). */
+    FSP_NOTIFY_ENTRY = 1 << 0,
+    /** The file's attributes changed: the kernel asks for them again. */
+    FSP_NOTIFY_ATTR = 1 << 1,
+    /** The file's data changed: the kernel drops its cached pages (and
+     *  its attributes). */
+    FSP_NOTIFY_DATA = 1 << 2,
+};
+
+/**
+ * Tell the kernel that something under @p path changed behind its back
+ * (WinFsp's FspFileSystemNotify; FUSE's notify inval entry / inode), so
+ * that it stops serving stale cached names, attributes or data.
+ *
+ * Asynchronous: the notification is queued and delivered by a thread of
+ * fsp's own, so it is safe from any thread, including from inside a
+ * callback, and never deadlocks against the request being served. Names
+ * and files the kernel has not cached cost nothing.
+ *
+ * @param fs    a started volume
+ * @param path  the changed file's path within the volume ("/a/b")
+ * @param what  FSP_NOTIFY_* bits
+ * @return 0 (queued, or nothing cached to invalidate); -EINVAL for a bad
+ *         path or no bits; -ENOMEM; -ESHUTDOWN if the volume is not
+ *         running
+ */
+FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what);
+
+/**
+ * Compare two names (one path component each, or two whole paths) the
+ * way a volume does: byte for byte, or, when @p case_insensitive, as UTF-8
+ * with Unicode's simple case mappings folded (lower case of upper case,
+ * so that "Σ", "σ" and "ς" are one letter); bytes that are not valid
+ * UTF-8 compare as themselves.
+ * @return <0, 0 or >0, like strcmp()
+ */
+FSP_API int fsp_name_compare(const char *a, const char *b,
+                             bool case_insensitive);
 
 /**
  * Set every field of @p params to its default: timeouts of 1 s,

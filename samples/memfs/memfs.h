@@ -35,6 +35,16 @@ struct memfs_options {
     /** Owner of the root directory. */
     uint32_t root_uid;
     uint32_t root_gid;
+    /** Names are found by any case and listed as created (WinFsp memfs
+     *  -i); give the volume fsp_volume_params.case_insensitive too. */
+    bool case_insensitive;
+    /** WinFsp memfs's "slowio": this share (0-100) of reads, writes and
+     *  directory reads is completed asynchronously (FSP_PENDING) by a
+     *  separate thread after a random delay between slowio_min_delay_ms
+     *  and slowio_max_delay_ms. 0 (the default) serves everything at once. */
+    uint32_t slowio_percent;
+    uint32_t slowio_max_delay_ms;
+    uint32_t slowio_min_delay_ms;
 };
 
 /** Default: 1048576 files. */

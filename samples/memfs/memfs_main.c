@@ -57,7 +57,16 @@ static const char usage_text[] =
     "  nonempty              mount over a non-empty directory\n"
     "  ro, rw                read-only or read-write (default rw)\n"
     "  writeback_cache       let the kernel cache writes\n"
-    "  keep_cache            keep cached data across opens\n";
+    "  keep_cache            keep cached data across opens\n"
+    "  case_insensitive      find names by any case, list them as created\n"
+    "  slowio_percent=P      complete P%% of reads, writes and directory\n"
+    "                        reads later, from another thread (FSP_PENDING)\n"
+    "  slowio_max_delay=MS   ... after a random delay of at most MS (default\n"
+    "                        10; slowio_percent defaults to 100 once a\n"
+    "                        delay is given)\n"
+    "  slowio_min_delay=MS   ... and at least MS (default 0)\n"
+    "\n"
+    "SIGUSR1 switches the debug log on and off while memfs runs.\n";
 
 /** Everything the command line decides. */
 struct command_line {
@@ -67,6 +76,8 @@ struct command_line {
     bool foreground;
     bool debug;
     bool root_owner_given; /* uid= or gid= seen */
+    bool slowio_percent_given;
+    bool slowio_delay_given;
     const char *mountpoint;
 };
 
@@ -168,6 +179,11 @@ static bool set_flag_option(struct command_line *cl, const char *name)
 {
     size_t i;
 
+    if (strcmp(name, "case_insensitive") == 0) {
+        cl->memfs.case_insensitive = true;
+        cl->volume.case_insensitive = true;
+        return true;
+    }
     for (i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++) {
         if (strcmp(name, flag_options[i].name) == 0) {
             *(bool *)((char *)&cl->volume + flag_options[i].offset) =
@@ -220,6 +236,24 @@ static bool set_value_option(struct command_line *cl, const char *name,
     }
     if (strcmp(name, "mode") == 0)
         return parse_octal_mode(value, &mo->root_mode);
+    if (strcmp(name, "slowio_percent") == 0) {
+        if (!parse_number(value, 100, &number))
+            return false;
+        mo->slowio_percent = (uint32_t)number;
+        cl->slowio_percent_given = true;
+        return true;
+    }
+    if (strcmp(name, "slowio_max_delay") == 0 ||
+        strcmp(name, "slowio_min_delay") == 0) {
+        if (!parse_number(value, 3600 * 1000, &number))
+            return false;
+        if (strstr(name, "max"))
+            mo->slowio_max_delay_ms = (uint32_t)number;
+        else
+            mo->slowio_min_delay_ms = (uint32_t)number;
+        cl->slowio_delay_given = true;
+        return true;
+    }
     /* Names are kept as pointers into argv, which outlives the volume.
      * As in libfuse, fsname is the source column of /proc/mounts and
      * subtype the NAME of the type fuse.NAME. */
@@ -317,6 +351,16 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
         return -1;
     }
     cl->mountpoint = argv[optind];
+    /* slowio: a delay alone means "every request"; a share alone gets
+     * WinFsp memfs's default delay. */
+    if (cl->slowio_delay_given && !cl->slowio_percent_given)
+        cl->memfs.slowio_percent = 100;
+    if (cl->slowio_percent_given && !cl->slowio_delay_given)
+        cl->memfs.slowio_max_delay_ms = 10;
+    if (cl->memfs.slowio_min_delay_ms > cl->memfs.slowio_max_delay_ms) {
+        fprintf(stderr, "memfs: slowio_min_delay is above slowio_max_delay\n");
+        return -1;
+    }
     /* With allow_other the volume is shared: root owns its top, as for
      * a system mount, unless uid=/gid= say otherwise. */
     if (cl->volume.allow_other && !cl->root_owner_given)
@@ -339,6 +383,19 @@ static void on_stop_signal(int signo)
         fsp_fs_stop(fs);
 }
 
+/* SIGUSR1 flips the debug log; fsp_fs_set_debug() only stores flags. */
+static volatile sig_atomic_t debug_on;
+
+static void on_debug_signal(int signo)
+{
+    fsp_fs_t *fs = volume_to_stop;
+
+    (void)signo;
+    debug_on = !debug_on;
+    if (fs)
+        fsp_fs_set_debug(fs, debug_on);
+}
+
 static void handle_stop_signals(fsp_fs_t *fs)
 {
     static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
@@ -346,6 +403,11 @@ static void handle_stop_signals(fsp_fs_t *fs)
     size_t i;
 
     volume_to_stop = fs;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fs ? on_debug_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = fs ? on_stop_signal : SIG_DFL;
     sigemptyset(&sa.sa_mask);
@@ -386,6 +448,7 @@ static int run(const struct command_line *cl)
         goto out;
     }
     fsp_fs_set_debug(fs, cl->debug);
+    debug_on = cl->debug;
     handle_stop_signals(fs);
     err = fsp_fs_mount(fs, cl->mountpoint);
     if (err < 0) {
