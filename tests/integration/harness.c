@@ -690,6 +690,8 @@ static bool umount_bounded(const char *mnt, unsigned minor, bool have_minor, dou
 /* ------------------------------------------------------------------ */
 /* registry                                                            */
 
+static void remove_source_dir(const char *mnt);
+
 int h_register(const char *mnt, pid_t pid, const char *rmdir_after)
 {
     if (!shm)
@@ -757,6 +759,7 @@ static void reg_cleanup_all(bool abort_first)
             kill(r->pid, SIGKILL);
             h_wait_gone(r->pid, 5);
         }
+        remove_source_dir(r->mnt);
         if (r->rmdir_after[0] && rmdir(r->rmdir_after) != 0 && errno != ENOENT)
             h_rm_rf(r->rmdir_after);
         if (r->log[0])
@@ -783,10 +786,44 @@ static void log_tail(const char *log, char *out, size_t size)
     free(all);
 }
 
-static bool mount_impl(struct h_mount *m, const char *opts, unsigned mflags)
+const char *h_fs_name(void)
 {
-    char memfs[PATH_MAX];
-    snprintf(memfs, sizeof memfs, "%s/memfs", h_bin_dir);
+    const char *fs = getenv("FSP_TEST_FS");
+    return fs && *fs ? fs : "memfs";
+}
+
+bool h_fs_is_ptfs(void)
+{
+    return strcmp(h_fs_name(), "ptfs") == 0;
+}
+
+/* ptfs serves a directory beside the mount point: MNT.src. */
+static void source_dir_of(const char *mnt, char *out, size_t size)
+{
+    snprintf(out, size, "%s.src", mnt);
+}
+
+static void remove_source_dir(const char *mnt)
+{
+    char src[PATH_MAX];
+    if (!h_fs_is_ptfs())
+        return;
+    source_dir_of(mnt, src, sizeof src);
+    h_rm_rf(src);
+}
+
+static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
+{
+    char memfs[PATH_MAX], src[PATH_MAX], opts_buf[1024];
+    const char *extra = getenv("FSP_TEST_FS_OPTS");
+    const char *opts = opts_in;
+    snprintf(memfs, sizeof memfs, "%s/%s", h_bin_dir, h_fs_name());
+    /* FSP_TEST_FS_OPTS run every mount with more options (slowio...) */
+    if (extra && *extra) {
+        snprintf(opts_buf, sizeof opts_buf, "%s%s%s", opts_in ? opts_in : "",
+                 opts_in && *opts_in ? "," : "", extra);
+        opts = opts_buf;
+    }
     if (m->log[0] == 0) {
         snprintf(m->log, sizeof m->log, "/tmp/fsptest-log.XXXXXX");
         int fd = mkostemp(m->log, O_CLOEXEC);
@@ -803,6 +840,14 @@ static bool mount_impl(struct h_mount *m, const char *opts, unsigned mflags)
     if (opts && *opts) {
         argv[n++] = "-o";
         argv[n++] = (char *)opts;
+    }
+    if (h_fs_is_ptfs()) {
+        source_dir_of(m->mnt, src, sizeof src);
+        if (mkdir(src, 0755) != 0 && errno != EEXIST) {
+            H_FAILF("mkdir %s: %s", src, h_errname(errno));
+            return false;
+        }
+        argv[n++] = src;
     }
     argv[n++] = m->mnt;
     argv[n] = NULL;
@@ -984,6 +1029,7 @@ bool h_unmount(struct h_mount *m, int *status)
     }
     if (status)
         *status = st;
+    remove_source_dir(m->mnt);
     if (m->dir[0])
         rmdir(m->dir);
     if (m->log[0])
@@ -1038,7 +1084,7 @@ pid_t h_find_daemon(const char *mnt)
     pid_t pid = h_lsvol_pid(mnt, NULL, 0, NULL, 0, NULL);
     if (pid > 0)
         return pid;
-    return h_find_process("memfs", mnt);
+    return h_find_process(h_fs_name(), mnt);
 }
 
 long long h_fsptool_stat(const char *mnt, const char *key)
@@ -1431,7 +1477,7 @@ int h_main(const char *suite, int argc, char **argv, const struct h_case *cases,
             printf("SKIP: /dev/fuse is missing (%s)\n", fm);
         }
         char memfs[PATH_MAX];
-        snprintf(memfs, sizeof memfs, "%s/memfs", h_bin_dir);
+        snprintf(memfs, sizeof memfs, "%s/%s", h_bin_dir, h_fs_name());
         if (!fuse_missing && access(memfs, X_OK) != 0)
             printf("# %s: %s is missing (%s): mount cases will fail\n", suite, memfs,
                    strerror(errno));

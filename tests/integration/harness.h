@@ -20,6 +20,9 @@
  *                 that need the daemon are skipped.
  *   CI            if set (and not "0"/"false"), a missing /dev/fuse is a
  *                 failure instead of a skip.
+ *   FSP_TEST_FS   the file system under test: memfs (default) or ptfs,
+ *                 which then serves a fresh directory MOUNTPOINT.src.
+ *   FSP_TEST_FS_OPTS  more -o options for every mount (e.g. slowio).
  *   FSP_TEST_TIMEOUT_SCALE  multiply every case's time limit (e.g. 3 under
  *                 valgrind or a sanitizer build).
  *
@@ -204,6 +207,10 @@ void h_forget(struct h_mount *m);
 /* Register an externally made mount/daemon so the runner cleans it up. */
 int h_register(const char *mnt, pid_t pid, const char *rmdir_after);
 void h_unregister(int slot);
+
+/* The file system under test (FSP_TEST_FS): "memfs" or "ptfs". */
+const char *h_fs_name(void);
+bool h_fs_is_ptfs(void);
 
 /* The runner's mount for this case (NULL in FSP_TEST_DIR mode/H_NOMOUNT). */
 const struct h_mount *h_cur_mount(void);
