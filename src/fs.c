@@ -67,6 +67,10 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
         goto fail;
     fs->params.fs_name = fs->fs_name;
     fs->params.source = fs->source;
+    /* A cached "absent" for one spelling would hide a file created under
+     * another: case-insensitive volumes never let the kernel keep one. */
+    if (fs->params.case_insensitive)
+        fs->params.negative_timeout_ms = 0;
     fs->max_write = io_size(params->max_write);
     fs->max_read = io_size(params->max_read);
     pthread_mutex_init(&fs->log_lock, NULL);
@@ -146,8 +150,11 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
         atomic_store(&fs->stats.shared->nodes, (int64_t)fs->nodes.count);
     if (fs->stats.shared && atomic_load(&fs->debug))
         atomic_store(&fs->stats.shared->debug, 1);
-    err = fsp_dispatcher_start(fs, threads);
+    err = fsp_notify_start(fs);
+    if (!err)
+        err = fsp_dispatcher_start(fs, threads);
     if (err) {
+        fsp_notify_fini(fs);
         snprintf(fs->error_message, sizeof fs->error_message,
                  "%s: cannot start %u worker threads: %s",
                  fs->mount.mountpoint, threads, strerror(-err));
@@ -185,12 +192,14 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
         fsp_fs_stop(fs);
         fsp_fs_wait(fs);
     }
+    fsp_notify_stop(fs);
     fsp_mount_destroy(&fs->mount);
     fsp_handle_table_fini(fs);
     fsp_node_table_fini(fs);
     fsp_stats_close(&fs->stats);
     if (fs->stop_fd >= 0)
         close(fs->stop_fd);
+    fsp_notify_fini(fs);
     pthread_mutex_destroy(&fs->log_lock);
     free(fs->fs_name);
     free(fs->source);

@@ -33,9 +33,18 @@
  * by each name whose parent it is, by each open handle, and by each
  * request working on it (fsp_node_get / fsp_node_put).
  */
+/* Another spelling of a name on a case-insensitive volume: the kernel
+ * keeps one entry per spelling it looked up, so all must be dropped when
+ * the name goes. */
+struct fsp_spelling {
+    struct fsp_spelling *next;
+    char name[];
+};
+
 struct fsp_name {
     struct fsp_node *parent;    /* holds a reference on the parent */
     char *name;
+    struct fsp_spelling *spellings; /* case_insensitive volumes only */
     struct fsp_node *node;
     struct fsp_name *hash_next; /* hash chain by (parent, name) */
     struct fsp_name *alias_next;/* the node's other names */
@@ -199,6 +208,9 @@ void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,
                      const char *newname, unsigned flags);
+/* fsp_fs_notify(): queue the invalidations @what (FSP_NOTIFY_* bits) of
+ * @path for what the kernel has cached of it. Returns 0. */
+int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what);
 /* The node's attributes-only file context, opened on first use. */
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
 
@@ -281,6 +293,20 @@ void fsp_log_request(struct fsp_req *req);
 void fsp_log_reply(struct fsp_req *req, int error, size_t size);
 void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Change notification (notify.c): the queue and its thread run from
+ * fsp_fs_start() to fsp_fs_delete(). stop ends the thread (later
+ * notifications are dropped); fini frees the queue. */
+int fsp_notify_start(struct fsp_fs *fs);
+void fsp_notify_stop(struct fsp_fs *fs);
+void fsp_notify_fini(struct fsp_fs *fs);
+/* Queue "the kernel's entry @name in directory @parent is stale"
+ * (FUSE_NOTIFY_INVAL_ENTRY). Safe under the node table's lock. */
+void fsp_notify_queue_entry(struct fsp_fs *fs, uint64_t parent,
+                            const char *name);
+/* Queue "node @nodeid's attributes (and with @data its pages) are stale"
+ * (FUSE_NOTIFY_INVAL_INODE). Safe under the node table's lock. */
+void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data);
 
 /* Set the per-thread operation context for the request being served. */
 void fsp_set_operation_context(const fsp_operation_context_t *ctx);

@@ -10,6 +10,12 @@
  *
  * Node ids come from a 64-bit counter and are never reused, so the kernel
  * can never confuse a new node with a forgotten one (no generations needed).
+ *
+ * On a case-insensitive volume names hash and compare folded (casefold.c),
+ * so "Foo" and "FOO" find one name and one node. The kernel still keeps
+ * one dentry per spelling it looked up; each name remembers the other
+ * spellings it was found by, and when the name is unlinked, renamed or
+ * rebound, every spelling's entry is dropped in the kernel (notify.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "casefold.h"
 #include "fs_internal.h"
 
 #define INITIAL_BUCKETS 1024u
@@ -30,16 +37,12 @@ static size_t hash_u64(uint64_t v, size_t buckets)
     return (size_t)v & (buckets - 1);
 }
 
-static size_t hash_name(const struct fsp_node *parent, const char *name,
-                        size_t buckets)
+static size_t hash_name(const struct fsp_fs *fs, const struct fsp_node *parent,
+                        const char *name, size_t buckets)
 {
-    uint64_t h = 1469598103934665603ULL ^ parent->nodeid; /* FNV-1a */
+    uint64_t h = fsp_casefold_hash(name, fs->params.case_insensitive);
 
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    return hash_u64(h, buckets);
+    return hash_u64(h ^ (parent->nodeid * 0x9e3779b97f4a7c15ULL), buckets);
 }
 
 static void stats_nodes(struct fsp_fs *fs, int delta)
@@ -96,18 +99,20 @@ static void unlink_ino(struct fsp_node_table *t, struct fsp_node *n)
         *pp = n->ino_next;
 }
 
-static void link_name(struct fsp_node_table *t, struct fsp_name *nm)
+static void link_name(struct fsp_fs *fs, struct fsp_name *nm)
 {
-    size_t b = hash_name(nm->parent, nm->name, t->buckets);
+    struct fsp_node_table *t = &fs->nodes;
+    size_t b = hash_name(fs, nm->parent, nm->name, t->buckets);
 
     nm->hash_next = t->by_name[b];
     t->by_name[b] = nm;
 }
 
-static void unlink_name(struct fsp_node_table *t, struct fsp_name *nm)
+static void unlink_name(struct fsp_fs *fs, struct fsp_name *nm)
 {
+    struct fsp_node_table *t = &fs->nodes;
     struct fsp_name **pp =
-        &t->by_name[hash_name(nm->parent, nm->name, t->buckets)];
+        &t->by_name[hash_name(fs, nm->parent, nm->name, t->buckets)];
 
     while (*pp && *pp != nm)
         pp = &(*pp)->hash_next;
@@ -133,20 +138,24 @@ static struct fsp_node *find_ino(struct fsp_node_table *t, uint64_t ino)
     return n;
 }
 
-static struct fsp_name *find_name(struct fsp_node_table *t,
+static struct fsp_name *find_name(const struct fsp_fs *fs,
                                   const struct fsp_node *parent,
                                   const char *name)
 {
-    struct fsp_name *nm = t->by_name[hash_name(parent, name, t->buckets)];
+    const struct fsp_node_table *t = &fs->nodes;
+    bool ci = fs->params.case_insensitive;
+    struct fsp_name *nm = t->by_name[hash_name(fs, parent, name, t->buckets)];
 
-    while (nm && !(nm->parent == parent && strcmp(nm->name, name) == 0))
+    while (nm && !(nm->parent == parent &&
+                   fsp_casefold_compare(nm->name, name, ci) == 0))
         nm = nm->hash_next;
     return nm;
 }
 
 /* Double the buckets when the table gets crowded; failure is harmless. */
-static void maybe_grow(struct fsp_node_table *t)
+static void maybe_grow(struct fsp_fs *fs)
 {
+    struct fsp_node_table *t = &fs->nodes;
     size_t nb = t->buckets * 2, ob = t->buckets;
     struct fsp_node **by_id, **by_ino;
     struct fsp_name **by_name;
@@ -178,7 +187,7 @@ static void maybe_grow(struct fsp_node_table *t)
             by_ino[b] = n;
         }
         for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
-            size_t b = hash_name(nm->parent, nm->name, nb);
+            size_t b = hash_name(fs, nm->parent, nm->name, nb);
 
             next = nm->hash_next;
             nm->hash_next = by_name[b];
@@ -197,6 +206,51 @@ static void maybe_grow(struct fsp_node_table *t)
 static void unref_locked(struct fsp_fs *fs, struct fsp_node *n,
                          struct fsp_node **closing);
 
+/* ---- spellings (case-insensitive volumes; caller holds the lock) ---- */
+
+static void free_spellings(struct fsp_name *nm)
+{
+    while (nm->spellings) {
+        struct fsp_spelling *next = nm->spellings->next;
+
+        free(nm->spellings);
+        nm->spellings = next;
+    }
+}
+
+/* The kernel looked @nm up as @spelling: remember it if it is new. */
+static void add_spelling(struct fsp_name *nm, const char *spelling)
+{
+    struct fsp_spelling *sp;
+    size_t len;
+
+    if (strcmp(nm->name, spelling) == 0)
+        return;
+    for (sp = nm->spellings; sp; sp = sp->next)
+        if (strcmp(sp->name, spelling) == 0)
+            return;
+    len = strlen(spelling);
+    sp = malloc(sizeof *sp + len + 1);
+    if (!sp)
+        return; /* that entry then lives until its timeout */
+    memcpy(sp->name, spelling, len + 1);
+    sp->next = nm->spellings;
+    nm->spellings = sp;
+}
+
+/* @nm is about to be unlinked, moved or rebound: drop the kernel's entry
+ * for each of its spellings, and forget them. A no-op on case-sensitive
+ * volumes, where the kernel's one entry is the one the request changes. */
+static void drop_spellings(struct fsp_fs *fs, struct fsp_name *nm)
+{
+    if (!fs->params.case_insensitive)
+        return;
+    fsp_notify_queue_entry(fs, nm->parent->nodeid, nm->name);
+    for (struct fsp_spelling *sp = nm->spellings; sp; sp = sp->next)
+        fsp_notify_queue_entry(fs, nm->parent->nodeid, sp->name);
+    free_spellings(nm);
+}
+
 /* Remove one name from the table and from its node; the parent loses the
  * name's reference. A node left without names leaves the index-number
  * table, since the file system may reuse the number. */
@@ -207,7 +261,7 @@ static void drop_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
     struct fsp_node *node = nm->node, *parent = nm->parent;
     struct fsp_name **pp = &node->names;
 
-    unlink_name(t, nm);
+    unlink_name(fs, nm);
     while (*pp && *pp != nm)
         pp = &(*pp)->alias_next;
     if (*pp)
@@ -215,6 +269,7 @@ static void drop_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
     if (!node->names)
         unlink_ino(t, node);
     t->names--;
+    free_spellings(nm);
     free(nm->name);
     free(nm);
     unref_locked(fs, parent, closing);
@@ -293,6 +348,7 @@ void fsp_node_table_fini(struct fsp_fs *fs)
     for (size_t i = 0; i < t->buckets; i++) {
         for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
             next = nm->hash_next;
+            free_spellings(nm);
             free(nm->name);
             free(nm);
         }
@@ -346,7 +402,7 @@ struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
     struct fsp_node *n = NULL;
 
     pthread_mutex_lock(&t->lock);
-    nm = find_name(t, parent, name);
+    nm = find_name(fs, parent, name);
     if (nm) {
         n = nm->node;
         n->refs++;
@@ -356,10 +412,12 @@ struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
 }
 
 /* Attach a new name to @node (caller holds the lock). */
-static void add_name_locked(struct fsp_node_table *t, struct fsp_node *node,
+static void add_name_locked(struct fsp_fs *fs, struct fsp_node *node,
                             struct fsp_node *parent, struct fsp_name *nm,
                             char *name)
 {
+    struct fsp_node_table *t = &fs->nodes;
+
     nm->parent = parent;
     nm->name = name;
     nm->node = node;
@@ -368,7 +426,7 @@ static void add_name_locked(struct fsp_node_table *t, struct fsp_node *node,
         link_ino(t, node);
     nm->alias_next = node->names;
     node->names = nm;
-    link_name(t, nm);
+    link_name(fs, nm);
     t->names++;
 }
 
@@ -389,16 +447,19 @@ struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
     if (!fresh || !fresh_nm || !fresh_name)
         goto out;
     pthread_mutex_lock(&t->lock);
-    nm = find_name(t, parent, name);
+    nm = find_name(fs, parent, name);
     if (nm && info->index_number && nm->node->index_number &&
         nm->node->index_number != info->index_number) {
         /* The name now refers to another file (replaced behind the
          * kernel's back): forget the old binding. */
+        drop_spellings(fs, nm);
         drop_name_locked(fs, nm, &closing);
         nm = NULL;
     }
     if (nm) {
         n = nm->node;
+        if (fs->params.case_insensitive)
+            add_spelling(nm, name);
     } else {
         if (info->index_number && !is_dir)
             n = find_ino(t, info->index_number);
@@ -414,10 +475,10 @@ struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
             t->count++;
             stats_nodes(fs, 1);
         }
-        add_name_locked(t, n, parent, fresh_nm, fresh_name);
+        add_name_locked(fs, n, parent, fresh_nm, fresh_name);
         fresh_nm = NULL;
         fresh_name = NULL;
-        maybe_grow(t);
+        maybe_grow(fs);
     }
     n->refs++;                  /* the caller's reference */
     if (count_lookup && n->lookup_count++ == 0)
@@ -519,9 +580,11 @@ void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
     struct fsp_node *closing = NULL;
 
     pthread_mutex_lock(&t->lock);
-    nm = find_name(t, parent, name);
-    if (nm)
+    nm = find_name(fs, parent, name);
+    if (nm) {
+        drop_spellings(fs, nm);
         drop_name_locked(fs, nm, &closing);
+    }
     pthread_mutex_unlock(&t->lock);
     free_closed(fs, closing);
 }
@@ -534,12 +597,13 @@ static void move_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
 {
     struct fsp_node *oldparent = nm->parent;
 
-    unlink_name(&fs->nodes, nm);
+    drop_spellings(fs, nm);
+    unlink_name(fs, nm);
     free(nm->name);
     nm->name = newname;
     nm->parent = newparent;
     newparent->refs++;
-    link_name(&fs->nodes, nm);
+    link_name(fs, nm);
     unref_locked(fs, oldparent, closing);
 }
 
@@ -558,14 +622,14 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
         goto out_free;
     }
     pthread_mutex_lock(&t->lock);
-    src = find_name(t, parent, name);
-    dst = find_name(t, newparent, newname);
+    src = find_name(fs, parent, name);
+    dst = find_name(fs, newparent, newname);
     if (src == dst || (src && dst && src->node == dst->node))
         goto out_unlock;        /* a name onto itself or a hard link of it */
     if (flags & FSP_RENAME_EXCHANGE) {
         /* Take dst out of the hash first: its slot is where src goes. */
         if (dst)
-            unlink_name(t, dst);
+            unlink_name(fs, dst);
         if (src) {
             move_name_locked(fs, src, newparent, name_for_src, &closing);
             name_for_src = NULL;
@@ -573,17 +637,20 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
         if (dst) {
             struct fsp_node *old = dst->parent;
 
+            drop_spellings(fs, dst);
             free(dst->name);
             dst->name = name_for_dst;
             name_for_dst = NULL;
             dst->parent = parent;
             parent->refs++;
-            link_name(t, dst);
+            link_name(fs, dst);
             unref_locked(fs, old, &closing);
         }
     } else {
-        if (dst)
+        if (dst) {
+            drop_spellings(fs, dst);
             drop_name_locked(fs, dst, &closing);
+        }
         if (src) {
             move_name_locked(fs, src, newparent, name_for_src, &closing);
             name_for_src = NULL;
@@ -596,6 +663,65 @@ out_free:
     free(name_for_src);
     free(name_for_dst);
     return err;
+}
+
+int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_node *dir = t->root, *node = t->root;
+    struct fsp_name *nm = NULL;
+    char component[NAME_MAX + 1];
+    const char *p = path;
+
+    pthread_mutex_lock(&t->lock);
+    /* Walk the names the kernel knows; where the walk leaves them, the
+     * kernel has nothing cached below, except a name in the last known
+     * directory (which may be cached as absent). */
+    for (;;) {
+        const char *end;
+        size_t len;
+
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        end = strchrnul(p, '/');
+        len = (size_t)(end - p);
+        if (len > NAME_MAX)
+            goto out;
+        if (!node)
+            goto out; /* a directory in the path is unknown */
+        memcpy(component, p, len);
+        component[len] = '\0';
+        dir = node;
+        nm = find_name(fs, dir, component);
+        node = nm ? nm->node : NULL;
+        p = end;
+    }
+    if (node == t->root && !nm) {
+        /* "/": only attributes and data apply. */
+        if (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA))
+            fsp_notify_queue_inode(fs, FUSE_ROOT_ID,
+                                   (what & FSP_NOTIFY_DATA) != 0);
+        goto out;
+    }
+    if (what & FSP_NOTIFY_ENTRY) {
+        if (nm && fs->params.case_insensitive) {
+            /* Every spelling the kernel may hold; they stay recorded,
+             * since the name itself is still here. */
+            fsp_notify_queue_entry(fs, dir->nodeid, nm->name);
+            for (struct fsp_spelling *sp = nm->spellings; sp; sp = sp->next)
+                fsp_notify_queue_entry(fs, dir->nodeid, sp->name);
+        } else {
+            fsp_notify_queue_entry(fs, dir->nodeid, component);
+        }
+    }
+    if (node && (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA)))
+        fsp_notify_queue_inode(fs, node->nodeid,
+                               (what & FSP_NOTIFY_DATA) != 0);
+out:
+    pthread_mutex_unlock(&t->lock);
+    return 0;
 }
 
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)

@@ -261,26 +261,32 @@ void fsp_op_readlink(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
     struct fsp_node *node;
+    char *buf = req->reply_buf, *path = NULL;
     void *ctx;
     int err = -ENOSYS;
 
     node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
-    if (fs->iface.get_reparse_point) {
+    buf[0] = '\0';
+    if (fs->iface.get_reparse_point_by_name) {
+        /* By name: no meta context to open, and the link need not exist
+         * as a file at all (a redirection, a junction). */
+        path = fsp_node_path(fs, node, NULL, &err);
+        if (path)
+            err = fs->iface.get_reparse_point_by_name(fs, path, buf,
+                                                      req->reply_buf_size);
+    } else if (fs->iface.get_reparse_point) {
         err = fsp_node_meta_ctx(fs, node, &ctx);
-        if (!err) {
-            char *buf = req->reply_buf;
-
-            buf[0] = '\0';
+        if (!err)
             err = fs->iface.get_reparse_point(fs, ctx, buf,
                                               req->reply_buf_size);
-            if (!err)
-                fsp_reply_ok(req, buf, strnlen(buf, req->reply_buf_size));
-        }
     }
-    if (!req->replied)
+    if (!err)
+        fsp_reply_ok(req, buf, strnlen(buf, req->reply_buf_size));
+    else
         fsp_reply_err(req, err);
+    free(path);
     fsp_node_put(fs, node);
 }
 
