@@ -150,6 +150,10 @@ static bool parse_number(const char *s, bool suffix, uint64_t min,
 /* -t: marks every test that one of the comma-separated prefixes starts. */
 static bool select_tests(char *list, bool *selected)
 {
+    if (!list[strspn(list, ",")]) {
+        fprintf(stderr, "fsbench: -t needs a test name\n");
+        return false;
+    }
     for (char *save = NULL, *item = strtok_r(list, ",", &save); item;
          item = strtok_r(NULL, ",", &save)) {
         bool found = false;

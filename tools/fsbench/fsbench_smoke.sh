@@ -98,6 +98,7 @@ expect_2 "missing DIR" "no such file" "$work/nonexistent"
 touch "$work/afile"
 expect_2 "DIR is a file" "not a directory" "$work/afile"
 expect_2 "unknown test" "no test is named" -t no_such_test "$work/bench"
+expect_2 "empty test list" "needs a test name" -t , "$work/bench"
 expect_2 "file size not a multiple of 64k" "not a valid value" \
     -s 1000 "$work/bench"
 expect_2 "no DIR" "usage" -n 5
