@@ -321,6 +321,9 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     fsp_volume_params_init(&cl->volume);
     cl->volume.fs_name = "memfs";
     cl->volume.extended_attributes = true;
+    /* Every change goes through memfs, so the kernel may remember that a
+     * name is absent as long as anything else (the usage text says so). */
+    cl->volume.negative_timeout_ms = 1000;
 
     while ((c = getopt_long(argc, argv, "fdho:", long_options, NULL)) != -1) {
         switch (c) {
