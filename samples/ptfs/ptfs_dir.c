@@ -95,7 +95,8 @@ static int make_listing(struct ptfs *p, struct ptfs_file *f)
         ptfs_listing_free(&l);
         return err;
     }
-    qsort(l.names, l.count, sizeof *l.names, compare_names);
+    if (l.count > 1) /* qsort wants a non-NULL array even when empty */
+        qsort(l.names, l.count, sizeof *l.names, compare_names);
     ptfs_listing_free(&f->listing);
     f->listing = l;
     return 0;
