@@ -155,6 +155,7 @@ static void read_dir(struct fsp_req *req, bool plus)
     const struct fuse_read_in *in = req->in.arg;
     struct fsp_handle *h;
     fsp_dir_buffer_t db;
+    fsp_file_info_t self_info;
     char marker_buf[NAME_MAX + 1];
     const char *marker = NULL, *prev;
     int err = 0;
@@ -172,8 +173,13 @@ static void read_dir(struct fsp_req *req, bool plus)
     db.size = in->size < req->reply_buf_size ? in->size : req->reply_buf_size;
     db.index = in->offset;
 
+    /* "." is the directory itself: its st_ino, as stat() shows it. */
+    self_info = dot_info;
+    pthread_mutex_lock(&fs->nodes.lock);
+    self_info.index_number = h->node->index_number;
+    pthread_mutex_unlock(&fs->nodes.lock);
     pthread_mutex_lock(&h->dir_lock);
-    if (db.index == 0 && !add_entry(&db, ".", 1, &dot_info, NULL))
+    if (db.index == 0 && !add_entry(&db, ".", 1, &self_info, NULL))
         goto reply;
     if (db.index == 1 && !add_entry(&db, "..", 2, &dot_info, NULL))
         goto reply;

@@ -1284,6 +1284,10 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         snprintf(shm->skip_reason, sizeof shm->skip_reason, "SKIP: /dev/fuse is missing (%s)",
                  fuse_missing);
         return R_SKIP;
+    } else if ((c->flags & H_MEMFS_ONLY) && strcmp(h_fs_name(), "memfs") != 0) {
+        snprintf(shm->skip_reason, sizeof shm->skip_reason,
+                 "memfs's own option; %s has no such limit", h_fs_name());
+        return R_SKIP;
     } else if (c->flags & H_NOMOUNT) {
         snprintf(g_scratch, sizeof g_scratch, "/tmp/fsptest-scratch.XXXXXX");
         if (!mkdtemp(g_scratch)) {

@@ -50,6 +50,8 @@ enum {
     H_NOMOUNT = 1u << 1,  /* the runner does not mount; the case mounts itself */
     H_DEBUGLOG = 1u << 2, /* the runner's mount runs memfs -d, log kept */
     H_XFAIL = 1u << 3,    /* the case must fail (harness self-tests) */
+    H_MEMFS_ONLY = 1u << 4, /* tests memfs's own options (size limits...):
+                               skipped when FSP_TEST_FS is another fs */
 };
 
 struct h_case {

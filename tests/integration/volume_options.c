@@ -449,10 +449,10 @@ static void unknown_or_malformed_options_are_rejected(void)
 }
 
 static const struct h_case cases[] = {
-    H_CASE(max_nodes_limits_creates_with_enospc, "max_nodes=64", H_DAEMON),
-    H_CASE(statfs_reflects_max_nodes_and_free_nodes, "max_nodes=1000", H_DAEMON),
-    H_CASE(max_file_size_write_beyond_fails, "max_file_size=1048576", H_DAEMON),
-    H_CASE(size_limit_write_fails_with_enospc, "size=4194304", H_DAEMON),
+    H_CASE(max_nodes_limits_creates_with_enospc, "max_nodes=64", H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(statfs_reflects_max_nodes_and_free_nodes, "max_nodes=1000", H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(max_file_size_write_beyond_fails, "max_file_size=1048576", H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(size_limit_write_fails_with_enospc, "size=4194304", H_DAEMON | H_MEMFS_ONLY),
     H_CASE(ro_mount_rejects_writes_with_erofs, "ro", H_DAEMON),
     H_CASE(ro_mount_allows_reads, "ro", H_DAEMON),
     H_CASE(file_info_timeout_zero_asks_every_time, "file_info_timeout=0", H_DAEMON | H_DEBUGLOG),
