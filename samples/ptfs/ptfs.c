@@ -93,7 +93,7 @@ static int file_info(fsp_fs_t *fs, struct ptfs_file *f, fsp_file_info_t *info)
         return -errno;
     ptfs_stat_to_info(&st, info);
     if (S_ISLNK(st.st_mode))
-        ptfs_link_fix_size(fsp_fs_mountpoint(fs), f->fd, "", f->vpath, info);
+        ptfs_link_fix_size(fs, f->fd, "", f->vpath, info);
     return 0;
 }
 
@@ -154,7 +154,7 @@ static int op_get_file_info_by_name(fsp_fs_t *fs, const char *path,
     }
     ptfs_stat_to_info(&st, info);
     if (S_ISLNK(st.st_mode))
-        ptfs_link_fix_size(fsp_fs_mountpoint(fs), fd, "", path, info);
+        ptfs_link_fix_size(fs, fd, "", path, info);
 out:
     if (fd >= 0)
         close(fd);
@@ -712,7 +712,7 @@ static int op_get_reparse_point(fsp_fs_t *fs, void *file_ctx, char *buf,
         return -errno;
     if (!S_ISLNK(st.st_mode))
         return -EINVAL;
-    return ptfs_link_read(fsp_fs_mountpoint(fs), f->fd, "", f->vpath, buf,
+    return ptfs_link_read(fs, f->fd, "", f->vpath, buf,
                           size);
 }
 
@@ -740,7 +740,7 @@ static int op_get_reparse_point_by_name(fsp_fs_t *fs, const char *path,
     else if (!S_ISLNK(st.st_mode))
         err = -EINVAL;
     else
-        err = ptfs_link_read(fsp_fs_mountpoint(fs), fd, "", path, buf, size);
+        err = ptfs_link_read(fs, fd, "", path, buf, size);
 out:
     if (fd >= 0)
         close(fd);
@@ -807,6 +807,7 @@ int ptfs_create(const struct ptfs_options *options,
         goto fail;
     }
     p->case_insensitive = options->case_insensitive;
+    p->confine_links = options->confine_links;
     p->redirect_mode = options->redirect_mode;
     p->want_notify = options->notify;
     p->as_root = geteuid() == 0;

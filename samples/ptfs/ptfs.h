@@ -35,6 +35,9 @@ struct ptfs_options {
     size_t redirect_count;
     enum ptfs_redirect_mode redirect_mode;
     bool case_insensitive;
+    /** Serve link targets that would lead out of the volume with their
+     *  meaning inside it (see ptfs_link.c); off: targets as written. */
+    bool confine_links;
     bool notify;                          /**< watch SOURCE (inotify) */
 };
 

@@ -149,7 +149,7 @@ static int entry_info(fsp_fs_t *fs, struct ptfs *p, struct ptfs_file *f,
     if (S_ISLNK(st.st_mode) &&
         asprintf(&vpath, "%s/%s", strcmp(f->vpath, "/") ? f->vpath : "",
                  name) >= 0) {
-        ptfs_link_fix_size(fsp_fs_mountpoint(fs), f->fd, name, vpath, info);
+        ptfs_link_fix_size(fs, f->fd, name, vpath, info);
         free(vpath);
     }
     return 0;

@@ -78,6 +78,7 @@ struct ptfs {
     int root_fd;          /* O_PATH descriptor of SOURCE: every path starts here */
     char *source;         /* SOURCE, absolute (for messages) */
     bool case_insensitive;
+    bool confine_links;   /* serve link targets confined to the volume */
     enum ptfs_redirect_mode redirect_mode;
     struct ptfs_redirect_table redirects;
     bool as_root;         /* running as root: new files get the caller's owner */
@@ -146,22 +147,22 @@ void ptfs_stat_to_info(const struct stat *st, fsp_file_info_t *info);
 
 /* ---- symbolic links (ptfs_link.c) ---- */
 
-/* The target ptfs serves for the link @vpath stored with @target: the
- * target itself, unless it would lead a client out of the volume, in
- * which case its meaning with SOURCE as the root ("/etc" -> the volume's
- * own "etc"). @mountpoint may be NULL. */
+/* With -o confine_links, the target ptfs serves for the link @vpath
+ * stored with @target: the target itself, unless it would lead a client
+ * out of the volume, in which case its meaning with SOURCE as the root
+ * ("/etc" -> the volume's own "etc"). @mountpoint may be NULL. */
 int ptfs_link_served(const char *mountpoint, const char *vpath,
                      const char *target, char *buf, size_t size);
 
 /* Read the link @name in @dir_fd (name "" and dir_fd the link itself,
  * open O_PATH) known as @vpath, and serve it (ptfs_link_served). */
-int ptfs_link_read(const char *mountpoint, int dir_fd, const char *name,
+int ptfs_link_read(fsp_fs_t *fs, int dir_fd, const char *name,
                    const char *vpath, char *buf, size_t size);
 
 /* For lstat: make info->size the length of the served target of the link
  * @name in @dir_fd (as for ptfs_link_read), which may differ from the
  * stored one. */
-void ptfs_link_fix_size(const char *mountpoint, int dir_fd, const char *name,
+void ptfs_link_fix_size(fsp_fs_t *fs, int dir_fd, const char *name,
                         const char *vpath, fsp_file_info_t *info);
 
 /* The attributes of a symlink-mode redirection's link. */

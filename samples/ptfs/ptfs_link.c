@@ -2,15 +2,20 @@
  * @file ptfs_link.c
  * Symbolic links as ptfs serves them.
  *
- * A link is stored in SOURCE with its target as written, and served as
- * written whenever the target stays inside the volume. The client's
- * kernel follows links itself, against the mount; a target that would
- * take it out of the volume (an absolute "/etc" that is not under the
- * mount point, or a relative "../../.." that climbs above the volume's
- * root) is served with the meaning it has when SOURCE is the root, the
- * meaning ptfs's own resolver (RESOLVE_IN_ROOT) gives it: "/etc" becomes
- * the volume's "etc", and ".." at the volume's root stays there. So
- * nothing reached through the mount is outside it, whoever made the link.
+ * A link is stored in SOURCE with its target as written, and by default
+ * served as written: readlink gives back what symlink() was given, which
+ * tar, rsync and git rely on. ptfs itself never follows a link out of
+ * SOURCE either way (its resolver uses RESOLVE_IN_ROOT).
+ *
+ * The client's kernel, though, follows links itself, against its own
+ * root. With -o confine_links, a target that would take it out of the
+ * volume (an absolute "/etc" that is not under the mount point, or a
+ * relative "../../.." that climbs above the volume's root) is served with
+ * the meaning it has when SOURCE is the root, the meaning ptfs's own
+ * resolver gives it: "/etc" becomes the volume's "etc", and ".." at the
+ * volume's root stays there. Then nothing reached through the mount is
+ * outside it, whoever made the link, at the price of readlink showing
+ * such targets rewritten.
  */
 #define _GNU_SOURCE
 
@@ -127,7 +132,7 @@ out:
     return err;
 }
 
-int ptfs_link_read(const char *mountpoint, int dir_fd, const char *name,
+int ptfs_link_read(fsp_fs_t *fs, int dir_fd, const char *name,
                    const char *vpath, char *buf, size_t size)
 {
     char target[PATH_MAX];
@@ -137,16 +142,24 @@ int ptfs_link_read(const char *mountpoint, int dir_fd, const char *name,
     if (n < 0)
         return errno == ENOENT && name[0] == '\0' ? -EINVAL : -errno;
     target[n] = '\0';
-    return ptfs_link_served(mountpoint, vpath, target, buf, size);
+    if (!ptfs_of(fs)->confine_links) {
+        if ((size_t)n >= size)
+            return -ENAMETOOLONG;
+        memcpy(buf, target, (size_t)n + 1);
+        return 0;
+    }
+    return ptfs_link_served(fsp_fs_mountpoint(fs), vpath, target, buf, size);
 }
 
-void ptfs_link_fix_size(const char *mountpoint, int dir_fd, const char *name,
+void ptfs_link_fix_size(fsp_fs_t *fs, int dir_fd, const char *name,
                         const char *vpath, fsp_file_info_t *info)
 {
     char served[PATH_MAX];
 
-    if (ptfs_link_read(mountpoint, dir_fd, name, vpath, served,
-                       sizeof served) == 0)
+    /* Stored as written, the size lstat gives is already right. */
+    if (!ptfs_of(fs)->confine_links)
+        return;
+    if (ptfs_link_read(fs, dir_fd, name, vpath, served, sizeof served) == 0)
         info->size = strlen(served);
 }
 

@@ -48,6 +48,12 @@ static const char usage_text[] =
     "                        VIRTUAL's directory\n"
     "  case_insensitive      find names by any case, list them as stored;\n"
     "                        a name taken in another case exists already\n"
+    "  confine_links         serve a link whose target leads out of the\n"
+    "                        volume (\"/etc\", \"../..\" above the root) with\n"
+    "                        its meaning inside it (the volume's etc, the\n"
+    "                        root), so that a client following links never\n"
+    "                        leaves the volume; default: targets as written\n"
+    "                        (ptfs itself never follows a link out of SOURCE)\n"
     "  notify                watch SOURCE (inotify) and tell the kernel of\n"
     "                        changes made there directly, so that they show\n"
     "                        at once even with long cache timeouts\n"
@@ -179,6 +185,10 @@ static bool set_flag_option(struct command_line *cl, const char *name)
     }
     if (strcmp(name, "notify") == 0) {
         cl->ptfs.notify = true;
+        return true;
+    }
+    if (strcmp(name, "confine_links") == 0) {
+        cl->ptfs.confine_links = true;
         return true;
     }
     for (i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++) {
