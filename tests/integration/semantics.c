@@ -117,6 +117,26 @@ static void expect_gone_at_once(const char *file, int line, const char *path)
            path, (h_now() - start) * 1e6);
 }
 
+/* @p path must name the file with inode @p ino right now; if it still
+ * names another, say for how long. */
+#define EXPECT_INO_AT_ONCE(path, ino) expect_ino_at_once(__FILE__, __LINE__, path, ino)
+static void expect_ino_at_once(const char *file, int line, const char *path, ino_t ino)
+{
+    struct stat st;
+    double start = h_now();
+
+    if (stat(path, &st) != 0) {
+        h_fail(file, line, "stat %s: errno=%s", path, h_errname(errno));
+        return;
+    }
+    if (st.st_ino == ino)
+        return;
+    while (stat(path, &st) == 0 && st.st_ino != ino && h_now() - start < 2)
+        ;
+    h_fail(file, line, "%s still named the replaced file; the new one %.0f us later",
+           path, (h_now() - start) * 1e6);
+}
+
 /* ---- the debug log ---- */
 
 /* How many lines of the log at @p path contain every one of the given
@@ -391,11 +411,8 @@ static void ci_rename_by_another_case_drops_every_cached_spelling(void)
     EXPECT_OK(stat(h_path("Target"), &target));
     EXPECT_OK(stat(h_path("bar"), &st));
     EXPECT_OK(rename(h_path("Bar"), h_path("tarGET")));
-    struct stat now;
-    EXPECT_OK(stat(h_path("TARGET"), &now));
-    EXPECT_EQ(now.st_ino, st.st_ino);
-    EXPECT_OK(stat(h_path("Target"), &now));
-    EXPECT_EQ(now.st_ino, st.st_ino);
+    EXPECT_INO_AT_ONCE(h_path("TARGET"), st.st_ino);
+    EXPECT_INO_AT_ONCE(h_path("Target"), st.st_ino);
     EXPECT_FILE_IS(h_path("target"), "moved");
     EXPECT_GONE_AT_ONCE(h_path("bar"));
     EXPECT_STREQ(list_names(h_root), "tarGET|");
