@@ -640,6 +640,14 @@ static int rename_move(struct memfs *m, struct memfs_node *dir,
     struct memfs_dirent *moved;
     int err;
 
+    /*
+     * On a case-insensitive volume "foo" -> "FOO" finds the entry itself
+     * as the target: that is a change of spelling, not a replacement
+     * (WinFsp's rule). The same spelling again is the no-op below.
+     */
+    if (new_entry == entry && (new_name_len != entry->name_len ||
+                               memcmp(new_name, entry->name, new_name_len)))
+        new_entry = NULL;
     if (new_entry && noreplace)
         return -EEXIST;
     /* Two names of the same file (or the same name twice): POSIX says

@@ -8,6 +8,8 @@
  */
 #include "memfs_dirmap.h"
 
+#include <fsp/fsp.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,54 @@ static int name_compare(const char *a, size_t a_len, const char *b,
     if (c != 0)
         return c;
     return (a_len > b_len) - (a_len < b_len);
+}
+
+/*
+ * A name being looked for, as the tree compares it. Names in the tree are
+ * NUL-terminated, but a key usually points into a path: a case-sensitive
+ * map compares it in place, by length; a case-insensitive one needs a
+ * NUL-terminated copy for fsp_name_compare(), made once per operation.
+ */
+struct key {
+    const char *name;
+    size_t len;
+    bool case_insensitive;
+    char str[MEMFS_DIRMAP_NAME_MAX + 1];
+};
+
+/* Fill @p key for map @p map. False if the name is too long to be in a
+ * case-insensitive map (a case-sensitive one compares any length). */
+static bool make_key(const struct memfs_dirmap *map, const char *name,
+                     size_t len, struct key *key)
+{
+    key->name = name;
+    key->len = len;
+    key->case_insensitive = map->case_insensitive;
+    if (!map->case_insensitive)
+        return true;
+    if (len > MEMFS_DIRMAP_NAME_MAX)
+        return false;
+    memcpy(key->str, name, len);
+    key->str[len] = '\0';
+    return true;
+}
+
+/* <0, 0, >0: the key against the name of entry @p e. */
+static int key_compare(const struct key *key, const struct memfs_dirent *e)
+{
+    if (key->case_insensitive)
+        return fsp_name_compare(key->str, e->name, true);
+    return name_compare(key->name, key->len, e->name, e->name_len);
+}
+
+/* <0, 0, >0: two entries' names, in the order of @p map. */
+static int entry_compare(const struct memfs_dirmap *map,
+                         const struct memfs_dirent *a,
+                         const struct memfs_dirent *b)
+{
+    if (map->case_insensitive)
+        return fsp_name_compare(a->name, b->name, true);
+    return name_compare(a->name, a->name_len, b->name, b->name_len);
 }
 
 static int height_of(const struct memfs_dirent *e)
@@ -91,8 +141,12 @@ struct memfs_dirent *memfs_dirmap_find(const struct memfs_dirmap *map,
                                        const char *name, size_t name_len)
 {
     struct memfs_dirent *e = map->root;
+    struct key key;
+
+    if (!make_key(map, name, name_len, &key))
+        return NULL;
     while (e) {
-        int c = name_compare(name, name_len, e->name, e->name_len);
+        int c = key_compare(&key, e);
         if (c == 0)
             return e;
         e = c < 0 ? e->left : e->right;
@@ -105,12 +159,14 @@ struct memfs_dirent *memfs_dirmap_first_after(const struct memfs_dirmap *map,
                                               size_t name_len)
 {
     struct memfs_dirent *e = map->root, *best = NULL;
+    struct key key;
 
+    if (name && !make_key(map, name, name_len, &key))
+        return NULL;
     /* Walk down remembering the last node we went left at: that is the
      * smallest name seen so far that is still greater than the marker. */
     while (e) {
-        if (!name ||
-            name_compare(name, name_len, e->name, e->name_len) < 0) {
+        if (!name || key_compare(&key, e) < 0) {
             best = e;
             e = e->left;
         } else {
@@ -120,15 +176,16 @@ struct memfs_dirent *memfs_dirmap_first_after(const struct memfs_dirmap *map,
     return best;
 }
 
-static struct memfs_dirent *insert_below(struct memfs_dirent *e,
+static struct memfs_dirent *insert_below(const struct memfs_dirmap *map,
+                                         struct memfs_dirent *e,
                                          struct memfs_dirent *entry)
 {
     if (!e)
         return entry;
-    if (name_compare(entry->name, entry->name_len, e->name, e->name_len) < 0)
-        e->left = insert_below(e->left, entry);
+    if (entry_compare(map, entry, e) < 0)
+        e->left = insert_below(map, e->left, entry);
     else
-        e->right = insert_below(e->right, entry);
+        e->right = insert_below(map, e->right, entry);
     return rebalance(e);
 }
 
@@ -136,7 +193,7 @@ void memfs_dirmap_insert(struct memfs_dirmap *map, struct memfs_dirent *entry)
 {
     entry->left = entry->right = NULL;
     entry->height = 1;
-    map->root = insert_below(map->root, entry);
+    map->root = insert_below(map, map->root, entry);
     map->count++;
 }
 
@@ -153,7 +210,7 @@ static struct memfs_dirent *detach_min(struct memfs_dirent *e,
 }
 
 static struct memfs_dirent *remove_below(struct memfs_dirent *e,
-                                         const char *name, size_t name_len,
+                                         const struct key *key,
                                          struct memfs_dirent **removed)
 {
     struct memfs_dirent *successor, *right;
@@ -161,11 +218,11 @@ static struct memfs_dirent *remove_below(struct memfs_dirent *e,
 
     if (!e)
         return NULL;
-    c = name_compare(name, name_len, e->name, e->name_len);
+    c = key_compare(key, e);
     if (c < 0) {
-        e->left = remove_below(e->left, name, name_len, removed);
+        e->left = remove_below(e->left, key, removed);
     } else if (c > 0) {
-        e->right = remove_below(e->right, name, name_len, removed);
+        e->right = remove_below(e->right, key, removed);
     } else {
         *removed = e;
         if (!e->left || !e->right)
@@ -183,8 +240,11 @@ struct memfs_dirent *memfs_dirmap_remove(struct memfs_dirmap *map,
                                          const char *name, size_t name_len)
 {
     struct memfs_dirent *removed = NULL;
+    struct key key;
 
-    map->root = remove_below(map->root, name, name_len, &removed);
+    if (!make_key(map, name, name_len, &key))
+        return NULL;
+    map->root = remove_below(map->root, &key, &removed);
     if (removed) {
         map->count--;
         removed->left = removed->right = NULL;
@@ -212,7 +272,8 @@ void memfs_dirmap_clear(struct memfs_dirmap *map)
 /* Height of subtree e if it is a sound AVL tree whose names lie strictly
  * between lo and hi (either may be NULL: unbounded), else -1. Adds the
  * subtree's size to *count. */
-static int validate_below(const struct memfs_dirent *e,
+static int validate_below(const struct memfs_dirmap *map,
+                          const struct memfs_dirent *e,
                           const struct memfs_dirent *lo,
                           const struct memfs_dirent *hi, size_t *count)
 {
@@ -220,12 +281,12 @@ static int validate_below(const struct memfs_dirent *e,
 
     if (!e)
         return 0;
-    if (lo && name_compare(lo->name, lo->name_len, e->name, e->name_len) >= 0)
+    if (lo && entry_compare(map, lo, e) >= 0)
         return -1;
-    if (hi && name_compare(e->name, e->name_len, hi->name, hi->name_len) >= 0)
+    if (hi && entry_compare(map, e, hi) >= 0)
         return -1;
-    l = validate_below(e->left, lo, e, count);
-    r = validate_below(e->right, e, hi, count);
+    l = validate_below(map, e->left, lo, e, count);
+    r = validate_below(map, e->right, e, hi, count);
     if (l < 0 || r < 0 || l - r > 1 || r - l > 1)
         return -1;
     if (e->height != 1 + (l > r ? l : r))
@@ -238,7 +299,7 @@ int memfs_dirmap_validate(const struct memfs_dirmap *map)
 {
     size_t count = 0;
 
-    if (validate_below(map->root, NULL, NULL, &count) < 0)
+    if (validate_below(map, map->root, NULL, NULL, &count) < 0)
         return -1;
     return count == map->count ? 0 : -1;
 }

@@ -34,6 +34,7 @@ int memfs_node_new(struct memfs *m, uint32_t mode, struct memfs_node **out)
         return -ENOMEM;
     node->index_number = m->next_index_number++;
     node->mode = mode;
+    node->entries.case_insensitive = m->options.case_insensitive;
     node->atime = node->mtime = node->ctime = node->btime = memfs_now();
 
     node->next = m->all_nodes;

@@ -16,6 +16,7 @@
 #include "memfs_internal.h"
 #include "selftest_stubs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -1140,6 +1142,273 @@ static void test_dirmap(void)
     CHECK(map.root == NULL);
 }
 
+/* ---- case-insensitive volumes (WinFsp memfs -i) ---- */
+
+static void setup_case_insensitive(void)
+{
+    struct memfs_options options;
+
+    memfs_options_init(&options);
+    options.case_insensitive = true;
+    setup(&options);
+}
+
+static void test_case_insensitive_names(void)
+{
+    fsp_file_info_t info = {0};
+    void *ctx;
+    uint64_t ino;
+    int err;
+
+    setup_case_insensitive();
+    CHECK_EQ(make("/Foo", S_IFREG | 0644), 0);
+    ino = stat_path("/Foo", NULL).index_number;
+    /* Every spelling finds it, by stat and by open. */
+    CHECK_EQ(stat_path("/foo", NULL).index_number, ino);
+    CHECK_EQ(stat_path("/FOO", NULL).index_number, ino);
+    CHECK_EQ(stat_path("/fOo", NULL).index_number, ino);
+    ctx = open_file("/FOO", O_RDWR, &err);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(write_at(ctx, "x", 0, 1, NULL), 0);
+    fi.close(fs, ctx);
+    CHECK_EQ(stat_path("/foo", NULL).size, 1);
+    /* Creating another spelling is creating the same name. */
+    CHECK_EQ(make("/FOO", S_IFREG | 0644), -EEXIST);
+    CHECK_EQ(make("/foo", S_IFDIR | 0755), -EEXIST);
+    CHECK_EQ(make_symlink("/fOO", "x"), -EEXIST);
+    CHECK_EQ(m->node_count, 2);
+    /* Directories on the way are found by any case too. */
+    CHECK_EQ(make("/Dir", S_IFDIR | 0755), 0);
+    CHECK_EQ(make("/DIR/Inner", S_IFREG | 0644), 0);
+    CHECK_EQ(stat_error("/dir/inner"), 0);
+    CHECK_EQ(stat_error("/dIR/INNER"), 0);
+    CHECK_EQ(strcmp(list_dir("/dir", 64, NULL), "Inner|"), 0);
+    CHECK_EQ(stat_error("/dir/inner/x"), -ENOTDIR);
+    CHECK_EQ(stat_error("/dirx/inner"), -ENOENT);
+    /* Letters beyond ASCII: Latin-1, Greek (with final sigma), Cyrillic. */
+    CHECK_EQ(make("/Ärger", S_IFREG | 0644), 0);
+    CHECK_EQ(stat_error("/äRGER"), 0);
+    CHECK_EQ(make("/ÄRGER", S_IFREG | 0644), -EEXIST);
+    CHECK_EQ(make("/ΣΊΣΥΦΟΣ", S_IFREG | 0644), 0);
+    CHECK_EQ(stat_error("/σίσυφος"), 0);
+    CHECK_EQ(stat_error("/σίσυφοσ"), 0);
+    CHECK_EQ(make("/Москва", S_IFDIR | 0755), 0);
+    CHECK_EQ(stat_error("/МОСКВА"), 0);
+    CHECK_EQ(stat_error("/москва"), 0);
+    /* Different letters stay different. */
+    CHECK_EQ(stat_error("/Arger"), -ENOENT);
+    CHECK_EQ(stat_error("/fo"), -ENOENT);
+    /* Unlink by another spelling removes the one name. */
+    CHECK_EQ(fi.unlink(fs, NULL, "/fOO"), 0);
+    CHECK_EQ(stat_error("/Foo"), -ENOENT);
+    CHECK_EQ(fi.unlink(fs, NULL, "/foo"), -ENOENT);
+    CHECK_EQ(fi.unlink(fs, NULL, "/dir"), -ENOTEMPTY);
+    CHECK_EQ(fi.unlink(fs, NULL, "/dir/INNER"), 0);
+    CHECK_EQ(fi.unlink(fs, NULL, "/dir"), 0);
+    CHECK_EQ(stat_path("/", NULL).nlink, 3); /* "Москва" is left */
+    /* Hard links: a name of any case that exists is EEXIST; a new one
+     * is found by any case afterwards. */
+    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    CHECK_EQ(make("/G", S_IFREG | 0644), 0);
+    ctx = open_file("/F", FSP_OPEN_META, &err);
+    CHECK_EQ(fi.link(fs, ctx, "/g", &info), -EEXIST);
+    CHECK_EQ(fi.link(fs, ctx, "/ärger", &info), -EEXIST);
+    CHECK_EQ(fi.link(fs, ctx, "/Link", &info), 0);
+    CHECK_EQ(info.nlink, 2);
+    fi.close(fs, ctx);
+    CHECK_EQ(stat_path("/LINK", NULL).index_number,
+             stat_path("/f", NULL).index_number);
+    CHECK_EQ(fi.unlink(fs, NULL, "/link"), 0);
+    CHECK_EQ(stat_path("/F", NULL).nlink, 1);
+    check_volume_consistent();
+    teardown();
+}
+
+static void test_case_insensitive_rename(void)
+{
+    uint64_t ino_a, ino_d;
+
+    setup_case_insensitive();
+    CHECK_EQ(make("/a", S_IFREG | 0644), 0);
+    CHECK_EQ(make("/b", S_IFREG | 0644), 0);
+    CHECK_EQ(make("/Sub", S_IFDIR | 0755), 0);
+    ino_a = stat_path("/a", NULL).index_number;
+
+    /* The source is found by any case; the name is kept as written. */
+    CHECK_EQ(fi.rename(fs, NULL, "/A", "/sub/Moved", 0), 0);
+    CHECK_EQ(stat_error("/a"), -ENOENT);
+    CHECK_EQ(stat_path("/SUB/MOVED", NULL).index_number, ino_a);
+    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+
+    /* A change of spelling only: the same file, now listed as "MOVED". */
+    CHECK_EQ(fi.rename(fs, NULL, "/Sub/moved", "/Sub/MOVED", 0), 0);
+    CHECK_EQ(stat_path("/sub/moved", NULL).index_number, ino_a);
+    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "MOVED|"), 0);
+    /* Even with NOREPLACE: the target is the source itself. */
+    CHECK_EQ(fi.rename(fs, NULL, "/Sub/MOVED", "/Sub/Moved",
+                       FSP_RENAME_NOREPLACE), 0);
+    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+    /* The same spelling again: nothing happens. */
+    CHECK_EQ(fi.rename(fs, NULL, "/Sub/Moved", "/Sub/Moved", 0), 0);
+    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+    CHECK_EQ(m->node_count, 4);
+
+    /* Onto a name that differs only in case from another file: that
+     * file is replaced as usual, and the name is spelled as given. */
+    CHECK_EQ(fi.rename(fs, NULL, "/sub/moved", "/B",
+                       FSP_RENAME_NOREPLACE), -EEXIST);
+    CHECK_EQ(fi.rename(fs, NULL, "/sub/moved", "/B", 0), 0);
+    CHECK_EQ(m->node_count, 3); /* the old "b" is gone */
+    CHECK_EQ(stat_path("/b", NULL).index_number, ino_a);
+    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|Sub|"), 0);
+
+    /* Directories: a spelling change keeps the contents and the links. */
+    CHECK_EQ(make("/sub/x", S_IFREG | 0644), 0);
+    ino_d = stat_path("/sub", NULL).index_number;
+    CHECK_EQ(fi.rename(fs, NULL, "/SUB", "/sub", 0), 0);
+    CHECK_EQ(stat_path("/SUB", NULL).index_number, ino_d);
+    CHECK_EQ(stat_error("/Sub/X"), 0);
+    CHECK_EQ(stat_path("/", NULL).nlink, 3);
+    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
+    /* Into itself by another spelling is still refused. */
+    CHECK_EQ(fi.rename(fs, NULL, "/sub", "/SUB/inner", 0), -EINVAL);
+
+    /* Exchange finds both names by any case. */
+    CHECK_EQ(fi.rename(fs, NULL, "/b", "/SUB", FSP_RENAME_EXCHANGE), 0);
+    CHECK_EQ(stat_path("/sub", NULL).index_number, ino_a);
+    CHECK_EQ(stat_path("/B", NULL).index_number, ino_d);
+    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
+    check_volume_consistent();
+    teardown();
+}
+
+/* The default: "a" and "A" are two files, and rename between them
+ * replaces one with the other. */
+static void test_case_sensitive_names_stay_apart(void)
+{
+    setup(NULL);
+    CHECK_EQ(make("/a", S_IFREG | 0644), 0);
+    CHECK_EQ(make("/A", S_IFREG | 0644), 0);
+    CHECK(stat_path("/a", NULL).index_number !=
+          stat_path("/A", NULL).index_number);
+    CHECK_EQ(stat_error("/Ä"), -ENOENT);
+    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "A|a|"), 0);
+    CHECK_EQ(fi.rename(fs, NULL, "/a", "/A", 0), 0);
+    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "A|"), 0);
+    CHECK_EQ(m->node_count, 2);
+    check_volume_consistent();
+    teardown();
+}
+
+static void test_case_insensitive_read_directory(void)
+{
+    static const char *names[] = {"b", "A", "ab", "C", "é", "D", "Éa", "e"};
+    static const char *all = "A|ab|b|C|D|e|é|Éa|";
+    fsp_dir_buffer_t *buf = malloc(sizeof *buf);
+    char path[32];
+    size_t i;
+    void *ctx;
+    int err;
+
+    setup_case_insensitive();
+    CHECK_EQ(make("/d", S_IFDIR | 0755), 0);
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "/d/%s", names[i]);
+        CHECK_EQ(make(path, S_IFREG | 0644), 0);
+    }
+    /* Listed as created, in folded order, whatever the page size. */
+    CHECK_EQ(strcmp(list_dir("/d", 64, NULL), all), 0);
+    CHECK_EQ(strcmp(list_dir("/D", 1, NULL), all), 0);
+    CHECK_EQ(strcmp(list_dir("/d", 3, NULL), all), 0);
+    /* Resuming after each marker while it is unlinked loses nothing. */
+    CHECK_EQ(strcmp(list_dir("/d", 2, unlink_marker), all), 0);
+    CHECK_EQ(strcmp(list_dir("/d", 64, NULL), "A|b|D|é|"), 0);
+
+    /* A marker that differs only in case from an entry resumes after
+     * that entry: it is the same name. */
+    ctx = open_file("/d", O_RDONLY, &err);
+    selftest_dir_buffer_init(buf, 64);
+    CHECK_EQ(fi.read_directory(fs, ctx, "a", buf), 0);
+    CHECK_EQ(buf->count, 3);
+    CHECK_EQ(strcmp(buf->names[0], "b"), 0);
+    selftest_dir_buffer_init(buf, 64);
+    CHECK_EQ(fi.read_directory(fs, ctx, "B", buf), 0);
+    CHECK_EQ(buf->count, 2);
+    CHECK_EQ(strcmp(buf->names[0], "D"), 0);
+    selftest_dir_buffer_init(buf, 64);
+    CHECK_EQ(fi.read_directory(fs, ctx, "É", buf), 0);
+    CHECK_EQ(buf->count, 0);
+    /* A marker that is not there resumes at the next name in order. */
+    selftest_dir_buffer_init(buf, 64);
+    CHECK_EQ(fi.read_directory(fs, ctx, "C", buf), 0);
+    CHECK_EQ(buf->count, 2);
+    CHECK_EQ(strcmp(buf->names[0], "D"), 0);
+    fi.close(fs, ctx);
+    check_volume_consistent();
+    teardown();
+    free(buf);
+}
+
+/* The AVL map in case-insensitive mode: random keys in random case,
+ * against a bitmap of which folded keys are present. */
+static void test_dirmap_case_insensitive(void)
+{
+    enum { KEYS = 2000, OPS = 20000 };
+    struct memfs_dirmap map = {.case_insensitive = true};
+    static bool present[KEYS];
+    struct memfs_dirent *e;
+    char name[32], prev[32];
+    bool agree = true, sound = true;
+    size_t count = 0, i, j, len;
+
+    for (i = 0; i < OPS; i++) {
+        unsigned key = (unsigned)rnd(KEYS);
+
+        len = (size_t)snprintf(name, sizeof name, "key%u", key);
+        for (j = 0; j < len; j++) /* a random spelling of the same key */
+            if (rnd(2))
+                name[j] = (char)toupper((unsigned char)name[j]);
+        e = memfs_dirmap_find(&map, name, len);
+        agree &= (e != NULL) == present[key];
+        if (present[key]) {
+            e = memfs_dirmap_remove(&map, name, len);
+            agree &= e != NULL && strcasecmp(e->name, name) == 0;
+            free(e);
+        } else {
+            memfs_dirmap_insert(&map, memfs_dirent_new(name, len, NULL));
+        }
+        present[key] = !present[key];
+        if (i % 1000 == 0)
+            sound &= memfs_dirmap_validate(&map) == 0;
+    }
+    CHECK(agree);
+    CHECK(sound);
+    CHECK_EQ(memfs_dirmap_validate(&map), 0);
+    for (i = 0; i < KEYS; i++)
+        count += present[i];
+    CHECK_EQ(map.count, count);
+
+    /* first_after walks every entry once, in folded order, also when
+     * each marker is given in upper case. */
+    i = 0;
+    prev[0] = '\0';
+    for (e = memfs_dirmap_first_after(&map, NULL, 0); e;) {
+        agree &= strcasecmp(prev, e->name) < 0;
+        snprintf(prev, sizeof prev, "%s", e->name);
+        for (j = 0; prev[j]; j++)
+            name[j] = (char)toupper((unsigned char)prev[j]);
+        i++;
+        e = memfs_dirmap_first_after(&map, name, j);
+    }
+    CHECK(agree);
+    CHECK_EQ(i, count);
+    /* A name longer than any entry can be is never found. */
+    memset(name, 'k', sizeof name);
+    CHECK(memfs_dirmap_find(&map, name, MEMFS_DIRMAP_NAME_MAX + 1) == NULL);
+    memfs_dirmap_clear(&map);
+    CHECK_EQ(map.count, 0);
+}
+
 /* The page tree alone: random writes, zeroing and reads against a flat
  * copy, across the 2 MiB boundary where a second index level begins. */
 static void test_data(void)
@@ -1286,6 +1555,13 @@ int main(void)
         {"set_basic_info", test_set_basic_info},
         {"xattrs", test_xattrs},
         {"dirmap", test_dirmap},
+        {"case_insensitive_names", test_case_insensitive_names},
+        {"case_insensitive_rename", test_case_insensitive_rename},
+        {"case_sensitive_names_stay_apart",
+         test_case_sensitive_names_stay_apart},
+        {"case_insensitive_read_directory",
+         test_case_insensitive_read_directory},
+        {"dirmap_case_insensitive", test_dirmap_case_insensitive},
         {"data", test_data},
         {"threads", test_threads},
     };
