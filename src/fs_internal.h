@@ -33,18 +33,9 @@
  * by each name whose parent it is, by each open handle, and by each
  * request working on it (fsp_node_get / fsp_node_put).
  */
-/* Another spelling of a name on a case-insensitive volume: the kernel
- * keeps one entry per spelling it looked up, so all must be dropped when
- * the name goes. */
-struct fsp_spelling {
-    struct fsp_spelling *next;
-    char name[];
-};
-
 struct fsp_name {
     struct fsp_node *parent;    /* holds a reference on the parent */
     char *name;
-    struct fsp_spelling *spellings; /* case_insensitive volumes only */
     struct fsp_node *node;
     struct fsp_name *hash_next; /* hash chain by (parent, name) */
     struct fsp_name *alias_next;/* the node's other names */

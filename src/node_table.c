@@ -12,10 +12,8 @@
  * can never confuse a new node with a forgotten one (no generations needed).
  *
  * On a case-insensitive volume names hash and compare folded (casefold.c),
- * so "Foo" and "FOO" find one name and one node. The kernel still keeps
- * one dentry per spelling it looked up; each name remembers the other
- * spellings it was found by, and when the name is unlinked, renamed or
- * rebound, every spelling's entry is dropped in the kernel (notify.c).
+ * so "Foo" and "FOO" find one name and one node (see volume.c for why the
+ * kernel may not cache such names).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,51 +204,6 @@ static void maybe_grow(struct fsp_fs *fs)
 static void unref_locked(struct fsp_fs *fs, struct fsp_node *n,
                          struct fsp_node **closing);
 
-/* ---- spellings (case-insensitive volumes; caller holds the lock) ---- */
-
-static void free_spellings(struct fsp_name *nm)
-{
-    while (nm->spellings) {
-        struct fsp_spelling *next = nm->spellings->next;
-
-        free(nm->spellings);
-        nm->spellings = next;
-    }
-}
-
-/* The kernel looked @nm up as @spelling: remember it if it is new. */
-static void add_spelling(struct fsp_name *nm, const char *spelling)
-{
-    struct fsp_spelling *sp;
-    size_t len;
-
-    if (strcmp(nm->name, spelling) == 0)
-        return;
-    for (sp = nm->spellings; sp; sp = sp->next)
-        if (strcmp(sp->name, spelling) == 0)
-            return;
-    len = strlen(spelling);
-    sp = malloc(sizeof *sp + len + 1);
-    if (!sp)
-        return; /* that entry then lives until its timeout */
-    memcpy(sp->name, spelling, len + 1);
-    sp->next = nm->spellings;
-    nm->spellings = sp;
-}
-
-/* @nm is about to be unlinked, moved or rebound: drop the kernel's entry
- * for each of its spellings, and forget them. A no-op on case-sensitive
- * volumes, where the kernel's one entry is the one the request changes. */
-static void drop_spellings(struct fsp_fs *fs, struct fsp_name *nm)
-{
-    if (!fs->params.case_insensitive)
-        return;
-    fsp_notify_queue_entry(fs, nm->parent->nodeid, nm->name);
-    for (struct fsp_spelling *sp = nm->spellings; sp; sp = sp->next)
-        fsp_notify_queue_entry(fs, nm->parent->nodeid, sp->name);
-    free_spellings(nm);
-}
-
 /* Remove one name from the table and from its node; the parent loses the
  * name's reference. A node left without names leaves the index-number
  * table, since the file system may reuse the number. */
@@ -269,7 +222,6 @@ static void drop_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
     if (!node->names)
         unlink_ino(t, node);
     t->names--;
-    free_spellings(nm);
     free(nm->name);
     free(nm);
     unref_locked(fs, parent, closing);
@@ -348,8 +300,7 @@ void fsp_node_table_fini(struct fsp_fs *fs)
     for (size_t i = 0; i < t->buckets; i++) {
         for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
             next = nm->hash_next;
-            free_spellings(nm);
-            free(nm->name);
+                    free(nm->name);
             free(nm);
         }
         for (struct fsp_node *n = t->by_id[i], *next; n; n = next) {
@@ -452,14 +403,11 @@ struct fsp_node *fsp_node_lookup_child(struct fsp_fs *fs,
         nm->node->index_number != info->index_number) {
         /* The name now refers to another file (replaced behind the
          * kernel's back): forget the old binding. */
-        drop_spellings(fs, nm);
         drop_name_locked(fs, nm, &closing);
         nm = NULL;
     }
     if (nm) {
         n = nm->node;
-        if (fs->params.case_insensitive)
-            add_spelling(nm, name);
     } else {
         if (info->index_number && !is_dir)
             n = find_ino(t, info->index_number);
@@ -581,10 +529,8 @@ void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
 
     pthread_mutex_lock(&t->lock);
     nm = find_name(fs, parent, name);
-    if (nm) {
-        drop_spellings(fs, nm);
+    if (nm)
         drop_name_locked(fs, nm, &closing);
-    }
     pthread_mutex_unlock(&t->lock);
     free_closed(fs, closing);
 }
@@ -597,7 +543,6 @@ static void move_name_locked(struct fsp_fs *fs, struct fsp_name *nm,
 {
     struct fsp_node *oldparent = nm->parent;
 
-    drop_spellings(fs, nm);
     unlink_name(fs, nm);
     free(nm->name);
     nm->name = newname;
@@ -637,7 +582,6 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
         if (dst) {
             struct fsp_node *old = dst->parent;
 
-            drop_spellings(fs, dst);
             free(dst->name);
             dst->name = name_for_dst;
             name_for_dst = NULL;
@@ -647,10 +591,8 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
             unref_locked(fs, old, &closing);
         }
     } else {
-        if (dst) {
-            drop_spellings(fs, dst);
+        if (dst)
             drop_name_locked(fs, dst, &closing);
-        }
         if (src) {
             move_name_locked(fs, src, newparent, name_for_src, &closing);
             name_for_src = NULL;
@@ -705,17 +647,8 @@ int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
                                    (what & FSP_NOTIFY_DATA) != 0);
         goto out;
     }
-    if (what & FSP_NOTIFY_ENTRY) {
-        if (nm && fs->params.case_insensitive) {
-            /* Every spelling the kernel may hold; they stay recorded,
-             * since the name itself is still here. */
-            fsp_notify_queue_entry(fs, dir->nodeid, nm->name);
-            for (struct fsp_spelling *sp = nm->spellings; sp; sp = sp->next)
-                fsp_notify_queue_entry(fs, dir->nodeid, sp->name);
-        } else {
-            fsp_notify_queue_entry(fs, dir->nodeid, component);
-        }
-    }
+    if (what & FSP_NOTIFY_ENTRY)
+        fsp_notify_queue_entry(fs, dir->nodeid, component);
     if (node && (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA)))
         fsp_notify_queue_inode(fs, node->nodeid,
                                (what & FSP_NOTIFY_DATA) != 0);

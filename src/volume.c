@@ -39,7 +39,15 @@ void fsp_volume_fill_entry(struct fsp_fs *fs, const struct fsp_node *node,
     memset(entry, 0, sizeof *entry);
     entry->nodeid = node->nodeid;
     entry->generation = 0; /* node ids are never reused */
-    timeout_of(fs, info->mode, &entry->entry_valid, &entry->entry_valid_nsec);
+    /* The kernel's dcache is case-sensitive: on a case-insensitive volume
+     * it would keep one entry per spelling looked up, and after an unlink
+     * or rename through one spelling the others would still be found
+     * until they time out (no notification can close that window: the
+     * kernel holds the directory's lock until our reply). So such names
+     * are never cached, only the attributes of the files they lead to. */
+    if (!fs->params.case_insensitive)
+        timeout_of(fs, info->mode, &entry->entry_valid,
+                   &entry->entry_valid_nsec);
     timeout_of(fs, info->mode, &entry->attr_valid, &entry->attr_valid_nsec);
     fsp_proto_fill_attr(&entry->attr, info, node->nodeid);
 }

@@ -135,12 +135,12 @@ typedef struct fsp_volume_params {
     /**
      * Names are compared without regard to case (WinFsp's case-insensitive
      * volumes): "/Foo" and "/FOO" name the same file. fsp then folds case
-     * in its own name table, never lets the kernel cache a negative entry
-     * (so no spelling of a new name can be hidden by an old "absent"), and
-     * drops the kernel's entries of every spelling of a name that is
-     * unlinked or renamed. The file system must find names by any case in
-     * its callbacks (fsp_name_compare() does the folding) and keep the case
-     * a name was created with for read_directory().
+     * in its own name table and never lets the kernel cache a name
+     * (its cache is case-sensitive: a stale spelling could hide a new
+     * file or show a removed one); attributes are still cached, and each
+     * path component costs a lookup. The file system must find names by
+     * any case in its callbacks (fsp_name_compare() does the folding) and
+     * keep the case a name was created with for read_directory().
      */
     bool case_insensitive;
 } fsp_volume_params_t;
