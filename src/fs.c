@@ -230,6 +230,17 @@ FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on)
         atomic_store(&fs->stats.shared->debug, on ? 1 : 0);
 }
 
+FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs)
+{
+    if (!fs)
+        return false;
+    /* fsptool writes the shared switch; the control thread copies it to
+     * fs->debug a moment later: the shared one is the newest. */
+    if (fs->stats.shared)
+        return atomic_load(&fs->stats.shared->debug) != 0;
+    return atomic_load(&fs->debug);
+}
+
 FSP_API const fsp_operation_context_t *fsp_fs_operation_context(void)
 {
     return current_operation;

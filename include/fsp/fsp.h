@@ -589,6 +589,14 @@ FSP_API const char *fsp_fs_error_message(fsp_fs_t *fs);
 FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
 
 /**
+ * Whether the debug log is on: the last fsp_fs_set_debug() or
+ * `fsptool debug`, whichever came last. Async-signal-safe, so that a
+ * signal handler can flip the log:
+ * `fsp_fs_set_debug(fs, !fsp_fs_get_debug(fs))`.
+ */
+FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs);
+
+/**
  * The request being served on this thread: caller and hint.
  * Valid only inside a callback.
  */

@@ -352,17 +352,15 @@ static void on_stop_signal(int signo)
         fsp_fs_stop(fs);
 }
 
-/* SIGUSR1 flips the debug log; fsp_fs_set_debug() only stores flags. */
-static volatile sig_atomic_t debug_on;
-
+/* SIGUSR1 flips the debug log, wherever it was last switched from. */
 static void on_debug_signal(int signo)
 {
     fsp_fs_t *fs = volume_to_stop;
 
     (void)signo;
-    debug_on = !debug_on;
+    /* Both calls only touch atomics: fine in a signal handler. */
     if (fs)
-        fsp_fs_set_debug(fs, debug_on);
+        fsp_fs_set_debug(fs, !fsp_fs_get_debug(fs));
 }
 
 static void handle_stop_signals(fsp_fs_t *fs)
@@ -425,7 +423,6 @@ static int run(const struct command_line *cl)
         goto out;
     }
     fsp_fs_set_debug(fs, cl->debug);
-    debug_on = cl->debug;
     handle_stop_signals(fs);
     err = fsp_fs_mount(fs, cl->mountpoint);
     if (err < 0) {
