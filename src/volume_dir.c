@@ -158,13 +158,13 @@ static void dir_acquire(struct fsp_handle *h)
     pthread_mutex_unlock(&h->dir_lock);
 }
 
-/* Release the directory; if @db reached the kernel, its names become the
+/* Release the directory; if @db is to be delivered, its names become the
  * ones the next READDIR resumes from. */
 static void dir_release(struct fsp_handle *h, fsp_dir_buffer_t *db,
-                        bool delivered)
+                        bool deliver)
 {
     pthread_mutex_lock(&h->dir_lock);
-    if (delivered && db->count) {
+    if (deliver && db->count) {
         free(h->dir_names);
         h->dir_names = db->names;
         h->dir_names_len = db->names_len;
@@ -180,24 +180,27 @@ static void dir_release(struct fsp_handle *h, fsp_dir_buffer_t *db,
 }
 
 /* The reply of READDIR(PLUS): the entries that fit, or the error if none
- * did. Runs on the worker or on the thread of fsp_fs_send_response(). */
+ * did. Runs on the worker or on the thread of fsp_fs_send_response().
+ * The handle is done with *before* the reply goes: once the kernel has
+ * it, it may release the directory at once. (Should the reply then fail,
+ * the names kept do not match what the kernel saw; the next READDIR then
+ * restarts and skips, which is slower but right.) */
 static void finish_dir(struct fsp_pending *p, const fsp_response_t *rsp,
                        bool deliver)
 {
     fsp_dir_buffer_t *db = &p->db;
-    bool delivered = false;
-    int sent;
+    int sent = -ECANCELED;
 
+    dir_release(p->handle, db, deliver && !(rsp->error && db->used == 0));
     if (deliver) {
         if (rsp->error && db->used == 0)
             sent = fsp_reply_err(&p->req, rsp->error);
         else
             sent = fsp_reply_ok(&p->req, db->buf, db->used);
-        delivered = sent == 0 && db->used > 0;
     }
-    if (db->plus && !delivered)
+    /* Entries the kernel never got hold lookups nobody will forget. */
+    if (db->plus && sent != 0)
         forget_entries(db);
-    dir_release(p->handle, db, delivered);
 }
 
 static void read_dir(struct fsp_req *req, bool plus)
