@@ -33,9 +33,28 @@ struct fsp_channel_ops {
     /*
      * Send one reply (or notification), gathered from @iov. Returns 0,
      * -ENOENT if the kernel no longer waits for that request (it was
-     * interrupted), or another -errno.
+     * interrupted), or another -errno. A reply must be sent on the channel
+     * its request was received on (each cloned /dev/fuse descriptor has its
+     * own queue of requests awaiting replies), but from any thread: a
+     * request completed later (FSP_PENDING) is answered by whichever thread
+     * completes it, while the channel's worker goes on receiving.
      */
     int (*send)(struct fsp_channel *ch, const struct iovec *iov, int iovcnt);
+
+    /*
+     * Take the buffer of the request last received away from the channel,
+     * so that it outlives the next receive(): its request will be answered
+     * later (FSP_PENDING) and still points into it. On success *buf is an
+     * opaque token for it and the channel carries on with a fresh buffer;
+     * the caller gives the token back with free_detached() once the
+     * request is answered, which may be after the channel is destroyed.
+     * Returns 0, or -ENOMEM with nothing changed. Called only by the
+     * channel's own worker, between two receive() calls.
+     */
+    int (*detach)(struct fsp_channel *ch, void **buf);
+
+    /* Free a buffer detach() handed out. Needs no channel. */
+    void (*free_detached)(void *buf);
 
     /* Free the channel and its buffer; closes a cloned descriptor. */
     void (*destroy)(struct fsp_channel *ch);

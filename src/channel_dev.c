@@ -46,6 +46,26 @@ static int dev_send(struct fsp_channel *ch, const struct iovec *iov,
     return n < 0 ? -errno : 0;
 }
 
+/* The detached buffer is a plain malloc'd one: the channel allocates its
+ * successor first, so a failure leaves everything as it was. */
+static int dev_detach(struct fsp_channel *ch, void **buf)
+{
+    struct dev_channel *dc = (struct dev_channel *)ch;
+    void *fresh = malloc(dc->bufsize);
+
+    *buf = NULL;
+    if (!fresh)
+        return -ENOMEM;
+    *buf = dc->buf;
+    dc->buf = fresh;
+    return 0;
+}
+
+static void dev_free_detached(void *buf)
+{
+    free(buf);
+}
+
 static void dev_destroy(struct fsp_channel *ch)
 {
     struct dev_channel *dc = (struct dev_channel *)ch;
@@ -62,6 +82,8 @@ static const struct fsp_channel_ops dev_ops = {
     .kind = "dev",
     .receive = dev_receive,
     .send = dev_send,
+    .detach = dev_detach,
+    .free_detached = dev_free_detached,
     .destroy = dev_destroy,
 };
 

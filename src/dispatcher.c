@@ -23,15 +23,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
-
-struct fsp_worker {
-    struct fsp_fs *fs;
-    pthread_t thread;
-    bool thread_started;
-    struct fsp_channel *ch;
-    void *reply_buf;
-    size_t reply_buf_size;
-};
+#include "pending.h"
 
 uint64_t fsp_now_ns(void)
 {
@@ -114,6 +106,7 @@ static void process(struct fsp_worker *w, void *buf, size_t len)
     memset(&req, 0, sizeof req);
     req.fs = fs;
     req.ch = w->ch;
+    req.worker = w;
     req.reply_buf = w->reply_buf;
     req.reply_buf_size = w->reply_buf_size;
     /* Only the debug log needs the latency: no clock read otherwise. */
@@ -154,8 +147,10 @@ static void process(struct fsp_worker *w, void *buf, size_t len)
     else
         fsp_reply_err(&req, -ENOSYS);
 
-    /* A handler that forgot to answer would hang the caller forever. */
-    if (!req.replied && fsp_proto_has_reply(req.in.opcode)) {
+    /* A handler that forgot to answer would hang the caller forever.
+     * (A request handed to a pending record is answered by the record.) */
+    if (!req.replied && !req.handed_off &&
+        fsp_proto_has_reply(req.in.opcode)) {
         fsp_log(fs, "unique=%llu %s: no reply from the handler; replying EIO",
                 (unsigned long long)req.in.unique,
                 fsp_proto_opcode_name(req.in.opcode));
@@ -251,6 +246,7 @@ static void destroy_workers(struct fsp_fs *fs, struct fsp_worker *workers,
         if (workers[i].ch)
             workers[i].ch->ops->destroy(workers[i].ch);
         free(workers[i].reply_buf);
+        fsp_pending_free_spare(&workers[i]);
     }
     free(workers);
 }
@@ -335,6 +331,8 @@ int fsp_dispatcher_wait(struct fsp_fs *fs)
         pthread_join(fs->control_thread, NULL);
         fs->control_started = false;
     }
+    /* Responses still to come find no channel to reply on. */
+    fsp_pending_stop(fs);
     destroy_workers(fs, workers, fs->nworkers);
     if (fs->iface.dispatcher_stopped)
         fs->iface.dispatcher_stopped(fs, atomic_load(&fs->exit_error) == 0);

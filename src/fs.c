@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
+#include "pending.h"
 
 #define MAX_IO_SIZE (1024u * 1024u) /* the kernel's limit: 256 pages */
 
@@ -80,9 +81,14 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
     err = fsp_handle_table_init(&fs->handles);
     if (err)
         goto fail_nodes;
+    err = fsp_pending_init(fs);
+    if (err)
+        goto fail_handles;
     *pfs = fs;
     return 0;
 
+fail_handles:
+    fsp_handle_table_fini(fs);
 fail_nodes:
     fsp_node_table_fini(fs);
 fail:
@@ -194,6 +200,8 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
     }
     fsp_notify_stop(fs);
     fsp_mount_destroy(&fs->mount);
+    /* Requests never completed: their records pin handles. */
+    fsp_pending_fini(fs);
     fsp_handle_table_fini(fs);
     fsp_node_table_fini(fs);
     fsp_stats_close(&fs->stats);

@@ -74,7 +74,18 @@ struct fsp_handle {
     int flags;                  /* open(2) flags */
     bool is_dir;
     bool modified;              /* written through this handle */
-    pthread_mutex_t dir_lock;   /* serializes READDIR on a directory */
+    /* Requests completed later (FSP_PENDING) that still use the file
+     * context: RELEASE waits for them before it closes it. Under the
+     * handle table's lock. */
+    uint32_t pins;
+    /* READDIR on a directory, one at a time: dir_busy is set from the
+     * start of a READDIR until its reply is sent, which may be on another
+     * thread (FSP_PENDING), hence a flag under dir_lock and not the mutex
+     * itself. The kernel serializes READDIR per open file anyway; this is
+     * the guard for when it does not (after an interrupted READDIR). */
+    pthread_mutex_t dir_lock;
+    pthread_cond_t dir_cond;
+    bool dir_busy;
     /* The names of the entries in the last READDIR reply, NUL-separated,
      * so that the next READDIR can resume after any of them: the kernel
      * asks for the offset after the last entry it could use, which is not
@@ -87,6 +98,7 @@ struct fsp_handle {
 
 struct fsp_handle_table {
     pthread_mutex_t lock;
+    pthread_cond_t unpinned;    /* a handle's pins dropped to 0 */
     struct fsp_handle_slot *slots;
     uint32_t capacity;
     uint32_t free_head;         /* index of the first free slot, or ~0 */
@@ -95,7 +107,21 @@ struct fsp_handle_table {
 
 /* --------------------------------------------------------------- volume */
 
-struct fsp_worker;
+struct fsp_pending;
+struct fsp_pending_table;
+
+/* One worker thread: its channel and the buffer it builds replies in. */
+struct fsp_worker {
+    struct fsp_fs *fs;
+    pthread_t thread;
+    bool thread_started;
+    struct fsp_channel *ch;
+    void *reply_buf;
+    size_t reply_buf_size;
+    /* A record for the pending table, kept between requests so that the
+     * synchronous path of READ/WRITE/READDIR never allocates (pending.c). */
+    struct fsp_pending *spare;
+};
 
 struct fsp_fs {
     fsp_volume_params_t params;
@@ -129,6 +155,7 @@ struct fsp_fs {
     atomic_bool debug;
     pthread_mutex_t log_lock;
     struct fsp_notifier *notifier; /* notify.c: the notification queue */
+    struct fsp_pending_table *pending; /* pending.c: FSP_PENDING requests */
     bool started;
     bool waited;
 };
@@ -138,13 +165,15 @@ struct fsp_fs {
 /* A request in flight: what a handler needs to answer it. */
 struct fsp_req {
     struct fsp_fs *fs;
-    struct fsp_channel *ch;
+    struct fsp_channel *ch;      /* where the reply goes (see channel.h) */
+    struct fsp_worker *worker;   /* the worker that received it */
     struct fsp_request in;       /* decoded request */
     void *reply_buf;             /* worker's buffer for reply payloads */
     size_t reply_buf_size;
     uint64_t start_ns;           /* for the debug log's latency; 0 if the
                                     log was off when the request came */
     bool replied;
+    bool handed_off;             /* a pending record answers it (pending.h) */
 };
 
 /* Handler of one opcode; answers with one of the fsp_reply_* calls. */
@@ -161,6 +190,29 @@ int fsp_reply_ok(struct fsp_req *req, const void *arg, size_t size);
 /* Reply with success and two parts (e.g. entry_out + open_out). */
 int fsp_reply_ok2(struct fsp_req *req, const void *a, size_t asize,
                   const void *b, size_t bsize);
+
+/* ------------------------------------------------- directory listings */
+
+/* What read_directory() fills with fsp_dir_buffer_add() (volume_dir.c).
+ * It lives in the request's pending record, because a read_directory()
+ * that returns FSP_PENDING goes on filling it from another thread. */
+struct fsp_dir_buffer {
+    struct fsp_fs *fs;
+    struct fsp_handle *dir;     /* the open directory */
+    bool plus;                  /* READDIRPLUS */
+    char *buf;
+    size_t size;
+    size_t used;
+    uint64_t index;             /* index of the next entry to add */
+    uint64_t skip;              /* entries still to skip (after a seek) */
+    bool full;
+    bool failed;                /* out of memory recording names */
+    /* names of the entries in this reply (becomes the handle's) */
+    char *names;
+    size_t names_len, names_cap;
+    uint64_t first_index;
+    uint32_t count;
+};
 
 /* -------------------------------------------------------- node table */
 
@@ -218,8 +270,12 @@ uint64_t fsp_handle_open(struct fsp_fs *fs, void *ctx, struct fsp_node *node,
  * valid until the handle is released, which the kernel does only after
  * every request on it has finished. */
 struct fsp_handle *fsp_handle_get(struct fsp_fs *fs, uint64_t fh);
-/* RELEASE: cleanup and close the context, drop the node reference. */
+/* RELEASE: cleanup and close the context, drop the node reference.
+ * Waits first until no pending request pins the handle. */
 int fsp_handle_release(struct fsp_fs *fs, uint64_t fh);
+/* A request completed later still uses @h's context: keep it open. */
+void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h);
+void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h);
 
 /* -------------------------------------------------------- dispatcher */
 
@@ -282,6 +338,9 @@ uint64_t fsp_now_ns(void);
 /* Debug log (log.c); cheap no-ops while fs->debug is off. */
 void fsp_log_request(struct fsp_req *req);
 void fsp_log_reply(struct fsp_req *req, int error, size_t size);
+/* A line in the debug log, only while it is on. */
+void fsp_log_debug(struct fsp_fs *fs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -31,6 +31,7 @@ int fsp_handle_table_init(struct fsp_handle_table *t)
 {
     memset(t, 0, sizeof *t);
     pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->unpinned, NULL);
     t->free_head = NO_SLOT;
     return 0;
 }
@@ -71,10 +72,12 @@ uint64_t fsp_handle_open(struct fsp_fs *fs, void *ctx, struct fsp_node *node,
     h->flags = flags;
     h->is_dir = is_dir;
     pthread_mutex_init(&h->dir_lock, NULL);
+    pthread_cond_init(&h->dir_cond, NULL);
 
     pthread_mutex_lock(&t->lock);
     if (t->free_head == NO_SLOT && grow(t) < 0) {
         pthread_mutex_unlock(&t->lock);
+        pthread_cond_destroy(&h->dir_cond);
         pthread_mutex_destroy(&h->dir_lock);
         free(h);
         return 0;
@@ -137,6 +140,7 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
     if (fs->iface.close)
         fs->iface.close(fs, h->ctx);
     fsp_node_put(fs, h->node);
+    pthread_cond_destroy(&h->dir_cond);
     pthread_mutex_destroy(&h->dir_lock);
     free(h->dir_names);
     free(h);
@@ -158,12 +162,33 @@ int fsp_handle_release(struct fsp_fs *fs, uint64_t fh)
         s->next_free = t->free_head;
         t->free_head = (uint32_t)(s - t->slots);
         t->count--;
+        /* The kernel releases a file only when no request on it awaits
+         * a reply; but a request it interrupted (answered EINTR) may
+         * still be at work in the file system, which completes it later.
+         * Its context must stay open until then. Rare, and short. */
+        while (h->pins)
+            pthread_cond_wait(&t->unpinned, &t->lock);
     }
     pthread_mutex_unlock(&t->lock);
     if (!h)
         return -EBADF;
     close_handle(fs, h);
     return 0;
+}
+
+void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h)
+{
+    pthread_mutex_lock(&fs->handles.lock);
+    h->pins++;
+    pthread_mutex_unlock(&fs->handles.lock);
+}
+
+void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h)
+{
+    pthread_mutex_lock(&fs->handles.lock);
+    if (--h->pins == 0)
+        pthread_cond_broadcast(&fs->handles.unpinned);
+    pthread_mutex_unlock(&fs->handles.lock);
 }
 
 void fsp_handle_table_fini(struct fsp_fs *fs)
@@ -179,5 +204,6 @@ void fsp_handle_table_fini(struct fsp_fs *fs)
     free(t->slots);
     t->slots = NULL;
     t->capacity = 0;
+    pthread_cond_destroy(&t->unpinned);
     pthread_mutex_destroy(&t->lock);
 }

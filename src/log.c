@@ -5,7 +5,9 @@
  *   12:00:01.123480 memfs -> 42 LOOKUP OK 128 bytes 24us
  *
  * Each line is formatted into a buffer and written with one write(2), so
- * lines from different workers never interleave. While the log is off the
+ * lines from different workers never interleave. The reply of a request
+ * completed later (FSP_PENDING) is logged by the thread that sends it,
+ * with the latency since the request arrived. While the log is off the
  * entry points cost one relaxed atomic load.
  */
 #define _GNU_SOURCE
@@ -121,20 +123,37 @@ void fsp_log_reply(struct fsp_req *req, int error, size_t size)
     emit(line, len < sizeof line ? len : sizeof line - 1);
 }
 
-void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
+static void vlog(struct fsp_fs *fs, const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
     size_t len;
+
+    len = timestamp(line, sizeof line);
+    len += (size_t)snprintf(line + len, sizeof line - len, "%s: ",
+                            fs->fs_name);
+    if (len < sizeof line)
+        len += (size_t)vsnprintf(line + len, sizeof line - len, fmt, ap);
+    emit(line, len < sizeof line ? len : sizeof line - 1);
+}
+
+void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
+{
     va_list ap;
 
     /* Problems (a callback's bad return, a failed channel) are always
      * worth a line, debug or not. */
-    len = timestamp(line, sizeof line);
-    len += (size_t)snprintf(line + len, sizeof line - len, "%s: ",
-                            fs->fs_name);
     va_start(ap, fmt);
-    if (len < sizeof line)
-        len += (size_t)vsnprintf(line + len, sizeof line - len, fmt, ap);
+    vlog(fs, fmt, ap);
     va_end(ap);
-    emit(line, len < sizeof line ? len : sizeof line - 1);
+}
+
+void fsp_log_debug(struct fsp_fs *fs, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!debug_on(fs))
+        return;
+    va_start(ap, fmt);
+    vlog(fs, fmt, ap);
+    va_end(ap);
 }

@@ -1,14 +1,480 @@
 /*
- * pending.c - requests completed later (FSP_PENDING). Placeholder: the
- * asynchronous path is being built; until then nothing is ever pending.
+ * pending.c - requests completed later: the callbacks read, write and
+ * read_directory may return FSP_PENDING and answer from any thread with
+ * fsp_fs_send_response(); INTERRUPT of such a request is answered EINTR
+ * at once and its late response dropped.
+ *
+ * The table. Every READ, WRITE, READDIR and READDIRPLUS gets a record,
+ * keyed by the kernel's unique, registered *before* its callback runs, so
+ * that a response sent from inside the callback (or from another thread
+ * before the callback returns) finds it. One mutex guards the table, the
+ * records' states and their flags; it is a leaf lock (nothing else is
+ * taken under it) and no reply is ever sent under it. The synchronous
+ * path costs two short critical sections and no allocation: each worker
+ * keeps a spare record.
+ *
+ * States of a record, and who moves it:
+ *
+ *   IN_CALLBACK  registered; the callback runs on the worker.
+ *       response arrives     -> RESPONDED (response stored in the record)
+ *       INTERRUPT arrives    -> stays, interrupted = true
+ *       callback returns 0 or -errno -> removed; the worker replies with
+ *                               the callback's result (a response sent
+ *                               meanwhile is a bug of the file system:
+ *                               logged, ignored)
+ *       callback returns FSP_PENDING:
+ *           if RESPONDED     -> removed; the worker replies with it
+ *           else the worker pins the handle, takes the request's buffers
+ *           away from itself (a fresh reply buffer for the worker, the
+ *           channel's receive buffer detached for a WRITE), allocated
+ *           *before* the state changes, and then
+ *                            -> PENDING; or, if that allocation failed,
+ *                            -> WAITED (the worker waits for the response
+ *                               itself, keeping its buffers: slower, but
+ *                               no reply is lost)
+ *           and if interrupted, it answers EINTR at once (answered = true)
+ *
+ *   PENDING      the record owns its buffers; no thread is held.
+ *       response arrives     -> removed; the responding thread builds and
+ *                               sends the reply (finish) and frees the
+ *                               record; if answered (EINTR was sent) or
+ *                               the volume stopped, the response is
+ *                               dropped instead: -ECANCELED
+ *       INTERRUPT arrives    -> stays; if not answered yet, answered =
+ *                               true and EINTR is sent at once. The record
+ *                               and its buffers live on until the file
+ *                               system's response, because the file system
+ *                               may still be writing into them.
+ *
+ *   WAITED       as PENDING, but the worker sleeps on the table's cond.
+ *       response arrives     -> RESPONDED, the worker is woken; it removes
+ *                               the record and replies (or drops it if
+ *                               answered)
+ *       INTERRUPT arrives    -> as for PENDING
+ *
+ *   RESPONDED    a response is stored; the worker that owns the record
+ *                removes it and replies. A second response: -ENOENT.
+ *
+ * A record leaves the table (under the lock) before anyone replies from
+ * it, so exactly one thread ever replies: the worker, the responder, or
+ * (EINTR only, guarded by `answered`) the interrupting worker, which sends
+ * from a copy of the request taken under the lock.
+ *
+ * Replies go out on the channel the request came from (channel.h). The
+ * channels die with the dispatcher: fsp_pending_stop() waits for replies
+ * being sent ("finishing") and from then on responses are dropped. The
+ * records left are freed by fsp_fs_delete(); a response after it is not
+ * allowed (fsp.h).
+ *
+ * The kernel releases a file only when no request on it awaits a reply,
+ * but after an EINTR it may release a file whose request the file system
+ * still works on: a pending record pins its handle, and RELEASE waits for
+ * the pin (handle_table.c).
+ *
+ * INTERRUPT can also overtake its target: another worker may read it
+ * between the read(2) of the target and the target's registration. The
+ * uniques of interrupts that found no record are kept in a small ring,
+ * and a registering request that finds its unique there starts
+ * interrupted. Uniques are never reused, so a stale entry is harmless.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "fs_internal.h"
+#include "pending.h"
+
+#define BUCKETS 256        /* power of two */
+#define EARLY_INTERRUPTS 16
+
+enum {
+    IN_CALLBACK,
+    PENDING,
+    WAITED,
+    RESPONDED,
+};
+
+struct fsp_pending_table {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;            /* WAITED records, and stop */
+    struct fsp_pending *buckets[BUCKETS];
+    size_t count;
+    bool stopped;                   /* the channels are gone */
+    unsigned finishing;             /* replies being sent outside the lock */
+    uint64_t early[EARLY_INTERRUPTS];
+    unsigned early_next;
+};
+
+static struct fsp_pending **bucket_of(struct fsp_pending_table *t,
+                                      uint64_t unique)
+{
+    /* The kernel's uniques go up in steps of 2. */
+    return &t->buckets[(unique >> 1) & (BUCKETS - 1)];
+}
+
+static struct fsp_pending *find(struct fsp_pending_table *t, uint64_t unique)
+{
+    struct fsp_pending *p = *bucket_of(t, unique);
+
+    while (p && p->req.in.unique != unique)
+        p = p->next;
+    return p;
+}
+
+static void insert(struct fsp_pending_table *t, struct fsp_pending *p)
+{
+    struct fsp_pending **b = bucket_of(t, p->req.in.unique);
+
+    p->next = *b;
+    *b = p;
+    t->count++;
+}
+
+static void remove_record(struct fsp_pending_table *t, struct fsp_pending *p)
+{
+    struct fsp_pending **pp = bucket_of(t, p->req.in.unique);
+
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = p->next;
+        t->count--;
+    }
+    p->next = NULL;
+}
+
+/* Was @unique interrupted before it was registered? (lock held) */
+static bool take_early_interrupt(struct fsp_pending_table *t, uint64_t unique)
+{
+    for (unsigned i = 0; i < EARLY_INTERRUPTS; i++) {
+        if (t->early[i] == unique) {
+            t->early[i] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------ life */
+
+int fsp_pending_init(struct fsp_fs *fs)
+{
+    struct fsp_pending_table *t = calloc(1, sizeof *t);
+
+    if (!t)
+        return -ENOMEM;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->cond, NULL);
+    fs->pending = t;
+    return 0;
+}
+
+/* Free what the record owns and the record: into the worker's spare slot
+ * when @w is given (the worker's own thread) and it is empty. */
+static void release(struct fsp_fs *fs, struct fsp_pending *p,
+                    struct fsp_worker *w)
+{
+    if (p->pinned)
+        fsp_handle_unpin(fs, p->handle);
+    if (p->rx_buf)
+        p->rx_ops->free_detached(p->rx_buf);
+    free(p->reply_buf);
+    if (w && !w->spare)
+        w->spare = p;
+    else
+        free(p);
+}
+
+void fsp_pending_stop(struct fsp_fs *fs)
+{
+    struct fsp_pending_table *t = fs->pending;
+
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->lock);
+    t->stopped = true;
+    while (t->finishing)
+        pthread_cond_wait(&t->cond, &t->lock);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void fsp_pending_fini(struct fsp_fs *fs)
+{
+    struct fsp_pending_table *t = fs->pending;
+
+    if (!t)
+        return;
+    for (size_t i = 0; i < BUCKETS; i++) {
+        while (t->buckets[i]) {
+            struct fsp_pending *p = t->buckets[i];
+
+            t->buckets[i] = p->next;
+            p->finish(p, &p->rsp, false);
+            release(fs, p, NULL);
+        }
+    }
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+    fs->pending = NULL;
+}
+
+void fsp_pending_free_spare(struct fsp_worker *w)
+{
+    free(w->spare);
+    w->spare = NULL;
+}
+
+/* ------------------------------------------------------- the worker */
+
+struct fsp_pending *fsp_pending_begin(struct fsp_req *req,
+                                      struct fsp_handle *h,
+                                      fsp_pending_finish finish)
+{
+    struct fsp_pending_table *t = req->fs->pending;
+    struct fsp_worker *w = req->worker;
+    struct fsp_pending *p = w ? w->spare : NULL;
+
+    if (p)
+        w->spare = NULL;
+    else
+        p = malloc(sizeof *p);
+    if (!p) {
+        fsp_reply_err(req, -ENOMEM);
+        return NULL;
+    }
+    memset(p, 0, sizeof *p);
+    p->req = *req;
+    p->finish = finish;
+    p->handle = h;
+    p->state = IN_CALLBACK;
+    req->handed_off = true;
+
+    pthread_mutex_lock(&t->lock);
+    p->interrupted = take_early_interrupt(t, req->in.unique);
+    insert(t, p);
+    pthread_mutex_unlock(&t->lock);
+    return p;
+}
+
+/*
+ * Make the request's buffers the record's (worker's thread, before the
+ * state becomes PENDING): READ and READDIR write their data into the
+ * worker's reply buffer, which the worker replaces with a fresh one;
+ * WRITE's data is in the receive buffer, which the channel detaches. A
+ * READ or READDIR never looks at its request again, so its pointers into
+ * the receive buffer are cleared rather than kept.
+ */
+static int take_buffers(struct fsp_pending *p)
+{
+    struct fsp_worker *w = p->req.worker;
+    struct fsp_channel *ch = p->req.ch;
+    bool is_write = p->req.in.opcode == FUSE_WRITE;
+    void *fresh = NULL, *rx = NULL;
+    int err;
+
+    if (!is_write) {
+        fresh = malloc(w->reply_buf_size);
+        if (!fresh)
+            return -ENOMEM;
+    }
+    if (is_write) {
+        err = ch->ops->detach ? ch->ops->detach(ch, &rx) : -ENOTSUP;
+        if (err)
+            return err;
+        p->rx_ops = ch->ops;
+        p->rx_buf = rx;
+    } else {
+        p->req.in.hdr = NULL;
+        p->req.in.arg = NULL;
+        p->req.in.name = NULL;
+        p->req.in.name2 = NULL;
+        p->req.in.data = NULL;
+        p->reply_buf = w->reply_buf;
+        w->reply_buf = fresh;
+    }
+    return 0;
+}
+
+/* Answer EINTR from @copy, a copy of the request taken under the lock:
+ * the record itself may be freed by a responder meanwhile. */
+static void reply_eintr(struct fsp_req *copy)
+{
+    fsp_reply_err(copy, -EINTR);
+}
+
+void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
+                     const fsp_file_info_t *info)
+{
+    struct fsp_fs *fs = p->req.fs;
+    struct fsp_pending_table *t = fs->pending;
+    struct fsp_worker *w = p->req.worker;
+    fsp_response_t rsp;
+    struct fsp_req copy;
+    bool responded, send_eintr = false, deliver;
+    int err;
+
+    if (result != FSP_PENDING) {
+        pthread_mutex_lock(&t->lock);
+        remove_record(t, p);
+        responded = p->state == RESPONDED;
+        pthread_mutex_unlock(&t->lock);
+        if (responded)
+            fsp_log(fs, "unique=%llu %s: fsp_fs_send_response() for a "
+                    "callback that did not return FSP_PENDING; ignored",
+                    (unsigned long long)p->req.in.unique,
+                    fsp_proto_opcode_name(p->req.in.opcode));
+        memset(&rsp, 0, sizeof rsp);
+        rsp.hint = p->req.in.unique;
+        rsp.error = result;
+        rsp.bytes_transferred = bytes;
+        if (info)
+            rsp.info = *info;
+        p->finish(p, &rsp, true);
+        release(fs, p, w);
+        return;
+    }
+
+    /* The fast answer: the response came before the callback returned. */
+    pthread_mutex_lock(&t->lock);
+    responded = p->state == RESPONDED;
+    if (responded)
+        remove_record(t, p);
+    pthread_mutex_unlock(&t->lock);
+    if (responded)
+        goto finish_here;
+
+    /* Really pending. Everything that can fail is done before the state
+     * changes, so that the record is complete the moment a responder
+     * can take it. */
+    fsp_handle_pin(fs, p->handle);
+    p->pinned = true;
+    err = take_buffers(p);
+    if (err)
+        fsp_log(fs, "unique=%llu: cannot detach the request's buffers "
+                "(%s); the worker waits for the response",
+                (unsigned long long)p->req.in.unique, strerror(-err));
+
+    pthread_mutex_lock(&t->lock);
+    if (p->state == RESPONDED) {
+        remove_record(t, p);
+        pthread_mutex_unlock(&t->lock);
+        goto finish_here;
+    }
+    p->state = err ? WAITED : PENDING;
+    if (p->interrupted && !p->answered) {
+        p->answered = true;
+        send_eintr = true;
+        copy = p->req;
+    }
+    if (!err) {
+        /* From here on the record is the responder's: hands off. */
+        pthread_mutex_unlock(&t->lock);
+        if (send_eintr)
+            reply_eintr(&copy);
+        return;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (send_eintr)
+        reply_eintr(&copy);
+
+    /* WAITED: the buffers are still the worker's; wait for the response
+     * (fsp_fs_send_response() sets RESPONDED and signals). */
+    pthread_mutex_lock(&t->lock);
+    while (p->state != RESPONDED)
+        pthread_cond_wait(&t->cond, &t->lock);
+    remove_record(t, p);
+    pthread_mutex_unlock(&t->lock);
+
+finish_here:
+    /* The record is out of the table: this thread alone answers. */
+    deliver = !p->answered;
+    if (!deliver)
+        fsp_log_debug(fs, "-- %llu %s: response after EINTR dropped",
+                      (unsigned long long)p->req.in.unique,
+                      fsp_proto_opcode_name(p->req.in.opcode));
+    p->finish(p, &p->rsp, deliver);
+    release(fs, p, w);
+}
+
+/* ------------------------------------------------------- interrupts */
+
+void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique)
+{
+    struct fsp_pending_table *t = req->fs->pending;
+    struct fsp_pending *p;
+    struct fsp_req copy;
+    bool send_eintr = false;
+
+    pthread_mutex_lock(&t->lock);
+    p = find(t, unique);
+    if (!p) {
+        /* Answered already (the usual case), not a request that can be
+         * pending, or not registered yet: remember it for the last. */
+        t->early[t->early_next] = unique;
+        t->early_next = (t->early_next + 1) % EARLY_INTERRUPTS;
+    } else if (p->state == IN_CALLBACK) {
+        p->interrupted = true;  /* acted on if the callback pends */
+    } else if ((p->state == PENDING || p->state == WAITED) && !p->answered) {
+        p->interrupted = true;
+        p->answered = true;
+        send_eintr = true;
+        copy = p->req;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (send_eintr)
+        reply_eintr(&copy);
+}
+
+/* ------------------------------------------------------ the response */
 
 FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response)
 {
-    (void)fs;
-    return response ? -ENOENT : -EINVAL;
+    struct fsp_pending_table *t;
+    struct fsp_pending *p;
+    bool drop;
+
+    if (!fs || !response)
+        return -EINVAL;
+    t = fs->pending;
+    pthread_mutex_lock(&t->lock);
+    p = find(t, response->hint);
+    if (!p || p->state == RESPONDED) {
+        pthread_mutex_unlock(&t->lock);
+        return -ENOENT;
+    }
+    if (p->state != PENDING) {
+        /* IN_CALLBACK or WAITED: the worker owns the record and replies. */
+        bool answered = p->answered;
+
+        p->rsp = *response;
+        if (p->state == WAITED)
+            pthread_cond_broadcast(&t->cond);
+        p->state = RESPONDED;
+        pthread_mutex_unlock(&t->lock);
+        return answered ? -ECANCELED : 0;
+    }
+    remove_record(t, p);
+    drop = p->answered || t->stopped;
+    if (!drop)
+        t->finishing++;
+    pthread_mutex_unlock(&t->lock);
+
+    if (drop) {
+        fsp_log_debug(fs, "-- %llu %s: response %s dropped",
+                      (unsigned long long)p->req.in.unique,
+                      fsp_proto_opcode_name(p->req.in.opcode),
+                      p->answered ? "after EINTR" : "after the stop");
+        p->finish(p, response, false);
+        release(fs, p, NULL);
+        return -ECANCELED;
+    }
+    p->finish(p, response, true);
+    release(fs, p, NULL);
+
+    pthread_mutex_lock(&t->lock);
+    if (--t->finishing == 0 && t->stopped)
+        pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    return 0;
 }

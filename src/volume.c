@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
+#include "pending.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -110,12 +111,16 @@ static void op_destroy(struct fsp_req *req)
 
 static void op_interrupt(struct fsp_req *req)
 {
-    /* Requests are answered synchronously by the worker that reads them,
-     * so by the time an INTERRUPT is read its target is usually answered
-     * or about to be. Count it; the kernel gets the target's reply. */
+    const struct fuse_interrupt_in *in = req->in.arg;
+
+    /* A target whose callback returned FSP_PENDING is answered EINTR at
+     * once (pending.c); any other one is answered when its callback
+     * returns, usually before the INTERRUPT is even read. INTERRUPT
+     * itself takes no reply. */
     if (req->fs->stats.shared)
         atomic_fetch_add_explicit(&req->fs->stats.shared->interrupts, 1,
                                   memory_order_relaxed);
+    fsp_pending_interrupt(req, in->unique);
 }
 
 void fsp_op_statfs(struct fsp_req *req)

@@ -20,24 +20,7 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
-
-struct fsp_dir_buffer {
-    struct fsp_fs *fs;
-    struct fsp_handle *dir;     /* the open directory */
-    bool plus;                  /* READDIRPLUS */
-    char *buf;
-    size_t size;
-    size_t used;
-    uint64_t index;             /* index of the next entry to add */
-    uint64_t skip;              /* entries still to skip (after a seek) */
-    bool full;
-    bool failed;                /* out of memory recording names */
-    /* names of the entries in this reply (becomes the handle's) */
-    char *names;
-    size_t names_len, names_cap;
-    uint64_t first_index;
-    uint32_t count;
-};
+#include "pending.h"
 
 static bool record_name(fsp_dir_buffer_t *db, const char *name, size_t len)
 {
@@ -149,14 +132,85 @@ static const char *name_at(const struct fsp_handle *h, uint64_t index)
     return p;
 }
 
+/* A READDIRPLUS reply the kernel never got: each entry counted a lookup
+ * of its node, which no FORGET will ever drop; drop them here. */
+static void forget_entries(fsp_dir_buffer_t *db)
+{
+    size_t off = 0;
+
+    while (off + sizeof(struct fuse_direntplus) <= db->used) {
+        const struct fuse_direntplus *d =
+            (const void *)(db->buf + off);
+
+        if (d->entry_out.nodeid)        /* "." and ".." have none */
+            fsp_node_forget(db->fs, d->entry_out.nodeid, 1);
+        off += FUSE_DIRENTPLUS_SIZE(d);
+    }
+}
+
+/* One READDIR at a time per open directory, across threads. */
+static void dir_acquire(struct fsp_handle *h)
+{
+    pthread_mutex_lock(&h->dir_lock);
+    while (h->dir_busy)
+        pthread_cond_wait(&h->dir_cond, &h->dir_lock);
+    h->dir_busy = true;
+    pthread_mutex_unlock(&h->dir_lock);
+}
+
+/* Release the directory; if @db is to be delivered, its names become the
+ * ones the next READDIR resumes from. */
+static void dir_release(struct fsp_handle *h, fsp_dir_buffer_t *db,
+                        bool deliver)
+{
+    pthread_mutex_lock(&h->dir_lock);
+    if (deliver && db->count) {
+        free(h->dir_names);
+        h->dir_names = db->names;
+        h->dir_names_len = db->names_len;
+        h->dir_first_index = db->first_index;
+        h->dir_count = db->count;
+        db->names = NULL;
+    }
+    h->dir_busy = false;
+    pthread_cond_signal(&h->dir_cond);
+    pthread_mutex_unlock(&h->dir_lock);
+    free(db->names);
+    db->names = NULL;
+}
+
+/* The reply of READDIR(PLUS): the entries that fit, or the error if none
+ * did. Runs on the worker or on the thread of fsp_fs_send_response().
+ * The handle is done with *before* the reply goes: once the kernel has
+ * it, it may release the directory at once. (Should the reply then fail,
+ * the names kept do not match what the kernel saw; the next READDIR then
+ * restarts and skips, which is slower but right.) */
+static void finish_dir(struct fsp_pending *p, const fsp_response_t *rsp,
+                       bool deliver)
+{
+    fsp_dir_buffer_t *db = &p->db;
+    int sent = -ECANCELED;
+
+    dir_release(p->handle, db, deliver && !(rsp->error && db->used == 0));
+    if (deliver) {
+        if (rsp->error && db->used == 0)
+            sent = fsp_reply_err(&p->req, rsp->error);
+        else
+            sent = fsp_reply_ok(&p->req, db->buf, db->used);
+    }
+    /* Entries the kernel never got hold lookups nobody will forget. */
+    if (db->plus && sent != 0)
+        forget_entries(db);
+}
+
 static void read_dir(struct fsp_req *req, bool plus)
 {
     struct fsp_fs *fs = req->fs;
     const struct fuse_read_in *in = req->in.arg;
     struct fsp_handle *h;
-    fsp_dir_buffer_t db;
+    struct fsp_pending *p;
+    fsp_dir_buffer_t *db;
     fsp_file_info_t self_info;
-    char marker_buf[NAME_MAX + 1];
     const char *marker = NULL, *prev;
     int err = 0;
 
@@ -165,53 +219,45 @@ static void read_dir(struct fsp_req *req, bool plus)
         fsp_reply_err(req, -EBADF);
         return;
     }
-    memset(&db, 0, sizeof db);
-    db.fs = fs;
-    db.dir = h;
-    db.plus = plus;
-    db.buf = req->reply_buf;
-    db.size = in->size < req->reply_buf_size ? in->size : req->reply_buf_size;
-    db.index = in->offset;
+    p = fsp_pending_begin(req, h, finish_dir);
+    if (!p)
+        return;
+    db = &p->db;
+    db->fs = fs;
+    db->dir = h;
+    db->plus = plus;
+    db->buf = p->req.reply_buf;
+    db->size = in->size < req->reply_buf_size ? in->size
+                                              : req->reply_buf_size;
+    db->index = in->offset;
 
     /* "." is the directory itself: its st_ino, as stat() shows it. */
     self_info = dot_info;
     pthread_mutex_lock(&fs->nodes.lock);
     self_info.index_number = h->node->index_number;
     pthread_mutex_unlock(&fs->nodes.lock);
-    pthread_mutex_lock(&h->dir_lock);
-    if (db.index == 0 && !add_entry(&db, ".", 1, &self_info, NULL))
-        goto reply;
-    if (db.index == 1 && !add_entry(&db, "..", 2, &dot_info, NULL))
-        goto reply;
-    if (db.index > 2) {
-        prev = name_at(h, db.index - 1);
+    dir_acquire(h);
+    if (db->index == 0 && !add_entry(db, ".", 1, &self_info, NULL))
+        goto done;
+    if (db->index == 1 && !add_entry(db, "..", 2, &dot_info, NULL))
+        goto done;
+    if (db->index > 2) {
+        prev = name_at(h, db->index - 1);
         if (prev && strcmp(prev, ".") && strcmp(prev, "..")) {
-            /* Copy: the handle's names are replaced below. */
-            strcpy(marker_buf, prev);
-            marker = marker_buf;
+            /* Copy: the handle's names are replaced when this reply is
+             * sent, and the callback may complete later. */
+            strcpy(p->marker, prev);
+            marker = p->marker;
         } else {
-            db.skip = db.index - 2;     /* a seek: start over and skip */
-            db.index = 2;
+            db->skip = db->index - 2;   /* a seek: start over and skip */
+            db->index = 2;
         }
     }
     err = -ENOSYS;
     if (fs->iface.read_directory)
-        err = fs->iface.read_directory(fs, h->ctx, marker, &db);
-reply:
-    if (db.count) {
-        free(h->dir_names);
-        h->dir_names = db.names;
-        h->dir_names_len = db.names_len;
-        h->dir_first_index = db.first_index;
-        h->dir_count = db.count;
-        db.names = NULL;
-    }
-    pthread_mutex_unlock(&h->dir_lock);
-    free(db.names);
-    if (err && db.used == 0)
-        fsp_reply_err(req, err);
-    else
-        fsp_reply_ok(req, db.buf, db.used);
+        err = fs->iface.read_directory(fs, h->ctx, marker, db);
+done:
+    fsp_pending_end(p, err, 0, NULL);
 }
 
 void fsp_op_readdir(struct fsp_req *req)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
+#include "pending.h"
 
 /* The open handle named by @fh; replies EBADF if there is none. */
 static struct fsp_handle *request_handle(struct fsp_req *req, uint64_t fh)
@@ -179,26 +180,67 @@ out:
     fsp_node_put(fs, parent);
 }
 
+/* READ's reply: the data the callback put in the reply buffer. */
+static void finish_read(struct fsp_pending *p, const fsp_response_t *rsp,
+                        bool deliver)
+{
+    size_t done = rsp->bytes_transferred;
+
+    if (!deliver)
+        return;
+    if (rsp->error)
+        fsp_reply_err(&p->req, rsp->error);
+    else
+        fsp_reply_ok(&p->req, p->req.reply_buf,
+                     done < p->size ? done : p->size);
+}
+
 void fsp_op_read(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
     const struct fuse_read_in *in = req->in.arg;
     struct fsp_handle *h;
+    struct fsp_pending *p;
     size_t size = in->size, done = 0;
-    int err = -ENOSYS;
+    int err;
 
     h = request_handle(req, in->fh);
     if (!h)
         return;
+    if (!fs->iface.read) {
+        fsp_reply_err(req, -ENOSYS);
+        return;
+    }
     if (size > req->reply_buf_size)
         size = req->reply_buf_size;
-    if (fs->iface.read)
-        err = fs->iface.read(fs, h->ctx, req->reply_buf, in->offset, size,
-                             &done);
-    if (err)
-        fsp_reply_err(req, err);
-    else
-        fsp_reply_ok(req, req->reply_buf, done < size ? done : size);
+    p = fsp_pending_begin(req, h, finish_read);
+    if (!p)
+        return;
+    p->size = size;
+    err = fs->iface.read(fs, h->ctx, p->req.reply_buf, in->offset, size,
+                         &done);
+    fsp_pending_end(p, err, done, NULL);
+}
+
+/* WRITE's reply: how much was written. */
+static void finish_write(struct fsp_pending *p, const fsp_response_t *rsp,
+                         bool deliver)
+{
+    struct fuse_write_out out;
+    size_t done = rsp->bytes_transferred;
+
+    /* Data may have been written even if the kernel got EINTR. */
+    if (!rsp->error)
+        p->handle->modified = true;
+    if (!deliver)
+        return;
+    if (rsp->error) {
+        fsp_reply_err(&p->req, rsp->error);
+        return;
+    }
+    memset(&out, 0, sizeof out);
+    out.size = (uint32_t)(done < p->size ? done : p->size);
+    fsp_reply_ok(&p->req, &out, sizeof out);
 }
 
 void fsp_op_write(struct fsp_req *req)
@@ -206,29 +248,28 @@ void fsp_op_write(struct fsp_req *req)
     struct fsp_fs *fs = req->fs;
     const struct fuse_write_in *in = req->in.arg;
     struct fsp_handle *h;
-    struct fuse_write_out out;
+    struct fsp_pending *p;
     fsp_file_info_t info;
     size_t done = 0;
-    int err = -ENOSYS, flags = 0;
+    int err, flags = 0;
 
     h = request_handle(req, in->fh);
     if (!h)
         return;
-    if (h->flags & O_APPEND)
-        flags |= FSP_WRITE_TO_END_OF_FILE;
-    memset(&info, 0, sizeof info);
-    if (fs->iface.write)
-        err = fs->iface.write(fs, h->ctx, req->in.data, in->offset,
-                              req->in.data_size, flags, &done, &info);
-    if (err) {
-        fsp_reply_err(req, err);
+    if (!fs->iface.write) {
+        fsp_reply_err(req, -ENOSYS);
         return;
     }
-    h->modified = true;
-    memset(&out, 0, sizeof out);
-    out.size = (uint32_t)(done < req->in.data_size ? done
-                                                    : req->in.data_size);
-    fsp_reply_ok(req, &out, sizeof out);
+    if (h->flags & O_APPEND)
+        flags |= FSP_WRITE_TO_END_OF_FILE;
+    p = fsp_pending_begin(req, h, finish_write);
+    if (!p)
+        return;
+    p->size = req->in.data_size;
+    memset(&info, 0, sizeof info);
+    err = fs->iface.write(fs, h->ctx, p->req.in.data, in->offset,
+                          p->req.in.data_size, flags, &done, &info);
+    fsp_pending_end(p, err, done, &info);
 }
 
 void fsp_op_flush(struct fsp_req *req)

@@ -461,17 +461,42 @@ typedef struct fsp_response {
  * FSP_PENDING. Call it from any thread, once per pending request, even
  * before the callback has returned. The buffers given to the callback
  * (read's buf, write's buf, read_directory's buf) stay valid until this
- * call; after it, the file system must not touch them.
+ * call; after it, the file system must not touch them. read_directory's
+ * marker is valid only during the callback: copy it. The file context
+ * stays open until this call, even if the request was interrupted and
+ * the file released meanwhile (fsp delays close()).
+ *
+ * A pending request holds no worker thread: the workers go on serving
+ * other requests while it waits.
  *
  * If the kernel interrupted the request (the caller got a signal), fsp
  * has already answered it with EINTR; the response is then discarded
- * and -ECANCELED returned. Nothing is ever answered twice.
+ * and -ECANCELED returned. Nothing is ever answered twice. Responses
+ * that come after the dispatcher stopped (the volume was unmounted) are
+ * discarded the same way. Every pending request must be responded to
+ * before fsp_fs_delete() (dispatcher_stopped() is a good place to finish
+ * them); a response after fsp_fs_delete() is not allowed.
+ *
+ * @code
+ *   static int my_read(fsp_fs_t *fs, void *file_ctx, void *buf,
+ *                      uint64_t offset, size_t length, size_t *done)
+ *   {
+ *       uint64_t hint = fsp_fs_operation_context()->hint;
+ *       queue_read(file_ctx, buf, offset, length, hint); // another thread
+ *       return FSP_PENDING;
+ *   }
+ *   // later, on any thread, when the data is in buf:
+ *   fsp_response_t rsp = { .hint = hint, .error = 0,
+ *                          .bytes_transferred = n };
+ *   fsp_fs_send_response(fs, &rsp);
+ * @endcode
  *
  * @param fs        the volume
  * @param response  the request's hint and result
- * @return 0; -ECANCELED (interrupted, response discarded); -ENOENT if no
- *         pending request has that hint (already completed, or never
- *         pending); -EINVAL if @p response is NULL
+ * @return 0; -ECANCELED (interrupted or volume stopped, response
+ *         discarded); -ENOENT if no pending request has that hint
+ *         (already completed, or never pending), and nothing else is
+ *         done; -EINVAL if @p response is NULL
  */
 FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response);
 
@@ -565,7 +590,9 @@ FSP_API void fsp_fs_stop(fsp_fs_t *fs);
 
 /**
  * Delete a volume: stops and unmounts it if needed, closes every file
- * context still held, and frees it.
+ * context still held, and frees it. Requests still pending (FSP_PENDING
+ * without a response) are freed unanswered; the file system must not
+ * respond to them, nor touch their buffers, afterwards.
  */
 FSP_API void fsp_fs_delete(fsp_fs_t *fs);
 

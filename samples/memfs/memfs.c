@@ -75,8 +75,10 @@ static void op_dispatcher_stopped(fsp_fs_t *fs, bool normally)
 {
     /* Nothing to save: memfs forgets everything by design. The files
      * still open are closed by fsp_fs_delete(), and memfs_delete() frees
-     * the rest. A persistent file system would write back here. */
-    (void)fs;
+     * the rest. A persistent file system would write back here.
+     * slowio's queue is answered now: no response may come after
+     * fsp_fs_delete(). */
+    memfs_slowio_stop(memfs_of(fs)->slowio);
     (void)normally;
 }
 
@@ -338,8 +340,8 @@ out:
     return err;
 }
 
-static int op_read(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
-                   size_t length, size_t *bytes_transferred)
+static int read_now(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
+                    size_t length, size_t *bytes_transferred)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
@@ -360,9 +362,9 @@ out:
     return err;
 }
 
-static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
-                    uint64_t offset, size_t length, int flags,
-                    size_t *bytes_transferred, fsp_file_info_t *info)
+static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
+                     uint64_t offset, size_t length, int flags,
+                     size_t *bytes_transferred, fsp_file_info_t *info)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
@@ -820,8 +822,8 @@ out:
 /* Directories and links                                               */
 /* ------------------------------------------------------------------ */
 
-static int op_read_directory(fsp_fs_t *fs, void *file_ctx, const char *marker,
-                             fsp_dir_buffer_t *buf)
+static int read_directory_now(fsp_fs_t *fs, void *file_ctx,
+                              const char *marker, fsp_dir_buffer_t *buf)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *dir = file_ctx;
@@ -853,6 +855,51 @@ static int op_read_directory(fsp_fs_t *fs, void *file_ctx, const char *marker,
 out:
     memfs_unlock(m);
     return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Data and listings, now or later (slowio)                            */
+/* ------------------------------------------------------------------ */
+
+static const struct memfs_slowio_ops slowio_ops = {
+    .read = read_now,
+    .write = write_now,
+    .read_directory = read_directory_now,
+};
+
+static int op_read(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
+                   size_t length, size_t *bytes_transferred)
+{
+    struct memfs *m = memfs_of(fs);
+
+    if (m->slowio)
+        return memfs_slowio_read(m->slowio, fs, file_ctx, buf, offset,
+                                 length, bytes_transferred);
+    return read_now(fs, file_ctx, buf, offset, length, bytes_transferred);
+}
+
+static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
+                    uint64_t offset, size_t length, int flags,
+                    size_t *bytes_transferred, fsp_file_info_t *info)
+{
+    struct memfs *m = memfs_of(fs);
+
+    if (m->slowio)
+        return memfs_slowio_write(m->slowio, fs, file_ctx, buf, offset,
+                                  length, flags, bytes_transferred, info);
+    return write_now(fs, file_ctx, buf, offset, length, flags,
+                     bytes_transferred, info);
+}
+
+static int op_read_directory(fsp_fs_t *fs, void *file_ctx, const char *marker,
+                             fsp_dir_buffer_t *buf)
+{
+    struct memfs *m = memfs_of(fs);
+
+    if (m->slowio)
+        return memfs_slowio_read_directory(m->slowio, fs, file_ctx, marker,
+                                           buf);
+    return read_directory_now(fs, file_ctx, marker, buf);
 }
 
 static int op_get_reparse_point(fsp_fs_t *fs, void *file_ctx, char *buf,
@@ -985,6 +1032,16 @@ int memfs_create(const struct memfs_options *options,
     root->gid = options->root_gid;
     root->nlink = 2; /* "/" has no name, but its "." and ".." count */
     m->root = root;
+    if (options->slowio_percent > 0) {
+        err = memfs_slowio_create(options->slowio_percent,
+                                  options->slowio_min_delay_ms,
+                                  options->slowio_max_delay_ms, &slowio_ops,
+                                  &m->slowio);
+        if (err < 0) {
+            memfs_delete(m);
+            return err;
+        }
+    }
 
     *interface = memfs_interface;
     *pmemfs = m;
@@ -995,6 +1052,7 @@ void memfs_delete(struct memfs *m)
 {
     if (!m)
         return;
+    memfs_slowio_delete(m->slowio);
     while (m->all_nodes)
         memfs_node_destroy(m, m->all_nodes);
     pthread_rwlock_destroy(&m->lock);

@@ -3,7 +3,8 @@
  * The data structures of memfs and the helpers its files share.
  *
  * memfs is spread over: memfs.c (the volume and most callbacks),
- * memfs_xattr.c (the extended attribute callbacks), memfs_node.c (nodes
+ * memfs_xattr.c (the extended attribute callbacks), memfs_slowio.c (reads,
+ * writes and listings completed later, FSP_PENDING), memfs_node.c (nodes
  * and path lookup), memfs_dirmap.c (directory entries, an AVL tree) and
  * memfs_data.c (file contents, a sparse radix tree of pages).
  *
@@ -20,6 +21,7 @@
 #include "memfs.h"
 #include "memfs_data.h"
 #include "memfs_dirmap.h"
+#include "memfs_slowio.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -84,6 +86,7 @@ struct memfs {
     uint64_t used_bytes;           /* data pages and extended attributes */
     uint64_t freed_since_trim;     /* bytes freed since the last malloc_trim */
     struct memfs_options options;
+    struct memfs_slowio *slowio;   /* NULL unless slowio_percent > 0 */
 };
 
 /* ---- memfs_node.c ---- */

@@ -65,6 +65,9 @@ static const char usage_text[] =
     "                        10; slowio_percent defaults to 100 once a\n"
     "                        delay is given)\n"
     "  slowio_min_delay=MS   ... and at least MS (default 0)\n"
+    "    slowio_max_delay=0: the callback does the operation itself and\n"
+    "    sends the response before it returns FSP_PENDING (the early\n"
+    "    response, which fsp must handle too)\n"
     "\n"
     "SIGUSR1 switches the debug log on and off while memfs runs.\n";
 

@@ -1531,6 +1531,88 @@ static void test_threads(void)
     teardown();
 }
 
+/* slowio: with no delay the callback responds before it returns
+ * FSP_PENDING; with a delay the response comes later from slowio's
+ * thread; both carry the operation's real result. Outside a request
+ * (hint 0: no pending-capable request), it serves directly. */
+static void test_slowio(void)
+{
+    static const char text[] = "slow but sure";
+    struct memfs_options o;
+    fsp_response_t rsp;
+    fsp_dir_buffer_t *listing = malloc(sizeof *listing);
+    char buf[64] = {0};
+    unsigned before;
+    void *ctx, *root;
+    size_t n = 0;
+    fsp_file_info_t info = {0};
+
+    memfs_options_init(&o);
+    o.slowio_percent = 100;
+    o.slowio_max_delay_ms = 0;
+    setup(&o);
+    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDWR, NULL);
+    CHECK(ctx != NULL);
+
+    selftest_set_hint(0); /* no request: served at once */
+    CHECK_EQ(write_at(ctx, "x", 0, 1, &n), 0);
+    CHECK_EQ(n, 1);
+
+    selftest_set_hint(2); /* early response, then FSP_PENDING */
+    before = selftest_wait_responses(0, 0, NULL);
+    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n, &info),
+             FSP_PENDING);
+    CHECK_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    CHECK_EQ(rsp.hint, 2);
+    CHECK_EQ(rsp.error, 0);
+    CHECK_EQ(rsp.bytes_transferred, sizeof text);
+    CHECK_EQ(rsp.info.size, sizeof text);
+
+    selftest_set_hint(4);
+    CHECK_EQ(fi.read(fs, ctx, buf, 0, sizeof buf, &n), FSP_PENDING);
+    CHECK_EQ(selftest_wait_responses(before + 2, 0, &rsp), before + 2);
+    CHECK_EQ(rsp.hint, 4);
+    CHECK_EQ(rsp.bytes_transferred, sizeof text);
+    CHECK(memcmp(buf, text, sizeof text) == 0);
+    fi.close(fs, ctx);
+    teardown();
+
+    /* With a delay: the response comes from slowio's thread. */
+    o.slowio_min_delay_ms = 5;
+    o.slowio_max_delay_ms = 20;
+    setup(&o);
+    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    CHECK_EQ(make("/g", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDWR, NULL);
+    root = open_file("/", O_RDONLY | O_DIRECTORY, NULL);
+    CHECK(ctx != NULL && root != NULL);
+    before = selftest_wait_responses(0, 0, NULL);
+    selftest_set_hint(6);
+    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n, &info),
+             FSP_PENDING);
+    CHECK_EQ(selftest_wait_responses(before + 1, 2000, &rsp), before + 1);
+    CHECK_EQ(rsp.hint, 6);
+    CHECK_EQ(rsp.bytes_transferred, sizeof text);
+    CHECK_EQ(stat_path("/f", NULL).size, sizeof text);
+
+    selftest_set_hint(8);
+    selftest_dir_buffer_init(listing, 8);
+    CHECK_EQ(fi.read_directory(fs, root, NULL, listing), FSP_PENDING);
+    CHECK_EQ(selftest_wait_responses(before + 2, 2000, &rsp), before + 2);
+    CHECK_EQ(rsp.hint, 8);
+    CHECK_EQ(rsp.error, 0);
+    CHECK_EQ(listing->count, 2);
+    CHECK(strcmp(listing->names[0], "f") == 0);
+    CHECK(strcmp(listing->names[1], "g") == 0);
+    selftest_set_hint(0);
+    fi.close(fs, ctx);
+    fi.close(fs, root);
+    check_volume_consistent();
+    teardown();
+    free(listing);
+}
+
 int main(void)
 {
     static const struct {
@@ -1564,6 +1646,7 @@ int main(void)
         {"dirmap_case_insensitive", test_dirmap_case_insensitive},
         {"data", test_data},
         {"threads", test_threads},
+        {"slowio", test_slowio},
     };
     size_t i;
 
