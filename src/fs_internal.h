@@ -73,7 +73,8 @@ struct fsp_handle {
     struct fsp_node *node;      /* holds a reference */
     int flags;                  /* open(2) flags */
     bool is_dir;
-    bool modified;              /* written through this handle */
+    atomic_bool modified;       /* written through this handle (set by
+                                   any thread that completes a write) */
     /* Requests completed later (FSP_PENDING) that still use the file
      * context: RELEASE waits for them before it closes it. Under the
      * handle table's lock. */
@@ -288,6 +289,11 @@ void fsp_dispatcher_stop(struct fsp_fs *fs);
 /* The node @nodeid of a request, referenced; if the kernel names a node
  * the table does not know, replies ESTALE and returns NULL. */
 struct fsp_node *fsp_request_node(struct fsp_req *req, uint64_t nodeid);
+/* The path of @name in @parent for a request that changes the volume
+ * (create, link, unlink, rename): NULL with *err = -EROFS on a read-only
+ * volume, else as fsp_node_path(). */
+char *fsp_volume_path_to_change(struct fsp_fs *fs, struct fsp_node *parent,
+                                const char *name, int *err);
 /* Fill an entry_out for @node with @info and the volume's timeouts. */
 void fsp_volume_fill_entry(struct fsp_fs *fs, const struct fsp_node *node,
                            const fsp_file_info_t *info,

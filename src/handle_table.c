@@ -128,7 +128,8 @@ struct fsp_handle *fsp_handle_get(struct fsp_fs *fs, uint64_t fh)
 static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
 {
     bool want_cleanup = fs->iface.cleanup &&
-        (!fs->params.post_cleanup_when_modified_only || h->modified);
+        (!fs->params.post_cleanup_when_modified_only ||
+         atomic_load_explicit(&h->modified, memory_order_relaxed));
 
     if (want_cleanup) {
         int err;

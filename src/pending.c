@@ -296,13 +296,6 @@ static int take_buffers(struct fsp_pending *p)
     return 0;
 }
 
-/* Answer EINTR from @copy, a copy of the request taken under the lock:
- * the record itself may be freed by a responder meanwhile. */
-static void reply_eintr(struct fsp_req *copy)
-{
-    fsp_reply_err(copy, -EINTR);
-}
-
 void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
                      const fsp_file_info_t *info)
 {
@@ -371,12 +364,12 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
         /* From here on the record is the responder's: hands off. */
         pthread_mutex_unlock(&t->lock);
         if (send_eintr)
-            reply_eintr(&copy);
+            fsp_reply_err(&copy, -EINTR);
         return;
     }
     pthread_mutex_unlock(&t->lock);
     if (send_eintr)
-        reply_eintr(&copy);
+        fsp_reply_err(&copy, -EINTR);
 
     /* WAITED: the buffers are still the worker's; wait for the response
      * (fsp_fs_send_response() sets RESPONDED and signals). */
@@ -406,6 +399,8 @@ void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique)
     struct fsp_req copy;
     bool send_eintr = false;
 
+    /* EINTR goes out from a copy of the request taken under the lock:
+     * the record itself may be freed by a responder meanwhile. */
     pthread_mutex_lock(&t->lock);
     p = find(t, unique);
     if (!p) {
@@ -423,7 +418,7 @@ void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique)
     }
     pthread_mutex_unlock(&t->lock);
     if (send_eintr)
-        reply_eintr(&copy);
+        fsp_reply_err(&copy, -EINTR);
 }
 
 /* ------------------------------------------------------ the response */

@@ -24,6 +24,16 @@ struct fsp_node *fsp_request_node(struct fsp_req *req, uint64_t nodeid)
     return node;
 }
 
+char *fsp_volume_path_to_change(struct fsp_fs *fs, struct fsp_node *parent,
+                                const char *name, int *err)
+{
+    if (fs->params.read_only) {
+        *err = -EROFS;
+        return NULL;
+    }
+    return fsp_node_path(fs, parent, name, err);
+}
+
 static void timeout_of(struct fsp_fs *fs, uint32_t mode, uint64_t *sec,
                        uint32_t *nsec)
 {

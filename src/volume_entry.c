@@ -305,10 +305,7 @@ static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
     parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    path = fsp_node_path(fs, parent, name, &err);
+    path = fsp_volume_path_to_change(fs, parent, name, &err);
     if (!path)
         goto out;
     memset(&ci, 0, sizeof ci);
@@ -388,10 +385,7 @@ static void remove_name(struct fsp_req *req)
     parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    path = fsp_node_path(fs, parent, req->in.name, &err);
+    path = fsp_volume_path_to_change(fs, parent, req->in.name, &err);
     if (!path)
         goto out;
     err = -ENOSYS;
@@ -443,10 +437,7 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     err = -EINVAL;
     if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
         goto out;               /* RENAME_WHITEOUT and the unknown */
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    path = fsp_node_path(fs, parent, req->in.name, &err);
+    path = fsp_volume_path_to_change(fs, parent, req->in.name, &err);
     if (!path)
         goto out;
     newpath = fsp_node_path(fs, newparent, req->in.name2, &err);
@@ -512,10 +503,7 @@ void fsp_op_link(struct fsp_req *req)
     node = fsp_node_get(fs, in->oldnodeid);
     if (!node)
         goto out;
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    newpath = fsp_node_path(fs, newparent, req->in.name, &err);
+    newpath = fsp_volume_path_to_change(fs, newparent, req->in.name, &err);
     if (!newpath)
         goto out;
     err = -ENOSYS;

@@ -131,10 +131,7 @@ void fsp_op_create(struct fsp_req *req)
     parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    path = fsp_node_path(fs, parent, req->in.name, &err);
+    path = fsp_volume_path_to_change(fs, parent, req->in.name, &err);
     if (!path)
         goto out;
     err = -ENOSYS;
@@ -231,7 +228,8 @@ static void finish_write(struct fsp_pending *p, const fsp_response_t *rsp,
 
     /* Data may have been written even if the kernel got EINTR. */
     if (!rsp->error)
-        p->handle->modified = true;
+        atomic_store_explicit(&p->handle->modified, true,
+                              memory_order_relaxed);
     if (!deliver)
         return;
     if (rsp->error) {
@@ -331,7 +329,7 @@ void fsp_op_fallocate(struct fsp_req *req)
         err = fs->iface.allocate(fs, h->ctx, (int)in->mode, in->offset,
                                  in->length, &info);
         if (!err)
-            h->modified = true;
+            atomic_store_explicit(&h->modified, true, memory_order_relaxed);
     }
     fsp_reply_err(req, err);
 }
