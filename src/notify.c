@@ -43,6 +43,7 @@ struct fsp_notifier {
     struct notify_item **tail;
     bool stopping;
     pthread_t thread;
+    struct fsp_fs *fs;
 };
 
 static void enqueue(struct fsp_fs *fs, struct notify_item *item)
@@ -139,8 +140,8 @@ static void deliver(struct fsp_fs *fs, const struct notify_item *item)
 
 static void *notify_main(void *arg)
 {
-    struct fsp_fs *fs = arg;
-    struct fsp_notifier *n = fs->notifier;
+    struct fsp_notifier *n = arg;
+    struct fsp_fs *fs = n->fs;
     sigset_t all;
 
     sigfillset(&all);
@@ -181,10 +182,13 @@ int fsp_notify_start(struct fsp_fs *fs)
     pthread_mutex_init(&n->lock, NULL);
     pthread_cond_init(&n->wake, NULL);
     n->tail = &n->head;
-    fs->notifier = n;
-    err = -pthread_create(&n->thread, NULL, notify_main, fs);
-    if (err) {
-        fs->notifier = NULL;
+    n->fs = fs;
+    err = -pthread_create(&n->thread, NULL, notify_main, n);
+    if (!err) {
+        /* Published last, with release: fsp_fs_notify() may be called
+         * from a thread of the file system's before the volume runs. */
+        __atomic_store_n(&fs->notifier, n, __ATOMIC_RELEASE);
+    } else {
         pthread_cond_destroy(&n->wake);
         pthread_mutex_destroy(&n->lock);
         free(n);
@@ -228,7 +232,8 @@ FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what)
     if (!fs || !path || path[0] != '/' || !what || (what & ~all))
         return -EINVAL;
     /* A notification racing the stop is harmless: enqueue() drops it. */
-    if (!fs->notifier || atomic_load(&fs->stopping))
+    if (!__atomic_load_n(&fs->notifier, __ATOMIC_ACQUIRE) ||
+        atomic_load(&fs->stopping))
         return -ESHUTDOWN;
     return fsp_node_notify_path(fs, path, what);
 }

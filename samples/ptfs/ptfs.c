@@ -836,11 +836,19 @@ int ptfs_start(struct ptfs *p, fsp_fs_t *fs)
     return ptfs_notify_start(p, fs, &p->notify);
 }
 
-void ptfs_delete(struct ptfs *p)
+void ptfs_stop(struct ptfs *p)
 {
     if (!p)
         return;
     ptfs_notify_stop(p->notify);
+    p->notify = NULL;
+}
+
+void ptfs_delete(struct ptfs *p)
+{
+    if (!p)
+        return;
+    ptfs_stop(p);
     ptfs_redirect_table_free(&p->redirects);
     close(p->root_fd);
     free(p->source);

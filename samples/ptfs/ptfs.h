@@ -53,10 +53,17 @@ int ptfs_create(const struct ptfs_options *options,
                 char *message, size_t message_size);
 
 /**
- * Start what needs the running volume @p fs: the change watcher with
- * -o notify. Call after fsp_fs_start().
+ * Start what needs the volume @p fs: the change watcher with -o notify.
+ * Call before fsp_fs_mount(), so that no change made once the mount
+ * shows goes unreported.
  */
 int ptfs_start(struct ptfs *p, fsp_fs_t *fs);
+
+/**
+ * Stop the watcher (if any). Call before fsp_fs_delete(): the watcher
+ * tells the volume about changes and must not outlive it. Idempotent.
+ */
+void ptfs_stop(struct ptfs *p);
 
 /** Stop the watcher (if any) and free everything; NULL is fine. */
 void ptfs_delete(struct ptfs *p);

@@ -205,21 +205,25 @@ static int run(const struct command_line *cl)
     err = sample_cli_create_volume(cli, &interface, ptfs, &fs);
     if (err < 0)
         goto out;
+    /* Watch SOURCE before the mount shows: a change made between the
+     * mount and a later watch would never be reported. Until the volume
+     * runs, fsp_fs_notify() drops what it is told; nothing is cached. */
+    err = ptfs_start(ptfs, fs);
+    if (err < 0) {
+        sample_cli_report(cli, NULL, "cannot watch SOURCE for changes", err);
+        goto out;
+    }
     err = sample_cli_mount(cli, fs);
     if (err < 0)
         goto out;
     err = sample_cli_start(cli, fs);
     if (err < 0)
         goto out;
-    err = ptfs_start(ptfs, fs);
-    if (err < 0) {
-        sample_cli_report(cli, NULL, "cannot watch SOURCE for changes", err);
-        goto out;
-    }
     fsp_daemon_ready(0); /* the parent of fsp_daemonize() exits 0 now */
     ready = true;
     err = sample_cli_wait(cli, fs);
 out:
+    ptfs_stop(ptfs); /* the watcher notifies fs: stop it first */
     sample_cli_delete_volume(cli, fs, ready); /* closes what is open */
     ptfs_delete(ptfs); /* then the watcher and SOURCE */
     return err < 0 ? 1 : 0;
