@@ -17,6 +17,9 @@ static const struct verb verbs[] = {
     { "debug", "MOUNTPOINT [on|off]",
       "switch a volume's debug log on or off, or show its state",
       verb_debug },
+    { "doctor", "[-q] [-j] [-c CLASS_DIR] [-s SOCKET]",
+      "check that this machine can run fsp file systems, and say how to "
+      "fix what is wrong", verb_doctor },
 };
 
 void fsptool_usage(FILE *f)

@@ -7,6 +7,7 @@
  *   volumes.c       finding, validating and mapping the files running
  *                   volumes publish (src/stats.h), and /proc/self/mountinfo
  *   opcode_names.c  FUSE opcode names for display
+ *   doctor*.c       the doctor verb: checks the machine for fsp (doctor.h)
  *
  * Exit status of every verb: 0 success, 1 a runtime failure, 2 a usage
  * error or no volume at the given mount point.
@@ -40,6 +41,7 @@ struct verb {
 int verb_lsvol(int argc, char **argv);
 int verb_stat(int argc, char **argv);
 int verb_debug(int argc, char **argv);
+int verb_doctor(int argc, char **argv);
 
 /* Print the usage text to @f. */
 void fsptool_usage(FILE *f);
@@ -69,9 +71,20 @@ struct volume {
 struct mount_entry {
     char *mountpoint;             /* unescaped */
     char *fstype;                 /* "fuse.memfs", "ext4", ... */
+    char *source;                 /* unescaped: "memfs", "/dev/sda1" */
+    char *super_options;          /* "rw,user_id=0,group_id=0,..." */
     unsigned dev_major;
     unsigned dev_minor;
 };
+
+/* Read /proc/self/mountinfo, in the kernel's order (a mount stacked on
+ * another comes after it). Returns 0 or -errno; free with
+ * mount_table_free(). */
+int mount_table_load(struct mount_entry **mounts, size_t *count);
+void mount_table_free(struct mount_entry *mounts, size_t count);
+void mount_entry_free(struct mount_entry *e);
+/* "fuse", "fuse.NAME", "fuseblk", "fuseblk.NAME" (not fusectl). */
+bool mount_is_fuse_type(const char *fstype);
 
 struct volume_list {
     struct volume *items;
@@ -109,6 +122,9 @@ void volume_unmap(const struct fsp_stats_shared *shared);
 /* Write @s to stdout escaped like /proc/mounts does: space, tab, newline
  * and backslash as \ooo, so a line always splits into its columns. */
 void print_escaped(const char *s);
+
+/* Write @s to stdout as a JSON string, quotes included. */
+void print_json_string(const char *s);
 
 /* Display name of a FUSE opcode: "LOOKUP"; NULL if unknown. */
 const char *fsptool_opcode_name(uint32_t opcode);

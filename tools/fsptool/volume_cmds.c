@@ -54,7 +54,7 @@ static void print_escaped_padded(const char *s, size_t width)
         putchar(' ');
 }
 
-static void print_json_string(const char *s)
+void print_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {

@@ -58,22 +58,26 @@ static void unescape_octal(char *s)
 /*
  * One line of mountinfo (proc(5)):
  *   36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw
- *   id parent maj:min root mountpoint options [optional...] - fstype ...
+ *   id parent maj:min root mountpoint options [optional...] - fstype source
+ *   super-options
  * Returns 0, -EINVAL for a line we cannot read, -ENOMEM.
  */
 static int parse_mountinfo_line(char *line, struct mount_entry *e)
 {
     char *fields[5];
-    char *sep, *fstype, *save = NULL;
+    char *sep, *fstype, *source, *super, *save = NULL;
     char *tok = line;
     int n;
 
+    memset(e, 0, sizeof(*e));
     sep = strstr(line, " - ");
     if (!sep)
         return -EINVAL;
     *sep = '\0';
     fstype = strtok_r(sep + 3, " \n", &save);
-    if (!fstype)
+    source = strtok_r(NULL, " \n", &save);
+    super = strtok_r(NULL, " \n", &save);
+    if (!fstype || !source || !super)
         return -EINVAL;
     save = NULL;
     for (n = 0; n < 5; n++, tok = NULL) {
@@ -84,60 +88,94 @@ static int parse_mountinfo_line(char *line, struct mount_entry *e)
     if (sscanf(fields[2], "%u:%u", &e->dev_major, &e->dev_minor) != 2)
         return -EINVAL;
     unescape_octal(fields[4]);
+    unescape_octal(source);
     e->mountpoint = strdup(fields[4]);
     e->fstype = strdup(fstype);
-    if (!e->mountpoint || !e->fstype) {
-        free(e->mountpoint);
-        free(e->fstype);
+    e->source = strdup(source);
+    e->super_options = strdup(super);
+    if (!e->mountpoint || !e->fstype || !e->source || !e->super_options) {
+        mount_entry_free(e);
         return -ENOMEM;
     }
     return 0;
 }
 
-static int load_mounts(struct volume_list *list)
+void mount_entry_free(struct mount_entry *e)
+{
+    free(e->mountpoint);
+    free(e->fstype);
+    free(e->source);
+    free(e->super_options);
+    memset(e, 0, sizeof(*e));
+}
+
+int mount_table_load(struct mount_entry **mounts, size_t *count)
 {
     size_t cap = 0, len = 0;
     char *line = NULL;
     FILE *f;
     int ret = 0;
 
+    *mounts = NULL;
+    *count = 0;
     f = fopen("/proc/self/mountinfo", "re");
     if (!f) {
         ret = -errno;
-        fprintf(stderr, "fsptool: cannot read /proc/self/mountinfo: %s "
-                "(is /proc mounted?); no volume counts as mounted\n",
-                strerror(errno));
         goto out;
     }
     while (getline(&line, &len, f) > 0) {
         struct mount_entry e;
 
-        if (list->mount_count == cap) {
+        if (*count == cap) {
             size_t ncap = cap ? cap * 2 : 64;
-            struct mount_entry *n = realloc(list->mounts, ncap * sizeof(*n));
+            struct mount_entry *n = realloc(*mounts, ncap * sizeof(*n));
 
             if (!n) {
                 ret = -ENOMEM;
                 goto out;
             }
-            list->mounts = n;
+            *mounts = n;
             cap = ncap;
         }
         ret = parse_mountinfo_line(line, &e);
         if (ret == -ENOMEM)
             goto out;
         if (ret == 0)
-            list->mounts[list->mount_count++] = e;
+            (*mounts)[(*count)++] = e;
         ret = 0;
     }
 out:
     free(line);
     if (f)
         fclose(f);
+    if (ret < 0) {
+        mount_table_free(*mounts, *count);
+        *mounts = NULL;
+        *count = 0;
+    }
     return ret;
 }
 
-static bool is_fuse_type(const char *fstype)
+void mount_table_free(struct mount_entry *mounts, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        mount_entry_free(&mounts[i]);
+    free(mounts);
+}
+
+static int load_mounts(struct volume_list *list)
+{
+    int ret = mount_table_load(&list->mounts, &list->mount_count);
+
+    if (ret == -ENOMEM || ret == 0)
+        return ret;
+    fprintf(stderr, "fsptool: cannot read /proc/self/mountinfo: %s "
+            "(is /proc mounted?); no volume counts as mounted\n",
+            strerror(-ret));
+    return ret;
+}
+
+bool mount_is_fuse_type(const char *fstype)
 {
     return !strcmp(fstype, "fuse") || !strncmp(fstype, "fuse.", 5) ||
            !strcmp(fstype, "fuseblk") || !strncmp(fstype, "fuseblk.", 8);
@@ -153,7 +191,7 @@ static const struct mount_entry *top_fuse_mount(const struct volume_list *list,
     for (size_t i = 0; i < list->mount_count; i++) {
         const struct mount_entry *e = &list->mounts[i];
 
-        if (!strcmp(e->mountpoint, path) && is_fuse_type(e->fstype))
+        if (!strcmp(e->mountpoint, path) && mount_is_fuse_type(e->fstype))
             top = e;
     }
     return top;
@@ -445,12 +483,8 @@ void volume_list_free(struct volume_list *list)
 {
     for (size_t i = 0; i < list->count; i++)
         volume_unmap(list->items[i].shared);
-    for (size_t i = 0; i < list->mount_count; i++) {
-        free(list->mounts[i].mountpoint);
-        free(list->mounts[i].fstype);
-    }
+    mount_table_free(list->mounts, list->mount_count);
     free(list->items);
-    free(list->mounts);
     memset(list, 0, sizeof(*list));
 }
 
