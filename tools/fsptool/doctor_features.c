@@ -31,7 +31,7 @@ enum kconfig_value {
 struct kconfig {
     enum kconfig_value fuse_io_uring;
     enum kconfig_value fuse_passthrough;
-    char source[64];   /* where it was read, for the message */
+    char source[128];  /* where it was read, for the message */
 };
 
 static void kconfig_line(struct kconfig *k, const char *line)
@@ -224,9 +224,10 @@ void doctor_check_passthrough(struct doctor *d)
         return;
     }
     doctor_report(d, DOCTOR_OK, "passthrough", NULL,
-                  "kernel %s supports FUSE passthrough (%s) and you hold "
+                  "kernel %s supports FUSE passthrough (%s%s) and you hold "
                   "CAP_SYS_ADMIN", u.release,
                   k.fuse_passthrough == KCONFIG_SET
-                      ? "CONFIG_FUSE_PASSTHROUGH=y"
-                      : "kernel configuration not readable; 6.9 or later");
+                      ? "CONFIG_FUSE_PASSTHROUGH=y in "
+                      : "6.9 or later; no kernel configuration to read",
+                  k.fuse_passthrough == KCONFIG_SET ? k.source : "");
 }

@@ -176,7 +176,7 @@ static void report_problem(struct doctor *d, const struct probe *p)
             snprintf(fix, sizeof(fix), "umount -l %s", mnt);
         else
             snprintf(fix, sizeof(fix), "fusermount3 -u -z %s", mnt);
-        doctor_report(d, DOCTOR_FAIL, "dead-mount", fix,
+        doctor_report(d, DOCTOR_FAIL, "mounts", fix,
                       "%s (%s from %s, connection %u) is left behind: its "
                       "daemon is gone (Transport endpoint is not connected)",
                       mnt, p->m->fstype, p->m->source, conn);
@@ -184,7 +184,7 @@ static void report_problem(struct doctor *d, const struct probe *p)
     }
     snprintf(fix, sizeof(fix), "if it stays so, as root: echo 1 > "
              FUSECTL_DIR "/%u/abort && umount -l %s", conn, mnt);
-    doctor_report(d, DOCTOR_WARN, "dead-mount", fix,
+    doctor_report(d, DOCTOR_WARN, "mounts", fix,
                   "%s (%s from %s, connection %u) did not answer within "
                   "%.1f s: its daemon is busy or hung", mnt, p->m->fstype,
                   p->m->source, conn, PROBE_TIMEOUT_MS / 1000.0);
@@ -215,7 +215,7 @@ void doctor_check_mounts(struct doctor *d)
     int err = mount_table_load(&mounts, &count);
 
     if (err < 0) {
-        doctor_report(d, DOCTOR_FAIL, "dead-mount",
+        doctor_report(d, DOCTOR_FAIL, "mounts",
                       "as root: mount -t proc proc /proc",
                       "/proc/self/mountinfo cannot be read (%s)",
                       strerror(-err));
@@ -223,7 +223,7 @@ void doctor_check_mounts(struct doctor *d)
     }
     probes = calloc(count ? count : 1, sizeof(*probes));
     if (!probes) {
-        doctor_report(d, DOCTOR_FAIL, "dead-mount", "free some memory",
+        doctor_report(d, DOCTOR_FAIL, "mounts", "free some memory",
                       "out of memory");
         goto out;
     }
@@ -249,8 +249,10 @@ void doctor_check_mounts(struct doctor *d)
             unchecked++;
         }
     }
-    if (problems == 0)
-        doctor_report(d, DOCTOR_OK, "dead-mount", NULL,
+    if (problems == 0 && answered + unchecked == 0)
+        doctor_report(d, DOCTOR_OK, "mounts", NULL, "no FUSE mounts");
+    else if (problems == 0)
+        doctor_report(d, DOCTOR_OK, "mounts", NULL,
                       "%zu FUSE mount%s, %zu answered%s", answered + unchecked,
                       answered + unchecked == 1 ? "" : "s", answered,
                       unchecked ? " (the others are hidden under another "

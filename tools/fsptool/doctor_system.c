@@ -290,7 +290,7 @@ void doctor_check_fusermount(struct doctor *d)
     enum doctor_status bad = d->root ? DOCTOR_WARN : DOCTOR_FAIL;
     const char *who = d->root ? "ordinary users cannot mount"
                               : "you cannot mount";
-    char path[512], fix[640], problem[160] = "";
+    char path[512], fix[1200], problem[160] = "";
     struct statvfs vfs;
     struct stat st;
 
