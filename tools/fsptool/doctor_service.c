@@ -93,6 +93,12 @@ void doctor_check_class_files(struct doctor *d)
     }
     if (broken > 0)
         return;                         /* each problem has its line */
+    if (files == 0) {
+        doctor_report(d, DOCTOR_OK, "class-file", NULL,
+                      "no class files in %s: the launcher has nothing to "
+                      "start", d->class_dir);
+        return;
+    }
     doctor_report(d, DOCTOR_OK, "class-file", NULL,
                   "%ld class file%s in %s, all valid", files,
                   files == 1 ? "" : "s", d->class_dir);
