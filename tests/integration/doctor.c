@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -386,6 +387,66 @@ static void hung_mount_is_a_warn_with_the_abort_command(void)
     EXPECT_TRUE(h_unmount(&m, NULL));
 }
 
+static char *const user_env[] = { "PATH=/usr/local/bin:/usr/bin:/bin",
+                                  "HOME=/tmp", "LANG=C", NULL };
+
+/* Root sees a mount of another user only by asking as that user (the
+ * kernel answers root's statfs() without the daemon); the user is told
+ * the fusermount3 command, which works for them. */
+static void users_dead_mount_is_found_by_root_and_cleared_by_the_user(void)
+{
+    const char *node = h_path("fuse-0666");
+    const char *mnt = h_path("usermnt");
+    char tool[PATH_MAX], want[512], fix[512];
+    char *memfs_argv[] = { tool, "-o", "no_auto_unmount", (char *)mnt, NULL };
+    struct h_run_opts o = { .uid = NOBODY, .gid = NOBODY, .drop = true,
+                            .envp = user_env, .timeout_s = 20 };
+    struct doctor_run r = { 0 };
+    const char *l;
+    pid_t pid;
+
+    need_dev_fuse();
+    prctl(PR_SET_CHILD_SUBREAPER, 1);   /* the daemon is reaped by us */
+    ASSERT_OK(mknod(node, S_IFCHR | 0666, makedev(10, 229)));
+    ASSERT_OK(chmod(node, 0666));
+    ASSERT_OK(mkdir(mnt, 0755));
+    ASSERT_OK(chown(mnt, NOBODY, NOBODY));
+    enter_private_namespace();
+    replace_dev_fuse(node);
+    snprintf(tool, sizeof tool, "%s/memfs", h_bin_dir);
+    if (h_run(&proc, &o, memfs_argv) != 0) {
+        H_FAILF("memfs as uid %d failed: %s", NOBODY, proc.err);
+        h_abort_case();
+    }
+    pid = h_find_process("memfs", mnt);
+    if (pid <= 0) {
+        H_FAILF("no memfs process serving %s", mnt);
+        h_abort_case();
+    }
+    EXPECT_OK(kill(pid, SIGKILL));
+    EXPECT_TRUE(h_wait_gone(pid, 5));
+    waitpid(pid, NULL, WNOHANG);
+
+    EXPECT_EQ(run_doctor(&r), 1);
+    snprintf(want, sizeof want, "%s (fuse.memfs from memfs, connection", mnt);
+    EXPECT_LINE("FAIL", "mounts", want);
+    snprintf(want, sizeof want, "; fix: umount -l %s", mnt);
+    EXPECT_LINE("FAIL", "mounts", want);
+
+    r.as_nobody = true;
+    EXPECT_EQ(run_doctor(&r), 1);
+    snprintf(want, sizeof want, "; fix: fusermount3 -u -z %s", mnt);
+    l = EXPECT_LINE("FAIL", "mounts", want);
+    if (l) {
+        char *fix_argv[] = { "/bin/sh", "-c", fix, NULL };
+
+        snprintf(fix, sizeof fix, "%s", strstr(l, "; fix: ") + 7);
+        o.timeout_s = 10;
+        EXPECT_EQ(h_run(&proc, &o, fix_argv), 0);
+    }
+    EXPECT_EQ(h_mountinfo_count(mnt), 0);
+}
+
 static const struct h_case cases[] = {
     H_CASE(healthy_machine_exits_0_with_a_line_for_every_check, NULL, H_NOMOUNT),
     H_CASE(quiet_prints_only_warn_and_fail_lines, NULL, H_NOMOUNT),
@@ -399,6 +460,8 @@ static const struct h_case cases[] = {
     H_CASE(listening_launcher_socket_is_ok, NULL, H_NOMOUNT),
     H_CASE(dead_mount_is_a_fail_whose_fix_clears_it, NULL, H_NOMOUNT),
     H_CASE(hung_mount_is_a_warn_with_the_abort_command, NULL, H_NOMOUNT),
+    H_CASE(users_dead_mount_is_found_by_root_and_cleared_by_the_user, NULL,
+           H_NOMOUNT),
 };
 
 int main(int argc, char **argv)
