@@ -130,7 +130,7 @@ static void check_uring_sysctl(struct doctor *d, char *problem, size_t psize,
 void doctor_check_io_uring(struct doctor *d)
 {
     struct kconfig k;
-    char enabled[16], problem[512] = "", fix[512] = "", fixline[560];
+    char enabled[16], problem[512] = "", fix[512] = "", fixline[640];
 
     kconfig_load(&k);
     if (k.fuse_io_uring == KCONFIG_UNSET ||
