@@ -298,27 +298,85 @@ static void launcher_not_running_is_a_fail_when_classes_exist(void)
     EXPECT_LINE("FAIL", "launcher", "; fix: as root: systemctl start");
 }
 
-static void listening_launcher_socket_is_ok(void)
+/* A socket at @path that accepts connections (the kernel queues them). */
+static int listen_at(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+    ASSERT_OK(bind(fd, (struct sockaddr *)&addr, sizeof addr));
+    ASSERT_OK(listen(fd, 4));
+    return fd;
+}
+
+/* A launcher that answers one list request with two instances. */
+static void fake_launcher(int lfd)
+{
+    char req[64] = "";
+    int fd = accept(lfd, NULL, NULL);
+    ssize_t n = fd >= 0 ? read(fd, req, sizeof req - 1) : -1;
+    static const char answer[] =
+        "I\tmemfs\ta\t100\trunning\t0\t/mnt/a\n"
+        "I\tmemfs\tb\t101\trunning\t1\t/mnt/b\n"
+        "OK\n";
+
+    if (n != 5 || strcmp(req, "list\n") != 0)
+        _exit(1);
+    if (write(fd, answer, sizeof answer - 1) != (ssize_t)sizeof answer - 1)
+        _exit(1);
+    _exit(0);
+}
+
+static void launcher_answering_list_is_ok_with_its_instances(void)
 {
     const char *sock = h_path("launcher.sock");
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct doctor_run r = { .socket = sock };
+    int fd, st = -1;
+    pid_t server;
+
+    need_dev_fuse();
+    enter_private_namespace();
+    fd = listen_at(sock);
+    server = ASSERT_OK(fork());
+    if (server == 0)
+        fake_launcher(fd);
+    EXPECT_EQ(run_doctor(&r), 0);
+    EXPECT_LINE("ok", "launcher", "answers on");
+    EXPECT_LINE("ok", "launcher", ": 2 instances running");
+    EXPECT_EQ(h_waitpid_timeout(server, &st, 5), server);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(fd);
+}
+
+static void launcher_that_never_answers_is_reported_hung(void)
+{
+    const char *sock = h_path("launcher.sock");
     struct doctor_run r = { .socket = sock };
     int fd;
 
     need_dev_fuse();
     enter_private_namespace();
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock);
-    fd = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    ASSERT_OK(bind(fd, (struct sockaddr *)&addr, sizeof addr));
-    ASSERT_OK(listen(fd, 4));
+    fd = listen_at(sock);               /* queued, never accepted */
     EXPECT_EQ(run_doctor(&r), 0);
-    EXPECT_LINE("ok", "launcher", "accepts connections");
+    EXPECT_LINE("warn", "launcher", "did not answer a list request within");
+    EXPECT_LINE("warn", "launcher", "; fix: as root: systemctl restart");
     close(fd);
-    /* the socket file is left behind by a launcher that died */
+}
+
+static void socket_left_by_a_dead_launcher_has_the_rm_fix(void)
+{
+    const char *sock = h_path("launcher.sock");
+    struct doctor_run r = { .socket = sock };
+    char want[PATH_MAX + 32];
+
+    need_dev_fuse();
+    enter_private_namespace();
+    close(listen_at(sock));             /* the file stays, nobody listens */
     EXPECT_EQ(run_doctor(&r), 0);
     EXPECT_LINE("warn", "launcher", "nobody listens");
-    EXPECT_LINE("warn", "launcher", "; fix: as root: rm ");
-    unlink(sock);
+    snprintf(want, sizeof want, "; fix: as root: rm %s && ", sock);
+    EXPECT_LINE("warn", "launcher", want);
 }
 
 /* ------------------------------------------------------------------ */
@@ -457,7 +515,9 @@ static const struct h_case cases[] = {
     H_CASE(world_usable_dev_fuse_is_ok_for_an_ordinary_user, NULL, H_NOMOUNT),
     H_CASE(broken_class_file_is_reported_with_file_line_and_fix, NULL, H_NOMOUNT),
     H_CASE(launcher_not_running_is_a_fail_when_classes_exist, NULL, H_NOMOUNT),
-    H_CASE(listening_launcher_socket_is_ok, NULL, H_NOMOUNT),
+    H_CASE(launcher_answering_list_is_ok_with_its_instances, NULL, H_NOMOUNT),
+    H_CASE(launcher_that_never_answers_is_reported_hung, NULL, H_NOMOUNT),
+    H_CASE(socket_left_by_a_dead_launcher_has_the_rm_fix, NULL, H_NOMOUNT),
     H_CASE(dead_mount_is_a_fail_whose_fix_clears_it, NULL, H_NOMOUNT),
     H_CASE(hung_mount_is_a_warn_with_the_abort_command, NULL, H_NOMOUNT),
     H_CASE(users_dead_mount_is_found_by_root_and_cleared_by_the_user, NULL,

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,6 +22,9 @@
 #include "class_file.h"
 #include "doctor.h"
 
+#define LIST_TIMEOUT_MS 2000
+#define LIST_POLL_MS    50
+#define LIST_ANSWER_MAX 65536
 #define LAUNCHER_START "systemctl start fsp-launcherd (or run fsp-launcherd " \
                        "as root)"
 
@@ -105,11 +109,11 @@ void doctor_check_class_files(struct doctor *d)
 }
 
 /* Connect without waiting: a launcher with a full backlog must not hang
- * doctor. Returns 0 or -errno. */
+ * doctor. Returns the socket or -errno. */
 static int connect_socket(const char *path)
 {
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int fd, err = 0;
+    int fd, err;
 
     if (strlen(path) >= sizeof(addr.sun_path))
         return -ENAMETOOLONG;
@@ -117,10 +121,92 @@ static int connect_socket(const char *path)
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         err = -errno;
-    close(fd);
-    return err;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/*
+ * The launcher's "list" request (docs/SERVICES.md): one line "list\n";
+ * the answer is one "I\t..." line per instance, then "OK" (or
+ * "ERR\tNAME\tMESSAGE"), then the launcher closes. Returns 0 with
+ * *instances set, -ETIMEDOUT if no full answer came in time, -EPROTO if
+ * the answer is not understood (*status_line gets its last line).
+ */
+static int ask_list(int fd, unsigned *instances, char *status_line,
+                    size_t size)
+{
+    char buf[LIST_ANSWER_MAX];
+    size_t len = 0;
+    int waited = 0;
+    char *line, *save = NULL;
+
+    *instances = 0;
+    status_line[0] = '\0';
+    if (send(fd, "list\n", 5, MSG_NOSIGNAL) != 5)
+        return -errno;
+    while (len < sizeof(buf) - 1) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (waited >= LIST_TIMEOUT_MS)
+            return -ETIMEDOUT;
+        int ready = poll(&pfd, 1, LIST_POLL_MS);
+
+        if (ready < 0 && errno != EINTR)
+            return -errno;
+        if (ready <= 0) {
+            waited += LIST_POLL_MS;
+            continue;
+        }
+        n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0)
+            break;                      /* the launcher closed: complete */
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    for (line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "I\t", 2))
+            (*instances)++;
+        snprintf(status_line, size, "%s", line);
+    }
+    return strcmp(status_line, "OK") == 0 ? 0 : -EPROTO;
+}
+
+static void report_answer(struct doctor *d, enum doctor_status down,
+                          const char *why, int fd)
+{
+    const char *s = d->socket_path;
+    char status_line[256];
+    unsigned instances;
+    int err = ask_list(fd, &instances, status_line, sizeof(status_line));
+
+    if (err == 0) {
+        doctor_report(d, DOCTOR_OK, "launcher", NULL,
+                      "the launcher answers on %s: %u instance%s running", s,
+                      instances, instances == 1 ? "" : "s");
+    } else if (err == -ETIMEDOUT) {
+        doctor_report(d, down, "launcher",
+                      "as root: systemctl restart fsp-launcherd",
+                      "the launcher accepts connections on %s but did not "
+                      "answer a list request within %d s (hung): %s", s,
+                      LIST_TIMEOUT_MS / 1000, why);
+    } else {
+        for (char *p = status_line; *p; p++)
+            if (*p == '\t')
+                *p = ' ';
+        doctor_report(d, DOCTOR_WARN, "launcher",
+                      "make fsptool and fsp-launcherd the same version",
+                      "the launcher on %s answered a list request with "
+                      "'%s', not OK", s, err == -EPROTO ? status_line
+                      : strerror(-err));
+    }
 }
 
 void doctor_check_launcher(struct doctor *d)
@@ -132,13 +218,14 @@ void doctor_check_launcher(struct doctor *d)
                           : "needed only to start classes, and there are none";
     const char *s = d->socket_path;
     char fix[512];
-    int err = connect_socket(s);
+    int fd = connect_socket(s);
 
-    switch (-err) {
-    case 0:
-        doctor_report(d, DOCTOR_OK, "launcher", NULL,
-                      "the launcher accepts connections on %s", s);
-        break;
+    if (fd >= 0) {
+        report_answer(d, down, why, fd);
+        close(fd);
+        return;
+    }
+    switch (-fd) {
     case ENOENT:
         doctor_report(d, down, "launcher", "as root: " LAUNCHER_START,
                       "the launcher is not running (no socket %s): %s", s,
@@ -152,14 +239,15 @@ void doctor_check_launcher(struct doctor *d)
         break;
     case EAGAIN:
         doctor_report(d, DOCTOR_WARN, "launcher",
-                      "try again; if it stays so, restart the launcher",
+                      "try again; if it stays so, as root: systemctl restart "
+                      "fsp-launcherd",
                       "the launcher on %s is too busy to accept a "
                       "connection", s);
         break;
     case EACCES:
     case EPERM:
         snprintf(fix, sizeof(fix), "look at ls -l %s and ask root to let "
-                 "you in (the allow key of the class)", s);
+                 "you in", s);
         doctor_report(d, down, "launcher", fix,
                       "you (uid %u) may not connect to %s",
                       (unsigned)geteuid(), s);
@@ -167,7 +255,7 @@ void doctor_check_launcher(struct doctor *d)
     default:
         snprintf(fix, sizeof(fix), "check the path (-s) and ls -l %s", s);
         doctor_report(d, down, "launcher", fix, "cannot connect to %s (%s)",
-                      s, strerror(-err));
+                      s, strerror(-fd));
         break;
     }
 }
