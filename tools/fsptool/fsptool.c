@@ -18,14 +18,15 @@ static const struct verb verbs[] = {
       "switch a volume's debug log on or off, or show its state",
       verb_debug },
     { "doctor", "[-q] [-j] [-c CLASS_DIR] [-s SOCKET]",
-      "check that this machine can run fsp file systems, and say how to "
-      "fix what is wrong", verb_doctor },
+      "check that this machine can run fsp; say how to fix each problem",
+      verb_doctor },
 };
 
 void fsptool_usage(FILE *f)
 {
     fprintf(f, "Usage: fsptool VERB [ARGS]\n"
-               "Look at the fsp file systems running on this machine.\n\n"
+               "Look at the fsp file systems running on this machine, and check "
+               "the machine\nfor fsp.\n\n"
                "Verbs:\n");
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         fprintf(f, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
