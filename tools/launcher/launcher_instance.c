@@ -422,7 +422,9 @@ static bool tick_one(struct instance_table *table, struct instance *in,
     /* An adopted process is not our child: look it up instead. */
     if (!in->child && in->pid > 0 &&
         fsp_launcher_start_time(in->pid) != in->start_time) {
-        ended(table, in, "ended", fsp_launcher_is_fuse_mount(in->mountpoint));
+        /* Its exit status is not ours to see: an end nobody asked for
+         * counts as a crash. */
+        ended(table, in, "ended while adopted", true);
         return false; /* may be removed: look again next tick */
     }
     switch (in->state) {

@@ -45,6 +45,7 @@ struct client {
     char buffer[FSP_LAUNCHER_LINE_MAX];
     size_t len;
     int64_t deadline_ms;
+    bool draining; /* answered; reading what is left until EOF */
 };
 
 struct launcherd {
@@ -196,6 +197,7 @@ static void accept_client(struct launcherd *d)
     }
     cl->fd = fd;
     cl->len = 0;
+    cl->draining = false;
     cl->deadline_ms = instance_now_ms() + FSP_LAUNCHER_READ_TIMEOUT_MS;
 }
 
@@ -204,19 +206,29 @@ static void read_client(struct launcherd *d, struct client *cl)
     char *newline;
     ssize_t got;
 
+    if (cl->draining)
+        cl->len = 0;
     got = read(cl->fd, cl->buffer + cl->len, sizeof cl->buffer - cl->len);
     if (got < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (got <= 0) { /* gone before a full line */
+    if (got <= 0) { /* gone before a full line, or drained */
         close(cl->fd);
         cl->fd = -1;
         return;
     }
+    if (cl->draining)
+        return;
     cl->len += (size_t)got;
     newline = memchr(cl->buffer, '\n', cl->len);
     if (!newline) {
-        if (cl->len == sizeof cl->buffer)
-            fail_client(cl, EMSGSIZE, "request longer than 4096 bytes");
+        if (cl->len == sizeof cl->buffer) {
+            /* Closing with unread data would reset the connection and
+             * lose the answer: answer, then read the rest away. */
+            fsp_launcher_sendf(cl->fd, "ERR\tEMSGSIZE\trequest longer "
+                               "than %d bytes", FSP_LAUNCHER_LINE_MAX);
+            shutdown(cl->fd, SHUT_WR);
+            cl->draining = true;
+        }
         return;
     }
     *newline = '\0';
@@ -321,9 +333,15 @@ static void serve(struct launcherd *d)
                 read_client(d, owner[i]);
         now = instance_now_ms();
         for (i = 0; i < CLIENTS_MAX; i++)
-            if (d->clients[i].fd >= 0 && now >= d->clients[i].deadline_ms)
-                fail_client(&d->clients[i], ETIMEDOUT,
-                            "no complete request line within 5 s");
+            if (d->clients[i].fd >= 0 && now >= d->clients[i].deadline_ms) {
+                if (d->clients[i].draining) {
+                    close(d->clients[i].fd);
+                    d->clients[i].fd = -1;
+                } else {
+                    fail_client(&d->clients[i], ETIMEDOUT,
+                                "no complete request line within 5 s");
+                }
+            }
         instance_tick(&d->table);
     }
 }
