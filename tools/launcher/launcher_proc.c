@@ -1,0 +1,107 @@
+/**
+ * @file launcher_proc.c
+ * Mount points and processes of launcher instances, from /proc (see
+ * launcher_proc.h).
+ */
+#define _GNU_SOURCE
+
+#include "launcher_proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+/* mountinfo escapes blanks, tabs, newlines and '\' as \ooo: undo it. */
+static void unescape(char *text)
+{
+    char *out = text;
+
+    while (*text) {
+        if (text[0] == '\\' && text[1] >= '0' && text[1] <= '3' &&
+            text[2] >= '0' && text[2] <= '7' && text[3] >= '0' &&
+            text[3] <= '7') {
+            *out++ = (char)((text[1] - '0') * 64 + (text[2] - '0') * 8 +
+                            (text[3] - '0'));
+            text += 4;
+        } else {
+            *out++ = *text++;
+        }
+    }
+    *out = '\0';
+}
+
+bool fsp_launcher_is_fuse_mount(const char *path)
+{
+    FILE *file = fopen("/proc/self/mountinfo", "re");
+    char *line = NULL, *fields[10], *dash, *saveptr;
+    size_t size = 0;
+    bool found = false;
+    int i;
+
+    if (!file)
+        return false;
+    while (!found && getline(&line, &size, file) >= 0) {
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE ... */
+        dash = strstr(line, " - ");
+        if (!dash)
+            continue;
+        *dash = '\0';
+        fields[0] = strtok_r(line, " ", &saveptr);
+        for (i = 1; i < 5 && fields[i - 1]; i++)
+            fields[i] = strtok_r(NULL, " ", &saveptr);
+        if (i < 5 || !fields[4])
+            continue;
+        unescape(fields[4]);
+        if (strcmp(fields[4], path) != 0)
+            continue;
+        if (strncmp(dash + 3, "fuse ", 5) == 0 ||
+            strncmp(dash + 3, "fuse.", 5) == 0)
+            found = true;
+    }
+    free(line);
+    fclose(file);
+    return found;
+}
+
+int fsp_launcher_unmount(const char *path)
+{
+    if (!fsp_launcher_is_fuse_mount(path))
+        return 0;
+    if (umount2(path, MNT_DETACH) < 0)
+        return -errno;
+    return 0;
+}
+
+unsigned long long fsp_launcher_start_time(pid_t pid)
+{
+    char path[64], text[1024], *s, state;
+    unsigned long long start = 0;
+    FILE *file;
+    size_t len;
+    int field;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    file = fopen(path, "re");
+    if (!file)
+        return 0;
+    len = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[len] = '\0';
+    /* The command name (field 2) may hold blanks and ')': skip to the
+     * last ')'. Field 3 is the state, field 22 the start time. */
+    s = strrchr(text, ')');
+    if (!s || sscanf(s + 1, " %c", &state) != 1 || state == 'Z' ||
+        state == 'X')
+        return 0;
+    s += 2;
+    for (field = 3; field < 22 && s; field++) {
+        s = strchr(s, ' ');
+        if (s)
+            s++;
+    }
+    if (s)
+        start = strtoull(s, NULL, 10);
+    return start;
+}

@@ -1,0 +1,30 @@
+/**
+ * @file launcher_proc.h
+ * What the launcher asks the kernel about its instances: whether a mount
+ * point carries a FUSE mount, whether a process is still the one started.
+ */
+#ifndef FSP_LAUNCHER_PROC_H
+#define FSP_LAUNCHER_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/** Whether path is the mount point of a fuse or fuse.* mount in this
+ * mount namespace (per /proc/self/mountinfo). */
+bool fsp_launcher_is_fuse_mount(const char *path);
+
+/** Detaches the FUSE mount at path if there is one (a crashed file system
+ * leaves it behind). @return 0 or -errno. */
+int fsp_launcher_unmount(const char *path);
+
+/**
+ * The start time of process pid (field 22 of /proc/PID/stat, in clock
+ * ticks since boot): together with the pid it names one process, even
+ * after the pid is reused.
+ *
+ * @return the start time, or 0 if there is no such process or it is a
+ *         zombie.
+ */
+unsigned long long fsp_launcher_start_time(pid_t pid);
+
+#endif
