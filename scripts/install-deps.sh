@@ -2,7 +2,7 @@
 # Install the Debian packages fsp needs to build, run and test.
 # Safe to run again: apt-get skips what is already there.
 set -euo pipefail
-packages=(build-essential cmake pkg-config fuse3 attr liburing-dev util-linux procps)
+packages=(build-essential cmake pkg-config fuse3 attr liburing-dev util-linux procps python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
