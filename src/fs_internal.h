@@ -49,6 +49,9 @@ struct fsp_node {
     uint32_t is_dir;
     struct fsp_name *names;     /* NULL for the root and unlinked nodes */
     void *meta_ctx;             /* FSP_OPEN_META context, opened lazily */
+    /* With per_file_context: the handle that fh 0 names on this node
+     * (its ctx is meta_ctx), made on first use, freed with the node. */
+    struct fsp_handle *shared;
     struct fsp_node *id_next;   /* hash chain by node id */
     struct fsp_node *ino_next;  /* hash chain by index_number */
 };
@@ -73,6 +76,10 @@ struct fsp_handle {
     struct fsp_node *node;      /* holds a reference */
     int flags;                  /* open(2) flags */
     bool is_dir;
+    /* A node's shared handle (per_file_context): not in the handle
+     * table, no node reference of its own (the node owns it); a pin
+     * holds a node reference instead. */
+    bool shared;
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
     /* Requests completed later (FSP_PENDING) that still use the file
@@ -274,6 +281,15 @@ struct fsp_handle *fsp_handle_get(struct fsp_fs *fs, uint64_t fh);
 /* RELEASE: cleanup and close the context, drop the node reference.
  * Waits first until no pending request pins the handle. */
 int fsp_handle_release(struct fsp_fs *fs, uint64_t fh);
+/* per_file_context: the handle of @node that fh 0 names, made on first
+ * use with the node's meta context (handle_table_shared.c). */
+int fsp_handle_shared(struct fsp_fs *fs, struct fsp_node *node,
+                      struct fsp_handle **h);
+/* Free a node's shared handle (the node is being freed; no lock held). */
+void fsp_handle_free_shared(struct fsp_handle *h);
+/* The handle a request names: @fh, or with per_file_context and fh 0 the
+ * shared handle of node @nodeid. NULL if there is none (or ENOMEM). */
+struct fsp_handle *fsp_request_handle(struct fsp_req *req, uint64_t fh);
 /* A request completed later still uses @h's context: keep it open. */
 void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h);
 void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h);

@@ -182,14 +182,23 @@ void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h)
     pthread_mutex_lock(&fs->handles.lock);
     h->pins++;
     pthread_mutex_unlock(&fs->handles.lock);
+    /* A node's shared handle lives as long as the node: keep the node. */
+    if (h->shared) {
+        pthread_mutex_lock(&fs->nodes.lock);
+        h->node->refs++;
+        pthread_mutex_unlock(&fs->nodes.lock);
+    }
 }
 
 void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h)
 {
+    struct fsp_node *node = h->shared ? h->node : NULL;
+
     pthread_mutex_lock(&fs->handles.lock);
     if (--h->pins == 0)
         pthread_cond_broadcast(&fs->handles.unpinned);
     pthread_mutex_unlock(&fs->handles.lock);
+    fsp_node_put(fs, node); /* may free the node and @h with it */
 }
 
 void fsp_handle_table_fini(struct fsp_fs *fs)

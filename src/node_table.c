@@ -254,6 +254,7 @@ static void free_closed(struct fsp_fs *fs, struct fsp_node *list)
     while (list) {
         struct fsp_node *next = list->id_next;
 
+        fsp_handle_free_shared(list->shared);
         if (list->meta_ctx && fs->iface.close)
             fs->iface.close(fs, list->meta_ctx);
         free(list);

@@ -398,6 +398,8 @@ static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
         want |= FUSE_NO_OPENDIR_SUPPORT;
     if (cfg->cache_symlinks)
         want |= FUSE_CACHE_SYMLINKS;
+    if (cfg->no_atomic_o_trunc)
+        want &= ~(uint64_t)FUSE_ATOMIC_O_TRUNC;
     if (cfg->parallel_dirops)
         want |= FUSE_PARALLEL_DIROPS;
     if (cfg->passthrough)

@@ -71,6 +71,7 @@ struct fsp_init_config {
     bool flock_locks;
     bool no_open_support;
     bool no_opendir_support;
+    bool no_atomic_o_trunc;       /* leave FUSE_ATOMIC_O_TRUNC off */
     bool cache_symlinks;
     bool parallel_dirops;
     bool passthrough;             /* FUSE_PASSTHROUGH; needs privileges */

@@ -96,6 +96,11 @@ static void op_init(struct fsp_req *req)
     /* Symlink targets can be cached in the page cache like file data,
      * unless the volume wants every access to reach it. */
     cfg.cache_symlinks = fs->params.file_info_timeout_ms != 0;
+    /* Without OPEN, an O_TRUNC that the kernel believed done by the open
+     * (ATOMIC_O_TRUNC) would be lost: let it come as SETATTR instead. */
+    cfg.no_atomic_o_trunc = fs->params.per_file_context;
+    cfg.no_open_support = fs->params.per_file_context;
+    cfg.no_opendir_support = fs->params.per_file_context;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {

@@ -214,8 +214,10 @@ static void read_dir(struct fsp_req *req, bool plus)
     const char *marker = NULL, *prev;
     int err = 0;
 
-    h = fsp_handle_get(fs, in->fh);
-    if (!h || !h->is_dir) {
+    h = fsp_request_handle(req, in->fh);
+    if (!h)
+        return;
+    if (!h->is_dir) {
         fsp_reply_err(req, -EBADF);
         return;
     }

@@ -12,16 +12,6 @@
 #include "fs_internal.h"
 #include "pending.h"
 
-/* The open handle named by @fh; replies EBADF if there is none. */
-static struct fsp_handle *request_handle(struct fsp_req *req, uint64_t fh)
-{
-    struct fsp_handle *h = fsp_handle_get(req->fs, fh);
-
-    if (!h)
-        fsp_reply_err(req, -EBADF);
-    return h;
-}
-
 /* FOPEN_* flags for a new open of a regular file. */
 static uint32_t open_flags_for(struct fsp_fs *fs)
 {
@@ -52,6 +42,13 @@ static void open_node(struct fsp_req *req, bool is_dir)
     char *path = NULL;
     int err, flags = (int)in->flags;
 
+    /* One context per file: ENOSYS once, and the kernel stops sending
+     * OPEN (OPENDIR) and RELEASE (RELEASEDIR) for good; later requests
+     * name fh 0, the node's shared handle (handle_shared.c). */
+    if (fs->params.per_file_context) {
+        fsp_reply_err(req, -ENOSYS);
+        return;
+    }
     node = fsp_request_node(req, req->in.nodeid);
     if (!node)
         return;
@@ -201,7 +198,7 @@ void fsp_op_read(struct fsp_req *req)
     size_t size = in->size, done = 0;
     int err;
 
-    h = request_handle(req, in->fh);
+    h = fsp_request_handle(req, in->fh);
     if (!h)
         return;
     if (!fs->iface.read) {
@@ -251,14 +248,16 @@ void fsp_op_write(struct fsp_req *req)
     size_t done = 0;
     int err, flags = 0;
 
-    h = request_handle(req, in->fh);
+    h = fsp_request_handle(req, in->fh);
     if (!h)
         return;
     if (!fs->iface.write) {
         fsp_reply_err(req, -ENOSYS);
         return;
     }
-    if (h->flags & O_APPEND)
+    /* A shared handle has no open flags of its own; the kernel sends the
+     * file's with each WRITE. */
+    if ((h->shared ? (int)in->flags : h->flags) & O_APPEND)
         flags |= FSP_WRITE_TO_END_OF_FILE;
     p = fsp_pending_begin(req, h, finish_write);
     if (!p)
@@ -272,10 +271,12 @@ void fsp_op_write(struct fsp_req *req)
 
 void fsp_op_flush(struct fsp_req *req)
 {
-    const struct fuse_flush_in *in = req->in.arg;
-
-    if (request_handle(req, in->fh))
-        fsp_reply_err(req, 0);
+    /* The interface has no per-close(2) callback, so FLUSH has nothing to
+     * do. FOPEN_NOFLUSH stops it for the opens fsp answers, but the
+     * kernel still flushes with the writeback cache and for opens without
+     * OPEN (per_file_context); ENOSYS once stops it for the whole mount
+     * (fc->no_flush), after the kernel has written back dirty pages. */
+    fsp_reply_err(req, -ENOSYS);
 }
 
 void fsp_op_release(struct fsp_req *req)
@@ -292,7 +293,7 @@ void fsp_op_fsync(struct fsp_req *req)
     struct fsp_handle *h;
     fsp_file_info_t info;
 
-    h = request_handle(req, in->fh);
+    h = fsp_request_handle(req, in->fh);
     if (!h)
         return;
     memset(&info, 0, sizeof info);
@@ -319,7 +320,7 @@ void fsp_op_fallocate(struct fsp_req *req)
     fsp_file_info_t info;
     int err = -EOPNOTSUPP;
 
-    h = request_handle(req, in->fh);
+    h = fsp_request_handle(req, in->fh);
     if (!h)
         return;
     if (fs->params.read_only)

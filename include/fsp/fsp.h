@@ -143,6 +143,31 @@ typedef struct fsp_volume_params {
      * keep the case a name was created with for read_directory().
      */
     bool case_insensitive;
+    /**
+     * The file system keeps no per-open state: one file context per file
+     * serves every open of it. fsp then answers the kernel's OPEN and
+     * OPENDIR with ENOSYS, after which the kernel sends no OPEN, OPENDIR,
+     * RELEASE or RELEASEDIR for the rest of the mount: an open(2) and
+     * close(2) of an existing file cost no request at all. What changes
+     * for the file system:
+     * - open() is called once per file, with FSP_OPEN_META, when a request
+     *   first needs the file (the node's meta context, see
+     *   docs/ARCHITECTURE.md), and close() when the kernel forgets the
+     *   file. That one context serves read, write, read_directory,
+     *   flush and allocate as well as the attribute calls, so it must
+     *   allow data access whatever flags it was opened with.
+     * - cleanup() is never called for such opens (there is no RELEASE);
+     *   files made by create() still get a handle, cleanup and close.
+     * - O_TRUNC arrives as set_file_size(0) instead of overwrite(), and
+     *   O_APPEND writes still carry FSP_WRITE_TO_END_OF_FILE.
+     * - The kernel keeps a file's cached pages and a directory's cached
+     *   listing across opens (its defaults without OPEN: FOPEN_KEEP_CACHE,
+     *   FOPEN_CACHE_DIR); it still drops them when the attributes it
+     *   fetches show a new mtime or size, or after fsp_fs_notify().
+     * - Permissions are checked by the kernel as before
+     *   (default_permissions); a read-only volume is mounted read-only.
+     */
+    bool per_file_context;
 } fsp_volume_params_t;
 
 /**

@@ -58,6 +58,9 @@ static const char usage_text[] =
     "  writeback_cache       let the kernel cache writes\n"
     "  keep_cache            keep cached data across opens\n"
     "  case_insensitive      find names by any case, list them as created\n"
+    "  open_handles          an fsp handle per open(2): OPEN and RELEASE\n"
+    "                        requests (default: one context per file, and\n"
+    "                        the kernel sends neither)\n"
     "  slowio_percent=P      complete P%% of reads, writes and directory\n"
     "                        reads later, from another thread (FSP_PENDING)\n"
     "  slowio_max_delay=MS   ... after a random delay of at most MS (default\n"
@@ -91,6 +94,12 @@ static int set_memfs_option(void *context, const char *name, char *value)
     char empty[1] = "";
     uint64_t number;
 
+    if (strcmp(name, "open_handles") == 0) {
+        if (value)
+            return -ENOENT;
+        cl->cli.volume.per_file_context = false;
+        return 0;
+    }
     if (strcmp(name, "case_insensitive") == 0) {
         if (value)
             return -ENOENT; /* a flag: with a value it is no option */
@@ -163,6 +172,9 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     /* Every change goes through memfs, so the kernel may remember that a
      * name is absent as long as anything else (the usage text says so). */
     cl->cli.volume.negative_timeout_ms = 1000;
+    /* memfs keeps no per-open state (its file context is the file): one
+     * context per file spares the OPEN/RELEASE round trips. */
+    cl->cli.volume.per_file_context = true;
 
     parsed = sample_cli_parse(&cl->cli, argc, argv);
     if (parsed != 0)

@@ -841,6 +841,24 @@ static void io_uring_is_negotiated_only_when_offered_and_asked(void)
     CHECK(!(flags & FUSE_OVER_IO_URING));
 }
 
+/* per_file_context: without OPEN, an O_TRUNC the kernel believed done by
+ * the open would be lost, so ATOMIC_O_TRUNC is left off when asked. */
+static void init_leaves_atomic_o_trunc_off_when_asked(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(flags & FUSE_ATOMIC_O_TRUNC);
+    cfg.no_atomic_o_trunc = true;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    CHECK(!(flags & FUSE_ATOMIC_O_TRUNC));
+    CHECK(!(out.flags & FUSE_ATOMIC_O_TRUNC));
+    CHECK(flags & FUSE_ASYNC_READ); /* the rest is untouched */
+}
+
 static void init_asks_for_the_basics_and_never_for_unwanted_flags(void)
 {
     struct fuse_init_in in = kernel_7_45();
@@ -1406,6 +1424,7 @@ int main(void)
     RUN(init_from_old_7_31_kernel_without_flags2);
     RUN(init_flags2_counts_only_with_init_ext);
     RUN(io_uring_is_negotiated_only_when_offered_and_asked);
+    RUN(init_leaves_atomic_o_trunc_off_when_asked);
     RUN(init_asks_for_the_basics_and_never_for_unwanted_flags);
     RUN(init_never_takes_more_than_the_kernel_offers);
     RUN(init_minor_is_the_smaller_of_both);

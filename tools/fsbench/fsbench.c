@@ -66,9 +66,32 @@ static const struct test {
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
 
 static const char *bench_dir;   /* DIR, for error messages */
+static const char *mark_cmd;    /* -x: run at the start and stop */
+static const char *current_test; /* the test running, for -x */
+
+/* -x CMD: run "CMD start TEST" or "CMD stop TEST" through the shell, outside the
+ * timed part, so that a script can read a volume's request counters
+ * exactly around the measured calls (bench/requests). Its exit status is
+ * not fsbench's business; a shell that cannot run is reported. */
+static void run_mark(const char *what)
+{
+    char *line;
+
+    if (!mark_cmd)
+        return;
+    if (asprintf(&line, "%s %s %s", mark_cmd, what, current_test) < 0) {
+        fprintf(stderr, "fsbench: -x: out of memory\n");
+        return;
+    }
+    fflush(stdout);
+    if (system(line) == -1)
+        fsb_syserr("-x: cannot run", line);
+    free(line);
+}
 
 void fsb_clock_start(struct fsb_run *r)
 {
+    run_mark("start");
     clock_gettime(CLOCK_MONOTONIC, &r->start);
 }
 
@@ -79,6 +102,7 @@ void fsb_clock_stop(struct fsb_run *r)
     clock_gettime(CLOCK_MONOTONIC, &end);
     r->seconds = (double)(end.tv_sec - r->start.tv_sec) +
                  (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
+    run_mark("stop");
 }
 
 int fsb_syserr(const char *what, const char *name)
@@ -110,6 +134,9 @@ static void usage(FILE *f)
         "                 rdwr_* and mmap_* (10)\n"
         "  -t TEST[,...]  run only these tests; a prefix selects every test "
         "it starts\n"
+        "  -x CMD         run \"CMD start TEST\" and \"CMD stop TEST\" (shell) "
+        "just\n"
+        "                 before and after each measured part, untimed\n"
         "  -l             list the tests\n"
         "  -h             show this text\n\n"
         "Exit status: 0 every selected test ran; 1 a test failed; 2 a "
@@ -283,6 +310,7 @@ static int run_test(const struct test *t, const struct fsb_params *params,
     uint64_t ops = 0;
     double median, rate;
 
+    current_test = t->name;
     for (unsigned i = 0; i < iterations; i++) {
         int err = run_once(t, params, &r);
         if (err) {
@@ -356,7 +384,7 @@ int main(int argc, char **argv)
     int opt;
     int status = EXIT_OK;
 
-    while ((opt = getopt(argc, argv, "n:i:s:r:t:lh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:i:s:r:t:x:lh")) != -1) {
         switch (opt) {
         case 'n':
             if (!parse_number(optarg, false, 1, 10000000, &v))
@@ -383,6 +411,9 @@ int main(int argc, char **argv)
             if (!select_tests(optarg, selected))
                 return EXIT_USAGE;
             any_selected = true;
+            break;
+        case 'x':
+            mark_cmd = optarg;
             break;
         case 'l':
             for (size_t i = 0; i < NTESTS; i++)
