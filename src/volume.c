@@ -96,6 +96,8 @@ static void op_init(struct fsp_req *req)
     /* Symlink targets can be cached in the page cache like file data,
      * unless the volume wants every access to reach it. */
     cfg.cache_symlinks = fs->params.file_info_timeout_ms != 0;
+    /* Only when the io_uring queues exist and wait (uring.c). */
+    cfg.over_io_uring = fs->uring_gate != NULL;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {
@@ -111,6 +113,8 @@ static void op_init(struct fsp_req *req)
     if (in->minor < 23)
         out_size = FUSE_COMPAT_22_INIT_OUT_SIZE;
     fsp_reply_ok(req, &out, out_size);
+    /* The rings may register only once the kernel has the reply. */
+    fsp_uring_init_answered(fs, flags);
 }
 
 static void op_destroy(struct fsp_req *req)
