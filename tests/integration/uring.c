@@ -65,7 +65,12 @@ static void need_param(char value)
 
 static void expect_channel(const struct h_mount *m, const char *want)
 {
-    char channel[32] = "";
+    char channel[32] = "", probe[512];
+    struct stat st;
+
+    /* A LOOKUP waits for INIT, which decides the channel. */
+    snprintf(probe, sizeof probe, "%s/.probe", m->mnt);
+    EXPECT_ERRNO(stat(probe, &st), ENOENT);
     pid_t pid = h_lsvol_pid_wait(m->mnt, NULL, 0, channel, sizeof channel,
                                  NULL, 5);
 
@@ -145,12 +150,13 @@ static void io_uring_refused_by_the_kernel_falls_back_to_dev_with_one_log_line(v
     expect_channel(&m, "dev");
     write_and_check_files(m.mnt);
     EXPECT_EQ(h_fsptool_stat(m.mnt, "ring_requests"), 0);
+    /* The line is written at the start; the log goes with the mount. */
+    ssize_t n = h_read_file(m.log, log, sizeof log - 1);
+    log[n > 0 ? n : 0] = '\0';
     int st;
     EXPECT_TRUE(h_unmount(&m, &st));
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ssize_t n = h_read_file(m.log, log, sizeof log - 1);
     ASSERT_GE(n, 0);
-    log[n] = '\0';
     /* One line, saying why and how to enable it. */
     EXPECT_EQ(count_occurrences(log, "io_uring requested"), 1);
     EXPECT_EQ(count_occurrences(log, ENABLE_PARAM " is N"), 1);
@@ -221,7 +227,8 @@ static void abort_with_a_request_pending_in_a_ring_entry_ends_the_daemon(void)
     ASSERT_TRUE(h_mount(&m, "io_uring,slowio_percent=100,slowio_min_delay=3000,"
                         "slowio_max_delay=3000", 0));
     expect_channel(&m, "io_uring");
-    const char *path = h_path("%s/slow", m.mnt);
+    char path[512];
+    snprintf(path, sizeof path, "%s/slow", m.mnt);
     /* The write is pending 3 s too; the read then waits in its entry. */
     EXPECT_TRUE(h_write_file(path, "data", 4, 0644));
     pid_t reader = start_slow_read(path);
@@ -247,7 +254,9 @@ static void sigkill_with_registered_ring_entries_removes_the_mount(void)
     need_param('Y');
     ASSERT_TRUE(h_mount(&m, "io_uring", 0));
     expect_channel(&m, "io_uring");
-    EXPECT_TRUE(h_write_file(h_path("%s/x", m.mnt), "x", 1, 0644));
+    char path[512];
+    snprintf(path, sizeof path, "%s/x", m.mnt);
+    EXPECT_TRUE(h_write_file(path, "x", 1, 0644));
     double t0 = h_now();
     EXPECT_OK(kill(m.pid, SIGKILL));
     while (h_mountinfo_find(m.mnt, &mi) && h_now() - t0 < 3)
