@@ -405,7 +405,9 @@ static ssize_t uring_receive(struct fsp_channel *ch, void **buf)
         io_uring_cqe_seen(&q->ring, cqe);
         if (data == q) {
             drain_mailbox(q);
-            arm_wakeup(q);
+            /* Canceled only when the ring goes away: do not spin. */
+            if (res != -ECANCELED)
+                arm_wakeup(q);
             continue;
         }
         e = data;
