@@ -52,8 +52,9 @@
  * harmless. If a REGISTER is refused, the kernel itself falls back to
  * /dev/fuse for the whole connection: the queue ends (-ESHUTDOWN). Once
  * the volume stops (the gate's stop), a wait that sees nothing for a
- * while gives up, so a kernel that never tears an entry down cannot hang
- * the unmount. Closing the ring cancels whatever is left.
+ * while gives up, so neither a queue whose entries are all held by
+ * pending requests nor a kernel that never tears an entry down can hang
+ * the exit. Closing the ring cancels whatever is left.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,7 +77,7 @@
 
 #define PAGE 4096u
 #define HEAD_ROOM PAGE          /* room for in_header + op struct */
-#define STOP_WAIT_MS 500        /* after the stop: give up when idle */
+#define STOP_WAIT_MS 250        /* after the stop: give up when idle */
 
 /* ------------------------------------------------------------- gate */
 
@@ -361,14 +362,16 @@ static int wait_events(struct uring_queue *q)
     struct __kernel_timespec ts = { .tv_sec = 0,
                                     .tv_nsec = STOP_WAIT_MS * 1000000L };
     struct io_uring_cqe *cqe = NULL;
-    bool stopped = gate_stopped(q->cfg.gate);
     int ret;
 
-    /* Before the stop, wait without a limit; after it, a queue that sees
-     * nothing for a while ends (the connection is gone). */
-    ret = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1,
-                                           stopped ? &ts : NULL, NULL);
-    if (ret == -ETIME && stopped)
+    /* Waits are bounded so that a queue notices the stop: once the
+     * /dev/fuse workers are gone, a queue that sees nothing for a while
+     * ends. It may have no command left in the kernel to be completed:
+     * every entry held by a pending request whose response comes only
+     * after the dispatcher stopped (memfs's slowio answers its queue in
+     * dispatcher_stopped). */
+    ret = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, &ts, NULL);
+    if (ret == -ETIME && gate_stopped(q->cfg.gate))
         return -ENODEV;
     if (ret >= 0 || ret == -ETIME || ret == -EINTR || ret == -EAGAIN ||
         ret == -EBUSY)
