@@ -105,7 +105,9 @@ static void process(struct fsp_worker *w, void *buf, size_t len)
 
     memset(&req, 0, sizeof req);
     req.fs = fs;
-    req.ch = w->ch;
+    /* An io_uring queue answers each request in its own ring entry. */
+    req.ch = w->ch->ops->reply_channel ? w->ch->ops->reply_channel(w->ch)
+                                       : w->ch;
     req.worker = w;
     req.reply_buf = w->reply_buf;
     req.reply_buf_size = w->reply_buf_size;
@@ -179,6 +181,10 @@ static void *worker_main(void *arg)
         }
         if (n == -EINTR || n == -EAGAIN || n == -ENOENT)
             continue;
+        /* An io_uring queue of a volume that ended up on /dev/fuse: the
+         * other workers serve it, nothing to stop. */
+        if (n == -ESHUTDOWN)
+            return NULL;
         if (n != -ENODEV) {
             int expected = 0;
 
@@ -255,14 +261,22 @@ int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
 {
     struct fsp_worker *workers;
     size_t bufsize = (size_t)fs->max_write + 64 * 1024;
+    unsigned dev_threads = threads;
+    unsigned queues = fsp_uring_queue_count(fs);
     int err = 0;
 
     fs->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (fs->stop_fd < 0)
         return -errno;
-    workers = calloc(threads, sizeof *workers);
+    workers = calloc(threads + queues, sizeof *workers);
     if (!workers)
         return -ENOMEM;
+    /* The io_uring queues' workers come after the /dev/fuse ones; if the
+     * rings cannot be set up, the volume runs on /dev/fuse alone. */
+    if (queues && fsp_uring_create_queues(fs, workers + threads, queues))
+        queues = 0;
+    threads += queues;
+    fs->nuring = queues;
     for (unsigned i = 0; i < threads; i++) {
         struct fsp_worker *w = &workers[i];
 
@@ -277,6 +291,8 @@ int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
          * clones, each with its own queue. An ordinary user may not be
          * able to open /dev/fuse (mode 0600 on some systems): then all
          * workers share the session descriptor, which also works. */
+        if (i >= dev_threads)
+            continue; /* an io_uring queue: its channel exists */
         err = -EPERM;
         if (i > 0)
             err = fsp_channel_dev_create(fs->mount.fd, 1, bufsize, &w->ch);
@@ -304,12 +320,17 @@ fail_running:
     /* Some workers run: the only way to stop them is to stop the mount. */
     atomic_store(&fs->stopping, true);
     fsp_mount_unmount(&fs->mount);
-    for (unsigned i = 0; i < threads; i++)
+    for (unsigned i = 0; i < threads; i++) {
+        if (i == dev_threads)
+            fsp_uring_stop(fs);
         if (workers[i].thread_started)
             pthread_join(workers[i].thread, NULL);
+    }
     fs->workers = NULL;
 fail:
     destroy_workers(fs, workers, threads);
+    fsp_uring_free(fs);
+    fs->nuring = 0;
     return err;
 }
 
@@ -319,8 +340,14 @@ int fsp_dispatcher_wait(struct fsp_fs *fs)
 
     if (!workers)
         return atomic_load(&fs->exit_error);
-    for (unsigned i = 0; i < fs->nworkers; i++)
+    for (unsigned i = 0; i < fs->nworkers; i++) {
+        /* The /dev/fuse workers are gone, so is the connection: io_uring
+         * queues still waiting (for INIT, or for a ring the kernel never
+         * tore down) may give up. */
+        if (i == fs->nworkers - fs->nuring)
+            fsp_uring_stop(fs);
         pthread_join(workers[i].thread, NULL);
+    }
     fs->workers = NULL;
     atomic_store(&fs->workers_joined, true);
     if (fs->control_started) {
@@ -334,6 +361,7 @@ int fsp_dispatcher_wait(struct fsp_fs *fs)
     /* Responses still to come find no channel to reply on. */
     fsp_pending_stop(fs);
     destroy_workers(fs, workers, fs->nworkers);
+    fsp_uring_free(fs);
     if (fs->iface.dispatcher_stopped)
         fs->iface.dispatcher_stopped(fs, atomic_load(&fs->exit_error) == 0);
     return atomic_load(&fs->exit_error);

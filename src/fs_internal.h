@@ -153,7 +153,9 @@ struct fsp_fs {
 
     /* dispatcher */
     struct fsp_worker *workers;
-    unsigned nworkers;
+    unsigned nworkers;          /* /dev/fuse workers first, then nuring */
+    unsigned nuring;            /* io_uring queue workers (uring.c) */
+    struct fsp_uring_gate *uring_gate; /* NULL: no io_uring queues */
     pthread_t control_thread;
     bool control_started;
     int stop_fd;                /* eventfd: fsp_fs_stop() writes to it */
@@ -299,6 +301,23 @@ void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h);
 int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads);
 int fsp_dispatcher_wait(struct fsp_fs *fs);
 void fsp_dispatcher_stop(struct fsp_fs *fs);
+
+/* ------------------------------------------------ io_uring (uring.c) */
+
+/* How many io_uring queues the volume gets: one per possible CPU, or 0 if
+ * it did not ask or the kernel does not allow it (logged once, with how
+ * to enable it). */
+unsigned fsp_uring_queue_count(struct fsp_fs *fs);
+/* Create the channels of @n queues into @workers[0..n) and the gate they
+ * wait at. On failure logs the fallback, leaves no channel, returns
+ * -errno. */
+int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
+                            unsigned n);
+/* INIT was answered with @flags: open the gate (or close it, logged). */
+void fsp_uring_init_answered(struct fsp_fs *fs, uint64_t flags);
+/* The /dev/fuse workers are gone: the queues stop waiting. */
+void fsp_uring_stop(struct fsp_fs *fs);
+void fsp_uring_free(struct fsp_fs *fs);
 
 /* ----------------------------------------------------- volume helpers */
 

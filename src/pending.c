@@ -265,6 +265,27 @@ struct fsp_pending *fsp_pending_begin(struct fsp_req *req,
  * READ or READDIR never looks at its request again, so its pointers into
  * the receive buffer are cleared rather than kept.
  */
+static const void *rebased(const void *ptr, const char *from, char *to)
+{
+    return ptr ? to + ((const char *)ptr - from) : NULL;
+}
+
+/* The channel's detach() may hand over a copy of the request (channel.h):
+ * point what was decoded into the copy. The header is the request's first
+ * byte, so the difference is the copy's address minus the header's. */
+static void rebase_request(struct fsp_request *in, void *copy)
+{
+    const char *from = (const char *)in->hdr;
+
+    if ((const char *)copy == from)
+        return;
+    in->arg = rebased(in->arg, from, copy);
+    in->name = rebased(in->name, from, copy);
+    in->name2 = rebased(in->name2, from, copy);
+    in->data = rebased(in->data, from, copy);
+    in->hdr = copy;
+}
+
 static int take_buffers(struct fsp_pending *p)
 {
     struct fsp_worker *w = p->req.worker;
@@ -284,6 +305,7 @@ static int take_buffers(struct fsp_pending *p)
             return err;
         p->rx_ops = ch->ops;
         p->rx_buf = rx;
+        rebase_request(&p->req.in, rx);
     } else {
         p->req.in.hdr = NULL;
         p->req.in.arg = NULL;

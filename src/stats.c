@@ -225,6 +225,14 @@ out:
     return ret;
 }
 
+void fsp_stats_set_channel(struct fsp_stats *st, const char *channel)
+{
+    /* A reader may see a torn name for an instant; it is only shown. */
+    if (st && st->shared)
+        copy_field(st->shared->channel, sizeof(st->shared->channel),
+                   channel);
+}
+
 void fsp_stats_close(struct fsp_stats *st)
 {
     if (!st)

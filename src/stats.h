@@ -47,6 +47,8 @@ struct fsp_stats_shared {
     _Atomic int64_t handles;      /* open file handles */
     _Atomic uint64_t interrupts;
     _Atomic uint64_t notifications;
+    _Atomic uint64_t ring_requests; /* requests received through io_uring
+                                       rings (the rest came on /dev/fuse) */
 };
 
 struct fsp_stats {
@@ -65,6 +67,9 @@ int fsp_stats_open(struct fsp_stats *st, const char *mountpoint,
 
 /* Unmap and remove the file. Idempotent. */
 void fsp_stats_close(struct fsp_stats *st);
+
+/* The channel kind changed ("io_uring" once INIT negotiated it). */
+void fsp_stats_set_channel(struct fsp_stats *st, const char *channel);
 
 /* Count a received request. */
 void fsp_stats_request(struct fsp_stats *st, uint32_t opcode);

@@ -101,6 +101,8 @@ static void op_init(struct fsp_req *req)
     cfg.no_atomic_o_trunc = fs->params.per_file_context;
     cfg.no_open_support = fs->params.per_file_context;
     cfg.no_opendir_support = fs->params.per_file_context;
+    /* Only when the io_uring queues exist and wait (uring.c). */
+    cfg.over_io_uring = fs->uring_gate != NULL;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {
@@ -116,6 +118,8 @@ static void op_init(struct fsp_req *req)
     if (in->minor < 23)
         out_size = FUSE_COMPAT_22_INIT_OUT_SIZE;
     fsp_reply_ok(req, &out, out_size);
+    /* The rings may register only once the kernel has the reply. */
+    fsp_uring_init_answered(fs, flags);
 }
 
 static void op_destroy(struct fsp_req *req)

@@ -168,6 +168,20 @@ typedef struct fsp_volume_params {
      *   (default_permissions); a read-only volume is mounted read-only.
      */
     bool per_file_context;
+
+    /**
+     * Serve requests through FUSE over io_uring (Linux 6.14+): one ring
+     * per possible CPU, each served by a thread pinned to that CPU, which
+     * saves the read(2)/write(2) pair of every request. FORGET, INTERRUPT
+     * and notifications still go through /dev/fuse, whose worker threads
+     * keep running. Needs the fuse module parameter enable_uring (as root:
+     * echo Y > /sys/module/fuse/parameters/enable_uring) and io_uring not
+     * disabled by /proc/sys/kernel/io_uring_disabled. When the kernel does
+     * not allow it, or the rings cannot be set up, the volume logs one
+     * line saying why and serves on /dev/fuse as usual. `fsptool lsvol`
+     * shows the channel in use ("io_uring" or "dev").
+     */
+    bool io_uring;
 } fsp_volume_params_t;
 
 /**

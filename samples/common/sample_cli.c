@@ -121,6 +121,7 @@ static const struct {
     {"rw", offsetof(fsp_volume_params_t, read_only), false},
     {"writeback_cache", offsetof(fsp_volume_params_t, writeback_cache), true},
     {"keep_cache", offsetof(fsp_volume_params_t, keep_cache), true},
+    {"io_uring", offsetof(fsp_volume_params_t, io_uring), true},
 };
 
 static int set_flag_option(struct sample_cli *cli, const char *name)

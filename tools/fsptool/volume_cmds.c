@@ -246,6 +246,7 @@ struct counters {
     uint64_t replies[FSP_STATS_ERRNOS];
     int64_t pending, nodes, handles;
     uint64_t interrupts, notifications;
+    uint64_t ring_requests;
     bool debug;
 };
 
@@ -263,6 +264,7 @@ static void read_counters(const struct fsp_stats_shared *sh,
     c->handles = atomic_load_explicit(&sh->handles, r);
     c->interrupts = atomic_load_explicit(&sh->interrupts, r);
     c->notifications = atomic_load_explicit(&sh->notifications, r);
+    c->ring_requests = atomic_load_explicit(&sh->ring_requests, r);
     c->debug = atomic_load_explicit(&sh->debug, r) != 0;
 }
 
@@ -312,6 +314,7 @@ static void print_stat_text(const struct volume *v, const struct counters *c)
     printf("handles %lld\n", (long long)c->handles);
     printf("interrupts %llu\n", (unsigned long long)c->interrupts);
     printf("notifications %llu\n", (unsigned long long)c->notifications);
+    printf("ring_requests %llu\n", (unsigned long long)c->ring_requests);
 }
 
 /* The same as print_stat_text(), as one JSON object on one line. */
@@ -350,10 +353,12 @@ static void print_stat_json(const struct volume *v, const struct counters *c)
         sep = ",";
     }
     printf("},\"pending\":%lld,\"nodes\":%lld,\"handles\":%lld,"
-           "\"interrupts\":%llu,\"notifications\":%llu}\n",
+           "\"interrupts\":%llu,\"notifications\":%llu,"
+           "\"ring_requests\":%llu}\n",
            (long long)c->pending, (long long)c->nodes, (long long)c->handles,
            (unsigned long long)c->interrupts,
-           (unsigned long long)c->notifications);
+           (unsigned long long)c->notifications,
+           (unsigned long long)c->ring_requests);
 }
 
 int verb_stat(int argc, char **argv)
