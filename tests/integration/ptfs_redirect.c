@@ -460,11 +460,19 @@ static void directory_swapped_for_a_link_never_yields_outside_content(void)
     h_note("2 s of swaps: %d opens read inside, %d failed, %d read outside",
            inside, failed, escaped);
     EXPECT_EQ(escaped, 0);
-    EXPECT_GT(inside, 0);
-    /* put d back if the racer died mid-swap, then clean up */
-    if (access(src_path("d"), F_OK) != 0)
+    /* The race was run: thousands of opens, each resolved by ptfs. How
+     * many of them happen to land between two swaps depends on the
+     * scheduler (a handful in 100000 on a loaded machine, sometimes
+     * none), so that is noted above, not asserted. */
+    EXPECT_GT(inside + failed, 1000);
+    /* Put d back if the racer died mid-swap: the volume then serves the
+     * inside file again. */
+    struct stat st;
+    if (lstat(src_path("d"), &st) == 0 && S_ISLNK(st.st_mode))
+        unlink(src_path("d"));
+    if (lstat(src_path("d"), &st) != 0)
         rename(src_path("d.real"), src_path("d"));
-    unlink(src_path("d"));
+    EXPECT_STREQ(read_text(mnt_path("d/f")), "inside");
     unmount_source();
     h_rm_rf(outside);
 }
