@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -90,7 +91,15 @@ static bool is_hidden(const struct mount_entry *mounts, size_t count,
 static void probe_child(const struct probe *p, bool root)
 {
     struct statfs sfs;
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+    /* A probe stuck on a hung mount may outlive doctor: it must not hold
+     * doctor's output open (a caller reading it to the end would wait). */
+    if (null_fd >= 0) {
+        dup2(null_fd, STDOUT_FILENO);
+        dup2(null_fd, STDERR_FILENO);
+        close(null_fd);
+    }
     if (root && p->uid != 0 &&
         (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
          setresuid(p->uid, p->uid, p->uid) < 0))
@@ -152,9 +161,14 @@ static void probe_wait_all(struct probe *probes, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (probes[i].pid == 0)
             continue;
-        /* A request to a FUSE daemon waits killably: SIGKILL ends it. */
+        /* A request still queued for the daemon waits killably, but one
+         * the daemon has taken does not: over io_uring the kernel hands
+         * a request to a ring entry at once, so a stopped daemon leaves
+         * the probe in an uninterruptible wait until the connection is
+         * aborted. Kill it, but never wait for it: it ends on its own
+         * (and is reaped by init) when the mount answers or dies. */
         kill(probes[i].pid, SIGKILL);
-        waitpid(probes[i].pid, NULL, 0);
+        waitpid(probes[i].pid, NULL, WNOHANG);
         probes[i].pid = 0;
         probes[i].result = PROBE_HUNG;
     }
