@@ -49,6 +49,13 @@ struct fsp_node {
     uint32_t is_dir;
     struct fsp_name *names;     /* NULL for the root and unlinked nodes */
     void *meta_ctx;             /* FSP_OPEN_META context, opened lazily */
+    /* Kernel passthrough (passthrough.c), under fs->passthrough_lock:
+     * the backing file registered for this file while passthrough opens
+     * of it exist, and how many opens of it are served each way (the
+     * kernel lets one inode be open only one way at a time). */
+    int32_t backing_id;
+    uint32_t passthrough_opens;
+    uint32_t user_io_opens;
     struct fsp_node *id_next;   /* hash chain by node id */
     struct fsp_node *ino_next;  /* hash chain by index_number */
 };
@@ -73,6 +80,7 @@ struct fsp_handle {
     struct fsp_node *node;      /* holds a reference */
     int flags;                  /* open(2) flags */
     bool is_dir;
+    uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
     /* Requests completed later (FSP_PENDING) that still use the file
@@ -143,6 +151,11 @@ struct fsp_fs {
     uint64_t init_flags;
     uint32_t max_write;
     uint32_t max_read;
+
+    /* kernel passthrough (passthrough.c) */
+    pthread_mutex_t passthrough_lock; /* the nodes' backing_id and counts */
+    atomic_bool passthrough_refused;  /* EPERM once: serve all I/O ourselves */
+    atomic_bool passthrough_warned;   /* a per-file failure was logged */
 
     /* dispatcher */
     struct fsp_worker *workers;
@@ -336,6 +349,28 @@ void fsp_op_opendir(struct fsp_req *req);
 void fsp_op_readdir(struct fsp_req *req);
 void fsp_op_readdirplus(struct fsp_req *req);
 void fsp_op_releasedir(struct fsp_req *req);
+
+/* ------------------------------------------ kernel passthrough */
+
+/* How the kernel does an open file's I/O (fsp_handle.io_mode). */
+enum fsp_io_mode {
+    FSP_IO_NONE,        /* not a regular file, or passthrough not granted */
+    FSP_IO_USER,        /* READ and WRITE come to the file system */
+    FSP_IO_PASSTHROUGH, /* the kernel uses the backing file itself */
+};
+
+/* Whether INIT should ask for FUSE_PASSTHROUGH: the file system can name
+ * backing files and the volume has no writeback cache. */
+bool fsp_passthrough_wanted(struct fsp_fs *fs);
+/* After OPEN/CREATE of a regular file made handle @h: choose its I/O
+ * mode, and for passthrough register the backing file (once per node) and
+ * set FOPEN_PASSTHROUGH and backing_id in @out. Returns 0 or -EBUSY (the
+ * file system declined passthrough for a file open with it). */
+int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
+                         struct fuse_open_out *out);
+/* The handle @h is being closed: drop its count; the last passthrough
+ * open of a node unregisters the backing file. */
+void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
 
 /* -------------------------------------------------------------- misc */
 

@@ -96,6 +96,11 @@ static void op_init(struct fsp_req *req)
     /* Symlink targets can be cached in the page cache like file data,
      * unless the volume wants every access to reach it. */
     cfg.cache_symlinks = fs->params.file_info_timeout_ms != 0;
+    /* Backing files must live on a file system that stacks on nothing
+     * (ext4, xfs, tmpfs...); depth 1 leaves this mount usable as a lower
+     * layer of overlayfs. */
+    cfg.passthrough = fsp_passthrough_wanted(fs);
+    cfg.max_stack_depth = 1;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {
