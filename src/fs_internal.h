@@ -362,15 +362,19 @@ enum fsp_io_mode {
 /* Whether INIT should ask for FUSE_PASSTHROUGH: the file system can name
  * backing files and the volume has no writeback cache. */
 bool fsp_passthrough_wanted(struct fsp_fs *fs);
-/* After OPEN/CREATE of a regular file made handle @h: choose its I/O
- * mode, and for passthrough register the backing file (once per node) and
- * set FOPEN_PASSTHROUGH and backing_id in @out. Returns 0 or -EBUSY (the
- * file system declined passthrough for a file open with it). */
+/* After OPEN/CREATE of a regular file of @mode made handle @h: choose its
+ * I/O mode, and for passthrough register the backing file (once per node)
+ * and set FOPEN_PASSTHROUGH and backing_id in @out. Returns 0 or -EBUSY
+ * (the file system declined passthrough for a file open with it). */
 int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
-                         struct fuse_open_out *out);
+                         uint32_t mode, struct fuse_open_out *out);
 /* The handle @h is being closed: drop its count; the last passthrough
  * open of a node unregisters the backing file. */
 void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
+/* With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves clearing set-user-ID and
+ * set-group-ID to us when it flags a WRITE or an O_TRUNC open: do it
+ * through set_basic_info(FSP_SET_KILL_SUID). Returns 0 or -errno. */
+int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx);
 
 /* -------------------------------------------------------------- misc */
 

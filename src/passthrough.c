@@ -22,6 +22,20 @@
  * it, so closing the id early would be safe for open files; keeping it
  * is what lets a second open name the same one.
  *
+ * Writes and set-user-ID: before each write the kernel checks whether it
+ * must clear set-user-ID, set-group-ID or file capabilities, and on FUSE
+ * that check is a GETXATTR "security.capability" round trip per write(2)
+ * (file_remove_privs(); the backing-file write path makes it too), which
+ * cost passthrough writes 3-5x. FUSE_HANDLE_KILLPRIV_V2, asked for with
+ * passthrough, lets the kernel mark a file free of those (S_NOSEC) after
+ * one check; in exchange the file system clears the bits when a WRITE or
+ * an O_TRUNC open is flagged so (fsp_passthrough_kill_suid()). A
+ * passthrough write sends no WRITE, so set-user-ID files are opened
+ * without passthrough (the kernel still removes file capabilities
+ * itself, through REMOVEXATTR). Left open: a file made set-user-ID while
+ * open with passthrough keeps its bits through later writes of those
+ * opens.
+ *
  * The counts lag the kernel a little (it drops an open before RELEASE
  * reaches us), which only ever makes fsp choose user-space I/O, or reuse
  * an id the kernel still accepts; never a combination it refuses.
@@ -31,6 +45,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "fs_internal.h"
 
@@ -87,10 +102,20 @@ static void backing_refused(struct fsp_fs *fs, int err)
                       strerror(-err));
 }
 
+/* Whether a write by an ordinary user must clear bits of @mode. */
+static bool has_suid(uint32_t mode)
+{
+    return (mode & S_ISUID) ||
+           (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
 /* Under passthrough_lock: @h joins @node's opens with passthrough, given
- * the file system's descriptor @fd (-1 if it declined). Returns the
- * backing id, 0 for user-space I/O, or -EBUSY. */
-static int choose_locked(struct fsp_fs *fs, struct fsp_node *node, int fd)
+ * the file system's descriptor @fd (-1 if it declined). A set-user-ID
+ * file starts no passthrough: with FUSE_HANDLE_KILLPRIV_V2 the kernel
+ * leaves clearing the bits to the WRITE request, which passthrough never
+ * sends. Returns the backing id, 0 for user-space I/O, or -EBUSY. */
+static int choose_locked(struct fsp_fs *fs, struct fsp_node *node, int fd,
+                         bool suid)
 {
     int id;
 
@@ -104,7 +129,7 @@ static int choose_locked(struct fsp_fs *fs, struct fsp_node *node, int fd)
         node->passthrough_opens++;
         return node->backing_id;
     }
-    if (fd < 0 || atomic_load(&fs->passthrough_refused))
+    if (fd < 0 || suid || atomic_load(&fs->passthrough_refused))
         return 0;
     id = backing_open(fs, fd);
     if (id <= 0) {
@@ -117,7 +142,7 @@ static int choose_locked(struct fsp_fs *fs, struct fsp_node *node, int fd)
 }
 
 int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
-                         struct fuse_open_out *out)
+                         uint32_t mode, struct fuse_open_out *out)
 {
     struct fsp_node *node = h->node;
     int fd = -1, err = 0, id;
@@ -130,7 +155,7 @@ int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
         fs->iface.get_backing_file(fs, h->ctx, &fd) != 0)
         fd = -1;
     pthread_mutex_lock(&fs->passthrough_lock);
-    id = choose_locked(fs, node, fd);
+    id = choose_locked(fs, node, fd, has_suid(mode));
     if (id > 0) {
         h->io_mode = FSP_IO_PASSTHROUGH;
     } else if (id == 0) {
@@ -171,4 +196,17 @@ void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h)
     /* A new open after the unlock registers a backing file of its own. */
     if (close_id > 0)
         backing_close(fs, close_id);
+}
+
+int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx)
+{
+    fsp_file_info_t none, info;
+
+    if (!(fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) ||
+        !fs->iface.set_basic_info)
+        return 0;
+    memset(&none, 0, sizeof none);
+    memset(&info, 0, sizeof info);
+    return fs->iface.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &none,
+                                    &info);
 }

@@ -101,6 +101,9 @@ static void op_init(struct fsp_req *req)
      * layer of overlayfs. */
     cfg.passthrough = fsp_passthrough_wanted(fs);
     cfg.max_stack_depth = 1;
+    /* Without it every passthrough write asks GETXATTR security.capability
+     * first (see passthrough.c). */
+    cfg.handle_killpriv_v2 = cfg.passthrough;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {

@@ -76,6 +76,8 @@ static void open_node(struct fsp_req *req, bool is_dir)
         err = -ENOSYS;
         if (fs->iface.overwrite)
             err = fs->iface.overwrite(fs, ctx, &info);
+        if (!err && (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
+            err = fsp_passthrough_kill_suid(fs, ctx);
         if (err)
             goto out_close;
     }
@@ -91,7 +93,8 @@ static void open_node(struct fsp_req *req, bool is_dir)
          * listing it read. */
         out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
     if (!is_dir && S_ISREG(info.mode)) {
-        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), &out);
+        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
+                                   &out);
         if (err) {
             fsp_handle_release(fs, out.fh); /* closes the context */
             goto out;
@@ -167,7 +170,8 @@ void fsp_op_create(struct fsp_req *req)
     }
     out.open_flags = open_flags_for(fs);
     if (S_ISREG(info.mode)) {
-        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), &out);
+        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
+                                   &out);
         if (err) {
             fsp_handle_release(fs, out.fh); /* closes the context */
             fsp_node_forget(fs, node->nodeid, 1);
@@ -275,6 +279,14 @@ void fsp_op_write(struct fsp_req *req)
     }
     if (h->flags & O_APPEND)
         flags |= FSP_WRITE_TO_END_OF_FILE;
+    /* Like the kernel's own write path: privileges go before the data. */
+    if (in->write_flags & FUSE_WRITE_KILL_SUIDGID) {
+        err = fsp_passthrough_kill_suid(fs, h->ctx);
+        if (err) {
+            fsp_reply_err(req, err);
+            return;
+        }
+    }
     p = fsp_pending_begin(req, h, finish_write);
     if (!p)
         return;

@@ -6,8 +6,8 @@
  * CAP_SYS_ADMIN in the initial user namespace serves I/O itself, saying so
  * once in its log.
  *
- * Every case mounts ptfs by itself (H_NOMOUNT) over DIR.src, with the
- * options it needs: FSP_TEST_FS_OPTS would add no_passthrough to them.
+ * The suite always runs ptfs, with passthrough unless a case asks for
+ * no_passthrough: FSP_TEST_FS and FSP_TEST_FS_OPTS are set in main().
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -25,9 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The case's mount: g_m.mnt is the mount point, g_src its SOURCE. */
-static struct h_mount g_m;
-static char g_src[300];
+/* The case's volume: g_mnt is the mount point, g_src its SOURCE. The
+ * runner mounts ptfs for most cases (over MNT.src); the redirection and
+ * fallback cases fill SOURCE first and mount by themselves. */
+static const struct h_mount *g_m;
+static char g_mnt[300], g_src[320];
 
 static const char *path_in(const char *base, const char *rel)
 {
@@ -40,7 +42,7 @@ static const char *path_in(const char *base, const char *rel)
 }
 
 static const char *src_path(const char *rel) { return path_in(g_src, rel); }
-static const char *mnt_path(const char *rel) { return path_in(g_m.mnt, rel); }
+static const char *mnt_path(const char *rel) { return path_in(g_mnt, rel); }
 
 /* Passthrough needs Linux 6.9, and mmap through it 6.10. */
 static void require_passthrough_kernel(void)
@@ -55,36 +57,29 @@ static void require_passthrough_kernel(void)
                u.release);
 }
 
-/* A fresh DIR and DIR.src (SOURCE), not mounted yet. */
-static void make_source(void)
+/* The runner's mount and its SOURCE. */
+static void use_runner_mount(void)
 {
     require_passthrough_kernel();
-    memset(&g_m, 0, sizeof g_m);
-    g_m.slot = -1;
-    snprintf(g_m.dir, sizeof g_m.dir, "/tmp/fsptest.XXXXXX");
-    if (!mkdtemp(g_m.dir)) {
+    g_m = h_cur_mount();
+    ASSERT_TRUE(g_m != NULL);
+    snprintf(g_mnt, sizeof g_mnt, "%s", g_m->mnt);
+    snprintf(g_src, sizeof g_src, "%s.src", g_m->mnt);
+}
+
+/* For a case that mounts by itself: a fresh mount point (0755, under
+ * /tmp) and an empty SOURCE beside it, MNT.src, as the harness names it. */
+static void make_empty_source(void)
+{
+    require_passthrough_kernel();
+    snprintf(g_mnt, sizeof g_mnt, "/tmp/fsptest.XXXXXX");
+    if (!mkdtemp(g_mnt)) {
         H_FAILF("mkdtemp: %s", h_errname(errno));
         h_abort_case();
     }
-    chmod(g_m.dir, 0755);
-    snprintf(g_src, sizeof g_src, "%s.src", g_m.dir);
+    chmod(g_mnt, 0755);
+    snprintf(g_src, sizeof g_src, "%s.src", g_mnt);
     ASSERT_OK(mkdir(g_src, 0755));
-}
-
-/* Mount ptfs over the SOURCE made by make_source() with -o opts. */
-static void mount_source(const char *opts)
-{
-    char dir[sizeof g_m.dir];
-
-    memcpy(dir, g_m.dir, sizeof dir);
-    if (!h_mount_at(&g_m, dir, opts, 0))
-        h_abort_case();
-    memcpy(g_m.dir, dir, sizeof dir);
-}
-
-static void unmount_source(void)
-{
-    EXPECT_TRUE(h_unmount(&g_m, NULL)); /* removes DIR and DIR.src */
 }
 
 /* A byte pattern that differs at every offset of a page and between
@@ -119,8 +114,8 @@ static void expect_content(const char *path, size_t size, unsigned seed)
     free(got);
 }
 
-static long long reads(void) { return h_op_count(&g_m, "READ"); }
-static long long writes(void) { return h_op_count(&g_m, "WRITE"); }
+static long long reads(void) { return h_op_count(g_m, "READ"); }
+static long long writes(void) { return h_op_count(g_m, "WRITE"); }
 
 static void read_and_write_bypass_the_daemon_with_the_right_bytes(void)
 {
@@ -128,9 +123,8 @@ static void read_and_write_bypass_the_daemon_with_the_right_bytes(void)
     unsigned char *buf = malloc(SIZE);
 
     ASSERT_TRUE(buf != NULL);
-    make_source();
+    use_runner_mount();
     write_source_file("old.bin", SIZE, 1);
-    mount_source(NULL);
     /* reads of a file written in SOURCE, by pages and in one piece */
     expect_content(mnt_path("old.bin"), SIZE, 1);
     unsigned char page[4096], want[8192 + 4096];
@@ -149,21 +143,18 @@ static void read_and_write_bypass_the_daemon_with_the_right_bytes(void)
     EXPECT_EQ(reads(), 0);
     EXPECT_EQ(writes(), 0);
     free(buf);
-    unmount_source();
 }
 
 static void no_passthrough_sends_reads_and_writes_to_ptfs(void)
 {
-    make_source();
+    use_runner_mount();
     write_source_file("old.bin", 65536, 3);
-    mount_source("no_passthrough");
     expect_content(mnt_path("old.bin"), 65536, 3);
     int fd = ASSERT_OK(open(mnt_path("old.bin"), O_WRONLY));
     EXPECT_EQ(pwrite(fd, "x", 1, 0), 1);
     close(fd);
     EXPECT_GT(reads(), 0);
     EXPECT_GT(writes(), 0);
-    unmount_source();
 }
 
 static void write_then_stat_shows_new_size_and_mtime(void)
@@ -171,9 +162,8 @@ static void write_then_stat_shows_new_size_and_mtime(void)
     struct stat before, after, by_path, in_source;
     char buf[10000];
 
-    make_source();
+    use_runner_mount();
     write_source_file("f", 100, 4);
-    mount_source(NULL);
     int fd = ASSERT_OK(open(mnt_path("f"), O_RDWR));
     ASSERT_OK(fstat(fd, &before));
     EXPECT_EQ(before.st_size, 100);
@@ -198,7 +188,6 @@ static void write_then_stat_shows_new_size_and_mtime(void)
     ASSERT_OK(stat(mnt_path("f"), &by_path));
     EXPECT_EQ(by_path.st_size, 15004);
     EXPECT_EQ(writes(), 0);
-    unmount_source();
 }
 
 static void mmap_read_and_write_reach_the_backing_file(void)
@@ -206,9 +195,8 @@ static void mmap_read_and_write_reach_the_backing_file(void)
     enum { SIZE = 5 * 4096 };
     unsigned char want[SIZE];
 
-    make_source();
+    use_runner_mount();
     write_source_file("m", SIZE, 5);
-    mount_source(NULL);
     int fd = ASSERT_OK(open(mnt_path("m"), O_RDWR));
     unsigned char *map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
                               fd, 0);
@@ -225,7 +213,6 @@ static void mmap_read_and_write_reach_the_backing_file(void)
     EXPECT_MEMEQ(got, want, SIZE);
     EXPECT_EQ(reads(), 0);
     EXPECT_EQ(writes(), 0);
-    unmount_source();
 }
 
 static void o_direct_reads_and_writes_go_to_the_backing_file(void)
@@ -233,8 +220,7 @@ static void o_direct_reads_and_writes_go_to_the_backing_file(void)
     enum { SIZE = 65536 };
     void *out = NULL, *in = NULL;
 
-    make_source();
-    mount_source(NULL);
+    use_runner_mount();
     ASSERT_EQ(posix_memalign(&out, 4096, SIZE), 0);
     ASSERT_EQ(posix_memalign(&in, 4096, SIZE), 0);
     fill(out, SIZE, 6);
@@ -251,7 +237,6 @@ static void o_direct_reads_and_writes_go_to_the_backing_file(void)
     EXPECT_EQ(writes(), 0);
     free(out);
     free(in);
-    unmount_source();
 }
 
 /* Worker of the concurrent case: open, read, close, many times. */
@@ -276,8 +261,7 @@ static void concurrent_opens_of_one_file_share_its_backing_file(void)
 {
     char buf[16];
 
-    make_source();
-    mount_source(NULL);
+    use_runner_mount();
     int a = ASSERT_OK(open(mnt_path("s"), O_CREAT | O_RDWR, 0644));
     int b = ASSERT_OK(open(mnt_path("s"), O_RDONLY));
     EXPECT_EQ(write(a, "first", 5), 5);
@@ -300,17 +284,20 @@ static void concurrent_opens_of_one_file_share_its_backing_file(void)
                              (void *)mnt_path("s"), 60), 0);
     EXPECT_EQ(reads(), 0);
     EXPECT_EQ(writes(), 0);
-    unmount_source();
 }
 
 static void redirected_file_through_passthrough_lands_in_real(void)
 {
-    make_source();
+    struct h_mount m;
+
+    make_empty_source();
     ASSERT_OK(mkdir(src_path("releases"), 0755));
     if (!h_write_file(src_path("releases/real.txt"), "real\n", 5, 0644) ||
         !h_write_file(src_path("virtual.txt"), "hidden\n", 7, 0644))
         H_FAILF("cannot fill SOURCE: %s", h_errname(errno));
-    mount_source("redirect=virtual.txt:releases/real.txt");
+    if (!h_mount_at(&m, g_mnt, "redirect=virtual.txt:releases/real.txt", 0))
+        h_abort_case();
+    g_m = &m;
     char buf[64] = "";
     EXPECT_EQ(h_read_file(mnt_path("virtual.txt"), buf, sizeof buf - 1), 5);
     EXPECT_STREQ(buf, "real\n");
@@ -333,7 +320,9 @@ static void redirected_file_through_passthrough_lands_in_real(void)
     EXPECT_STREQ(buf, "hidden\n");
     EXPECT_EQ(reads(), 0);
     EXPECT_EQ(writes(), 0);
-    unmount_source();
+    EXPECT_TRUE(h_unmount(&m, NULL));
+    rmdir(g_mnt);
+    h_rm_rf(g_src);
 }
 
 static void truncate_while_open_shows_new_size_and_data(void)
@@ -341,9 +330,8 @@ static void truncate_while_open_shows_new_size_and_data(void)
     struct stat st;
     char buf[64];
 
-    make_source();
+    use_runner_mount();
     write_source_file("t", 8192, 7);
-    mount_source(NULL);
     int fd = ASSERT_OK(open(mnt_path("t"), O_RDWR));
     EXPECT_OK(ftruncate(fd, 100));
     ASSERT_OK(fstat(fd, &st));
@@ -364,7 +352,49 @@ static void truncate_while_open_shows_new_size_and_data(void)
     ASSERT_OK(stat(src_path("t"), &st));
     EXPECT_EQ(st.st_size, 13);
     EXPECT_EQ(writes(), 0);
-    unmount_source();
+}
+
+/* As the file's owner (not root): a write, then an O_TRUNC open. */
+static void write_as_owner(void *arg)
+{
+    (void)arg;
+    int fd = open(mnt_path("suid"), O_WRONLY);
+    EXPECT_OK(fd);
+    EXPECT_EQ(pwrite(fd, "x", 1, 0), 1);
+    close(fd);
+}
+
+static void truncate_open_as_owner(void *arg)
+{
+    (void)arg;
+    int fd = open(mnt_path("sgid"), O_WRONLY | O_TRUNC);
+    EXPECT_OK(fd);
+    close(fd);
+}
+
+static void write_by_a_user_clears_set_user_id_and_set_group_id(void)
+{
+    enum { UID = 12345, GID = 12345 };
+    struct stat st;
+
+    use_runner_mount();
+    h_make_traversable(g_src);
+    write_source_file("suid", 100, 8);
+    write_source_file("sgid", 100, 9);
+    ASSERT_OK(chown(src_path("suid"), UID, GID));
+    ASSERT_OK(chown(src_path("sgid"), UID, GID));
+    ASSERT_OK(chmod(src_path("suid"), 04755));
+    ASSERT_OK(chmod(src_path("sgid"), 02775));
+    EXPECT_EQ(h_as_user(UID, GID, write_as_owner, NULL), 0);
+    ASSERT_OK(stat(src_path("suid"), &st));
+    EXPECT_EQ(st.st_mode & 07777, 0755);
+    EXPECT_EQ(h_as_user(UID, GID, truncate_open_as_owner, NULL), 0);
+    ASSERT_OK(stat(src_path("sgid"), &st));
+    EXPECT_EQ(st.st_mode & 07777, 0775);
+    EXPECT_EQ(st.st_size, 0);
+    /* a set-user-ID file is opened without passthrough, so that its write
+     * comes to ptfs, flagged to clear the bits */
+    EXPECT_EQ(writes(), 1);
 }
 
 /* ---- the fallback: no CAP_SYS_ADMIN in the initial user namespace ----
@@ -448,11 +478,11 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
     pid_t pid;
     int st;
 
-    make_source();
+    make_empty_source();
     if (!h_write_file(src_path("f"), "hello\n", 6, 0644))
         H_FAILF("cannot write %s: %s", src_path("f"), h_errname(errno));
     snprintf(ptfs, sizeof ptfs, "%s/ptfs", h_bin_dir);
-    snprintf(log, sizeof log, "%s.log", g_m.dir);
+    snprintf(log, sizeof log, "%s.log", g_mnt);
     fflush(stdout);
     fflush(stderr);
     pid = fork();
@@ -467,26 +497,26 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
             close(lf);
         }
         execlp("unshare", "unshare", "--user", "--map-root-user", "--mount",
-               "--propagation", "private", ptfs, "-f", "-d", g_src, g_m.dir,
+               "--propagation", "private", ptfs, "-f", "-d", g_src, g_mnt,
                (char *)NULL);
         fprintf(stderr, "cannot run unshare: %s\n", strerror(errno));
         _exit(127);
     }
     double end = h_now() + 15;
-    while (!mounted_in_ns_of(pid, g_m.dir) && h_now() < end &&
+    while (!mounted_in_ns_of(pid, g_mnt) && h_now() < end &&
            waitpid(pid, &st, WNOHANG) == 0)
         h_sleep(0.01);
-    if (!mounted_in_ns_of(pid, g_m.dir)) {
+    if (!mounted_in_ns_of(pid, g_mnt)) {
         kill(pid, SIGKILL);
         h_waitpid_timeout(pid, &st, 5);
         if (lines_with(log, "unshare") > 0 ||
             lines_with(log, "Operation not permitted") > 0)
             h_skip("no user namespaces with FUSE mounts here");
-        H_FAILF("ptfs in a user namespace did not mount %s", g_m.dir);
+        H_FAILF("ptfs in a user namespace did not mount %s", g_mnt);
         h_abort_case();
     }
     io.daemon = pid;
-    io.mnt = g_m.dir;
+    io.mnt = g_mnt;
     EXPECT_EQ(h_as_user(0, 0, io_in_daemon_ns, &io), 0);
     kill(pid, SIGTERM);
     if (h_waitpid_timeout(pid, &st, 10) != pid) {
@@ -504,30 +534,29 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
     EXPECT_GT(lines_with(log, " READ "), 0);
     EXPECT_GT(lines_with(log, " WRITE "), 0);
     EXPECT_EQ(lines_with(log, "passthrough: the kernel refuses"), 1);
-    if (getenv("KEEPLOG")) h_note("log %s", log); else unlink(log);
-    rmdir(g_m.dir);
+    if (h_failures())
+        h_note("ptfs's log: %s", log); /* kept for a look */
+    else
+        unlink(log);
+    rmdir(g_mnt);
     h_rm_rf(g_src);
 }
 
 int main(int argc, char **argv)
 {
     static const struct h_case cases[] = {
-        H_CASE(read_and_write_bypass_the_daemon_with_the_right_bytes, NULL,
-               H_DAEMON | H_NOMOUNT),
-        H_CASE(no_passthrough_sends_reads_and_writes_to_ptfs, NULL,
-               H_DAEMON | H_NOMOUNT),
-        H_CASE(write_then_stat_shows_new_size_and_mtime, NULL,
-               H_DAEMON | H_NOMOUNT),
-        H_CASE(mmap_read_and_write_reach_the_backing_file, NULL,
-               H_DAEMON | H_NOMOUNT),
-        H_CASE(o_direct_reads_and_writes_go_to_the_backing_file, NULL,
-               H_DAEMON | H_NOMOUNT),
-        H_CASE(concurrent_opens_of_one_file_share_its_backing_file, NULL,
-               H_DAEMON | H_NOMOUNT),
+        H_CASE(read_and_write_bypass_the_daemon_with_the_right_bytes, NULL, H_DAEMON),
+        H_CASE(no_passthrough_sends_reads_and_writes_to_ptfs, "no_passthrough",
+               H_DAEMON),
+        H_CASE(write_then_stat_shows_new_size_and_mtime, NULL, H_DAEMON),
+        H_CASE(mmap_read_and_write_reach_the_backing_file, NULL, H_DAEMON),
+        H_CASE(o_direct_reads_and_writes_go_to_the_backing_file, NULL, H_DAEMON),
+        H_CASE(concurrent_opens_of_one_file_share_its_backing_file, NULL, H_DAEMON),
         H_CASE(redirected_file_through_passthrough_lands_in_real, NULL,
                H_DAEMON | H_NOMOUNT),
-        H_CASE(truncate_while_open_shows_new_size_and_data, NULL,
-               H_DAEMON | H_NOMOUNT),
+        H_CASE(truncate_while_open_shows_new_size_and_data, NULL, H_DAEMON),
+        H_CASE(write_by_a_user_clears_set_user_id_and_set_group_id,
+               "allow_other", H_DAEMON),
         H_CASE_T(fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once,
                  NULL, H_DAEMON | H_NOMOUNT, 60),
     };
