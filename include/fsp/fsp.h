@@ -455,6 +455,15 @@ typedef struct fsp_fs_interface {
      * post_cleanup_when_modified_only, a passthrough open for writing
      * counts as modified.
      *
+     * So that a write need not ask for "security.capability" first, fsp
+     * then also lets the kernel leave clearing set-user-ID and
+     * set-group-ID to the file system (FUSE_HANDLE_KILLPRIV_V2): fsp
+     * calls set_basic_info(FSP_SET_KILL_SUID) before a write or after an
+     * O_TRUNC open that the kernel flags, which must clear S_ISUID, and
+     * S_ISGID when group execution is allowed. A file with those bits is
+     * opened without passthrough (the callback's answer is not used),
+     * since its writes must come to the file system.
+     *
      * The kernel serves all concurrent opens of one file the same way,
      * through one backing file. fsp registers the descriptor of the first
      * passthrough open and uses it for every open of the file until the
