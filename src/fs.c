@@ -75,6 +75,7 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
     fs->max_write = io_size(params->max_write);
     fs->max_read = io_size(params->max_read);
     pthread_mutex_init(&fs->log_lock, NULL);
+    pthread_mutex_init(&fs->passthrough_lock, NULL);
     err = fsp_node_table_init(&fs->nodes);
     if (err)
         goto fail;
@@ -208,6 +209,7 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
     if (fs->stop_fd >= 0)
         close(fs->stop_fd);
     fsp_notify_fini(fs);
+    pthread_mutex_destroy(&fs->passthrough_lock);
     pthread_mutex_destroy(&fs->log_lock);
     free(fs->fs_name);
     free(fs->source);

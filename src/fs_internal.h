@@ -52,6 +52,13 @@ struct fsp_node {
     /* With per_file_context: the handle that fh 0 names on this node
      * (its ctx is meta_ctx), made on first use, freed with the node. */
     struct fsp_handle *shared;
+    /* Kernel passthrough (passthrough.c), under fs->passthrough_lock:
+     * the backing file registered for this file while passthrough opens
+     * of it exist, and how many opens of it are served each way (the
+     * kernel lets one inode be open only one way at a time). */
+    int32_t backing_id;
+    uint32_t passthrough_opens;
+    uint32_t user_io_opens;
     struct fsp_node *id_next;   /* hash chain by node id */
     struct fsp_node *ino_next;  /* hash chain by index_number */
 };
@@ -80,6 +87,7 @@ struct fsp_handle {
      * table, no node reference of its own (the node owns it); a pin
      * holds a node reference instead. */
     bool shared;
+    uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
     /* Requests completed later (FSP_PENDING) that still use the file
@@ -150,6 +158,11 @@ struct fsp_fs {
     uint64_t init_flags;
     uint32_t max_write;
     uint32_t max_read;
+
+    /* kernel passthrough (passthrough.c) */
+    pthread_mutex_t passthrough_lock; /* the nodes' backing_id and counts */
+    atomic_bool passthrough_refused;  /* EPERM once: serve all I/O ourselves */
+    atomic_bool passthrough_warned;   /* a per-file failure was logged */
 
     /* dispatcher */
     struct fsp_worker *workers;
@@ -371,6 +384,32 @@ void fsp_op_opendir(struct fsp_req *req);
 void fsp_op_readdir(struct fsp_req *req);
 void fsp_op_readdirplus(struct fsp_req *req);
 void fsp_op_releasedir(struct fsp_req *req);
+
+/* ------------------------------------------ kernel passthrough */
+
+/* How the kernel does an open file's I/O (fsp_handle.io_mode). */
+enum fsp_io_mode {
+    FSP_IO_NONE,        /* not a regular file, or passthrough not granted */
+    FSP_IO_USER,        /* READ and WRITE come to the file system */
+    FSP_IO_PASSTHROUGH, /* the kernel uses the backing file itself */
+};
+
+/* Whether INIT should ask for FUSE_PASSTHROUGH: the file system can name
+ * backing files and the volume has no writeback cache. */
+bool fsp_passthrough_wanted(struct fsp_fs *fs);
+/* After OPEN/CREATE of a regular file of @mode made handle @h: choose its
+ * I/O mode, and for passthrough register the backing file (once per node)
+ * and set FOPEN_PASSTHROUGH and backing_id in @out. Returns 0 or -EBUSY
+ * (the file system declined passthrough for a file open with it). */
+int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
+                         uint32_t mode, struct fuse_open_out *out);
+/* The handle @h is being closed: drop its count; the last passthrough
+ * open of a node unregisters the backing file. */
+void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
+/* With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves clearing set-user-ID and
+ * set-group-ID to us when it flags a WRITE or an O_TRUNC open: do it
+ * through set_basic_info(FSP_SET_KILL_SUID). Returns 0 or -errno. */
+int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx);
 
 /* -------------------------------------------------------------- misc */
 

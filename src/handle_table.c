@@ -138,6 +138,8 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
         fs->iface.cleanup(fs, h->ctx, path);
         free(path);
     }
+    /* Before close(): the backing file is the context's descriptor. */
+    fsp_passthrough_release(fs, h);
     if (fs->iface.close)
         fs->iface.close(fs, h->ctx);
     fsp_node_put(fs, h->node);

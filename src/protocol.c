@@ -364,7 +364,8 @@ int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
  * What fsp always asks for, when the kernel offers it. Deliberately off:
  * FUSE_DONT_MASK (the kernel applies the umask), FUSE_EXPORT_SUPPORT (no
  * lookups of "." and ".."), FUSE_SPLICE_* (plain read/write), the
- * HANDLE_KILLPRIV pair (the kernel clears suid/sgid), FUSE_SETXATTR_EXT
+ * HANDLE_KILLPRIV pair (the kernel clears suid/sgid; V2 only on request,
+ * see fsp_init_config), FUSE_SETXATTR_EXT
  * (see compat_arg_size()), FUSE_SECURITY_CTX and FUSE_CREATE_SUPP_GROUP
  * (no request extensions), FUSE_ABORT_ERROR (an aborted connection must
  * read as ENODEV, which stops the dispatcher), FUSE_POSIX_ACL,
@@ -406,6 +407,8 @@ static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
         want |= FUSE_PASSTHROUGH;
     if (cfg->over_io_uring)
         want |= FUSE_OVER_IO_URING;
+    if (cfg->handle_killpriv_v2)
+        want |= FUSE_HANDLE_KILLPRIV_V2;
     return want;
 }
 

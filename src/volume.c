@@ -103,6 +103,14 @@ static void op_init(struct fsp_req *req)
     cfg.no_opendir_support = fs->params.per_file_context;
     /* Only when the io_uring queues exist and wait (uring.c). */
     cfg.over_io_uring = fs->uring_gate != NULL;
+    /* Backing files must live on a file system that stacks on nothing
+     * (ext4, xfs, tmpfs...); depth 1 leaves this mount usable as a lower
+     * layer of overlayfs. */
+    cfg.passthrough = fsp_passthrough_wanted(fs);
+    cfg.max_stack_depth = 1;
+    /* Without it every passthrough write asks GETXATTR security.capability
+     * first (see passthrough.c). */
+    cfg.handle_killpriv_v2 = cfg.passthrough;
 
     err = fsp_proto_negotiate_init(in, req->in.arg_size, &cfg, &out, &flags);
     if (err) {

@@ -73,6 +73,8 @@ static void open_node(struct fsp_req *req, bool is_dir)
         err = -ENOSYS;
         if (fs->iface.overwrite)
             err = fs->iface.overwrite(fs, ctx, &info);
+        if (!err && (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
+            err = fsp_passthrough_kill_suid(fs, ctx);
         if (err)
             goto out_close;
     }
@@ -87,6 +89,14 @@ static void open_node(struct fsp_req *req, bool is_dir)
         /* With a directory timeout of forever the kernel may keep the
          * listing it read. */
         out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
+    if (!is_dir && S_ISREG(info.mode)) {
+        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
+                                   &out);
+        if (err) {
+            fsp_handle_release(fs, out.fh); /* closes the context */
+            goto out;
+        }
+    }
     /* If the kernel gave up on this open (interrupted), no RELEASE will
      * ever come for the handle: release it now (go-fuse #369). */
     if (fsp_reply_ok(req, &out, sizeof out) == -ENOENT)
@@ -156,6 +166,15 @@ void fsp_op_create(struct fsp_req *req)
         goto out_close;
     }
     out.open_flags = open_flags_for(fs);
+    if (S_ISREG(info.mode)) {
+        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
+                                   &out);
+        if (err) {
+            fsp_handle_release(fs, out.fh); /* closes the context */
+            fsp_node_forget(fs, node->nodeid, 1);
+            goto out;
+        }
+    }
     fsp_volume_fill_entry(fs, node, &info, &entry);
     if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
         -ENOENT) {
@@ -259,6 +278,14 @@ void fsp_op_write(struct fsp_req *req)
      * file's with each WRITE. */
     if ((h->shared ? (int)in->flags : h->flags) & O_APPEND)
         flags |= FSP_WRITE_TO_END_OF_FILE;
+    /* Like the kernel's own write path: privileges go before the data. */
+    if (in->write_flags & FUSE_WRITE_KILL_SUIDGID) {
+        err = fsp_passthrough_kill_suid(fs, h->ctx);
+        if (err) {
+            fsp_reply_err(req, err);
+            return;
+        }
+    }
     p = fsp_pending_begin(req, h, finish_write);
     if (!p)
         return;

@@ -466,6 +466,62 @@ typedef struct fsp_fs_interface {
      *                 an error on the channel
      */
     void (*dispatcher_stopped)(fsp_fs_t *fs, bool normally);
+
+    /**
+     * Kernel passthrough (Linux 6.9+, FUSE_PASSTHROUGH): name the file
+     * that holds an open regular file's data, so that the kernel reads,
+     * writes and maps it (read, write, splice, mmap) by itself, with no
+     * request to the file system. Optional; setting it asks the kernel
+     * for passthrough at mount time (never with writeback_cache, which
+     * the kernel does not combine with it).
+     *
+     * Called after open() (not FSP_OPEN_META) or create() of a regular
+     * file, before the kernel gets the reply. The descriptor only has to
+     * be valid during the call (the kernel takes its own reference); it
+     * must be open on a regular file of a file system that stacks on no
+     * other (ext4, xfs, btrfs, tmpfs; not overlayfs nor another FUSE
+     * mount), else that file is served in user space. The kernel opens
+     * the backing file anew for each open, with the caller's open flags
+     * (O_DIRECT included), so the descriptor's own mode does not matter.
+     *
+     * For a passthrough open, read() and write() are never called: the
+     * kernel writes to the backing file, grows the file's size itself and
+     * drops its cached attributes, so the next stat calls
+     * get_file_info() (or get_file_info_by_name()), which must report
+     * the backing file's size and times. Everything else still comes to
+     * the file system: attributes (truncate, chmod, utimensat), allocate,
+     * flush (fsync), xattrs, cleanup and close. With
+     * post_cleanup_when_modified_only, a passthrough open for writing
+     * counts as modified.
+     *
+     * So that a write need not ask for "security.capability" first, fsp
+     * then also lets the kernel leave clearing set-user-ID and
+     * set-group-ID to the file system (FUSE_HANDLE_KILLPRIV_V2): fsp
+     * calls set_basic_info(FSP_SET_KILL_SUID) before a write or after an
+     * O_TRUNC open that the kernel flags, which must clear S_ISUID, and
+     * S_ISGID when group execution is allowed. A file with those bits is
+     * opened without passthrough (the callback's answer is not used),
+     * since its writes must come to the file system.
+     *
+     * The kernel serves all concurrent opens of one file the same way,
+     * through one backing file. fsp registers the descriptor of the first
+     * passthrough open and uses it for every open of the file until the
+     * last one closes; an open of a file already open with user-space
+     * I/O gets user-space I/O too (this callback is still called, its
+     * answer unused). Declining while the file is open with passthrough
+     * fails that open with -EBUSY.
+     *
+     * Registering a backing file needs CAP_SYS_ADMIN in the initial user
+     * namespace. Without it fsp logs one line and serves every file in
+     * user space from then on, without calling this callback again.
+     *
+     * @param file_ctx the open file
+     * @param fd       out: the descriptor (fsp sets it to -1 first);
+     *                 fsp never closes it
+     * @return 0; -ENOSYS or -EOPNOTSUPP to serve this open's I/O through
+     *         read() and write()
+     */
+    int (*get_backing_file)(fsp_fs_t *fs, void *file_ctx, int *fd);
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */

@@ -416,6 +416,20 @@ static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
     return file_info(fs, f, info);
 }
 
+/* Kernel passthrough: the kernel reads and writes the file of SOURCE
+ * itself. f->fd is that file even for a redirected name (the REAL one),
+ * so redirection holds with passthrough. */
+static int op_get_backing_file(fsp_fs_t *fs, void *file_ctx, int *fd)
+{
+    struct ptfs_file *f = file_ctx;
+
+    (void)fs;
+    if (f->vlink || f->is_path || f->fd < 0)
+        return -EOPNOTSUPP;
+    *fd = f->fd;
+    return 0;
+}
+
 static int op_flush(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
 {
     struct ptfs_file *f = file_ctx;
@@ -818,6 +832,8 @@ int ptfs_create(const struct ptfs_options *options,
     if (err < 0)
         goto fail;
     *interface = ptfs_interface;
+    if (options->passthrough)
+        interface->get_backing_file = op_get_backing_file;
     *pptfs = p;
     return 0;
 fail:

@@ -39,6 +39,9 @@ struct ptfs_options {
      *  meaning inside it (see ptfs_link.c); off: targets as written. */
     bool confine_links;
     bool notify;                          /**< watch SOURCE (inotify) */
+    /** Let the kernel read and write files of SOURCE itself (kernel
+     *  passthrough) when it permits; off: every byte goes through ptfs. */
+    bool passthrough;
 };
 
 struct ptfs;

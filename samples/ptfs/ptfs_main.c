@@ -57,6 +57,10 @@ static const char usage_text[] =
     "  notify                watch SOURCE (inotify) and tell the kernel of\n"
     "                        changes made there directly, so that they show\n"
     "                        at once even with long cache timeouts\n"
+    "  no_passthrough        serve every read and write in ptfs; by default\n"
+    "                        the kernel reads, writes and maps regular files\n"
+    "                        of SOURCE itself (kernel passthrough) when ptfs\n"
+    "                        has CAP_SYS_ADMIN and writeback_cache is off\n"
     "  file_info_timeout=MS  how long the kernel caches a file's attributes\n"
     "  dir_info_timeout=MS   the same for directories\n"
     "  negative_timeout=MS   how long it remembers that a name is absent\n"
@@ -128,6 +132,12 @@ static int set_ptfs_option(void *context, const char *name, char *value)
     struct command_line *cl = context;
     bool *flag = NULL;
 
+    if (strcmp(name, "no_passthrough") == 0) {
+        if (value)
+            return -ENOENT;
+        cl->ptfs.passthrough = false;
+        return 0;
+    }
     if (strcmp(name, "case_insensitive") == 0)
         flag = &cl->ptfs.case_insensitive;
     else if (strcmp(name, "notify") == 0)
@@ -166,6 +176,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 
     memset(cl, 0, sizeof *cl);
     sample_cli_init(&cl->cli, "ptfs", usage_text, operand_names, 2);
+    cl->ptfs.passthrough = true; /* -o no_passthrough turns it off */
     cl->cli.option = set_ptfs_option;
     cl->cli.option_context = cl;
 

@@ -1357,11 +1357,15 @@ static void debug_log_has_a_request_and_a_reply_line_per_request(void)
     EXPECT_OK(rmdir(h_path("dir")));
     EXPECT_ERRNO(stat(h_path("dir"), &st), ENOENT);
     expect_lookup_logged(m->log, "absent-name", "ENOENT No such file or directory");
-    /* the arguments of a write: offset and size */
+    /* the arguments of a write: offset and size. ptfs with kernel
+     * passthrough (its default) sends no WRITE: the kernel writes SOURCE's
+     * file itself; the .ptfs_no_passthrough variant checks it. */
+    const char *opts = getenv("FSP_TEST_FS_OPTS");
+    bool kernel_writes = h_fs_is_ptfs() && !(opts && strstr(opts, "no_passthrough"));
     const char *write_req[] = { " <- ", " WRITE /present-name ", " size=10", NULL };
-    EXPECT_TRUE(log_has(m->log, write_req));
+    EXPECT_TRUE(log_has(m->log, write_req) != kernel_writes);
     const char *write_rep[] = { " -> ", " WRITE OK ", "us", NULL };
-    EXPECT_TRUE(log_has(m->log, write_rep));
+    EXPECT_TRUE(log_has(m->log, write_rep) != kernel_writes);
     const char *mkdir_req[] = { " <- ", " MKDIR / ", "name=\"dir\"", NULL };
     EXPECT_TRUE(log_has(m->log, mkdir_req));
     /* every reply answers exactly one request logged before it */
