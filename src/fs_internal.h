@@ -73,6 +73,9 @@ struct fsp_node_table {
     size_t names;               /* names */
     uint64_t next_id;
     struct fsp_node *root;
+    /* Directory renames begun and ended (see fsp_node_paths_snapshot). */
+    atomic_uint_fast64_t dir_renames_begun;
+    atomic_uint_fast64_t dir_renames_ended;
 };
 
 /* ------------------------------------------------------------- handles */
@@ -270,6 +273,26 @@ char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
 /* The name @name of @parent was removed: detach its node if known. */
 void fsp_node_unlinked(struct fsp_fs *fs, struct fsp_node *parent,
                        const char *name);
+/*
+ * A directory rename changes the path of everything below it, and LOOKUP
+ * asks the file system by path: a lookup whose path was made before such
+ * a rename and answered after it may be about another file, or about none
+ * (and a "none" the kernel caches as a negative entry would hide the file
+ * for the negative timeout). The kernel does not keep them apart: the
+ * lookup holds only its own directory's lock, the rename only the
+ * renamed directory's parents'. So a rename that moves a directory is
+ * bracketed by begin/end, and a lookup takes a snapshot before it makes
+ * its path and asks whether paths were stable throughout.
+ */
+struct fsp_paths_snapshot {
+    uint_fast64_t begun;
+    bool stable;                /* no directory rename was in progress */
+};
+void fsp_node_dir_rename_begin(struct fsp_fs *fs);
+void fsp_node_dir_rename_end(struct fsp_fs *fs);
+struct fsp_paths_snapshot fsp_node_paths_snapshot(struct fsp_fs *fs);
+bool fsp_node_paths_unchanged(struct fsp_fs *fs,
+                              const struct fsp_paths_snapshot *snap);
 /* Record a successful rename in the table (flags as fsp_rename_flags). */
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,

@@ -608,6 +608,35 @@ out_free:
     return err;
 }
 
+void fsp_node_dir_rename_begin(struct fsp_fs *fs)
+{
+    atomic_fetch_add(&fs->nodes.dir_renames_begun, 1);
+}
+
+void fsp_node_dir_rename_end(struct fsp_fs *fs)
+{
+    atomic_fetch_add(&fs->nodes.dir_renames_ended, 1);
+}
+
+struct fsp_paths_snapshot fsp_node_paths_snapshot(struct fsp_fs *fs)
+{
+    struct fsp_paths_snapshot snap;
+    /* Ended first: a rename that begins between the two loads makes the
+     * snapshot unstable, never a rename in progress look finished. */
+    uint_fast64_t ended = atomic_load(&fs->nodes.dir_renames_ended);
+
+    snap.begun = atomic_load(&fs->nodes.dir_renames_begun);
+    snap.stable = snap.begun == ended;
+    return snap;
+}
+
+bool fsp_node_paths_unchanged(struct fsp_fs *fs,
+                              const struct fsp_paths_snapshot *snap)
+{
+    return snap->stable &&
+           atomic_load(&fs->nodes.dir_renames_begun) == snap->begun;
+}
+
 int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
 {
     struct fsp_node_table *t = &fs->nodes;

@@ -51,25 +51,41 @@ static void reply_entry(struct fsp_req *req, struct fsp_node *parent,
     fsp_node_put(fs, node);
 }
 
+/* How many times LOOKUP asks while directory renames race it. */
+#define LOOKUP_ATTEMPTS 3
+
 void fsp_op_lookup(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
     struct fsp_node *parent;
+    struct fsp_paths_snapshot snap;
     fsp_file_info_t info;
     char *path = NULL;
+    bool stable = false;
     int err;
 
     parent = fsp_request_node(req, req->in.nodeid);
     if (!parent)
         return;
-    path = fsp_node_path(fs, parent, req->in.name, &err);
-    if (!path)
-        goto out;
-    err = -ENOSYS;
-    memset(&info, 0, sizeof info);
-    if (fs->iface.get_file_info_by_name)
-        err = fs->iface.get_file_info_by_name(fs, path, &info);
-    if (err == -ENOENT && fs->params.negative_timeout_ms != 0) {
+    /* Ask again when a directory rename ran meanwhile: the answer may be
+     * about the path's old or new meaning (see fsp_node_paths_snapshot). */
+    for (int attempt = 0;; attempt++) {
+        snap = fsp_node_paths_snapshot(fs);
+        path = fsp_node_path(fs, parent, req->in.name, &err);
+        if (!path)
+            goto out;
+        err = -ENOSYS;
+        memset(&info, 0, sizeof info);
+        if (fs->iface.get_file_info_by_name)
+            err = fs->iface.get_file_info_by_name(fs, path, &info);
+        stable = fsp_node_paths_unchanged(fs, &snap);
+        if (stable || attempt == LOOKUP_ATTEMPTS - 1)
+            break;
+        free(path);
+        path = NULL;
+    }
+    /* A "no such name" raced by renames is answered, never cached. */
+    if (err == -ENOENT && fs->params.negative_timeout_ms != 0 && stable) {
         /* A negative entry: node id 0 with a timeout lets the kernel
          * remember that the name does not exist. */
         struct fuse_entry_out neg;
@@ -425,6 +441,7 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     struct fsp_node *parent, *newparent = NULL, *child = NULL;
     void *ctx = NULL, *temp_ctx = NULL;
     char *path = NULL, *newpath = NULL;
+    bool moves_dir;
     int err;
 
     parent = fsp_request_node(req, req->in.nodeid);
@@ -450,10 +467,16 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
                           &ctx);
     if (err)
         goto out;
+    /* An exchange may move a directory the other way too. */
+    moves_dir = !child || child->is_dir || (flags & FSP_RENAME_EXCHANGE);
+    if (moves_dir)
+        fsp_node_dir_rename_begin(fs);
     err = fs->iface.rename(fs, ctx, path, newpath, flags);
     if (!err)
         err = fsp_node_renamed(fs, parent, req->in.name, newparent,
                                req->in.name2, flags);
+    if (moves_dir)
+        fsp_node_dir_rename_end(fs);
 out:
     fsp_reply_err(req, err);
     if (temp_ctx && fs->iface.close)
