@@ -420,11 +420,13 @@ enum fsp_io_mode {
 /* Whether INIT should ask for FUSE_PASSTHROUGH: the file system can name
  * backing files and the volume has no writeback cache. */
 bool fsp_passthrough_wanted(struct fsp_fs *fs);
-/* After OPEN/CREATE of a regular file of @mode made handle @h: choose its
- * I/O mode, and for passthrough register the backing file (once per node)
- * and set FOPEN_PASSTHROUGH and backing_id in @out. Returns 0 or -EBUSY
- * (the file system declined passthrough for a file open with it). */
-int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
+/* After OPEN/CREATE of a file of @mode made handle @fh: for a regular
+ * file on a volume with passthrough, choose its I/O mode, and for
+ * passthrough register the backing file (once per node) and set
+ * FOPEN_PASSTHROUGH and backing_id in @out; otherwise nothing. Returns 0
+ * or -EBUSY (the file system declined passthrough for a file open with
+ * it). */
+int fsp_passthrough_open(struct fsp_fs *fs, uint64_t fh,
                          uint32_t mode, struct fuse_open_out *out);
 /* The handle @h is being closed: drop its count; the last passthrough
  * open of a node unregisters the backing file. */

@@ -141,15 +141,21 @@ static int choose_locked(struct fsp_fs *fs, struct fsp_node *node, int fd,
     return id;
 }
 
-int fsp_passthrough_open(struct fsp_fs *fs, struct fsp_handle *h,
-                         uint32_t mode, struct fuse_open_out *out)
+int fsp_passthrough_open(struct fsp_fs *fs, uint64_t fh, uint32_t mode,
+                         struct fuse_open_out *out)
 {
-    struct fsp_node *node = h->node;
+    struct fsp_handle *h;
+    struct fsp_node *node;
     int fd = -1, err = 0, id;
 
-    h->io_mode = FSP_IO_NONE;
-    if (!(fs->init_flags & FUSE_PASSTHROUGH))
+    /* A new handle's io_mode is FSP_IO_NONE: nothing to do unless this
+     * volume passes regular files through. */
+    if (!(fs->init_flags & FUSE_PASSTHROUGH) || !S_ISREG(mode))
         return 0;
+    h = fsp_handle_get(fs, fh);
+    if (!h)
+        return -EBADF; /* cannot happen: the caller just made it */
+    node = h->node;
     /* Ask outside the lock: callbacks never run under fsp's locks. */
     if (!atomic_load(&fs->passthrough_refused) &&
         fs->iface.get_backing_file(fs, h->ctx, &fd) != 0)

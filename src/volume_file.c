@@ -89,13 +89,10 @@ static void open_node(struct fsp_req *req, bool is_dir)
         /* With a directory timeout of forever the kernel may keep the
          * listing it read. */
         out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
-    if (!is_dir && S_ISREG(info.mode)) {
-        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
-                                   &out);
-        if (err) {
-            fsp_handle_release(fs, out.fh); /* closes the context */
-            goto out;
-        }
+    err = fsp_passthrough_open(fs, out.fh, info.mode, &out);
+    if (err) {
+        fsp_handle_release(fs, out.fh); /* closes the context */
+        goto out;
     }
     /* If the kernel gave up on this open (interrupted), no RELEASE will
      * ever come for the handle: release it now (go-fuse #369). */
@@ -166,14 +163,11 @@ void fsp_op_create(struct fsp_req *req)
         goto out_close;
     }
     out.open_flags = open_flags_for(fs);
-    if (S_ISREG(info.mode)) {
-        err = fsp_passthrough_open(fs, fsp_handle_get(fs, out.fh), info.mode,
-                                   &out);
-        if (err) {
-            fsp_handle_release(fs, out.fh); /* closes the context */
-            fsp_node_forget(fs, node->nodeid, 1);
-            goto out;
-        }
+    err = fsp_passthrough_open(fs, out.fh, info.mode, &out);
+    if (err) {
+        fsp_handle_release(fs, out.fh); /* closes the context */
+        fsp_node_forget(fs, node->nodeid, 1);
+        goto out;
     }
     fsp_volume_fill_entry(fs, node, &info, &entry);
     if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
