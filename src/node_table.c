@@ -723,3 +723,18 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
         fs->iface.close(fs, fresh);
     return 0;
 }
+
+void fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
+                             void *ctx)
+{
+    struct fsp_node_table *t = &fs->nodes;
+
+    pthread_mutex_lock(&t->lock);
+    if (!node->meta_ctx) {
+        node->meta_ctx = ctx;
+        ctx = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (ctx && fs->iface.close)
+        fs->iface.close(fs, ctx);
+}

@@ -51,8 +51,11 @@
 
 bool fsp_passthrough_wanted(struct fsp_fs *fs)
 {
-    /* The kernel silently drops passthrough with the writeback cache. */
-    return fs->iface.get_backing_file && !fs->params.writeback_cache;
+    /* The kernel silently drops passthrough with the writeback cache, and
+     * a backing file is named only in an OPEN or CREATE reply, which a
+     * per_file_context volume does not give. */
+    return fs->iface.get_backing_file && !fs->params.writeback_cache &&
+           !fs->params.per_file_context;
 }
 
 /* Register @fd as a backing file; returns its id (> 0) or -errno. */

@@ -119,6 +119,32 @@ void fsp_op_opendir(struct fsp_req *req)
     open_node(req, true);
 }
 
+/*
+ * CREATE on a per_file_context volume. Once OPEN has been answered ENOSYS
+ * the kernel sends no RELEASE for any file, created ones included, so a
+ * handle of its own would never be freed and would pin the node (and an
+ * unlinked file's data) forever. Instead the created context becomes the
+ * node's meta context, fh 0 names the node's shared handle as for every
+ * other open, and close() comes when the kernel forgets the node. A RELEASE
+ * that does come (before the first OPEN) names fh 0 and is answered at
+ * once (fsp_op_release).
+ */
+static void create_shared(struct fsp_req *req, struct fsp_node *node,
+                          void *ctx, const fsp_file_info_t *info)
+{
+    struct fsp_fs *fs = req->fs;
+    struct fuse_entry_out entry;
+    struct fuse_open_out out;
+
+    fsp_node_adopt_meta_ctx(fs, node, ctx);
+    memset(&out, 0, sizeof out);
+    out.open_flags = open_flags_for(fs);
+    fsp_volume_fill_entry(fs, node, info, &entry);
+    if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
+        -ENOENT)
+        fsp_node_forget(fs, node->nodeid, 1);
+}
+
 void fsp_op_create(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
@@ -157,6 +183,10 @@ void fsp_op_create(struct fsp_req *req)
     if (!node)
         goto out_close;
     memset(&out, 0, sizeof out);
+    if (fs->params.per_file_context) {
+        create_shared(req, node, ctx, &info);
+        goto out;
+    }
     out.fh = fsp_handle_open(fs, ctx, node, (int)in->flags, false);
     if (!out.fh) {
         fsp_node_forget(fs, node->nodeid, 1);
@@ -304,6 +334,12 @@ void fsp_op_release(struct fsp_req *req)
 {
     const struct fuse_release_in *in = req->in.arg;
 
+    /* per_file_context: fh 0 is a node's shared handle, which lives as
+     * long as the node (a file created before the first OPEN). */
+    if (in->fh == 0 && req->fs->params.per_file_context) {
+        fsp_reply_err(req, 0);
+        return;
+    }
     fsp_reply_err(req, fsp_handle_release(req->fs, in->fh));
 }
 

@@ -156,8 +156,14 @@ typedef struct fsp_volume_params {
      *   file. That one context serves read, write, read_directory,
      *   flush and allocate as well as the attribute calls, so it must
      *   allow data access whatever flags it was opened with.
-     * - cleanup() is never called for such opens (there is no RELEASE);
-     *   files made by create() still get a handle, cleanup and close.
+     * - cleanup() is never called (the kernel sends no RELEASE, not even
+     *   for files made by create()). The context create() returns becomes
+     *   the new file's meta context: it serves every later request on the
+     *   file (so it too must allow data access whatever flags it was
+     *   created with), and close() is called when the kernel forgets the
+     *   file, as for a context from open(FSP_OPEN_META).
+     * - Kernel passthrough (get_backing_file) is not used: a backing file
+     *   can be named only in an OPEN reply.
      * - O_TRUNC arrives as set_file_size(0) instead of overwrite(), and
      *   O_APPEND writes still carry FSP_WRITE_TO_END_OF_FILE.
      * - The kernel keeps a file's cached pages and a directory's cached

@@ -62,6 +62,7 @@ static const char *g_dir_mode;        /* FSP_TEST_DIR */
 static pid_t g_runner_pid;
 static struct h_mount g_mount;        /* the runner's mount for this case */
 static bool g_have_mount;
+static long long g_base_nodes; /* nodes of the runner's fresh mount */
 static char g_scratch[256];           /* per-case dir (dir mode / H_NOMOUNT) */
 static volatile sig_atomic_t g_interrupted;
 static bool g_verbose;
@@ -1104,6 +1105,62 @@ long long h_fsptool_stat(const char *mnt, const char *key)
     return -1;
 }
 
+/* handles and nodes from one `fsptool stat`; false if it cannot be read. */
+static bool stat_handles_nodes(const char *mnt, long long *handles, long long *nodes)
+{
+    char tool[PATH_MAX];
+    snprintf(tool, sizeof tool, "%s/fsptool", h_bin_dir);
+    static struct h_proc p;
+    *handles = *nodes = -1;
+    if (h_runl(&p, 10, tool, "stat", mnt, NULL) != 0)
+        return false;
+    char *save = NULL;
+    for (char *line = strtok_r(p.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char k[256];
+        long long v;
+        if (sscanf(line, "%255s %lld", k, &v) != 2)
+            continue;
+        if (strcmp(k, "handles") == 0)
+            *handles = v;
+        else if (strcmp(k, "nodes") == 0)
+            *nodes = v;
+    }
+    return *handles >= 0 && *nodes >= 0;
+}
+
+long long h_volume_nodes(const char *mnt)
+{
+    long long handles, nodes;
+    return stat_handles_nodes(mnt, &handles, &nodes) ? nodes : -1;
+}
+
+bool h_check_baseline(const char *mnt, long long base_nodes)
+{
+    long long handles = -1, nodes = -1;
+    /* The kernel forgets what it no longer uses only when its caches are
+     * dropped; an inode with cached pages may take a second round. */
+    for (int i = 0; i < 40; i++) {
+        int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (write(fd, "2", 1) < 0) {
+                /* not root: the check below decides */
+            }
+            close(fd);
+        }
+        if (!stat_handles_nodes(mnt, &handles, &nodes)) {
+            H_FAILF("leak check: fsptool stat %s cannot be read", mnt);
+            return false;
+        }
+        if (handles == 0 && nodes <= base_nodes)
+            return true;
+        h_sleep(0.05);
+    }
+    H_FAILF("leak check: %s still holds handles %lld, nodes %lld (baseline 0, %lld) "
+            "after its files were closed and the kernel's caches dropped",
+            mnt, handles, nodes, base_nodes);
+    return false;
+}
+
 static bool word_at(const char *s, const char *start, size_t len)
 {
     bool l = start == s || !(isalnum((unsigned char)start[-1]) || start[-1] == '_');
@@ -1304,6 +1361,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         }
         g_have_mount = true;
         h_root = g_mount.mnt;
+        g_base_nodes = h_volume_nodes(g_mount.mnt);
     }
 
     fflush(stdout);
@@ -1383,6 +1441,12 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             g_mount.pid = 0;
             died = true;
         }
+        /* Every case leaves its volume as it found it: with all files
+         * closed and the caches dropped, no handle and no node beyond the
+         * fresh mount's (a leak cannot hide in a case that did not look). */
+        if (!died && !timed_out && h_failures() == 0 && g_base_nodes > 0 &&
+            !(c->flags & (H_XFAIL | H_NO_LEAK_CHECK)))
+            h_check_baseline(g_mount.mnt, g_base_nodes);
         if (!h_unmount(&g_mount, &dst))
             H_FAILF("could not unmount %s", g_mount.mnt);
         else if (!died && !timed_out && !(WIFEXITED(dst) && WEXITSTATUS(dst) == 0))

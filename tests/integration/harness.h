@@ -52,6 +52,8 @@ enum {
     H_XFAIL = 1u << 3,    /* the case must fail (harness self-tests) */
     H_MEMFS_ONLY = 1u << 4, /* tests memfs's own options (size limits...):
                                skipped when FSP_TEST_FS is another fs */
+    H_NO_LEAK_CHECK = 1u << 5, /* the case leaves nodes on purpose (it says
+                                  why): no leak check after it */
 };
 
 struct h_case {
@@ -252,6 +254,13 @@ pid_t h_waitpid_timeout(pid_t pid, int *status, double timeout_s);
 
 /* `fsptool stat MNT`: value of the line "key N"; -1 if missing. */
 long long h_fsptool_stat(const char *mnt, const char *key);
+/* The volume's node count (fsptool stat), or -1 if it cannot be read. */
+long long h_volume_nodes(const char *mnt);
+/* The leak check the runner makes after every case on its mount: drops the
+ * kernel's dentry and inode caches (so FORGETs flow) until the volume at
+ * @mnt holds no handle and at most @base_nodes nodes; records a failure
+ * and returns false if it still holds more after 2 s. */
+bool h_check_baseline(const char *mnt, long long base_nodes);
 /* How many requests of this opcode name (e.g. "lookup") the volume has
  * seen: from fsptool stat if it shows per-opcode lines, else counted in
  * the daemon's -d log. -1 if neither is available. */

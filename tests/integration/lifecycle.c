@@ -239,10 +239,14 @@ static long long poll_stat(const char *mnt, const char *key, long long want, dou
     return v;
 }
 
+/* With a handle per open (open_handles), each open file holds one handle
+ * until its RELEASE. On memfs's default per_file_context volume the
+ * kernel sends no RELEASE, so created files hold none (see
+ * files_created_without_open_hold_no_handle). */
 static void fsptool_stat_reports_nodes_and_handles(void)
 {
     struct h_mount m;
-    ASSERT_TRUE(h_mount(&m, NULL, 0));
+    ASSERT_TRUE(h_mount(&m, "open_handles", 0));
     struct h_proc p;
     EXPECT_EQ(h_runl(&p, 10, fsptool_bin(), "stat", m.mnt, NULL), 0);
     long long n0 = h_fsptool_stat(m.mnt, "nodes"), h0 = h_fsptool_stat(m.mnt, "handles");
@@ -263,6 +267,35 @@ static void fsptool_stat_reports_nodes_and_handles(void)
         if (fds[i] >= 0)
             close(fds[i]);
     EXPECT_EQ(poll_stat(m.mnt, "handles", h0, 2), h0); /* RELEASE is asynchronous */
+    int st;
+    h_unmount(&m, &st);
+    EXPECT_TRUE(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void files_created_without_open_hold_no_handle(void)
+{
+    struct h_mount m;
+    ASSERT_TRUE(h_mount(&m, NULL, 0));
+    long long n0 = h_fsptool_stat(m.mnt, "nodes");
+    ASSERT_GE(n0, 0);
+    int fds[3];
+    char path[512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/f%d", m.mnt, i);
+        fds[i] = EXPECT_OK(open(path, O_CREAT | O_RDWR, 0644));
+    }
+    EXPECT_EQ(h_fsptool_stat(m.mnt, "handles"), 0);
+    EXPECT_GE(h_fsptool_stat(m.mnt, "nodes"), n0 + 3);
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 0)
+            continue;
+        EXPECT_EQ(write(fds[i], "data", 4), 4);
+        close(fds[i]);
+        snprintf(path, sizeof path, "%s/f%d", m.mnt, i);
+        EXPECT_OK(unlink(path));
+    }
+    /* the unlinked files' nodes go with the kernel's last reference */
+    EXPECT_TRUE(h_check_baseline(m.mnt, n0));
     int st;
     h_unmount(&m, &st);
     EXPECT_TRUE(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -772,6 +805,7 @@ static const struct h_case cases[] = {
     H_CASE(fusermount3_u_unmounts_and_daemon_exits_0, NULL, H_NOMOUNT),
     H_CASE(sigterm_makes_daemon_unmount_and_exit_0, NULL, H_NOMOUNT),
     H_CASE(fsptool_lsvol_lists_mountpoint_and_pid, NULL, H_NOMOUNT),
+    H_CASE(files_created_without_open_hold_no_handle, NULL, H_NOMOUNT),
     H_CASE(fsptool_stat_reports_nodes_and_handles, NULL, H_NOMOUNT),
     H_CASE(sigkill_daemon_unblocks_waiting_caller_with_enotconn, NULL, H_NOMOUNT),
     H_CASE(sigkill_daemon_fails_io_in_progress_promptly, NULL, H_NOMOUNT),
