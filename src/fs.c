@@ -152,7 +152,7 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
     /* fsptool shows the source, which is what "fsname=" sets (as with
      * libfuse); it defaults to the file system's name. */
     fsp_stats_open(&fs->stats, fs->mount.mountpoint, fs->source, "dev",
-                   fs->mount.conn_id, threads);
+                   fs->mount.id.conn_id, threads);
     if (fs->stats.shared)
         atomic_store(&fs->stats.shared->nodes, (int64_t)fs->nodes.count);
     if (fs->stats.shared && atomic_load(&fs->debug))

@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -66,6 +67,7 @@ extern char **environ;
 #define FUSECTL_DIR           "/sys/fs/fuse/connections"
 #define DEFAULT_FS_NAME       "fsp"
 #define WATCHER_NAME          "fsp-unmount"
+#define WATCHER_DONE          'U'   /* daemon to watcher: mount seen to */
 
 #define FUSERMOUNT_TIMEOUT_MS 10000 /* a mount by fusermount3 takes a few ms */
 #define REAP_TIMEOUT_MS       2000  /* then SIGKILL */
@@ -399,20 +401,100 @@ static void abort_connection(unsigned conn_id)
     }
 }
 
-/* Is our mount of connection @conn_id on @path, and on top? Returns 1 if
- * so, 0 if it is gone, -EBUSY if another mount now covers it, or -errno.
- * Unmounting by path without asking this first could take down someone
- * else's mount made on the same path since. */
-static int our_mount_is_on_top(const char *path, unsigned conn_id)
-{
-    struct mount_lookup lk = lookup_for_connection(path, conn_id);
-    int err = lookup_mount(&lk);
+/* ------------------------------------------------------------------ */
+/* Which mount is ours                                                 */
+/* ------------------------------------------------------------------ */
 
+/*
+ * A mount is named by two numbers. The connection id (the device number of
+ * the FUSE superblock) names it in /proc/self/mountinfo and in fusectl, but
+ * the kernel hands a freed device number to the next mount at once: a
+ * volume mounted where ours was just unmounted often gets the same one.
+ * The 64-bit unique mount id (statx STATX_MNT_ID_UNIQUE, Linux 6.8) is
+ * never reused while the system runs. So the unique id decides whether our
+ * mount still exists, and only while it does may the connection id be
+ * trusted to name our connection (our superblock holds its device number).
+ * Kernels without unique ids fall back to the connection id alone.
+ */
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+#ifndef __NR_statmount
+#define __NR_statmount 457      /* the same on every architecture */
+#endif
+#define STATMOUNT_SB_BASIC_MASK 0x00000001U
+
+/* struct mnt_id_req of <linux/mount.h>, first version (24 bytes). */
+struct fsp_mnt_id_req {
+    uint32_t size;
+    uint32_t spare;
+    uint64_t mnt_id;
+    uint64_t param;
+};
+_Static_assert(sizeof(struct fsp_mnt_id_req) == 24, "MNT_ID_REQ_SIZE_VER0");
+
+/* The unique id of the mount on top of @path, or 0 if the kernel has none
+ * to give. AT_STATX_DONT_SYNC: the FUSE root's attributes are not asked
+ * for, so this works before INIT and on a connection whose daemon hangs. */
+static uint64_t unique_mount_id(const char *path)
+{
+    struct statx sx;
+
+    if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT |
+              AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &sx) < 0)
+        return 0;
+    return (sx.stx_mask & STATX_MNT_ID_UNIQUE) ? sx.stx_mnt_id : 0;
+}
+
+/* Does the mount with unique id @id still exist (in our namespace)?
+ * 1 yes, 0 no, -errno if the kernel cannot tell. */
+static int unique_mount_exists(uint64_t id)
+{
+    struct fsp_mnt_id_req req = {
+        .size = sizeof req, .mnt_id = id, .param = STATMOUNT_SB_BASIC_MASK,
+    };
+    uint64_t buf[64];           /* struct statmount and then some */
+
+    if (syscall(__NR_statmount, &req, buf, sizeof buf, 0) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : -errno;
+}
+
+/* Is our mount on @path, and on top? Returns 1 if so, 0 if it is gone,
+ * -EBUSY if another mount now covers it, or -errno. Unmounting by path
+ * without asking this first could take down someone else's mount made on
+ * the same path since. Uses no malloc (the watcher calls it). */
+static int our_mount_is_on_top(const char *path, const struct fsp_mount_id *id)
+{
+    struct mount_lookup lk = lookup_for_connection(path, id->conn_id);
+    int err;
+
+    if (id->unique != 0) {
+        if (unique_mount_id(path) == id->unique)
+            return 1;
+        err = unique_mount_exists(id->unique);
+        if (err <= 0)
+            return err;     /* gone, or cannot tell: touch nothing */
+        /* Ours exists, so its connection id is still ours: mountinfo
+         * tells whether it is covered or the top could not be read. */
+    }
+    err = lookup_mount(&lk);
     if (err < 0)
         return err;
     if (!lk.dev_found)
         return 0;
     return top_is_connection(&lk) ? 1 : -EBUSY;
+}
+
+/* Fill in @id for the FUSE mount just made on @path. */
+static int identify_mount(const char *path, struct fsp_mount_id *id)
+{
+    int err = find_connection_id(path, &id->conn_id);
+
+    if (err < 0)
+        return err;
+    id->unique = unique_mount_id(path);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1000,7 +1082,7 @@ static int mount_as_root(struct mount_request *rq, struct fsp_mount *m)
         return explain_mount_error(rq, errno, data);
 
     /* Not stat(): until the daemon answers INIT, that would block. */
-    err = find_connection_id(m->mountpoint, &m->conn_id);
+    err = identify_mount(m->mountpoint, &m->id);
     if (err < 0) {
         umount2(m->mountpoint, MNT_DETACH);     /* just made: on top */
         return fail(rq, -EIO, "mount point %s was mounted but does not "
@@ -1282,9 +1364,9 @@ static int mount_with_fusermount(struct mount_request *rq, struct fsp_mount *m)
         reap_child(pid, 0, NULL);
         pid = 0;
         /* Killed after mounting but before handing over the fd? */
-        if (find_connection_id(m->mountpoint, &m->conn_id) == 0)
+        if (find_connection_id(m->mountpoint, &m->id.conn_id) == 0)
             run_fusermount_unmount(m->mountpoint);
-        m->conn_id = 0;
+        m->id.conn_id = 0;
         err = fail(rq, -ETIMEDOUT, "mount point %s: fusermount3 did not "
                    "answer within %d s: check that no hung FUSE mount lies "
                    "on the way to the mount point (grep fuse /proc/mounts)",
@@ -1304,7 +1386,7 @@ static int mount_with_fusermount(struct mount_request *rq, struct fsp_mount *m)
     reap_child(pid, REAP_TIMEOUT_MS, NULL);     /* it exits after sending */
     pid = 0;
 
-    err = find_connection_id(m->mountpoint, &m->conn_id);
+    err = identify_mount(m->mountpoint, &m->id);
     if (err < 0) {
         run_fusermount_unmount(m->mountpoint);
         err = fail(rq, -EIO, "mount point %s was mounted by fusermount3 but "
@@ -1338,7 +1420,7 @@ out:
 /* What the watcher does once the daemon is gone. */
 struct watcher_plan {
     const char *path;           /* the canonical mount point */
-    unsigned conn_id;
+    struct fsp_mount_id id;
     const char *helper;         /* fusermount3 for an ordinary user, or NULL */
     char *const *helper_argv;   /* "fusermount3 -u -z -- path" */
 };
@@ -1383,16 +1465,18 @@ static void run_unmount_watcher(int pipe_fd, int null_fd,
     }
     prctl(PR_SET_NAME, WATCHER_NAME, 0, 0, 0);
 
-    do
+    do {
         n = read(3, &byte, 1);
-    while (n > 0 || (n < 0 && errno == EINTR));
+        if (n == 1 && byte == WATCHER_DONE)
+            _exit(0);                   /* the daemon saw to its mount */
+    } while (n > 0 || (n < 0 && errno == EINTR));
     if (n < 0)
         _exit(1);                       /* cannot tell: leave the mount */
 
-    /* The daemon is gone (or fsp_mount_destroy() has unmounted already). */
-    switch (our_mount_is_on_top(plan->path, plan->conn_id)) {
+    /* The daemon is gone without a word: it died. */
+    switch (our_mount_is_on_top(plan->path, &plan->id)) {
     case 1:
-        abort_connection(plan->conn_id);
+        abort_connection(plan->id.conn_id);
         if (plan->helper) {
             close(3);
             execve(plan->helper, plan->helper_argv, environ);
@@ -1400,7 +1484,7 @@ static void run_unmount_watcher(int pipe_fd, int null_fd,
             umount2(plan->path, MNT_DETACH);
         break;
     case -EBUSY:                        /* covered: abort, leave the path */
-        abort_connection(plan->conn_id);
+        abort_connection(plan->id.conn_id);
         break;
     default:                            /* gone already */
         break;
@@ -1414,7 +1498,7 @@ static int start_unmount_watcher(struct mount_request *rq, struct fsp_mount *m)
     char *argv[] = { FUSERMOUNT, "-u", "-z", "--", m->mountpoint, NULL };
     struct watcher_plan plan = {
         .path = m->mountpoint,
-        .conn_id = m->conn_id,
+        .id = m->id,
         .helper = m->via_fusermount ? helper : NULL,
         .helper_argv = argv,
     };
@@ -1517,9 +1601,9 @@ int fsp_mount_unmount(struct fsp_mount *m)
 {
     int err;
 
-    if (m == NULL || m->mountpoint == NULL || m->conn_id == 0)
+    if (m == NULL || m->mountpoint == NULL || m->id.conn_id == 0)
         return 0;
-    err = our_mount_is_on_top(m->mountpoint, m->conn_id);
+    err = our_mount_is_on_top(m->mountpoint, &m->id);
     if (err <= 0)
         return err;                     /* gone already, covered, or -errno */
     if (m->via_fusermount)
@@ -1536,9 +1620,16 @@ void fsp_mount_destroy(struct fsp_mount *m)
     fsp_mount_unmount(m);
     if (m->fd >= 0)
         close(m->fd);
-    /* The watcher sees EOF, finds our mount gone, and exits. */
-    if (m->watcher_fd >= 0)
+    /* Tell the watcher that the mount is seen to, so that it touches
+     * nothing even if it runs long after (held back, or slow to be
+     * scheduled) when another volume is mounted on the path. */
+    if (m->watcher_fd >= 0) {
+        const char done = WATCHER_DONE;
+        ssize_t ignored = write(m->watcher_fd, &done, 1);
+
+        (void)ignored;
         close(m->watcher_fd);
+    }
     if (m->watcher_pid > 0)
         reap_child(m->watcher_pid, REAP_TIMEOUT_MS, NULL);
     /* fsp does not keep fusermount3 alive at present (fusermount3's own

@@ -24,11 +24,19 @@ struct fsp_mount_options {
     uint32_t max_read;        /* 0: not passed */
 };
 
+/* What names a mount (see "Which mount is ours" in mount.c). */
+struct fsp_mount_id {
+    unsigned conn_id;         /* /sys/fs/fuse/connections/<conn_id>; the
+                                 kernel reuses it once the mount is gone */
+    uint64_t unique;          /* statx STATX_MNT_ID_UNIQUE, never reused;
+                                 0 on kernels before 6.8 */
+};
+
 struct fsp_mount {
     int fd;                   /* the /dev/fuse descriptor, or -1 */
     char *mountpoint;         /* canonical absolute path (malloc'd) */
     bool via_fusermount;      /* mounted by fusermount3 */
-    unsigned conn_id;         /* /sys/fs/fuse/connections/<conn_id> */
+    struct fsp_mount_id id;   /* which mount is ours */
     pid_t watcher_pid;        /* auto-unmount watcher (root path), or 0 */
     int watcher_fd;           /* our end of the watcher's pipe, or -1 */
     pid_t fusermount_pid;     /* fusermount3 kept alive for auto_unmount */
