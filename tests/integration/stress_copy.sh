@@ -1,25 +1,36 @@
 #!/bin/bash
-# stress_copy.sh - copy a 3,000-directory / 10,000-file tree onto memfs and
-# back out of it, and check that the volume returns to where it started.
+# stress_copy.sh - the field's stress case (from a WinFsp crash report): a
+# 3,000-directory / 10,000-file tree copied onto the volume, copied again
+# inside it, compared and deleted; then the volume must be back where it
+# started.
 #
 #   stress_copy.sh [BIN_DIR [MKTREE]]      (CTest passes both)
 #
 # Steps (each under `timeout`): build the source tree on /tmp (ext4); mount
-# memfs -f; record the daemon's VmRSS and `fsptool stat` nodes; time
-# `cp -a src mnt/copy` and the same copy into another /tmp directory;
-# `diff -r`; `rm -rf mnt/copy`; drop the kernel's dentry/inode caches so
-# FORGETs flow; then `fsptool stat` must show handles 0 and nodes back at
-# the baseline, and the daemon must be alive. Prints a summary line with
-# both copy times and the RSS before and after.
+# the volume in the foreground; record the daemon's VmRSS, its free space
+# (df) and `fsptool stat` nodes; `cp -a src mnt/copy` (from outside), then
+# `cp -a mnt/copy mnt/copy2` (inside: every file is opened as an existing
+# file first), and the same copy into another /tmp directory for the time;
+# `diff -r` of both copies; `rm -rf` of both; drop the kernel's dentry and
+# inode caches so FORGETs flow; then `fsptool stat` must show handles 0 and
+# nodes back at the baseline, the free space must be back at the baseline,
+# the daemon's VmRSS within FSP_STRESS_RSS_SLACK_KB of it, and the daemon
+# alive. Prints a summary line with the times and the figures before and
+# after.
 #
-# Environment: FSP_STRESS_DIRS (3000), FSP_STRESS_FILES (10000), CI (a
-# missing /dev/fuse fails instead of skipping, exit 77 = skip).
+# Environment: FSP_TEST_FS (memfs, or ptfs over a directory of its own),
+# FSP_TEST_FS_OPTS (more -o options: open_handles, io_uring...),
+# FSP_STRESS_DIRS (3000), FSP_STRESS_FILES (10000), FSP_STRESS_RSS_SLACK_KB
+# (8192), CI (a missing /dev/fuse fails instead of skipping; exit 77 = skip).
 set -u
 
 BIN=${1:-build/bin}
 MKTREE=${2:-$BIN/fsp_mktree}
-MEMFS=$BIN/memfs
+FS=${FSP_TEST_FS:-memfs}
+FS_OPTS=${FSP_TEST_FS_OPTS:-}
+DAEMON=$BIN/$FS
 FSPTOOL=$BIN/fsptool
+RSS_SLACK_KB=${FSP_STRESS_RSS_SLACK_KB:-8192}
 NDIRS=${FSP_STRESS_DIRS:-3000}
 NFILES=${FSP_STRESS_FILES:-10000}
 
@@ -33,7 +44,8 @@ fi
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: needs root (drop_caches, umount)"; exit 77
 fi
-for f in "$MEMFS" "$FSPTOOL" "$MKTREE"; do
+case $FS in memfs|ptfs) ;; *) say "FAIL: FSP_TEST_FS=$FS: memfs or ptfs"; exit 1;; esac
+for f in "$DAEMON" "$FSPTOOL" "$MKTREE"; do
     [ -x "$f" ] || { say "FAIL: $f is missing"; exit 1; }
 done
 
@@ -42,8 +54,9 @@ chmod 755 "$WORK"
 SRC=$WORK/src
 MNT=$WORK/mnt
 EXT=$WORK/ext4copy
-LOG=$WORK.memfs.log
-mkdir -p "$MNT" "$EXT"
+BACKING=$WORK/ptfs-source
+LOG=$WORK.$FS.log
+mkdir -p "$MNT" "$EXT" "$BACKING"
 DAEMON_PID=
 FAILED=0
 
@@ -77,13 +90,14 @@ trap 'say "interrupted"; exit 130' INT TERM
 fail() { say "FAIL: $*"; FAILED=1; }
 fatal() {
     say "FAIL: $*"
-    if [ -s "$LOG" ]; then say "memfs log (tail):"; tail -n 20 "$LOG"; fi
+    if [ -s "$LOG" ]; then say "$FS log (tail):"; tail -n 20 "$LOG"; fi
     exit 1
 }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status" 2>/dev/null || echo "?"; }
 stat_value() { timeout 10 "$FSPTOOL" stat "$MNT" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'; }
+free_kb() { timeout 10 df -k --output=avail "$MNT" 2>/dev/null | tail -n 1 | tr -d ' '; }
 
 # 1. the source tree
 T0=$(now)
@@ -91,48 +105,62 @@ timeout 300 "$MKTREE" "$SRC" "$NDIRS" "$NFILES" 12345 || fatal "building the sou
 say "source tree built in $(elapsed "$T0" "$(now)") s"
 
 # 2. mount
-"$MEMFS" -f "$MNT" >"$LOG" 2>&1 &
+ARGS=(-f)
+[ -n "$FS_OPTS" ] && ARGS+=(-o "${FS_OPTS#,}")
+[ "$FS" = ptfs ] && ARGS+=("$BACKING")
+"$DAEMON" "${ARGS[@]}" "$MNT" >"$LOG" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1000); do
     mounted && break
-    kill -0 "$DAEMON_PID" 2>/dev/null || fatal "memfs exited before mounting"
+    kill -0 "$DAEMON_PID" 2>/dev/null || fatal "$FS exited before mounting"
     sleep 0.01
 done
-mounted || fatal "memfs did not mount $MNT within 10 s"
+mounted || fatal "$FS did not mount $MNT within 10 s"
+say "$FS ${ARGS[*]} $MNT"
 timeout 10 stat "$MNT" >/dev/null || fatal "stat of the fresh mount"
 
 RSS0=$(rss_kb)
 NODES0=$(stat_value nodes)
 HANDLES0=$(stat_value handles)
+FREE0=$(free_kb)
 [ -n "$NODES0" ] || fatal "fsptool stat $MNT shows no 'nodes' line"
-say "baseline: daemon pid $DAEMON_PID, VmRSS $RSS0 kB, nodes $NODES0, handles $HANDLES0"
+say "baseline: daemon pid $DAEMON_PID, VmRSS $RSS0 kB, nodes $NODES0, handles $HANDLES0, free $FREE0 kB"
 
-# 3. the copies
+# 3. the copies: onto the volume, then inside it
 T0=$(now)
-timeout 600 cp -a "$SRC" "$MNT/copy" || fatal "cp -a onto memfs"
+timeout 600 cp -a "$SRC" "$MNT/copy" || fatal "cp -a onto $FS"
 T_MEMFS=$(elapsed "$T0" "$(now)")
+T0=$(now)
+timeout 600 cp -a "$MNT/copy" "$MNT/copy2" || fatal "cp -a inside $FS"
+T_INSIDE=$(elapsed "$T0" "$(now)")
 RSS1=$(rss_kb)
+HANDLES1=$(stat_value handles)
+NODES1=$(stat_value nodes)
 T0=$(now)
 timeout 600 cp -a "$SRC" "$EXT/copy" || fatal "cp -a onto ext4"
 T_EXT4=$(elapsed "$T0" "$(now)")
-say "cp -a: memfs $T_MEMFS s, ext4 $T_EXT4 s"
+say "cp -a: onto $FS $T_MEMFS s, inside $FS $T_INSIDE s, onto ext4 $T_EXT4 s"
 
 # 4. compare
 T0=$(now)
 timeout 600 diff -r --no-dereference "$SRC" "$MNT/copy" >"$WORK/diff.out" 2>&1 ||
     { head -n 20 "$WORK/diff.out"; fail "diff -r src mnt/copy"; }
+timeout 600 diff -r --no-dereference "$MNT/copy" "$MNT/copy2" >"$WORK/diff2.out" 2>&1 ||
+    { head -n 20 "$WORK/diff2.out"; fail "diff -r mnt/copy mnt/copy2"; }
 T_DIFF=$(elapsed "$T0" "$(now)")
 n_src=$(timeout 300 find "$SRC" | wc -l)
-n_dst=$(timeout 300 find "$MNT/copy" | wc -l)
-[ "$n_src" = "$n_dst" ] || fail "entry count: src $n_src, copy $n_dst"
 l_src=$(timeout 300 find "$SRC" -type f -links +1 | wc -l)
-l_dst=$(timeout 300 find "$MNT/copy" -type f -links +1 | wc -l)
-[ "$l_src" = "$l_dst" ] || fail "hard-linked files: src $l_src, copy $l_dst (cp -a keeps links)"
+for c in copy copy2; do
+    n_dst=$(timeout 300 find "$MNT/$c" | wc -l)
+    [ "$n_src" = "$n_dst" ] || fail "entry count: src $n_src, $c $n_dst"
+    l_dst=$(timeout 300 find "$MNT/$c" -type f -links +1 | wc -l)
+    [ "$l_src" = "$l_dst" ] || fail "hard-linked files: src $l_src, $c $l_dst (cp -a keeps links)"
+done
 say "diff -r clean in $T_DIFF s ($n_src entries, $l_src hard-linked files)"
 
 # 5. remove, drop caches, and wait for the volume to come back to baseline
 T0=$(now)
-timeout 600 rm -rf "$MNT/copy" || fail "rm -rf mnt/copy"
+timeout 600 rm -rf "$MNT/copy" "$MNT/copy2" || fail "rm -rf mnt/copy mnt/copy2"
 T_RM=$(elapsed "$T0" "$(now)")
 sync
 NODES=? HANDLES=?
@@ -147,8 +175,18 @@ done
 [ "$NODES" = "$NODES0" ] || fail "nodes $NODES after rm -rf and drop_caches (baseline $NODES0)"
 kill -0 "$DAEMON_PID" 2>/dev/null || fatal "the daemon died"
 RSS2=$(rss_kb)
+FREE2=$(free_kb)
 left=$(timeout 60 find "$MNT" -mindepth 1 | wc -l)
 [ "$left" = 0 ] || fail "$left entries left on the volume"
+if [ "$FS" = memfs ]; then
+    [ "$FREE2" = "$FREE0" ] || fail "free space $FREE2 kB after rm -rf (baseline $FREE0 kB)"
+else
+    # ptfs shows the free space of /tmp, which other programs change too
+    [ $((FREE0 - FREE2)) -lt 65536 ] ||
+        fail "free space $FREE2 kB after rm -rf (baseline $FREE0 kB)"
+fi
+[ $((RSS2 - RSS0)) -le "$RSS_SLACK_KB" ] ||
+    fail "VmRSS $RSS2 kB after rm -rf (baseline $RSS0 kB; slack $RSS_SLACK_KB kB)"
 
 # 6. unmount: the daemon exits 0
 timeout 10 umount "$MNT" || fail "umount"
@@ -157,12 +195,13 @@ for _ in $(seq 100); do
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then wait "$DAEMON_PID"; STATUS=$?; break; fi
     sleep 0.05
 done
-[ "$STATUS" = 0 ] || fail "memfs exit status after umount: $STATUS"
+[ "$STATUS" = 0 ] || fail "$FS exit status after umount: $STATUS"
 DAEMON_PID=
 
-say "SUMMARY: $NDIRS dirs + $NFILES files: cp -a memfs ${T_MEMFS}s, ext4 ${T_EXT4}s;" \
-    "rm -rf ${T_RM}s; memfs VmRSS ${RSS0} kB before, ${RSS1} kB after copy," \
-    "${RSS2} kB after rm; nodes ${NODES0} -> ${NODES}, handles ${HANDLES}"
+say "SUMMARY: $FS${FS_OPTS:+ -o ${FS_OPTS#,}}, $NDIRS dirs + $NFILES files:" \
+    "cp -a onto ${T_MEMFS}s, inside ${T_INSIDE}s, ext4 ${T_EXT4}s; rm -rf ${T_RM}s;" \
+    "VmRSS ${RSS0} -> ${RSS1} (copies) -> ${RSS2} kB; handles ${HANDLES0} -> ${HANDLES1} -> ${HANDLES};" \
+    "nodes ${NODES0} -> ${NODES1} -> ${NODES}; free ${FREE0} -> ${FREE2} kB"
 if [ "$FAILED" = 0 ]; then say "PASS"; exit 0; fi
 say "FAILED"
 exit 1
