@@ -2,7 +2,8 @@
 # stress_copy.sh - copy a 3,000-directory / 10,000-file tree onto memfs and
 # back out of it, and check that the volume returns to where it started.
 #
-#   stress_copy.sh [BIN_DIR [MKTREE]]      (CTest passes both)
+#   stress_copy.sh [BIN_DIR [MKTREE]]      (CTest passes both; default
+#                                          build/bin, build/tests/fsp_mktree)
 #
 # Steps (each under `timeout`): build the source tree on /tmp (ext4); mount
 # memfs -f; record the daemon's VmRSS and `fsptool stat` nodes; time
@@ -17,7 +18,7 @@
 set -u
 
 BIN=${1:-build/bin}
-MKTREE=${2:-$BIN/fsp_mktree}
+MKTREE=${2:-$BIN/../tests/fsp_mktree}
 MEMFS=$BIN/memfs
 FSPTOOL=$BIN/fsptool
 NDIRS=${FSP_STRESS_DIRS:-3000}
