@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages fsp needs to build, run and test.
 # Safe to run again: apt-get skips what is already there.
+#
+# Exit status: 0 when every package is installed; 1, with a message, when
+# one is missing and cannot be installed (not root, or apt-get failed).
 set -euo pipefail
 packages=(build-essential cmake pkg-config fuse3 attr liburing-dev util-linux procps python3)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  # Not `dpkg-query | grep -q`: under pipefail, grep leaving early could
+  # make a package that is there count as missing.
+  status=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null || true)
+  [[ $status == *"install ok installed"* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -13,7 +19,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  if ! apt-get update -qq; then
+    echo "install-deps: apt-get update failed; needed: ${missing[*]}" >&2
+    exit 1
+  fi
+  if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    echo "install-deps: apt-get install failed: ${missing[*]}" >&2
+    exit 1
+  fi
   echo "install-deps: installed ${missing[*]}"
 fi

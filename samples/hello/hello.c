@@ -23,6 +23,10 @@ int main(int argc, char **argv) {
                              .read = read_, .read_directory = list };
     fsp_volume_params_t p; fsp_volume_params_init(&p); p.read_only = true;
     fsp_fs_t *fs;
+    if (argc != 2 || argv[1][0] == '-') {
+        int help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+        fputs("usage: hello MOUNTPOINT (serves /hello until unmounted)\n", help ? stdout : stderr);
+        return help ? 0 : 2; }
     if (fsp_fs_create(&p, &i, NULL, &fs) || fsp_fs_mount(fs, argv[1]))
         return puts(fsp_fs_error_message(fs)), 1;
     fsp_fs_start(fs, 2); fsp_fs_wait(fs); fsp_fs_delete(fs); return 0; }

@@ -64,7 +64,7 @@ static const char usage_text[] =
     "  open_handles          an fsp handle per open(2): OPEN and RELEASE\n"
     "                        requests (default: one context per file, and\n"
     "                        the kernel sends neither)\n"
-    "  slowio_percent=P      complete P%% of reads, writes and directory\n"
+    "  slowio_percent=P      complete P% of reads, writes and directory\n"
     "                        reads later, from another thread (FSP_PENDING)\n"
     "  slowio_max_delay=MS   ... after a random delay of at most MS (default\n"
     "                        10; slowio_percent defaults to 100 once a\n"

@@ -14,7 +14,8 @@
  * is non-zero if anything failed.
  *
  * Environment:
- *   FSP_BIN_DIR   directory holding memfs and fsptool (default: the build's).
+ *   FSP_BIN_DIR   directory holding memfs, ptfs and fsptool (default: the
+ *                 build's bin/, compiled in; the suites are in its tests/).
  *   FSP_TEST_DIR  run the POSIX cases against this plain directory instead of
  *                 a memfs mount (to check expectations on tmpfs/ext4); cases
  *                 that need the daemon are skipped.

@@ -4,7 +4,8 @@
 # inside it, compared and deleted; then the volume must be back where it
 # started.
 #
-#   stress_copy.sh [BIN_DIR [MKTREE]]      (CTest passes both)
+#   stress_copy.sh [BIN_DIR [MKTREE]]      (CTest passes both; default
+#                                          build/bin, build/tests/fsp_mktree)
 #
 # Steps (each under `timeout`): build the source tree on /tmp (ext4); mount
 # the volume in the foreground; record the daemon's VmRSS, its free space
@@ -25,7 +26,7 @@
 set -u
 
 BIN=${1:-build/bin}
-MKTREE=${2:-$BIN/fsp_mktree}
+MKTREE=${2:-$BIN/../tests/fsp_mktree}
 FS=${FSP_TEST_FS:-memfs}
 FS_OPTS=${FSP_TEST_FS_OPTS:-}
 DAEMON=$BIN/$FS

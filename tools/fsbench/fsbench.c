@@ -138,7 +138,7 @@ static void usage(FILE *f)
         "just\n"
         "                 before and after each measured part, untimed\n"
         "  -l             list the tests\n"
-        "  -h             show this text\n\n"
+        "  -h, --help     show this text\n\n"
         "Exit status: 0 every selected test ran; 1 a test failed; 2 a "
         "usage error,\nor DIR is missing, not writable or full.\n");
 }
@@ -383,8 +383,13 @@ int main(int argc, char **argv)
     uint64_t v;
     int opt;
     int status = EXIT_OK;
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
 
-    while ((opt = getopt(argc, argv, "n:i:s:r:t:x:lh")) != -1) {
+    while ((opt = getopt_long(argc, argv, "n:i:s:r:t:x:lh", long_options,
+                              NULL)) != -1) {
         switch (opt) {
         case 'n':
             if (!parse_number(optarg, false, 1, 10000000, &v))

@@ -22,6 +22,7 @@
 #include "launcher_proto.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
@@ -47,7 +48,8 @@ enum {
 static const char usage[] =
     "usage: fsp-launchctl [-s SOCKET] start CLASS INSTANCE [ARG]...\n"
     "       fsp-launchctl [-s SOCKET] stop|info CLASS INSTANCE\n"
-    "       fsp-launchctl [-s SOCKET] list\n";
+    "       fsp-launchctl [-s SOCKET] list\n"
+    "       fsp-launchctl -h|--help\n";
 
 static int connect_to(const char *path)
 {
@@ -194,8 +196,12 @@ int main(int argc, char **argv)
     const char *socket_path = FSP_LAUNCHER_SOCKET_DEFAULT;
     char request[FSP_LAUNCHER_LINE_MAX];
     int c, fd, len, status;
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
 
-    while ((c = getopt(argc, argv, "+s:h")) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:h", long_options, NULL)) != -1) {
         switch (c) {
         case 's':
             socket_path = optarg;

@@ -352,16 +352,21 @@ static const char usage[] =
     "  -s SOCKET     socket to listen on (default "
     FSP_LAUNCHER_SOCKET_DEFAULT ");\n"
     "                its directory also holds the state file and logs\n"
-    "  -v            log to stderr too\n";
+    "  -v            log to stderr too\n"
+    "  -h, --help    show this help\n";
 
 int main(int argc, char **argv)
 {
     static struct launcherd d;
     int c, i, log_options = LOG_PID;
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
 
     d.table.class_dir = FSP_CLASS_DIR_DEFAULT;
     d.socket_path = FSP_LAUNCHER_SOCKET_DEFAULT;
-    while ((c = getopt(argc, argv, "c:s:vh")) != -1) {
+    while ((c = getopt_long(argc, argv, "c:s:vh", long_options, NULL)) != -1) {
         switch (c) {
         case 'c':
             d.table.class_dir = optarg;

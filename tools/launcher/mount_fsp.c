@@ -37,6 +37,7 @@
 
 static const char usage[] =
     "usage: mount.fsp SOURCE DIR [-sfnv] [-N NS] [-o OPTIONS] -t fsp.NAME\n"
+    "       mount.fsp -h|--help\n"
     "  (run by mount -t fsp.NAME; the class is "
     "$FSP_CLASS_DIR/NAME.conf,\n"
     "   default " FSP_CLASS_DIR_DEFAULT "/NAME.conf)\n";
@@ -165,8 +166,13 @@ int main(int argc, char **argv)
     char message[512], **fs_argv = NULL;
     bool fake = false, verbose = false;
     int opt, status = EXIT_MOUNT_FAILED, i;
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
 
-    while ((opt = getopt(argc, argv, "sfnvN:o:t:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "sfnvN:o:t:h", long_options,
+                              NULL)) != -1) {
         switch (opt) {
         case 'f':
             fake = true;
