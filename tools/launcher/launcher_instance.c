@@ -313,7 +313,7 @@ void instance_stop(struct instance_table *table, struct instance *in,
     in->waiter_fd = waiter_fd;
     in->remove_when_gone = true;
     if (in->pid == 0) { /* restarting or failed: no process */
-        fsp_launcher_unmount(in->mountpoint);
+        fsp_launcher_unmount(in->mountpoint, in->mount_id);
         answer(in, 0, "");
         remove_instance(table, in);
         return;
@@ -329,7 +329,7 @@ static void recover(struct instance_table *table, struct instance *in,
     int64_t now = instance_now_ms(), delay;
 
     in->pid = 0;
-    fsp_launcher_unmount(in->mountpoint);
+    fsp_launcher_unmount(in->mountpoint, in->mount_id);
     if (in->state == INSTANCE_RUNNING &&
         now - in->running_since_ms >= RECOVERY_RESET_MS)
         in->restarts_in_a_row = 0;
@@ -360,7 +360,7 @@ static void ended(struct instance_table *table, struct instance *in,
 
     if (in->state == INSTANCE_STOPPING) {
         in->pid = 0;
-        fsp_launcher_unmount(in->mountpoint);
+        fsp_launcher_unmount(in->mountpoint, in->mount_id);
         syslog(LOG_INFO, "%s %s: stopped (%s)", in->class_->name, in->name,
                how);
         if (in->remove_when_gone) {
@@ -378,7 +378,7 @@ static void ended(struct instance_table *table, struct instance *in,
                  "mount was ready", how);
         syslog(LOG_ERR, "%s %s: start failed: %s", in->class_->name,
                in->name, message);
-        fsp_launcher_unmount(in->mountpoint);
+        fsp_launcher_unmount(in->mountpoint, in->mount_id);
         answer(in, ECHILD, message);
         remove_instance(table, in);
         return;
@@ -386,7 +386,7 @@ static void ended(struct instance_table *table, struct instance *in,
     if (!crashed) {
         syslog(LOG_INFO, "%s %s: ended (%s)", in->class_->name, in->name,
                how);
-        fsp_launcher_unmount(in->mountpoint);
+        fsp_launcher_unmount(in->mountpoint, in->mount_id);
         remove_instance(table, in);
         return;
     }
@@ -432,6 +432,7 @@ static bool tick_one(struct instance_table *table, struct instance *in,
         if (fsp_launcher_is_fuse_mount(in->mountpoint)) {
             in->state = INSTANCE_RUNNING;
             in->running_since_ms = now;
+            in->mount_id = fsp_launcher_mount_id(in->mountpoint);
             syslog(LOG_INFO, "%s %s: mounted on %s", in->class_->name,
                    in->name, in->mountpoint);
             answer(in, 0, "");

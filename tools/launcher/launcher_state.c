@@ -34,8 +34,11 @@ void launcher_state_save(const struct instance_table *table)
         return;
     }
     for (in = table->head; in; in = in->next) {
-        fprintf(file, "%s\t%s\t%d\t%llu\t%u\t%u\t%s\t%u\t%s", in->class_->name,
-                in->name, (int)in->pid, in->start_time,
+        /* START_TIME:MOUNT_ID: a launcher that knows no mount id reads
+         * the start time and stops at the colon. */
+        fprintf(file, "%s\t%s\t%d\t%llu:%llu\t%u\t%u\t%s\t%u\t%s",
+                in->class_->name, in->name, (int)in->pid, in->start_time,
+                in->mount_id,
                 (unsigned)in->caller.uid, (unsigned)in->caller.gid,
                 in->caller.user, in->restarts, in->mountpoint);
         for (i = 0; i < in->arg_count; i++)
@@ -58,6 +61,7 @@ static struct instance *from_fields(struct instance_table *table,
 {
     struct fsp_class *c = NULL;
     struct instance *in;
+    char *end;
     int i;
 
     if (fsp_class_find(table->class_dir, fields[0], log_class_problem, NULL,
@@ -72,7 +76,8 @@ static struct instance *from_fields(struct instance_table *table,
     in->waiter_fd = -1;
     snprintf(in->name, sizeof in->name, "%s", fields[1]);
     in->pid = (pid_t)atoi(fields[2]);
-    in->start_time = strtoull(fields[3], NULL, 10);
+    in->start_time = strtoull(fields[3], &end, 10);
+    in->mount_id = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
     in->caller.uid = (uid_t)strtoul(fields[4], NULL, 10);
     in->caller.gid = (gid_t)strtoul(fields[5], NULL, 10);
     snprintf(in->caller.user, sizeof in->caller.user, "%s", fields[6]);
@@ -96,6 +101,8 @@ static bool adopt(struct instance *in)
         if (fsp_launcher_is_fuse_mount(in->mountpoint)) {
             in->state = INSTANCE_RUNNING;
             in->running_since_ms = instance_now_ms();
+            if (in->mount_id == 0)
+                in->mount_id = fsp_launcher_mount_id(in->mountpoint);
         } else {
             in->state = INSTANCE_STARTING;
             in->deadline_ms =
@@ -106,7 +113,7 @@ static bool adopt(struct instance *in)
                instance_state_name(in->state));
         return true;
     }
-    fsp_launcher_unmount(in->mountpoint);
+    fsp_launcher_unmount(in->mountpoint, in->mount_id);
     in->pid = 0;
     if (!in->class_->recovery) {
         syslog(LOG_WARNING, "%s %s: ended while the launcher was away",
