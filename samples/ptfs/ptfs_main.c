@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static const char usage_text[] =
@@ -193,6 +194,37 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 
 /* Create, mount, serve until unmounted or signalled, clean up.
  * Returns the exit status. */
+/*
+ * ptfs keeps a descriptor of SOURCE's file open for every file the kernel
+ * knows (its meta context), and the kernel keeps every file it has looked
+ * up for as long as its caches allow: tens of thousands after a large copy.
+ * So raise the open file limit as far as allowed: to the hard limit, and
+ * as root (CAP_SYS_RESOURCE) to the system's ceiling, fs.nr_open.
+ */
+static void raise_open_file_limit(void)
+{
+    struct rlimit rl;
+    unsigned long ceiling = 0;
+    FILE *f;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    f = fopen("/proc/sys/fs/nr_open", "re");
+    if (f) {
+        if (fscanf(f, "%lu", &ceiling) != 1)
+            ceiling = 0;
+        fclose(f);
+    }
+    if (ceiling > rl.rlim_max) {
+        struct rlimit higher = { .rlim_cur = ceiling, .rlim_max = ceiling };
+
+        if (setrlimit(RLIMIT_NOFILE, &higher) == 0)
+            return;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int run(const struct command_line *cl)
 {
     const struct sample_cli *cli = &cl->cli;
@@ -205,6 +237,7 @@ static int run(const struct command_line *cl)
 
     /* Modes are the caller's, umask already applied by the kernel. */
     umask(0);
+    raise_open_file_limit();
     /* A write past RLIMIT_FSIZE must fail with EFBIG, not kill ptfs. */
     signal(SIGXFSZ, SIG_IGN);
     err = ptfs_create(&cl->ptfs, &interface, &ptfs, message, sizeof message);

@@ -162,7 +162,9 @@ say "diff -r clean in $T_DIFF s ($n_src entries, $l_src hard-linked files)"
 # 5. remove, drop caches, and wait for the volume to come back to baseline
 T0=$(now)
 timeout 600 rm -rf "$MNT/copy" "$MNT/copy2" || fail "rm -rf mnt/copy mnt/copy2"
+# (the ext4 copy shares /tmp with ptfs's SOURCE: it goes too, untimed)
 T_RM=$(elapsed "$T0" "$(now)")
+timeout 600 rm -rf "$EXT/copy"
 sync
 NODES=? HANDLES=?
 for i in $(seq 20); do
