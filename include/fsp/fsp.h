@@ -705,7 +705,9 @@ FSP_API const char *fsp_fs_error_message(fsp_fs_t *fs);
 
 /**
  * Switch the debug log on or off while the volume runs: one line per
- * request and per reply, on standard error. Also switched by
+ * request and per reply, at ::FSP_LOG_DEBUG, to the volume's log handler
+ * (standard error unless fsp_fs_set_log_handler() or
+ * fsp_set_log_handler() chose another). Also switched by
  * `fsptool debug MOUNTPOINT on|off`.
  */
 FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
@@ -717,6 +719,107 @@ FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
  * `fsp_fs_set_debug(fs, !fsp_fs_get_debug(fs))`.
  */
 FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs);
+
+/**
+ * Severity of a message given to a log handler. The values are syslog's
+ * (LOG_ERR, LOG_WARNING, LOG_DEBUG), so a handler may pass them to
+ * syslog(3) as they are.
+ */
+enum fsp_log_level {
+    /** Something failed: a callback returned a value that is not 0 or
+     *  -errno, a malformed request, a lost channel. */
+    FSP_LOG_ERROR = 3,
+    /** The volume goes on with less than it was asked for: /dev/fuse
+     *  instead of io_uring, user-space I/O instead of kernel passthrough. */
+    FSP_LOG_WARNING = 4,
+    /** A line of the debug log (fsp_fs_set_debug()): one per request and
+     *  per reply, and the debug log's own notes. */
+    FSP_LOG_DEBUG = 7,
+};
+
+/**
+ * Where a volume's messages go: its problems and, while it is on, its
+ * debug log. Set one with fsp_fs_set_log_handler() (one volume) or
+ * fsp_set_log_handler() (the process's default); without either,
+ * messages go to standard error through fsp_log_to_stderr(). A daemon,
+ * whose standard error is /dev/null after fsp_daemon_ready(), sends them
+ * to syslog (fsp_log_to_syslog()) or its own logger instead.
+ *
+ * The handler is called on whichever thread has something to say: the
+ * workers, several at a time, and fsp's own threads. It must be
+ * thread-safe, must not block for long (the debug log calls it twice per
+ * request), and must not call fsp_set_log_handler() or
+ * fsp_fs_set_log_handler() (that waits for the handler to return), nor
+ * use the volume's own mount point (its requests would wait for the very
+ * worker that is logging).
+ *
+ * @param fs       the volume the message is about; fsp_fs_user_context()
+ *                 and fsp_fs_mountpoint() may be called on it
+ * @param level    an ::fsp_log_level
+ * @param message  one line, NUL-terminated, without a newline or a time
+ *                 stamp, starting with the volume's fs_name: "memfs: ..."
+ *                 for a problem, "memfs <- 42 LOOKUP ..." and
+ *                 "memfs -> 42 LOOKUP OK ..." in the debug log. Valid
+ *                 only during the call; at most 2047 bytes (longer ones
+ *                 are cut)
+ * @param user     the pointer given with the handler
+ */
+typedef void fsp_log_handler_t(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
+
+/**
+ * Send the messages of @p fs to @p handler, which then takes precedence
+ * over the process's default (fsp_set_log_handler()). May be called at
+ * any time, also while the volume runs; once it returns, the previous
+ * handler is no longer running for this volume and is not called again
+ * for it, so its @p user may be freed.
+ *
+ * @param fs       the volume
+ * @param handler  the new handler; NULL to use the process's default
+ *                 again (the state after fsp_fs_create())
+ * @param user     passed to every call of @p handler; not used by fsp
+ * @return 0; -EINVAL if @p fs is NULL
+ */
+FSP_API int fsp_fs_set_log_handler(fsp_fs_t *fs, fsp_log_handler_t *handler,
+                                   void *user);
+
+/**
+ * Set the process's default log handler: it receives the messages of
+ * every volume that has no handler of its own (fsp_fs_set_log_handler()),
+ * including volumes created earlier. May be called at any time; once it
+ * returns, the previous default is no longer running and is not called
+ * again, so its @p user may be freed.
+ *
+ * @param handler  the new default; NULL to go back to standard error
+ *                 (fsp_log_to_stderr(), the default at start)
+ * @param user     passed to every call of @p handler; not used by fsp
+ */
+FSP_API void fsp_set_log_handler(fsp_log_handler_t *handler, void *user);
+
+/**
+ * A log handler that writes "HH:MM:SS.uuuuuu MESSAGE" and a newline to
+ * standard error in one write(2), so lines of different threads never
+ * interleave. What fsp does when no handler is set; useful to chain
+ * from a handler of one's own.
+ * @param fs, level, user  not used
+ * @param message          the line, see ::fsp_log_handler_t
+ */
+FSP_API void fsp_log_to_stderr(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
+
+/**
+ * A log handler that passes each message to syslog(3) with its level as
+ * the priority (the journal, where systemd runs, takes syslog's socket).
+ * Call openlog(3) first to choose the identity and the facility (e.g.
+ * `openlog("memfs", LOG_PID, LOG_DAEMON)`); without it glibc uses the
+ * program's name and LOG_USER. Where nothing listens on /dev/log the
+ * messages are dropped.
+ * @param fs, user  not used
+ * @param level     the priority (an ::fsp_log_level)
+ * @param message   the line, see ::fsp_log_handler_t
+ */
+FSP_API void fsp_log_to_syslog(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
 
 /**
  * The request being served on this thread: caller and hint.
