@@ -7,8 +7,9 @@
  * directory map, the sparse page tree). The tests through a real mount
  * live in tests/.
  *
- * Prints one line per failed check and, last, "memfs_selftest: N passed,
- * M failed"; exits 1 if any failed.
+ * Checks with tests/unit/check.h, the framework of the unit tests: one
+ * line per failed check, "FAIL: TEST" per failed test and, last,
+ * "memfs_selftest: N passed, M failed" (tests); exits 1 if any failed.
  */
 #define _GNU_SOURCE
 
@@ -31,35 +32,9 @@
 #include <sys/xattr.h>
 #include <time.h>
 
-/* ---- checking ---- */
+/* ---- checking: tests/unit/check.h, the unit tests' framework ---- */
 
-static unsigned passed, failed;
-
-static void check(bool ok, const char *what, const char *file, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
-    }
-}
-
-static void check_equal(long long got, long long want, const char *what,
-                        const char *file, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s is %lld, want %lld\n", file, line,
-                what, got, want);
-    }
-}
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-#define CHECK_EQ(got, want) \
-    check_equal((long long)(got), (long long)(want), #got, __FILE__, __LINE__)
+#include "check.h"
 
 /* ---- a volume under test ---- */
 
@@ -1655,12 +1630,7 @@ int main(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        unsigned failed_before = failed;
-        tests[i].run();
-        printf("%s %s\n", failed == failed_before ? "ok  " : "FAIL",
-               tests[i].name);
-    }
-    printf("memfs_selftest: %u passed, %u failed\n", passed, failed);
-    return failed ? 1 : 0;
+    for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        check_run(tests[i].name, tests[i].run);
+    return check_report("memfs_selftest");
 }
