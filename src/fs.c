@@ -74,11 +74,13 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
         fs->params.negative_timeout_ms = 0;
     fs->max_write = io_size(params->max_write);
     fs->max_read = io_size(params->max_read);
-    pthread_mutex_init(&fs->log_lock, NULL);
+    err = fsp_log_init(fs);
+    if (err)
+        goto fail;
     pthread_mutex_init(&fs->passthrough_lock, NULL);
     err = fsp_node_table_init(&fs->nodes);
     if (err)
-        goto fail;
+        goto fail_log;
     err = fsp_handle_table_init(&fs->handles);
     if (err)
         goto fail_nodes;
@@ -92,6 +94,9 @@ fail_handles:
     fsp_handle_table_fini(fs);
 fail_nodes:
     fsp_node_table_fini(fs);
+fail_log:
+    pthread_mutex_destroy(&fs->passthrough_lock);
+    fsp_log_fini(fs);
 fail:
     free(fs->fs_name);
     free(fs->source);
@@ -210,7 +215,7 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
         close(fs->stop_fd);
     fsp_notify_fini(fs);
     pthread_mutex_destroy(&fs->passthrough_lock);
-    pthread_mutex_destroy(&fs->log_lock);
+    fsp_log_fini(fs);
     free(fs->fs_name);
     free(fs->source);
     free(fs);

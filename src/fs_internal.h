@@ -179,7 +179,11 @@ struct fsp_fs {
     atomic_bool workers_joined; /* fsp_dispatcher_wait() joined them */
     atomic_int exit_error;      /* first fatal channel error, or 0 */
     atomic_bool debug;
-    pthread_mutex_t log_lock;
+    /* log.c: the volume's log handler (NULL: the process's default);
+     * readers hold log_lock while they call it, a setter writes. */
+    pthread_rwlock_t log_lock;
+    fsp_log_handler_t *log_handler;
+    void *log_user;
     struct fsp_notifier *notifier; /* notify.c: the notification queue */
     struct fsp_pending_table *pending; /* pending.c: FSP_PENDING requests */
     bool started;
@@ -447,10 +451,17 @@ uint64_t fsp_now_ns(void);
 /* Debug log (log.c); cheap no-ops while fs->debug is off. */
 void fsp_log_request(struct fsp_req *req);
 void fsp_log_reply(struct fsp_req *req, int error, size_t size);
+/* Set up and tear down fs->log_lock and the handler (fs.c). */
+int fsp_log_init(struct fsp_fs *fs);
+void fsp_log_fini(struct fsp_fs *fs);
 /* A line in the debug log, only while it is on. */
 void fsp_log_debug(struct fsp_fs *fs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A problem, always logged: FSP_LOG_ERROR, or FSP_LOG_WARNING for what
+ * the volume goes on without (a fallback). */
 void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fsp_log_warning(struct fsp_fs *fs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Change notification (notify.c): the queue and its thread run from

@@ -32,6 +32,7 @@
 #endif
 
 #include "mount.h"
+#include "mountinfo.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -139,112 +140,14 @@ static void shell_quote(const char *s, char *out, size_t size)
         out[n] = '\0';
 }
 
-static const char *file_kind(mode_t mode)
-{
-    switch (mode & S_IFMT) {
-    case S_IFREG:  return "a regular file";
-    case S_IFDIR:  return "a directory";
-    case S_IFLNK:  return "a symbolic link";
-    case S_IFCHR:  return "a character device";
-    case S_IFBLK:  return "a block device";
-    case S_IFIFO:  return "a FIFO";
-    case S_IFSOCK: return "a socket";
-    default:       return "not a directory";
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* /proc/self/mountinfo, without malloc or stdio (the watcher uses it)  */
 /* ------------------------------------------------------------------ */
 
-struct mountinfo_entry {
-    unsigned major, minor;
-    const char *mount_point;  /* unescaped */
-    const char *fstype;
-    const char *source;       /* unescaped */
-};
-
-/* The kernel writes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-    char *d = s;
-
-    while (*s) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-            s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-            *d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
-                          (s[3] - '0'));
-            s += 4;
-        } else {
-            *d++ = *s++;
-        }
-    }
-    *d = '\0';
-}
-
-static char *next_field(char **cursor)
-{
-    char *s = *cursor, *space;
-
-    if (s == NULL)
-        return NULL;
-    space = strchr(s, ' ');
-    if (space) {
-        *space = '\0';
-        *cursor = space + 1;
-    } else {
-        *cursor = NULL;
-    }
-    return s;
-}
-
-static bool parse_uint(const char **s, unsigned *value)
-{
-    unsigned long v = 0;
-    const char *p = *s;
-
-    if (*p < '0' || *p > '9')
-        return false;
-    while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (unsigned long)(*p++ - '0');
-        if (v > UINT_MAX)
-            return false;
-    }
-    *value = (unsigned)v;
-    *s = p;
-    return true;
-}
-
-/* "36 35 0:52 / /mnt rw,nosuid shared:1 - fuse.memfs memfs rw,user_id=0" */
-static bool parse_mountinfo_line(char *line, struct mountinfo_entry *e)
-{
-    char *cursor = line, *field[6], *sep;
-    const char *dev;
-    int i;
-
-    for (i = 0; i < 6; i++) {
-        field[i] = next_field(&cursor);
-        if (field[i] == NULL)
-            return false;
-    }
-    dev = field[2];
-    if (!parse_uint(&dev, &e->major) || *dev++ != ':' ||
-        !parse_uint(&dev, &e->minor) || *dev != '\0')
-        return false;
-    do {                                /* optional fields end at "-" */
-        sep = next_field(&cursor);
-        if (sep == NULL)
-            return false;
-    } while (strcmp(sep, "-") != 0);
-    e->fstype = next_field(&cursor);
-    e->source = next_field(&cursor);
-    if (e->fstype == NULL || e->source == NULL)
-        return false;
-    unescape_octal(field[4]);
-    unescape_octal((char *)e->source);
-    e->mount_point = field[4];
-    return true;
-}
+/* The parser is shared with fsptool (mountinfo.h). */
+#define mountinfo_entry fsp_mountinfo_entry
+#define parse_mountinfo_line fsp_mountinfo_parse_line
+#define file_kind(mode) fsp_file_kind((mode), "not a directory")
 
 typedef void (*mountinfo_visitor)(const struct mountinfo_entry *e, void *ctx);
 

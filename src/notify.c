@@ -126,11 +126,11 @@ static void deliver(struct fsp_fs *fs, const struct notify_item *item)
     r = writev(fs->mount.fd, iov, n);
     if (atomic_load_explicit(&fs->debug, memory_order_relaxed)) {
         if (item->code == FUSE_NOTIFY_INVAL_ENTRY)
-            fsp_log(fs, "notify: inval entry %llu/%s: %s",
+            fsp_log_debug(fs, "notify: inval entry %llu/%s: %s",
                     (unsigned long long)item->out.entry.parent, item->name,
                     r < 0 ? strerror(errno) : "done");
         else
-            fsp_log(fs, "notify: inval inode %llu%s: %s",
+            fsp_log_debug(fs, "notify: inval inode %llu%s: %s",
                     (unsigned long long)item->out.inode.ino,
                     item->out.inode.off < 0 ? " (attributes)"
                                             : " (attributes and data)",

@@ -91,15 +91,16 @@ static void backing_refused(struct fsp_fs *fs, int err)
 {
     if (err == -EPERM) {
         if (!atomic_exchange(&fs->passthrough_refused, true))
-            fsp_log(fs, "passthrough: the kernel refuses backing files "
-                        "(EPERM: it needs CAP_SYS_ADMIN in the initial user "
-                        "namespace); file I/O is served in user space");
+            fsp_log_warning(fs, "passthrough: the kernel refuses backing "
+                            "files (EPERM: it needs CAP_SYS_ADMIN in the "
+                            "initial user namespace); file I/O is served in "
+                            "user space");
         return;
     }
     if (!atomic_exchange(&fs->passthrough_warned, true))
-        fsp_log(fs, "passthrough: the kernel refused a backing file (%s); "
-                    "such files are served in user space",
-                strerror(-err));
+        fsp_log_warning(fs, "passthrough: the kernel refused a backing file "
+                            "(%s); such files are served in user space",
+                        strerror(-err));
     else
         fsp_log_debug(fs, "passthrough: backing file refused: %s",
                       strerror(-err));

@@ -318,8 +318,7 @@ static int take_buffers(struct fsp_pending *p)
     return 0;
 }
 
-void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
-                     const fsp_file_info_t *info)
+void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
 {
     struct fsp_fs *fs = p->req.fs;
     struct fsp_pending_table *t = fs->pending;
@@ -343,8 +342,6 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
         rsp.hint = p->req.in.unique;
         rsp.error = result;
         rsp.bytes_transferred = bytes;
-        if (info)
-            rsp.info = *info;
         p->finish(p, &rsp, true);
         release(fs, p, w);
         return;

@@ -65,11 +65,10 @@ struct fsp_pending *fsp_pending_begin(struct fsp_req *req,
                                       fsp_pending_finish finish);
 /*
  * The callback returned @result (0, -errno or FSP_PENDING) with
- * @bytes and @info (write) as its out-parameters. Replies now, or leaves
- * the reply to fsp_fs_send_response(). @p must not be used afterwards.
+ * @bytes as its out-parameter. Replies now, or leaves the reply to
+ * fsp_fs_send_response(). @p must not be used afterwards.
  */
-void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes,
-                     const fsp_file_info_t *info);
+void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes);
 /* INTERRUPT of request @unique, received by worker @req. */
 void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique);
 /* A worker's spare record, at the end of the dispatcher. */

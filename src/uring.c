@@ -79,7 +79,7 @@ static unsigned possible_cpus(void)
 
 static void log_line(void *ctx, const char *msg)
 {
-    fsp_log(ctx, "%s", msg);
+    fsp_log_warning(ctx, "%s", msg);
 }
 
 unsigned fsp_uring_queue_count(struct fsp_fs *fs)
@@ -91,21 +91,21 @@ unsigned fsp_uring_queue_count(struct fsp_fs *fs)
         return 0;
     enabled = read_flag(ENABLE_PARAM);
     if (enabled == '\0') {
-        fsp_log(fs, FALLBACK "this kernel's FUSE has no io_uring support "
-                "(no " ENABLE_PARAM "; it needs Linux 6.14 or later with "
-                "CONFIG_FUSE_IO_URING)" DEV_ONLY);
+        fsp_log_warning(fs, FALLBACK "this kernel's FUSE has no io_uring "
+                "support (no " ENABLE_PARAM "; it needs Linux 6.14 or later "
+                "with CONFIG_FUSE_IO_URING)" DEV_ONLY);
         return 0;
     }
     if (enabled != 'Y' && enabled != 'y' && enabled != '1') {
-        fsp_log(fs, FALLBACK "the fuse module does not allow it ("
+        fsp_log_warning(fs, FALLBACK "the fuse module does not allow it ("
                 ENABLE_PARAM " is N)" DEV_ONLY "; to enable it, as root: "
                 "echo Y > " ENABLE_PARAM);
         return 0;
     }
     cpus = possible_cpus();
     if (cpus == 0 || cpus > 65535) {
-        fsp_log(fs, FALLBACK "the possible CPUs cannot be read from "
-                POSSIBLE_CPUS DEV_ONLY);
+        fsp_log_warning(fs, FALLBACK "the possible CPUs cannot be read "
+                "from " POSSIBLE_CPUS DEV_ONLY);
         return 0;
     }
     return cpus;
@@ -143,12 +143,12 @@ int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
 
 fail:
     if (err == -EPERM || err == -EACCES) {
-        fsp_log(fs, FALLBACK "io_uring_setup() is not permitted (%s; "
+        fsp_log_warning(fs, FALLBACK "io_uring_setup() is not permitted (%s; "
                 DISABLED_SYSCTL " is %c, 0 allows everyone)" DEV_ONLY,
                 strerror(-err), read_flag(DISABLED_SYSCTL));
     } else {
-        fsp_log(fs, FALLBACK "its rings cannot be set up (%s)" DEV_ONLY,
-                strerror(-err));
+        fsp_log_warning(fs, FALLBACK "its rings cannot be set up (%s)"
+                DEV_ONLY, strerror(-err));
     }
     for (i = 0; i < n; i++) {
         if (workers[i].ch)
@@ -171,7 +171,7 @@ void fsp_uring_init_answered(struct fsp_fs *fs, uint64_t flags)
     } else {
         char enabled = read_flag(ENABLE_PARAM);
 
-        fsp_log(fs, FALLBACK "the kernel did not offer it at INIT (%s)"
+        fsp_log_warning(fs, FALLBACK "the kernel did not offer it at INIT (%s)"
                 DEV_ONLY "%s", enabled == 'N' ? ENABLE_PARAM " is N"
                                               : "an older protocol",
                 enabled == 'N' ? "; to enable it, as root: echo Y > "

@@ -259,7 +259,7 @@ static void read_dir(struct fsp_req *req, bool plus)
     if (fs->iface.read_directory)
         err = fs->iface.read_directory(fs, h->ctx, marker, db);
 done:
-    fsp_pending_end(p, err, 0, NULL);
+    fsp_pending_end(p, err, 0);
 }
 
 void fsp_op_readdir(struct fsp_req *req)

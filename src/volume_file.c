@@ -72,7 +72,7 @@ static void open_node(struct fsp_req *req, bool is_dir)
         S_ISREG(info.mode)) {
         err = -ENOSYS;
         if (fs->iface.overwrite)
-            err = fs->iface.overwrite(fs, ctx, &info);
+            err = fs->iface.overwrite(fs, ctx);
         if (!err && (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
             err = fsp_passthrough_kill_suid(fs, ctx);
         if (err)
@@ -256,7 +256,7 @@ void fsp_op_read(struct fsp_req *req)
     p->size = size;
     err = fs->iface.read(fs, h->ctx, p->req.reply_buf, in->offset, size,
                          &done);
-    fsp_pending_end(p, err, done, NULL);
+    fsp_pending_end(p, err, done);
 }
 
 /* WRITE's reply: how much was written. */
@@ -287,7 +287,6 @@ void fsp_op_write(struct fsp_req *req)
     const struct fuse_write_in *in = req->in.arg;
     struct fsp_handle *h;
     struct fsp_pending *p;
-    fsp_file_info_t info;
     size_t done = 0;
     int err, flags = 0;
 
@@ -314,10 +313,9 @@ void fsp_op_write(struct fsp_req *req)
     if (!p)
         return;
     p->size = req->in.data_size;
-    memset(&info, 0, sizeof info);
     err = fs->iface.write(fs, h->ctx, p->req.in.data, in->offset,
-                          p->req.in.data_size, flags, &done, &info);
-    fsp_pending_end(p, err, done, &info);
+                          p->req.in.data_size, flags, &done);
+    fsp_pending_end(p, err, done);
 }
 
 void fsp_op_flush(struct fsp_req *req)
@@ -348,25 +346,19 @@ void fsp_op_fsync(struct fsp_req *req)
     struct fsp_fs *fs = req->fs;
     const struct fuse_fsync_in *in = req->in.arg;
     struct fsp_handle *h;
-    fsp_file_info_t info;
 
     h = fsp_request_handle(req, in->fh);
     if (!h)
         return;
-    memset(&info, 0, sizeof info);
     /* No flush callback: nothing is buffered above the kernel, done. */
-    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, h->ctx, &info)
-                                       : 0);
+    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, h->ctx) : 0);
 }
 
 void fsp_op_syncfs(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
-    fsp_file_info_t info;
 
-    memset(&info, 0, sizeof info);
-    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, NULL, &info)
-                                       : 0);
+    fsp_reply_err(req, fs->iface.flush ? fs->iface.flush(fs, NULL) : 0);
 }
 
 void fsp_op_fallocate(struct fsp_req *req)
@@ -374,7 +366,6 @@ void fsp_op_fallocate(struct fsp_req *req)
     struct fsp_fs *fs = req->fs;
     const struct fuse_fallocate_in *in = req->in.arg;
     struct fsp_handle *h;
-    fsp_file_info_t info;
     int err = -EOPNOTSUPP;
 
     h = fsp_request_handle(req, in->fh);
@@ -383,9 +374,8 @@ void fsp_op_fallocate(struct fsp_req *req)
     if (fs->params.read_only)
         err = -EROFS;
     else if (fs->iface.allocate) {
-        memset(&info, 0, sizeof info);
         err = fs->iface.allocate(fs, h->ctx, (int)in->mode, in->offset,
-                                 in->length, &info);
+                                 in->length);
         if (!err)
             atomic_store_explicit(&h->modified, true, memory_order_relaxed);
     }

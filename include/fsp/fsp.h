@@ -23,8 +23,10 @@
  *
  * Conventions, everywhere in this header:
  * - functions return 0 on success or a negative errno value;
- * - callbacks return 0 or a negative errno value, which becomes the reply;
- * - out-parameters are zeroed by fsp before a callback is invoked;
+ * - callbacks return 0 or a negative errno value, which becomes the reply
+ *   (the rules, and what a NULL callback means: ::fsp_fs_interface);
+ * - out-parameters are zeroed by fsp before a callback is invoked, and
+ *   each callback says which of them fsp reads;
  * - paths are absolute within the volume ("/" is the root, "/a/b" a file),
  *   in the case they were created with.
  */
@@ -255,23 +257,68 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
                         const fsp_file_info_t *info);
 
 /**
- * The callbacks of a file system. Leave unsupported ones NULL: fsp answers
- * the matching requests with ENOSYS or turns the capability off.
+ * The callbacks of a file system.
  *
  * Callbacks run on the dispatcher's worker threads, several at a time;
  * the file system synchronizes its own data.
+ *
+ * **Returns.** Every callback that returns int returns 0 or a negative
+ * errno value, which becomes the caller's error (the values listed with
+ * each callback are the usual ones, not the only ones allowed). Only
+ * read(), write() and read_directory() may also return FSP_PENDING. Any
+ * other value (a positive one, FSP_PENDING elsewhere, below -4095) is a
+ * bug of the file system: the request fails with EIO and fsp logs a line
+ * (see fsp_fs_set_log_handler()).
+ *
+ * **Out-parameters** are zeroed by fsp before the call. Each callback
+ * says which of them fsp reads; a file system may leave the rest alone.
+ * Where "its attributes" are read, that is every field of
+ * ::fsp_file_info_t but btime and reserved: they become what stat(2)
+ * shows, for as long as the volume's info timeouts let the kernel cache
+ * them.
+ *
+ * **A NULL callback** means "not supported": fsp answers the requests it
+ * would serve with ENOSYS (FUSE's "not implemented"; for xattrs the
+ * kernel then answers EOPNOTSUPP itself without asking again). The
+ * exceptions:
+ * - get_volume_info: statfs succeeds, with zero sizes and counts, blocks
+ *   of 4096 bytes and names of up to 255;
+ * - get_file_info: stat of an open file asks get_file_info_by_name() by
+ *   the file's current path;
+ * - get_reparse_point_by_name: readlink uses get_reparse_point() (ENOSYS
+ *   only if both are NULL);
+ * - overwrite: an open(2) with O_TRUNC of a regular file for writing
+ *   fails with ENOSYS (but see per_file_context, which truncates with
+ *   set_file_size() instead);
+ * - flush: fsync(2), fdatasync(2) and syncfs(2) succeed: nothing is
+ *   buffered above the kernel;
+ * - allocate: fallocate(2) fails with EOPNOTSUPP, what a file system
+ *   without fallocate answers;
+ * - cleanup, close, dispatcher_stopped: nothing is called;
+ * - get_backing_file: no kernel passthrough, every read and write comes
+ *   to read() and write();
+ * - open is needed beyond open(2): a request on a file that no open of
+ *   the kernel names (unlink, rmdir, rename, link, chmod, chown, utimens,
+ *   truncate by path, xattrs, readlink through get_reparse_point) runs on
+ *   the file's *meta context*, which fsp gets from open(path,
+ *   FSP_OPEN_META). With open NULL those requests fail with ENOSYS too,
+ *   even when their own callback is set; stat and lookup do not need it
+ *   (get_file_info_by_name), nor do mkdir, mknod and symlink (create).
  */
 typedef struct fsp_fs_interface {
     /**
      * Report sizes and free space (statfs).
      * @param fs    the volume
-     * @param info  out: the volume's figures
+     * @param info  out: the volume's figures; fsp reads every field but
+     *              label
+     * @return 0 or -errno
      */
     int (*get_volume_info)(fsp_fs_t *fs, fsp_volume_info_t *info);
 
     /**
      * Look up a file by path and report its attributes without opening it
      * (the kernel's LOOKUP, and stat of a name nobody has open).
+     * @param info  out: its attributes, all read
      * @return 0, -ENOENT if it does not exist, -ENOTDIR if a directory
      *         in the path is not one
      */
@@ -286,8 +333,9 @@ typedef struct fsp_fs_interface {
      * @param path      path of the new file
      * @param ci        what to create and for whom
      * @param file_ctx  out: the file system's object for the new file,
-     *                  open as if by open() with ci->flags
-     * @param info      out: its attributes
+     *                  open as if by open() with ci->flags; read, and
+     *                  given to close() once fsp is done with it
+     * @param info      out: its attributes, all read
      * @return 0, -EEXIST, -ENOSPC, -ENAMETOOLONG, ...
      */
     int (*create)(fsp_fs_t *fs, const char *path, const fsp_create_info_t *ci,
@@ -295,11 +343,18 @@ typedef struct fsp_fs_interface {
 
     /**
      * Open an existing file.
+     * @param path   the file's path, valid only during the call: a file
+     *               context must not keep it (copy it if needed)
      * @param flags  open(2) flags (O_ACCMODE bits, O_APPEND, O_DIRECTORY...)
      *               or FSP_OPEN_META for an attributes-only open. O_TRUNC
      *               is never passed: fsp calls overwrite() after open().
-     * @param file_ctx out: the file system's object for this open
-     * @param info   out: the file's attributes
+     * @param file_ctx out: the file system's object for this open, read,
+     *               and given to close() once fsp is done with it; never
+     *               @p path itself, which fsp frees after the call
+     * @param info   out: the file's attributes; fsp reads mode (the file
+     *               type: O_TRUNC and passthrough apply to regular files
+     *               only), and nothing for FSP_OPEN_META
+     * @return 0, -ENOENT, -EACCES, -EISDIR, ...
      */
     int (*open)(fsp_fs_t *fs, const char *path, int flags, void **file_ctx,
                 fsp_file_info_t *info);
@@ -307,8 +362,9 @@ typedef struct fsp_fs_interface {
     /**
      * Truncate a file just opened for writing with O_TRUNC to zero length.
      * Called right after open(); the same file context.
+     * @return 0 or -errno (the open then fails, and the context is closed)
      */
-    int (*overwrite)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
+    int (*overwrite)(fsp_fs_t *fs, void *file_ctx);
 
     /**
      * The last close of an open: the kernel released the handle.
@@ -327,38 +383,47 @@ typedef struct fsp_fs_interface {
      * Read data.
      * @param buf     where to put it; length bytes available
      * @param offset  file offset
-     * @param bytes_transferred out: bytes read; less than length only at
-     *                end of file
-     * @return 0 or -errno; FSP_PENDING to complete later
+     * @param bytes_transferred out: bytes read, read (with FSP_PENDING:
+     *                fsp_response_t::bytes_transferred instead); less than
+     *                length only at end of file
+     * @return 0, -EISDIR, -EIO, ...; FSP_PENDING to complete later
      */
     int (*read)(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
                 size_t length, size_t *bytes_transferred);
 
     /**
-     * Write data.
+     * Write data. The kernel updates the file's size and times it caches
+     * by itself and asks for them again (get_file_info()) when they
+     * expire, so a write reports only how much it wrote.
      * @param flags   FSP_WRITE_TO_END_OF_FILE to append
-     * @param bytes_transferred out: bytes written
-     * @param info    out: the file's attributes afterwards
+     * @param bytes_transferred out: bytes written, read (with FSP_PENDING:
+     *                fsp_response_t::bytes_transferred instead)
      * @return 0, -ENOSPC, -EFBIG, ...; FSP_PENDING to complete later
      */
     int (*write)(fsp_fs_t *fs, void *file_ctx, const void *buf,
                  uint64_t offset, size_t length, int flags,
-                 size_t *bytes_transferred, fsp_file_info_t *info);
+                 size_t *bytes_transferred);
 
     /**
      * Make a file's data durable (fsync, fdatasync).
      * @param file_ctx the file; NULL to flush the whole volume (syncfs)
+     * @return 0, -EIO, ...
      */
-    int (*flush)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
+    int (*flush)(fsp_fs_t *fs, void *file_ctx);
 
-    /** Report an open file's attributes (fstat). */
+    /**
+     * Report an open file's attributes (fstat).
+     * @param info  out: its attributes, all read
+     * @return 0 or -errno
+     */
     int (*get_file_info)(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info);
 
     /**
      * Change mode, owner and times (chmod, chown, utimensat).
      * @param valid   which fields of @p new_info to apply: FSP_SET_* bits
      * @param new_info the new values
-     * @param info    out: the file's attributes afterwards
+     * @param info    out: the file's attributes afterwards, all read
+     * @return 0, -EPERM, -EINVAL, ...
      */
     int (*set_basic_info)(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
                           const fsp_file_info_t *new_info,
@@ -366,6 +431,9 @@ typedef struct fsp_fs_interface {
 
     /**
      * Change a file's size (truncate, ftruncate).
+     * @param info    out: the file's attributes afterwards, all read
+     *                (unless set_basic_info() runs next, in the same
+     *                request, and reports them)
      * @return 0, -EFBIG, -ENOSPC, -EISDIR, ...
      */
     int (*set_file_size)(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
@@ -377,12 +445,13 @@ typedef struct fsp_fs_interface {
      * @return 0, -EOPNOTSUPP for modes not supported, -ENOSPC, ...
      */
     int (*allocate)(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
-                    uint64_t length, fsp_file_info_t *info);
+                    uint64_t length);
 
     /**
      * Remove the name @p path of the file @p file_ctx (unlink, rmdir).
      * The file lives on while it is open. For a directory, fail with
-     * -ENOTEMPTY unless it is empty.
+     * -ENOTEMPTY unless it is empty. Needs open() too (see above).
+     * @return 0, -ENOTEMPTY, -EBUSY, -EPERM, ...
      */
     int (*unlink)(fsp_fs_t *fs, void *file_ctx, const char *path);
 
@@ -390,14 +459,20 @@ typedef struct fsp_fs_interface {
      * Rename @p path (the file @p file_ctx) to @p new_path.
      * Without flags an existing new_path is replaced (a directory only by
      * an empty directory: -ENOTEMPTY, -EISDIR, -ENOTDIR otherwise).
+     * Needs open() too (see above).
      * @param flags  FSP_RENAME_NOREPLACE or FSP_RENAME_EXCHANGE
+     * @return 0, -EEXIST (NOREPLACE), -ENOENT (EXCHANGE with no
+     *         new_path), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EINVAL (a
+     *         directory into itself), ...
      */
     int (*rename)(fsp_fs_t *fs, void *file_ctx, const char *path,
                   const char *new_path, unsigned flags);
 
     /**
-     * Give the file @p file_ctx a new name (hard link).
-     * @param info out: the file's attributes afterwards
+     * Give the file @p file_ctx a new name (hard link). Needs open() too
+     * (see above).
+     * @param info out: the file's attributes afterwards, all read
+     * @return 0, -EEXIST, -EMLINK, -EPERM, ...
      */
     int (*link)(fsp_fs_t *fs, void *file_ctx, const char *new_path,
                 fsp_file_info_t *info);
@@ -415,7 +490,7 @@ typedef struct fsp_fs_interface {
 
     /**
      * Read a symbolic link's target (the reparse point's data).
-     * @param buf     where to put the target, NUL-terminated
+     * @param buf     where to put the target, NUL-terminated; read
      * @param size    size of buf
      * @return 0, -EINVAL if not a link, -ENAMETOOLONG if it does not fit
      */
@@ -429,7 +504,7 @@ typedef struct fsp_fs_interface {
      * for names it does not store as links (a redirection, a junction):
      * get_file_info_by_name() reports S_IFLNK and this call the target.
      * @param path    the link's path
-     * @param buf     where to put the target, NUL-terminated
+     * @param buf     where to put the target, NUL-terminated; read
      * @param size    size of buf
      * @return 0, -EINVAL if not a link, -ENOENT, -ENAMETOOLONG
      */
@@ -437,9 +512,12 @@ typedef struct fsp_fs_interface {
                                      char *buf, size_t size);
 
     /**
-     * Read an extended attribute.
+     * Read an extended attribute. The four xattr callbacks are used only
+     * with the volume parameter extended_attributes.
+     * @param buf     where to put the value (NULL when size is 0); read
      * @param size    size of buf; 0 asks only for the value's length
-     * @param length  out: the value's length
+     * @param length  out: the value's length, read; more than size fails
+     *                the request with ERANGE
      * @return 0, -ENODATA if absent, -ERANGE if size is too small
      */
     int (*get_xattr)(fsp_fs_t *fs, void *file_ctx, const char *name,
@@ -456,8 +534,10 @@ typedef struct fsp_fs_interface {
 
     /**
      * List extended attribute names, each NUL-terminated, one after another.
+     * @param buf     where to put them (NULL when size is 0); read
      * @param size    size of buf; 0 asks only for the total length
-     * @param length  out: the list's total length
+     * @param length  out: the list's total length, read; more than size
+     *                fails the request with ERANGE
      * @return 0 or -ERANGE if size is too small
      */
     int (*list_xattr)(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
@@ -522,10 +602,10 @@ typedef struct fsp_fs_interface {
      * user space from then on, without calling this callback again.
      *
      * @param file_ctx the open file
-     * @param fd       out: the descriptor (fsp sets it to -1 first);
+     * @param fd       out: the descriptor (fsp sets it to -1 first), read;
      *                 fsp never closes it
      * @return 0; -ENOSYS or -EOPNOTSUPP to serve this open's I/O through
-     *         read() and write()
+     *         read() and write(); other errors fail the open
      */
     int (*get_backing_file)(fsp_fs_t *fs, void *file_ctx, int *fd);
 } fsp_fs_interface_t;
@@ -553,8 +633,6 @@ typedef struct fsp_response {
      *  read_directory, whose entries are added to its buffer with
      *  fsp_dir_buffer_add() before the response is sent. */
     size_t bytes_transferred;
-    /** write: the file's attributes afterwards. */
-    fsp_file_info_t info;
 } fsp_response_t;
 
 /**
@@ -711,7 +789,9 @@ FSP_API const char *fsp_fs_error_message(fsp_fs_t *fs);
 
 /**
  * Switch the debug log on or off while the volume runs: one line per
- * request and per reply, on standard error. Also switched by
+ * request and per reply, at ::FSP_LOG_DEBUG, to the volume's log handler
+ * (standard error unless fsp_fs_set_log_handler() or
+ * fsp_set_log_handler() chose another). Also switched by
  * `fsptool debug MOUNTPOINT on|off`.
  */
 FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
@@ -723,6 +803,107 @@ FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
  * `fsp_fs_set_debug(fs, !fsp_fs_get_debug(fs))`.
  */
 FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs);
+
+/**
+ * Severity of a message given to a log handler. The values are syslog's
+ * (LOG_ERR, LOG_WARNING, LOG_DEBUG), so a handler may pass them to
+ * syslog(3) as they are.
+ */
+enum fsp_log_level {
+    /** Something failed: a callback returned a value that is not 0 or
+     *  -errno, a malformed request, a lost channel. */
+    FSP_LOG_ERROR = 3,
+    /** The volume goes on with less than it was asked for: /dev/fuse
+     *  instead of io_uring, user-space I/O instead of kernel passthrough. */
+    FSP_LOG_WARNING = 4,
+    /** A line of the debug log (fsp_fs_set_debug()): one per request and
+     *  per reply, and the debug log's own notes. */
+    FSP_LOG_DEBUG = 7,
+};
+
+/**
+ * Where a volume's messages go: its problems and, while it is on, its
+ * debug log. Set one with fsp_fs_set_log_handler() (one volume) or
+ * fsp_set_log_handler() (the process's default); without either,
+ * messages go to standard error through fsp_log_to_stderr(). A daemon,
+ * whose standard error is /dev/null after fsp_daemon_ready(), sends them
+ * to syslog (fsp_log_to_syslog()) or its own logger instead.
+ *
+ * The handler is called on whichever thread has something to say: the
+ * workers, several at a time, and fsp's own threads. It must be
+ * thread-safe, must not block for long (the debug log calls it twice per
+ * request), and must not call fsp_set_log_handler() or
+ * fsp_fs_set_log_handler() (that waits for the handler to return), nor
+ * use the volume's own mount point (its requests would wait for the very
+ * worker that is logging).
+ *
+ * @param fs       the volume the message is about; fsp_fs_user_context()
+ *                 and fsp_fs_mountpoint() may be called on it
+ * @param level    an ::fsp_log_level
+ * @param message  one line, NUL-terminated, without a newline or a time
+ *                 stamp, starting with the volume's fs_name: "memfs: ..."
+ *                 for a problem, "memfs <- 42 LOOKUP ..." and
+ *                 "memfs -> 42 LOOKUP OK ..." in the debug log. Valid
+ *                 only during the call; at most 2047 bytes (longer ones
+ *                 are cut)
+ * @param user     the pointer given with the handler
+ */
+typedef void fsp_log_handler_t(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
+
+/**
+ * Send the messages of @p fs to @p handler, which then takes precedence
+ * over the process's default (fsp_set_log_handler()). May be called at
+ * any time, also while the volume runs; once it returns, the previous
+ * handler is no longer running for this volume and is not called again
+ * for it, so its @p user may be freed.
+ *
+ * @param fs       the volume
+ * @param handler  the new handler; NULL to use the process's default
+ *                 again (the state after fsp_fs_create())
+ * @param user     passed to every call of @p handler; not used by fsp
+ * @return 0; -EINVAL if @p fs is NULL
+ */
+FSP_API int fsp_fs_set_log_handler(fsp_fs_t *fs, fsp_log_handler_t *handler,
+                                   void *user);
+
+/**
+ * Set the process's default log handler: it receives the messages of
+ * every volume that has no handler of its own (fsp_fs_set_log_handler()),
+ * including volumes created earlier. May be called at any time; once it
+ * returns, the previous default is no longer running and is not called
+ * again, so its @p user may be freed.
+ *
+ * @param handler  the new default; NULL to go back to standard error
+ *                 (fsp_log_to_stderr(), the default at start)
+ * @param user     passed to every call of @p handler; not used by fsp
+ */
+FSP_API void fsp_set_log_handler(fsp_log_handler_t *handler, void *user);
+
+/**
+ * A log handler that writes "HH:MM:SS.uuuuuu MESSAGE" and a newline to
+ * standard error in one write(2), so lines of different threads never
+ * interleave. What fsp does when no handler is set; useful to chain
+ * from a handler of one's own.
+ * @param fs, level, user  not used
+ * @param message          the line, see ::fsp_log_handler_t
+ */
+FSP_API void fsp_log_to_stderr(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
+
+/**
+ * A log handler that passes each message to syslog(3) with its level as
+ * the priority (the journal, where systemd runs, takes syslog's socket).
+ * Call openlog(3) first to choose the identity and the facility (e.g.
+ * `openlog("memfs", LOG_PID, LOG_DAEMON)`); without it glibc uses the
+ * program's name and LOG_USER. Where nothing listens on /dev/log the
+ * messages are dropped.
+ * @param fs, user  not used
+ * @param level     the priority (an ::fsp_log_level)
+ * @param message   the line, see ::fsp_log_handler_t
+ */
+FSP_API void fsp_log_to_syslog(fsp_fs_t *fs, int level, const char *message,
+                               void *user);
 
 /**
  * The request being served on this thread: caller and hint.

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 void sample_cli_init(struct sample_cli *cli, const char *program,
                      const char *usage, const char *const *operand_names,
@@ -281,16 +283,51 @@ int sample_cli_parse(struct sample_cli *cli, int argc, char **argv)
 
 /* ---- running ---- */
 
+/* Set in the background child of sample_cli_daemonize(): messages go to
+ * syslog as well as to stderr (which is /dev/null once the parent was
+ * told the volume is ready). */
+static bool in_background;
+
+/* The volumes' log handler in the background: stderr, for the terminal
+ * of the parent still waiting for readiness, and syslog, for the rest of
+ * the daemon's life. */
+static void log_to_stderr_and_syslog(fsp_fs_t *fs, int level,
+                                     const char *message, void *user)
+{
+    fsp_log_to_stderr(fs, level, message, user);
+    fsp_log_to_syslog(fs, level, message, user);
+}
+
+void sample_cli_message(const struct sample_cli *cli, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", cli->program, text);
+    if (in_background)
+        syslog(LOG_ERR, "%s", text);
+}
+
 int sample_cli_daemonize(const struct sample_cli *cli)
 {
     int err = 0;
 
-    if (!cli->foreground) {
-        err = fsp_daemonize();
-        if (err < 0)
-            fprintf(stderr, "%s: cannot run in the background: %s\n",
-                    cli->program, strerror(-err));
+    if (cli->foreground)
+        goto out;
+    err = fsp_daemonize();
+    if (err < 0) {
+        sample_cli_message(cli, "cannot run in the background: %s",
+                           strerror(-err));
+        goto out;
     }
+    /* The identity is the program, with the pid: "memfs[1234]: ...". */
+    openlog(cli->program, LOG_PID, LOG_DAEMON);
+    in_background = true;
+    fsp_set_log_handler(log_to_stderr_and_syslog, NULL);
+out:
     return err;
 }
 
@@ -300,9 +337,9 @@ void sample_cli_report(const struct sample_cli *cli, fsp_fs_t *fs,
     const char *message = fs ? fsp_fs_error_message(fs) : "";
 
     if (message && *message)
-        fprintf(stderr, "%s: %s\n", cli->program, message);
+        sample_cli_message(cli, "%s", message);
     else
-        fprintf(stderr, "%s: %s: %s\n", cli->program, what, strerror(-err));
+        sample_cli_message(cli, "%s: %s", what, strerror(-err));
 }
 
 /* The volume the signals act on. A signal handler gets no argument,
@@ -394,8 +431,8 @@ int sample_cli_wait(const struct sample_cli *cli, fsp_fs_t *fs)
     int err = fsp_fs_wait(fs);
 
     if (err < 0)
-        fprintf(stderr, "%s: connection to the kernel lost: %s\n",
-                cli->program, strerror(-err));
+        sample_cli_message(cli, "connection to the kernel lost: %s",
+                           strerror(-err));
     return err;
 }
 
@@ -408,4 +445,9 @@ void sample_cli_delete_volume(const struct sample_cli *cli, fsp_fs_t *fs,
     handle_signals(NULL); /* before the volume goes away */
     if (fs)
         fsp_fs_delete(fs); /* closes what is still open */
+    if (in_background) {
+        fsp_set_log_handler(NULL, NULL);
+        closelog();
+        in_background = false;
+    }
 }

@@ -25,7 +25,12 @@
  *   delete: sample_cli_delete_volume(&cli, fs, ready), my_delete(...)
  *
  * Every message starts with "PROGRAM: ", PROGRAM being the name given to
- * sample_cli_init(). The usage text is the sample's own.
+ * sample_cli_init(). The usage text is the sample's own. In the
+ * background (no -f or -d) the messages, the sample's and its volume's
+ * (fsp_set_log_handler()), go to syslog as well, as PROGRAM[PID] with
+ * facility LOG_DAEMON: standard error is /dev/null once the parent has
+ * exited, and the debug log switched on by SIGUSR1 or `fsptool debug`
+ * arrives there at priority LOG_DEBUG.
  */
 #ifndef FSP_SAMPLE_CLI_H
 #define FSP_SAMPLE_CLI_H
@@ -123,15 +128,25 @@ bool sample_cli_parse_octal_mode(const char *text, uint32_t *out);
 
 /**
  * Unless -f or -d was given, goes to the background with
- * fsp_daemonize(). Call it before any thread exists: fork() keeps only
- * the calling thread.
+ * fsp_daemonize(), opens syslog (openlog(PROGRAM, LOG_PID, LOG_DAEMON))
+ * and makes every volume log to standard error and syslog
+ * (fsp_set_log_handler()). Call it before any thread exists: fork()
+ * keeps only the calling thread.
  *
  * @return 0, or -errno after saying "cannot run in the background".
  */
 int sample_cli_daemonize(const struct sample_cli *cli);
 
 /**
- * Says on stderr why a step failed: fsp's explanation for fs if it has
+ * Says "PROGRAM: MESSAGE" on stderr and, in the background, MESSAGE to
+ * syslog at LOG_ERR. printf-style.
+ */
+void sample_cli_message(const struct sample_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * Says on stderr (and syslog, see sample_cli_message()) why a step
+ * failed: fsp's explanation for fs if it has
  * one ("PROGRAM: MESSAGE"), else "PROGRAM: WHAT: strerror(-err)".
  *
  * @param fs    the volume the step was about, or NULL.
@@ -172,8 +187,9 @@ int sample_cli_wait(const struct sample_cli *cli, fsp_fs_t *fs);
 /**
  * The end of a run, successful or not: tells the parent of
  * fsp_daemonize() of the failure unless ready (fsp_daemon_ready(1)),
- * gives the signals back their defaults, then deletes fs (may be NULL).
- * The sample frees its own file system after this.
+ * gives the signals back their defaults, then deletes fs (may be NULL)
+ * and, in the background, closes syslog. The sample frees its own file
+ * system after this.
  */
 void sample_cli_delete_volume(const struct sample_cli *cli, fsp_fs_t *fs,
                               bool ready);

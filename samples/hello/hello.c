@@ -9,8 +9,10 @@ static int info(fsp_fs_t *fs, const char *path, fsp_file_info_t *fi) {
     if (!strcmp(path, "/")) { fi->mode = S_IFDIR | 0755; fi->nlink = 2; return 0; }
     if (strcmp(path, "/hello")) return -ENOENT;
     fi->mode = S_IFREG | 0444; fi->nlink = 1; fi->size = sizeof text - 1; return 0; }
+static char files[2]; /* the file contexts: &files[0] is /, &files[1] /hello */
 static int open_(fsp_fs_t *fs, const char *p, int fl, void **ctx, fsp_file_info_t *fi) {
-    *ctx = (void *)p; return info(fs, p, fi); }
+    *ctx = &files[strcmp(p, "/") != 0]; /* not p: fsp frees it after open */
+    return info(fs, p, fi); }
 static int read_(fsp_fs_t *fs, void *ctx, void *buf, uint64_t off, size_t len, size_t *n) {
     *n = off < sizeof text - 1 ? (len < sizeof text - 1 - off ? len : sizeof text - 1 - off) : 0;
     memcpy(buf, text + off, *n); return 0; }

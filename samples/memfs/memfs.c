@@ -320,7 +320,7 @@ static int resize_file(struct memfs *m, struct memfs_node *node,
     return 0;
 }
 
-static int op_overwrite(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
+static int op_overwrite(fsp_fs_t *fs, void *file_ctx)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
@@ -334,7 +334,6 @@ static int op_overwrite(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
     if (err < 0)
         goto out;
     memfs_node_touch_modified(node);
-    memfs_node_get_info(node, info);
 out:
     memfs_unlock(m);
     return err;
@@ -364,7 +363,7 @@ out:
 
 static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
                      uint64_t offset, size_t length, int flags,
-                     size_t *bytes_transferred, fsp_file_info_t *info)
+                     size_t *bytes_transferred)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
@@ -401,22 +400,16 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
         memfs_node_touch_modified(node);
     }
     *bytes_transferred = length;
-    memfs_node_get_info(node, info);
 out:
     memfs_unlock(m);
     return err;
 }
 
-static int op_flush(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
+static int op_flush(fsp_fs_t *fs, void *file_ctx)
 {
-    struct memfs *m = memfs_of(fs);
-
     /* Memory is as durable as memfs gets: nothing to write back. */
-    if (file_ctx) {
-        memfs_read_lock(m);
-        memfs_node_get_info(file_ctx, info);
-        memfs_unlock(m);
-    }
+    (void)fs;
+    (void)file_ctx;
     return 0;
 }
 
@@ -481,7 +474,7 @@ static void punch_hole(struct memfs *m, struct memfs_node *node,
 }
 
 static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
-                       uint64_t offset, uint64_t length, fsp_file_info_t *info)
+                       uint64_t offset, uint64_t length)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
@@ -507,9 +500,6 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
         err = -EOPNOTSUPP; /* collapse, insert, zero range, ... */
         break;
     }
-    if (err < 0)
-        goto out;
-    memfs_node_get_info(node, info);
 out:
     memfs_unlock(m);
     return err;
@@ -880,15 +870,15 @@ static int op_read(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
 
 static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
                     uint64_t offset, size_t length, int flags,
-                    size_t *bytes_transferred, fsp_file_info_t *info)
+                    size_t *bytes_transferred)
 {
     struct memfs *m = memfs_of(fs);
 
     if (m->slowio)
         return memfs_slowio_write(m->slowio, fs, file_ctx, buf, offset,
-                                  length, flags, bytes_transferred, info);
+                                  length, flags, bytes_transferred);
     return write_now(fs, file_ctx, buf, offset, length, flags,
-                     bytes_transferred, info);
+                     bytes_transferred);
 }
 
 static int op_read_directory(fsp_fs_t *fs, void *file_ctx, const char *marker,

@@ -7,8 +7,9 @@
  * directory map, the sparse page tree). The tests through a real mount
  * live in tests/.
  *
- * Prints one line per failed check and, last, "memfs_selftest: N passed,
- * M failed"; exits 1 if any failed.
+ * Checks with tests/unit/check.h, the framework of the unit tests: one
+ * line per failed check, "FAIL: TEST" per failed test and, last,
+ * "memfs_selftest: N passed, M failed" (tests); exits 1 if any failed.
  */
 #define _GNU_SOURCE
 
@@ -31,35 +32,9 @@
 #include <sys/xattr.h>
 #include <time.h>
 
-/* ---- checking ---- */
+/* ---- checking: tests/unit/check.h, the unit tests' framework ---- */
 
-static unsigned passed, failed;
-
-static void check(bool ok, const char *what, const char *file, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
-    }
-}
-
-static void check_equal(long long got, long long want, const char *what,
-                        const char *file, int line)
-{
-    if (got == want) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s is %lld, want %lld\n", file, line,
-                what, got, want);
-    }
-}
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-#define CHECK_EQ(got, want) \
-    check_equal((long long)(got), (long long)(want), #got, __FILE__, __LINE__)
+#include "check.h"
 
 /* ---- a volume under test ---- */
 
@@ -169,9 +144,8 @@ static int stat_error(const char *path)
 static int write_at(void *ctx, const void *buf, uint64_t offset, size_t len,
                     size_t *written)
 {
-    fsp_file_info_t info = {0};
     size_t n = 0;
-    int err = fi.write(fs, ctx, buf, offset, len, 0, &n, &info);
+    int err = fi.write(fs, ctx, buf, offset, len, 0, &n);
     if (written)
         *written = n;
     return err;
@@ -369,8 +343,9 @@ static void test_read_write(void)
     ctx = open_file("/f", O_RDWR, &err);
     for (i = 0; i < sizeof buf; i++)
         buf[i] = (unsigned char)(i * 7 + 1);
-    CHECK_EQ(fi.write(fs, ctx, buf, 0, 5000, 0, &n, &info), 0);
+    CHECK_EQ(fi.write(fs, ctx, buf, 0, 5000, 0, &n), 0);
     CHECK_EQ(n, 5000);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 5000);
     CHECK_EQ(info.allocation_size, 2 * MEMFS_PAGE_SIZE);
     CHECK(timespec_cmp(info.mtime, before.mtime) > 0);
@@ -382,8 +357,8 @@ static void test_read_write(void)
     CHECK_EQ(read_at(ctx, back, 1 << 30, 100), 0); /* past EOF */
 
     /* Append ignores the offset. */
-    CHECK_EQ(fi.write(fs, ctx, "xyz", 0, 3, FSP_WRITE_TO_END_OF_FILE, &n,
-                      &info), 0);
+    CHECK_EQ(fi.write(fs, ctx, "xyz", 0, 3, FSP_WRITE_TO_END_OF_FILE, &n), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 5003);
     CHECK_EQ(read_at(ctx, back, 5000, 3), 3);
     CHECK(memcmp(back, "xyz", 3) == 0);
@@ -401,7 +376,8 @@ static void test_read_write(void)
     CHECK_EQ(stat_path("/f", NULL).size, 100003);
 
     /* Overwrite (O_TRUNC) empties the file and gives the space back. */
-    CHECK_EQ(fi.overwrite(fs, ctx, &info), 0);
+    CHECK_EQ(fi.overwrite(fs, ctx), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 0);
     CHECK_EQ(info.allocation_size, 0);
     CHECK_EQ(read_at(ctx, back, 0, 10), 0);
@@ -409,7 +385,7 @@ static void test_read_write(void)
 
     ctx = open_file("/", O_RDONLY, &err);
     CHECK_EQ(fi.read(fs, ctx, back, 0, 10, &n), -EISDIR);
-    CHECK_EQ(fi.write(fs, ctx, back, 0, 10, 0, &n, &info), -EISDIR);
+    CHECK_EQ(fi.write(fs, ctx, back, 0, 10, 0, &n), -EISDIR);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -431,6 +407,7 @@ static void test_truncate(void)
     /* Shrink into the middle of a page, then grow: the old bytes beyond
      * the cut must not come back. */
     CHECK_EQ(fi.set_file_size(fs, ctx, 100, &info), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 100);
     CHECK_EQ(info.allocation_size, MEMFS_PAGE_SIZE);
     CHECK_EQ(fi.set_file_size(fs, ctx, 8192, &info), 0);
@@ -470,20 +447,24 @@ static void test_allocate(void)
     CHECK_EQ(make("/f", S_IFREG | 0644), 0);
     ctx = open_file("/f", O_RDWR, &err);
 
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 10000, &info), 0);
+    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 10000), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 10000);
     CHECK_EQ(info.allocation_size, 3 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_KEEP_SIZE, 0, 20000, &info), 0);
+    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_KEEP_SIZE, 0, 20000), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 10000);
     CHECK_EQ(info.allocation_size, 5 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 100, &info), 0);
+    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 100), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, 10000); /* never shrinks */
 
     memset(buf, 0x5A, sizeof buf);
     CHECK_EQ(write_at(ctx, buf, 0, sizeof buf, NULL), 0);
     /* Punch 100..8292: page 1 goes entirely, pages 0 and 2 in part. */
     CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                         100, 8192, &info), 0);
+                         100, 8192), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.size, sizeof buf);
     CHECK_EQ(info.allocation_size, 4 * MEMFS_PAGE_SIZE);
     CHECK_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
@@ -491,15 +472,16 @@ static void test_allocate(void)
     CHECK(all_zero(back + 100, 8192));
     CHECK(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
 
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10, &info),
+    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10),
              -EOPNOTSUPP);
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10, &info),
+    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10),
              -EOPNOTSUPP);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 0, &info), -EINVAL);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1, &info),
+    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 0), -EINVAL);
+    CHECK_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1),
              -EFBIG);
     /* Truncating frees the space preallocated past the end too. */
     CHECK_EQ(fi.set_file_size(fs, ctx, 0, &info), 0);
+    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
     CHECK_EQ(info.allocation_size, 0);
     fi.close(fs, ctx);
     check_volume_consistent();
@@ -1545,7 +1527,6 @@ static void test_slowio(void)
     unsigned before;
     void *ctx, *root;
     size_t n = 0;
-    fsp_file_info_t info = {0};
 
     memfs_options_init(&o);
     o.slowio_percent = 100;
@@ -1561,13 +1542,12 @@ static void test_slowio(void)
 
     selftest_set_hint(2); /* early response, then FSP_PENDING */
     before = selftest_wait_responses(0, 0, NULL);
-    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n, &info),
+    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
              FSP_PENDING);
     CHECK_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
     CHECK_EQ(rsp.hint, 2);
     CHECK_EQ(rsp.error, 0);
     CHECK_EQ(rsp.bytes_transferred, sizeof text);
-    CHECK_EQ(rsp.info.size, sizeof text);
 
     selftest_set_hint(4);
     CHECK_EQ(fi.read(fs, ctx, buf, 0, sizeof buf, &n), FSP_PENDING);
@@ -1589,7 +1569,7 @@ static void test_slowio(void)
     CHECK(ctx != NULL && root != NULL);
     before = selftest_wait_responses(0, 0, NULL);
     selftest_set_hint(6);
-    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n, &info),
+    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
              FSP_PENDING);
     CHECK_EQ(selftest_wait_responses(before + 1, 2000, &rsp), before + 1);
     CHECK_EQ(rsp.hint, 6);
@@ -1650,12 +1630,7 @@ int main(void)
     };
     size_t i;
 
-    for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        unsigned failed_before = failed;
-        tests[i].run();
-        printf("%s %s\n", failed == failed_before ? "ok  " : "FAIL",
-               tests[i].name);
-    }
-    printf("memfs_selftest: %u passed, %u failed\n", passed, failed);
-    return failed ? 1 : 0;
+    for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        check_run(tests[i].name, tests[i].run);
+    return check_report("memfs_selftest");
 }

@@ -37,7 +37,6 @@ struct slowio_item {
     char *marker;               /* read_directory: copied, or NULL */
     /* the callback's out-parameters, for an operation served directly */
     size_t *out_bytes;
-    fsp_file_info_t *out_info;
 };
 
 struct memfs_slowio {
@@ -93,7 +92,7 @@ static void perform(struct memfs_slowio *s, const struct slowio_item *it,
     case SLOWIO_WRITE:
         rsp->error = s->ops.write(it->fs, it->file_ctx, it->data, it->offset,
                                   it->length, it->flags,
-                                  &rsp->bytes_transferred, &rsp->info);
+                                  &rsp->bytes_transferred);
         break;
     case SLOWIO_READ_DIRECTORY:
         rsp->error = s->ops.read_directory(it->fs, it->file_ctx, it->marker,
@@ -209,8 +208,6 @@ static int serve_directly(const struct slowio_item *it,
 
     if (it->out_bytes)
         *it->out_bytes = rsp->bytes_transferred;
-    if (it->out_info)
-        *it->out_info = rsp->info;
     free(it->marker);
     free((void *)it);
     return err;
@@ -277,14 +274,13 @@ int memfs_slowio_read(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
 
 int memfs_slowio_write(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
                        const void *buf, uint64_t offset, size_t length,
-                       int flags, size_t *bytes_transferred,
-                       fsp_file_info_t *info)
+                       int flags, size_t *bytes_transferred)
 {
     struct slowio_item *it;
 
     if (!picked(s) || !(it = calloc(1, sizeof *it)))
         return s->ops.write(fs, file_ctx, buf, offset, length, flags,
-                            bytes_transferred, info);
+                            bytes_transferred);
     it->kind = SLOWIO_WRITE;
     it->fs = fs;
     it->file_ctx = file_ctx;
@@ -293,7 +289,6 @@ int memfs_slowio_write(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
     it->length = length;
     it->flags = flags;
     it->out_bytes = bytes_transferred;
-    it->out_info = info;
     return complete_later(s, it);
 }
 

@@ -27,7 +27,7 @@ struct memfs_slowio_ops {
                 size_t length, size_t *bytes_transferred);
     int (*write)(fsp_fs_t *fs, void *file_ctx, const void *buf,
                  uint64_t offset, size_t length, int flags,
-                 size_t *bytes_transferred, fsp_file_info_t *info);
+                 size_t *bytes_transferred);
     int (*read_directory)(fsp_fs_t *fs, void *file_ctx, const char *marker,
                           fsp_dir_buffer_t *buf);
 };
@@ -61,8 +61,7 @@ int memfs_slowio_read(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
                       size_t *bytes_transferred);
 int memfs_slowio_write(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
                        const void *buf, uint64_t offset, size_t length,
-                       int flags, size_t *bytes_transferred,
-                       fsp_file_info_t *info);
+                       int flags, size_t *bytes_transferred);
 int memfs_slowio_read_directory(struct memfs_slowio *s, fsp_fs_t *fs,
                                 void *file_ctx, const char *marker,
                                 fsp_dir_buffer_t *buf);

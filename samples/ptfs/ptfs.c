@@ -337,15 +337,16 @@ out:
     return err;
 }
 
-static int op_overwrite(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
+static int op_overwrite(fsp_fs_t *fs, void *file_ctx)
 {
     struct ptfs_file *f = file_ctx;
 
+    (void)fs;
     if (f->vlink)
         return -EINVAL;
     if (ftruncate(f->fd, 0) < 0)
         return -errno;
-    return file_info(fs, f, info);
+    return 0;
 }
 
 static void op_close(fsp_fs_t *fs, void *file_ctx)
@@ -385,12 +386,13 @@ static int op_read(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
 
 static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
                     uint64_t offset, size_t length, int flags,
-                    size_t *bytes_transferred, fsp_file_info_t *info)
+                    size_t *bytes_transferred)
 {
     struct ptfs_file *f = file_ctx;
     size_t done = 0;
     ssize_t n;
 
+    (void)fs;
     if (f->vlink)
         return -EINVAL;
     while (done < length) {
@@ -413,7 +415,7 @@ static int op_write(fsp_fs_t *fs, void *file_ctx, const void *buf,
         done += (size_t)n;
     }
     *bytes_transferred = done;
-    return file_info(fs, f, info);
+    return 0;
 }
 
 /* Kernel passthrough: the kernel reads and writes the file of SOURCE
@@ -430,7 +432,7 @@ static int op_get_backing_file(fsp_fs_t *fs, void *file_ctx, int *fd)
     return 0;
 }
 
-static int op_flush(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
+static int op_flush(fsp_fs_t *fs, void *file_ctx)
 {
     struct ptfs_file *f = file_ctx;
     int fd, err = 0;
@@ -448,7 +450,7 @@ static int op_flush(fsp_fs_t *fs, void *file_ctx, fsp_file_info_t *info)
     }
     if (!f->vlink && !f->is_path && fsync(f->fd) < 0)
         return -errno;
-    return file_info(fs, f, info);
+    return 0;
 }
 
 static int op_get_file_info(fsp_fs_t *fs, void *file_ctx,
@@ -561,15 +563,16 @@ static int op_set_file_size(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
 }
 
 static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
-                       uint64_t offset, uint64_t length, fsp_file_info_t *info)
+                       uint64_t offset, uint64_t length)
 {
     struct ptfs_file *f = file_ctx;
 
+    (void)fs;
     if (f->vlink)
         return -EINVAL;
     if (fallocate(f->fd, mode, (off_t)offset, (off_t)length) < 0)
         return -errno;
-    return file_info(fs, f, info);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

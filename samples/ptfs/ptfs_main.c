@@ -243,7 +243,7 @@ static int run(const struct command_line *cl)
     err = ptfs_create(&cl->ptfs, &interface, &ptfs, message, sizeof message);
     if (err < 0) {
         if (message[0])
-            fprintf(stderr, "ptfs: %s\n", message);
+            sample_cli_message(cli, "%s", message);
         else
             sample_cli_report(cli, NULL, "cannot create the file system",
                               err);

@@ -228,8 +228,7 @@ out:
 }
 
 static int ctl_write(fsp_fs_t *fs, void *ctx, const void *buf,
-                     uint64_t offset, size_t length, int flags, size_t *done,
-                     fsp_file_info_t *info)
+                     uint64_t offset, size_t length, int flags, size_t *done)
 {
     char line[512];
     int err;
@@ -244,7 +243,6 @@ static int ctl_write(fsp_fs_t *fs, void *ctx, const void *buf,
     if (err)
         return err;
     *done = length;
-    info_of(CTL_SLOT, info);
     return 0;
 }
 
@@ -255,9 +253,11 @@ static int ctl_set_file_size(fsp_fs_t *fs, void *ctx, uint64_t size,
     return 0; /* O_TRUNC of /ctl: nothing to cut */
 }
 
-static int ctl_overwrite(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
+static int ctl_overwrite(fsp_fs_t *fs, void *ctx)
 {
-    return ctl_set_file_size(fs, ctx, 0, info);
+    (void)fs;
+    (void)ctx;
+    return 0; /* O_TRUNC of /ctl: nothing to cut */
 }
 
 static int ctl_read_directory(fsp_fs_t *fs, void *ctx, const char *marker,

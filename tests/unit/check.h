@@ -1,5 +1,6 @@
 /*
- * check.h - the assertion helper of fsp's unit tests.
+ * check.h - the assertion helper of fsp's unit tests, also used by
+ * samples/memfs/memfs_selftest.c and tests/launcher/test_class_file.c.
  *
  * A test is a function named after the behaviour it checks, run from
  * main() with RUN(name). CHECK(cond) records a failed condition with its

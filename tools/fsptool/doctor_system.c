@@ -18,6 +18,7 @@
 
 #include "doctor.h"
 #include "fsptool.h"
+#include "mountinfo.h"
 
 #define FUSE_DEVICE       "/dev/fuse"
 #define FUSE_MAJOR        10
@@ -109,16 +110,7 @@ static bool is_mount_point(const char *path)
 
 static const char *file_kind(mode_t mode)
 {
-    switch (mode & S_IFMT) {
-    case S_IFREG:  return "a regular file";
-    case S_IFDIR:  return "a directory";
-    case S_IFLNK:  return "a symbolic link";
-    case S_IFCHR:  return "a character device";
-    case S_IFBLK:  return "a block device";
-    case S_IFIFO:  return "a FIFO";
-    case S_IFSOCK: return "a socket";
-    default:       return "of unknown type";
-    }
+    return fsp_file_kind(mode, "of unknown type");
 }
 
 static void report_wrong_device(struct doctor *d, const struct stat *st)

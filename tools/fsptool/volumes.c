@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fsptool.h"
+#include "mountinfo.h"
 
 static bool pid_alive(pid_t pid)
 {
@@ -37,62 +38,22 @@ static bool pid_alive(pid_t pid)
 
 /* ---- /proc/self/mountinfo ---- */
 
-/* Undo the kernel's \ooo escapes (space, tab, newline, backslash). */
-static void unescape_octal(char *s)
-{
-    char *out = s;
-
-    while (*s) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-            s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-                            (s[3] - '0'));
-            s += 4;
-        } else {
-            *out++ = *s++;
-        }
-    }
-    *out = '\0';
-}
-
-/*
- * One line of mountinfo (proc(5)):
- *   36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw
- *   id parent maj:min root mountpoint options [optional...] - fstype source
- *   super-options
- * Returns 0, -EINVAL for a line we cannot read, -ENOMEM.
- */
+/* One line of mountinfo, read by the library's parser (mountinfo.h), into
+ * an entry of our own. Returns 0, -EINVAL for a line we cannot read,
+ * -ENOMEM. */
 static int parse_mountinfo_line(char *line, struct mount_entry *e)
 {
-    char *fields[5];
-    char *sep, *fstype, *source, *super, *save = NULL;
-    char *tok = line;
-    int n;
+    struct fsp_mountinfo_entry mi;
 
     memset(e, 0, sizeof(*e));
-    sep = strstr(line, " - ");
-    if (!sep)
+    if (!fsp_mountinfo_parse_line(line, &mi))
         return -EINVAL;
-    *sep = '\0';
-    fstype = strtok_r(sep + 3, " \n", &save);
-    source = strtok_r(NULL, " \n", &save);
-    super = strtok_r(NULL, " \n", &save);
-    if (!fstype || !source || !super)
-        return -EINVAL;
-    save = NULL;
-    for (n = 0; n < 5; n++, tok = NULL) {
-        fields[n] = strtok_r(tok, " ", &save);
-        if (!fields[n])
-            return -EINVAL;
-    }
-    if (sscanf(fields[2], "%u:%u", &e->dev_major, &e->dev_minor) != 2)
-        return -EINVAL;
-    unescape_octal(fields[4]);
-    unescape_octal(source);
-    e->mountpoint = strdup(fields[4]);
-    e->fstype = strdup(fstype);
-    e->source = strdup(source);
-    e->super_options = strdup(super);
+    e->dev_major = mi.major;
+    e->dev_minor = mi.minor;
+    e->mountpoint = strdup(mi.mount_point);
+    e->fstype = strdup(mi.fstype);
+    e->source = strdup(mi.source);
+    e->super_options = strdup(mi.super_options);
     if (!e->mountpoint || !e->fstype || !e->source || !e->super_options) {
         mount_entry_free(e);
         return -ENOMEM;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 
 #include "launcher_proc.h"
+#include "mountinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,53 +16,22 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-/* mountinfo escapes blanks, tabs, newlines and '\' as \ooo: undo it. */
-static void unescape(char *text)
-{
-    char *out = text;
-
-    while (*text) {
-        if (text[0] == '\\' && text[1] >= '0' && text[1] <= '3' &&
-            text[2] >= '0' && text[2] <= '7' && text[3] >= '0' &&
-            text[3] <= '7') {
-            *out++ = (char)((text[1] - '0') * 64 + (text[2] - '0') * 8 +
-                            (text[3] - '0'));
-            text += 4;
-        } else {
-            *out++ = *text++;
-        }
-    }
-    *out = '\0';
-}
-
 bool fsp_launcher_is_fuse_mount(const char *path)
 {
     FILE *file = fopen("/proc/self/mountinfo", "re");
-    char *line = NULL, *fields[10], *dash, *saveptr;
+    struct fsp_mountinfo_entry e;
+    char *line = NULL;
     size_t size = 0;
     bool found = false;
-    int i;
 
     if (!file)
         return false;
-    while (!found && getline(&line, &size, file) >= 0) {
-        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - TYPE ... */
-        dash = strstr(line, " - ");
-        if (!dash)
-            continue;
-        *dash = '\0';
-        fields[0] = strtok_r(line, " ", &saveptr);
-        for (i = 1; i < 5 && fields[i - 1]; i++)
-            fields[i] = strtok_r(NULL, " ", &saveptr);
-        if (i < 5 || !fields[4])
-            continue;
-        unescape(fields[4]);
-        if (strcmp(fields[4], path) != 0)
-            continue;
-        if (strncmp(dash + 3, "fuse ", 5) == 0 ||
-            strncmp(dash + 3, "fuse.", 5) == 0)
-            found = true;
-    }
+    /* The library's parser (mountinfo.h): one reading of the table. */
+    while (!found && getline(&line, &size, file) >= 0)
+        found = fsp_mountinfo_parse_line(line, &e) &&
+                strcmp(e.mount_point, path) == 0 &&
+                (strcmp(e.fstype, "fuse") == 0 ||
+                 strncmp(e.fstype, "fuse.", 5) == 0);
     free(line);
     fclose(file);
     return found;

@@ -1,0 +1,108 @@
+/*
+ * mountinfo.c - see mountinfo.h. No malloc, no stdio.
+ */
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mountinfo.h"
+
+void fsp_mountinfo_unescape(char *s)
+{
+    char *d = s;
+
+    while (*s) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+            s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+            *d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+                          (s[3] - '0'));
+            s += 4;
+        } else {
+            *d++ = *s++;
+        }
+    }
+    *d = '\0';
+}
+
+static char *next_field(char **cursor)
+{
+    char *s = *cursor, *space;
+
+    if (s == NULL)
+        return NULL;
+    space = strchr(s, ' ');
+    if (space) {
+        *space = '\0';
+        *cursor = space + 1;
+    } else {
+        *cursor = NULL;
+    }
+    return s;
+}
+
+static bool parse_uint(const char **s, unsigned *value)
+{
+    unsigned long v = 0;
+    const char *p = *s;
+
+    if (*p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (unsigned long)(*p++ - '0');
+        if (v > UINT_MAX)
+            return false;
+    }
+    *value = (unsigned)v;
+    *s = p;
+    return true;
+}
+
+bool fsp_mountinfo_parse_line(char *line, struct fsp_mountinfo_entry *e)
+{
+    char *cursor = line, *field[6], *sep, *nl;
+    const char *dev;
+    int i;
+
+    nl = strchr(line, '\n');
+    if (nl)
+        *nl = '\0';
+    for (i = 0; i < 6; i++) {
+        field[i] = next_field(&cursor);
+        if (field[i] == NULL)
+            return false;
+    }
+    dev = field[2];
+    if (!parse_uint(&dev, &e->major) || *dev++ != ':' ||
+        !parse_uint(&dev, &e->minor) || *dev != '\0')
+        return false;
+    do {                                /* optional fields end at "-" */
+        sep = next_field(&cursor);
+        if (sep == NULL)
+            return false;
+    } while (strcmp(sep, "-") != 0);
+    e->fstype = next_field(&cursor);
+    e->source = next_field(&cursor);
+    if (e->fstype == NULL || e->source == NULL)
+        return false;
+    e->super_options = next_field(&cursor);
+    if (e->super_options == NULL)
+        e->super_options = "";
+    fsp_mountinfo_unescape(field[4]);
+    fsp_mountinfo_unescape((char *)e->source);
+    e->mount_point = field[4];
+    return true;
+}
+
+const char *fsp_file_kind(mode_t mode, const char *other)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG:  return "a regular file";
+    case S_IFDIR:  return "a directory";
+    case S_IFLNK:  return "a symbolic link";
+    case S_IFCHR:  return "a character device";
+    case S_IFBLK:  return "a block device";
+    case S_IFIFO:  return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    default:       return other;
+    }
+}
