@@ -687,6 +687,8 @@ out:
     return 0;
 }
 
+#define META_OPEN_ATTEMPTS 8
+
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
 {
     struct fsp_node_table *t = &fs->nodes;
@@ -703,12 +705,22 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
         return 0;
     if (!fs->iface.open)
         return -ENOSYS;
-    path = fsp_node_path(fs, node, NULL, &err);
-    if (!path)
-        return err;
-    memset(&info, 0, sizeof info);
-    err = fs->iface.open(fs, path, FSP_OPEN_META, &fresh, &info);
-    free(path);
+    /* The open is by path: a directory rename that ran meanwhile (A to B
+     * and back) may have made the path name nothing for a moment. Ask
+     * again then, as LOOKUP does (see fsp_node_paths_snapshot). */
+    for (int attempt = 0;; attempt++) {
+        struct fsp_paths_snapshot snap = fsp_node_paths_snapshot(fs);
+
+        path = fsp_node_path(fs, node, NULL, &err);
+        if (!path)
+            return err;
+        memset(&info, 0, sizeof info);
+        err = fs->iface.open(fs, path, FSP_OPEN_META, &fresh, &info);
+        free(path);
+        if (err != -ENOENT || fsp_node_paths_unchanged(fs, &snap) ||
+            attempt == META_OPEN_ATTEMPTS - 1)
+            break;
+    }
     if (err)
         return err;
     /* Another request may have opened one meanwhile: keep the first. */
