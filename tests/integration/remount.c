@@ -152,6 +152,7 @@ static void late_watcher_of_old_volume_leaves_new_volume_alone(void)
     EXPECT_OK(umount2(dir, 0));
     pid_t old_daemon = m1.pid;
     h_forget(&m1);
+    unlink(m1.log);
     if (!h_mount_at(&m2, dir, NULL, 0)) {
         kill(watcher, SIGCONT);
         expect_daemon_exits_0(old_daemon, 10, NULL);
@@ -193,6 +194,7 @@ static void watcher_of_killed_daemon_unmounts_only_its_own_mount(void)
     EXPECT_OK(kill(m1.pid, SIGKILL));
     h_waitpid_timeout(m1.pid, NULL, 5);
     h_forget(&m1);
+    unlink(m1.log);
     double t0 = h_now();
     while (is_fuse_mounted(dir) && h_now() - t0 < 3)
         h_sleep(0.005);
