@@ -306,10 +306,10 @@ int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
 int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what);
 /* The node's attributes-only file context, opened on first use. */
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
-/* Make @ctx (from create()) the meta context of the new node @node; if the
- * node has one already, close @ctx instead. */
-void fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
-                             void *ctx);
+/* Make @ctx (just opened, or from create()) the meta context of @node; if
+ * the node has one already, close @ctx instead. Returns the one kept. */
+void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
+                              void *ctx);
 
 /* ------------------------------------------------------ handle table */
 

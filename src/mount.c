@@ -144,12 +144,9 @@ static void shell_quote(const char *s, char *out, size_t size)
 /* /proc/self/mountinfo, without malloc or stdio (the watcher uses it)  */
 /* ------------------------------------------------------------------ */
 
-/* The parser is shared with fsptool (mountinfo.h). */
-#define mountinfo_entry fsp_mountinfo_entry
-#define parse_mountinfo_line fsp_mountinfo_parse_line
-#define file_kind(mode) fsp_file_kind((mode), "not a directory")
+/* The parser is shared with fsptool and the launcher (mountinfo.h). */
 
-typedef void (*mountinfo_visitor)(const struct mountinfo_entry *e, void *ctx);
+typedef void (*mountinfo_visitor)(const struct fsp_mountinfo_entry *e, void *ctx);
 
 /* Calls @visit for every mount, in the kernel's order (a mount stacked on
  * another comes after it). Returns 0 or -errno if the file cannot be read. */
@@ -178,10 +175,10 @@ static int mountinfo_foreach(mountinfo_visitor visit, void *ctx)
         len += (size_t)n;
         line = buf;
         while ((nl = memchr(line, '\n', (size_t)(buf + len - line)))) {
-            struct mountinfo_entry e;
+            struct fsp_mountinfo_entry e;
 
             *nl = '\0';
-            if (!skipping && parse_mountinfo_line(line, &e))
+            if (!skipping && fsp_mountinfo_parse_line(line, &e))
                 visit(&e, ctx);
             skipping = false;
             line = nl + 1;
@@ -224,7 +221,7 @@ static void copy_truncated(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void lookup_visit(const struct mountinfo_entry *e, void *ctx)
+static void lookup_visit(const struct fsp_mountinfo_entry *e, void *ctx)
 {
     struct mount_lookup *lk = ctx;
 
@@ -319,9 +316,6 @@ static void abort_connection(unsigned conn_id)
  * trusted to name our connection (our superblock holds its device number).
  * Kernels without unique ids fall back to the connection id alone.
  */
-#ifndef STATX_MNT_ID_UNIQUE
-#define STATX_MNT_ID_UNIQUE 0x00004000U
-#endif
 #ifndef __NR_statmount
 #define __NR_statmount 457      /* the same on every architecture */
 #endif
@@ -335,19 +329,6 @@ struct fsp_mnt_id_req {
     uint64_t param;
 };
 _Static_assert(sizeof(struct fsp_mnt_id_req) == 24, "MNT_ID_REQ_SIZE_VER0");
-
-/* The unique id of the mount on top of @path, or 0 if the kernel has none
- * to give. AT_STATX_DONT_SYNC: the FUSE root's attributes are not asked
- * for, so this works before INIT and on a connection whose daemon hangs. */
-static uint64_t unique_mount_id(const char *path)
-{
-    struct statx sx;
-
-    if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT |
-              AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &sx) < 0)
-        return 0;
-    return (sx.stx_mask & STATX_MNT_ID_UNIQUE) ? sx.stx_mnt_id : 0;
-}
 
 /* Does the mount with unique id @id still exist (in our namespace)?
  * 1 yes, 0 no, -errno if the kernel cannot tell. */
@@ -373,7 +354,7 @@ static int our_mount_is_on_top(const char *path, const struct fsp_mount_id *id)
     int err;
 
     if (id->unique != 0) {
-        if (unique_mount_id(path) == id->unique)
+        if (fsp_mount_unique_id(path) == id->unique)
             return 1;
         err = unique_mount_exists(id->unique);
         if (err <= 0)
@@ -396,7 +377,7 @@ static int identify_mount(const char *path, struct fsp_mount_id *id)
 
     if (err < 0)
         return err;
-    id->unique = unique_mount_id(path);
+    id->unique = fsp_mount_unique_id(path);
     return 0;
 }
 
@@ -619,7 +600,7 @@ static int check_fuse_device(struct mount_request *rq)
             snprintf(what, sizeof what, "the character device %u:%u",
                      major(st.st_rdev), minor(st.st_rdev));
         else
-            snprintf(what, sizeof what, "%s", file_kind(st.st_mode));
+            snprintf(what, sizeof what, "%s", fsp_file_kind(st.st_mode, "not a directory"));
         return fail(rq, -ENODEV, FUSE_DEVICE " is not the FUSE device (it "
                     "is %s, not the character device 10:229): recreate it as "
                     "root: rm " FUSE_DEVICE " && mknod -m 0666 " FUSE_DEVICE
@@ -908,7 +889,7 @@ static int check_mountpoint(struct mount_request *rq, char **path)
     if (!S_ISDIR(st.st_mode))
         return fail(rq, -ENOTDIR, "mount point %s is not a directory (it is "
                     "%s): mount on a directory, for example mkdir -p %s.d",
-                    s, file_kind(st.st_mode), s);
+                    s, fsp_file_kind(st.st_mode, "not a directory"), s);
     if (!rq->privileged) {
         err = check_user_may_mount_on(rq, *path, &st);
         if (err)

@@ -1,6 +1,8 @@
 /*
  * mountinfo.c - see mountinfo.h. No malloc, no stdio.
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,4 +107,18 @@ const char *fsp_file_kind(mode_t mode, const char *other)
     case S_IFSOCK: return "a socket";
     default:       return other;
     }
+}
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+uint64_t fsp_mount_unique_id(const char *path)
+{
+    struct statx sx;
+
+    if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT |
+              AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &sx) < 0)
+        return 0;
+    return (sx.stx_mask & STATX_MNT_ID_UNIQUE) ? sx.stx_mnt_id : 0;
 }

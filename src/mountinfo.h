@@ -11,6 +11,7 @@
 #define FSP_MOUNTINFO_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* One line of mountinfo (proc(5)); the strings point into the line. */
@@ -36,5 +37,12 @@ bool fsp_mountinfo_parse_line(char *line, struct fsp_mountinfo_entry *e);
 /* "a regular file", "a directory", "a symbolic link", ... for the type
  * bits of @mode; @other for a type that is none of the seven. */
 const char *fsp_file_kind(mode_t mode, const char *other);
+
+/* The unique id of the mount on top of @path (statx STATX_MNT_ID_UNIQUE,
+ * Linux 6.8; never reused while the system runs), or 0 if the kernel has
+ * none to give or @path cannot be read. AT_STATX_DONT_SYNC: a FUSE root's
+ * attributes are not asked for, so this works before INIT and on a
+ * connection whose daemon hangs. No malloc (the watcher calls it). */
+uint64_t fsp_mount_unique_id(const char *path);
 
 #endif /* FSP_MOUNTINFO_H */

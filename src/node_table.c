@@ -724,29 +724,24 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
     if (err)
         return err;
     /* Another request may have opened one meanwhile: keep the first. */
-    pthread_mutex_lock(&t->lock);
-    if (!node->meta_ctx) {
-        node->meta_ctx = fresh;
-        fresh = NULL;
-    }
-    *ctx = node->meta_ctx;
-    pthread_mutex_unlock(&t->lock);
-    if (fresh && fs->iface.close)
-        fs->iface.close(fs, fresh);
+    *ctx = fsp_node_adopt_meta_ctx(fs, node, fresh);
     return 0;
 }
 
-void fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
-                             void *ctx)
+void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
+                              void *ctx)
 {
     struct fsp_node_table *t = &fs->nodes;
+    void *kept;
 
     pthread_mutex_lock(&t->lock);
     if (!node->meta_ctx) {
         node->meta_ctx = ctx;
         ctx = NULL;
     }
+    kept = node->meta_ctx;
     pthread_mutex_unlock(&t->lock);
     if (ctx && fs->iface.close)
         fs->iface.close(fs, ctx);
+    return kept;
 }

@@ -119,32 +119,6 @@ void fsp_op_opendir(struct fsp_req *req)
     open_node(req, true);
 }
 
-/*
- * CREATE on a per_file_context volume. Once OPEN has been answered ENOSYS
- * the kernel sends no RELEASE for any file, created ones included, so a
- * handle of its own would never be freed and would pin the node (and an
- * unlinked file's data) forever. Instead the created context becomes the
- * node's meta context, fh 0 names the node's shared handle as for every
- * other open, and close() comes when the kernel forgets the node. A RELEASE
- * that does come (before the first OPEN) names fh 0 and is answered at
- * once (fsp_op_release).
- */
-static void create_shared(struct fsp_req *req, struct fsp_node *node,
-                          void *ctx, const fsp_file_info_t *info)
-{
-    struct fsp_fs *fs = req->fs;
-    struct fuse_entry_out entry;
-    struct fuse_open_out out;
-
-    fsp_node_adopt_meta_ctx(fs, node, ctx);
-    memset(&out, 0, sizeof out);
-    out.open_flags = open_flags_for(fs);
-    fsp_volume_fill_entry(fs, node, info, &entry);
-    if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
-        -ENOENT)
-        fsp_node_forget(fs, node->nodeid, 1);
-}
-
 void fsp_op_create(struct fsp_req *req)
 {
     struct fsp_fs *fs = req->fs;
@@ -183,26 +157,33 @@ void fsp_op_create(struct fsp_req *req)
     if (!node)
         goto out_close;
     memset(&out, 0, sizeof out);
-    if (fs->params.per_file_context) {
-        create_shared(req, node, ctx, &info);
-        goto out;
-    }
-    out.fh = fsp_handle_open(fs, ctx, node, (int)in->flags, false);
-    if (!out.fh) {
-        fsp_node_forget(fs, node->nodeid, 1);
-        goto out_close;
-    }
     out.open_flags = open_flags_for(fs);
-    err = fsp_passthrough_open(fs, out.fh, info.mode, &out);
-    if (err) {
-        fsp_handle_release(fs, out.fh); /* closes the context */
-        fsp_node_forget(fs, node->nodeid, 1);
-        goto out;
+    if (fs->params.per_file_context) {
+        /* Once OPEN has been answered ENOSYS the kernel sends no RELEASE
+         * for any file, created ones included: a handle of its own would
+         * pin the node (and an unlinked file's data) forever. The created
+         * context becomes the node's meta context instead, closed when the
+         * kernel forgets the node, and fh 0 names the node's shared handle
+         * (a RELEASE of it, before the first OPEN, is answered at once). */
+        fsp_node_adopt_meta_ctx(fs, node, ctx);
+    } else {
+        out.fh = fsp_handle_open(fs, ctx, node, (int)in->flags, false);
+        if (!out.fh) {
+            fsp_node_forget(fs, node->nodeid, 1);
+            goto out_close;
+        }
+        err = fsp_passthrough_open(fs, out.fh, info.mode, &out);
+        if (err) {
+            fsp_handle_release(fs, out.fh); /* closes the context */
+            fsp_node_forget(fs, node->nodeid, 1);
+            goto out;
+        }
     }
     fsp_volume_fill_entry(fs, node, &info, &entry);
     if (fsp_reply_ok2(req, &entry, sizeof entry, &out, sizeof out) ==
         -ENOENT) {
-        fsp_handle_release(fs, out.fh);
+        if (out.fh)
+            fsp_handle_release(fs, out.fh);
         fsp_node_forget(fs, node->nodeid, 1);
     }
     goto out;

@@ -1128,12 +1128,6 @@ static bool stat_handles_nodes(const char *mnt, long long *handles, long long *n
     return *handles >= 0 && *nodes >= 0;
 }
 
-long long h_volume_nodes(const char *mnt)
-{
-    long long handles, nodes;
-    return stat_handles_nodes(mnt, &handles, &nodes) ? nodes : -1;
-}
-
 bool h_check_baseline(const char *mnt, long long base_nodes)
 {
     long long handles = -1, nodes = -1;
@@ -1361,7 +1355,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         }
         g_have_mount = true;
         h_root = g_mount.mnt;
-        g_base_nodes = h_volume_nodes(g_mount.mnt);
+        g_base_nodes = h_fsptool_stat(g_mount.mnt, "nodes");
     }
 
     fflush(stdout);

@@ -255,8 +255,6 @@ pid_t h_waitpid_timeout(pid_t pid, int *status, double timeout_s);
 
 /* `fsptool stat MNT`: value of the line "key N"; -1 if missing. */
 long long h_fsptool_stat(const char *mnt, const char *key);
-/* The volume's node count (fsptool stat), or -1 if it cannot be read. */
-long long h_volume_nodes(const char *mnt);
 /* The leak check the runner makes after every case on its mount: drops the
  * kernel's dentry and inode caches (so FORGETs flow) until the volume at
  * @mnt holds no handle and at most @base_nodes nodes; records a failure

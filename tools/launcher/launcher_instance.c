@@ -8,6 +8,7 @@
 
 #include "launcher_instance.h"
 #include "launcher_proc.h"
+#include "mountinfo.h"
 #include "launcher_proto.h"
 #include "launcher_spawn.h"
 #include "launcher_state.h"
@@ -432,7 +433,7 @@ static bool tick_one(struct instance_table *table, struct instance *in,
         if (fsp_launcher_is_fuse_mount(in->mountpoint)) {
             in->state = INSTANCE_RUNNING;
             in->running_since_ms = now;
-            in->mount_id = fsp_launcher_mount_id(in->mountpoint);
+            in->mount_id = fsp_mount_unique_id(in->mountpoint);
             syslog(LOG_INFO, "%s %s: mounted on %s", in->class_->name,
                    in->name, in->mountpoint);
             answer(in, 0, "");

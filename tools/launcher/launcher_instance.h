@@ -51,7 +51,7 @@ struct instance {
     enum instance_state state;
     pid_t pid;                  /**< 0 when no process */
     unsigned long long start_time; /**< of pid, see fsp_launcher_start_time */
-    /** The unique id of its mount once running (fsp_launcher_mount_id),
+    /** The unique id of its mount once running (fsp_mount_unique_id),
      *  0 if not known: what a clean-up may unmount. */
     unsigned long long mount_id;
     bool child;                 /**< ours to waitpid(); false if adopted */

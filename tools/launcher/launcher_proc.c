@@ -37,25 +37,11 @@ bool fsp_launcher_is_fuse_mount(const char *path)
     return found;
 }
 
-#ifndef STATX_MNT_ID_UNIQUE
-#define STATX_MNT_ID_UNIQUE 0x00004000U
-#endif
-
-unsigned long long fsp_launcher_mount_id(const char *path)
-{
-    struct statx sx;
-
-    if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT |
-              AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &sx) < 0)
-        return 0;
-    return (sx.stx_mask & STATX_MNT_ID_UNIQUE) ? sx.stx_mnt_id : 0;
-}
-
 int fsp_launcher_unmount(const char *path, unsigned long long mount_id)
 {
     if (!fsp_launcher_is_fuse_mount(path))
         return 0;
-    if (mount_id != 0 && fsp_launcher_mount_id(path) != mount_id)
+    if (mount_id != 0 && fsp_mount_unique_id(path) != mount_id)
         return 0;                   /* not the instance's mount */
     if (umount2(path, MNT_DETACH) < 0)
         return -errno;

@@ -13,15 +13,10 @@
  * mount namespace (per /proc/self/mountinfo). */
 bool fsp_launcher_is_fuse_mount(const char *path);
 
-/** The unique id of the mount on top of path (statx STATX_MNT_ID_UNIQUE,
- * never reused while the system runs), or 0 if the kernel gives none
- * (before Linux 6.8) or path cannot be read. Sends no request to a FUSE
- * daemon (AT_STATX_DONT_SYNC). */
-unsigned long long fsp_launcher_mount_id(const char *path);
-
 /** Detaches the FUSE mount at path if there is one (a crashed file system
  * leaves it behind). mount_id, when not 0, is the unique id the instance's
- * own mount had: a mount with another id (a volume mounted there since;
+ * own mount had (fsp_mount_unique_id, mountinfo.h): a mount with another
+ * id (a volume mounted there since;
  * a connection id or path would not tell them apart) is left alone.
  * @return 0 or -errno. */
 int fsp_launcher_unmount(const char *path, unsigned long long mount_id);

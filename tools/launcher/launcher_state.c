@@ -7,6 +7,7 @@
 
 #include "launcher_state.h"
 #include "launcher_proc.h"
+#include "mountinfo.h"
 #include "launcher_proto.h"
 
 #include <errno.h>
@@ -102,7 +103,7 @@ static bool adopt(struct instance *in)
             in->state = INSTANCE_RUNNING;
             in->running_since_ms = instance_now_ms();
             if (in->mount_id == 0)
-                in->mount_id = fsp_launcher_mount_id(in->mountpoint);
+                in->mount_id = fsp_mount_unique_id(in->mountpoint);
         } else {
             in->state = INSTANCE_STARTING;
             in->deadline_ms =
