@@ -1,5 +1,5 @@
 /*
- * test_fuse_abi.c - src/fuse_abi.h against the kernel's ABI.
+ * test_fuse_abi.c - src/protocol/fuse_abi.h against the kernel's ABI.
  *
  * Everything that the system's <linux/fuse.h> (7.38) also defines must be
  * identical there and here: sizes, offsets, constants (abi_facts.h). What

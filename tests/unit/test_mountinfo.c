@@ -1,6 +1,6 @@
 /*
  * test_mountinfo.c - the mountinfo parser that mount.c, fsptool and the
- * launcher share (src/mountinfo.c).
+ * launcher share (src/channel/mountinfo.c).
  */
 #include <stdbool.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * test_protocol.c - the protocol layer (src/protocol.c), as a specification.
+ * test_protocol.c - the protocol layer (src/protocol/protocol.c), as a specification.
  *
  * Decoding: every opcode, every kind of malformed request. INIT
  * negotiation. Encoding: attributes, timeouts, directory entries. The debug

@@ -5,7 +5,7 @@
  *   volume_cmds.c   the verbs that look at running volumes: lsvol, stat,
  *                   debug
  *   volumes.c       finding, validating and mapping the files running
- *                   volumes publish (src/stats.h), and /proc/self/mountinfo
+ *                   volumes publish (src/api/stats.h), and /proc/self/mountinfo
  *   opcode_names.c  FUSE opcode names for display
  *   doctor*.c       the doctor verb: checks the machine for fsp (doctor.h)
  *

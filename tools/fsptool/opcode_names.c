@@ -1,7 +1,7 @@
 /*
  * opcode_names.c - FUSE opcode names for fsptool's output.
  *
- * The names come from the protocol layer (src/protocol.c), so fsptool and
+ * The names come from the protocol layer (src/protocol/protocol.c), so fsptool and
  * the debug log always call an opcode the same thing.
  */
 #include "fsptool.h"

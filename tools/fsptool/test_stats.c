@@ -1,5 +1,5 @@
 /*
- * test_stats.c - unit test of src/stats.c (CTest: stats_publish).
+ * test_stats.c - unit test of src/api/stats.c (CTest: stats_publish).
  *
  * Publishes stats under a temporary $XDG_RUNTIME_DIR, counts requests and
  * replies (including out-of-range ones), reads them back through a second

@@ -1,6 +1,6 @@
 /*
  * volumes.c - find the volumes that are running: read the files they
- * publish (see src/stats.h) and check them against /proc/self/mountinfo.
+ * publish (see src/api/stats.h) and check them against /proc/self/mountinfo.
  *
  * A published file is believed only if
  *   - it sits in a directory owned by the user it belongs to and writable

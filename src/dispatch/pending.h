@@ -14,7 +14,7 @@
 
 #include <limits.h>
 
-#include "fs_internal.h"
+#include "dispatch.h"
 
 /*
  * Build and send the reply of @p from @rsp (error, bytes, info) when

@@ -108,7 +108,7 @@ static void deliver(struct fsp_fs *fs, const struct notify_item *item)
     struct fuse_out_header hdr;
     struct iovec iov[3];
     int n = 0;
-    ssize_t r;
+    int r;
 
     hdr.unique = 0; /* unique 0 marks a notification */
     hdr.error = item->code;
@@ -123,18 +123,19 @@ static void deliver(struct fsp_fs *fs, const struct notify_item *item)
     hdr.len = 0;
     for (int i = 0; i < n; i++)
         hdr.len += (uint32_t)iov[i].iov_len;
-    r = writev(fs->mount.fd, iov, n);
+    r = fs->kernel.notify ? fs->kernel.notify(fs->kernel.ctx, iov, n)
+                          : -ENOTCONN;
     if (atomic_load_explicit(&fs->debug, memory_order_relaxed)) {
         if (item->code == FUSE_NOTIFY_INVAL_ENTRY)
             fsp_log_debug(fs, "notify: inval entry %llu/%s: %s",
                     (unsigned long long)item->out.entry.parent, item->name,
-                    r < 0 ? strerror(errno) : "done");
+                    r < 0 ? strerror(-r) : "done");
         else
             fsp_log_debug(fs, "notify: inval inode %llu%s: %s",
                     (unsigned long long)item->out.inode.ino,
                     item->out.inode.off < 0 ? " (attributes)"
                                             : " (attributes and data)",
-                    r < 0 ? strerror(errno) : "done");
+                    r < 0 ? strerror(-r) : "done");
     }
 }
 

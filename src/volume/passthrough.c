@@ -44,7 +44,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "fs_internal.h"
@@ -61,25 +60,20 @@ bool fsp_passthrough_wanted(struct fsp_fs *fs)
 /* Register @fd as a backing file; returns its id (> 0) or -errno. */
 static int backing_open(struct fsp_fs *fs, int fd)
 {
-    struct fuse_backing_map map;
-    int id;
-
-    memset(&map, 0, sizeof map);
-    map.fd = fd;
-    id = ioctl(fs->mount.fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
-    return id < 0 ? -errno : id;
+    if (!fs->kernel.backing_open)
+        return -ENOTCONN;
+    return fs->kernel.backing_open(fs->kernel.ctx, fd);
 }
 
-/* Unregister a backing id. After the volume is unmounted there is no
- * descriptor, and the kernel freed its ids with the connection. */
 static void backing_close(struct fsp_fs *fs, int32_t id)
 {
-    uint32_t arg = (uint32_t)id;
+    int err = fs->kernel.backing_close
+                  ? fs->kernel.backing_close(fs->kernel.ctx, id)
+                  : 0;
 
-    if (fs->mount.fd >= 0 &&
-        ioctl(fs->mount.fd, FUSE_DEV_IOC_BACKING_CLOSE, &arg) < 0)
+    if (err)
         fsp_log_debug(fs, "passthrough: closing backing id %d: %s", id,
-                      strerror(errno));
+                      strerror(-err));
 }
 
 /* The kernel would not register a backing file: say so once. EPERM

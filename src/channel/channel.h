@@ -128,4 +128,20 @@ struct fsp_uring_config {
 int fsp_channel_uring_create(const struct fsp_uring_config *cfg,
                              struct fsp_channel **pch);
 
+/*
+ * The session's requests that are not replies (session.c), on the
+ * session descriptor @session_fd (-1 once unmounted).
+ *
+ * fsp_session_notify: write one notification (unique 0) gathered from
+ * @iov. Returns 0 or -errno; -ENOENT means the kernel had nothing cached
+ * under that id or name.
+ * fsp_session_backing_open: register @fd as a passthrough backing file.
+ * Returns its id (> 0) or -errno (-EPERM without CAP_SYS_ADMIN).
+ * fsp_session_backing_close: unregister @id. Returns 0 or -errno; 0 when
+ * there is no descriptor any more.
+ */
+int fsp_session_notify(int session_fd, const struct iovec *iov, int iovcnt);
+int fsp_session_backing_open(int session_fd, int fd);
+int fsp_session_backing_close(int session_fd, int32_t id);
+
 #endif /* FSP_CHANNEL_H */

@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "dispatch.h"
+#include "mount.h"
 
 #define ENTRIES_PER_QUEUE 16
 #define ENABLE_PARAM "/sys/module/fuse/parameters/enable_uring"
@@ -124,7 +125,7 @@ int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
     if (err)
         goto fail;
     memset(&cfg, 0, sizeof cfg);
-    cfg.fuse_fd = fs->mount.fd;
+    cfg.fuse_fd = fs->mount->fd;
     cfg.entries = ENTRIES_PER_QUEUE;
     /* The kernel wants at least max(8 KiB, max_write, max_pages pages). */
     cfg.payload_size = payload < 8192 ? 8192 : payload;

@@ -1,12 +1,13 @@
 /*
- * fs_internal.h - the volume object and what the layers share about it.
+ * volume.h - layer 4, the volume: the node table, the handle table, and
+ * the operations that turn a decoded request into a reply.
  *
- * Layers (docs/ARCHITECTURE.md): channel (channel.h, mount.h) ->
- * protocol (protocol.h) -> dispatcher (dispatcher.c) -> volume
- * (node_table.c, handle_table.c, volume_*.c) -> interface (fsp.h).
+ * Volume code sees the protocol (protocol.h) and the volume object
+ * (fs_internal.h), never the channel: the build gives this folder no
+ * include path to src/channel or src/dispatch (src/CMakeLists.txt).
  */
-#ifndef FSP_FS_INTERNAL_H
-#define FSP_FS_INTERNAL_H
+#ifndef FSP_VOLUME_H
+#define FSP_VOLUME_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,11 +15,12 @@
 #include <stdint.h>
 
 #include "fsp/fsp.h"
-#include "channel.h"
 #include "fuse_abi.h"
-#include "mount.h"
 #include "protocol.h"
-#include "stats.h"
+
+struct fsp_fs;
+struct fsp_channel;
+struct fsp_worker;
 
 /* ---------------------------------------------------------------- nodes */
 
@@ -122,72 +124,6 @@ struct fsp_handle_table {
     uint32_t capacity;
     uint32_t free_head;         /* index of the first free slot, or ~0 */
     uint32_t count;
-};
-
-/* --------------------------------------------------------------- volume */
-
-struct fsp_pending;
-struct fsp_pending_table;
-
-/* One worker thread: its channel and the buffer it builds replies in. */
-struct fsp_worker {
-    struct fsp_fs *fs;
-    pthread_t thread;
-    bool thread_started;
-    struct fsp_channel *ch;
-    void *reply_buf;
-    size_t reply_buf_size;
-    /* A record for the pending table, kept between requests so that the
-     * synchronous path of READ/WRITE/READDIR never allocates (pending.c). */
-    struct fsp_pending *spare;
-};
-
-struct fsp_fs {
-    fsp_volume_params_t params;
-    fsp_fs_interface_t iface;
-    void *user_context;
-    char *fs_name;
-    char *source;
-
-    struct fsp_mount mount;
-    char error_message[512];
-
-    struct fsp_node_table nodes;
-    struct fsp_handle_table handles;
-    struct fsp_stats stats;
-
-    /* set at INIT */
-    atomic_uint proto_minor;
-    uint64_t init_flags;
-    uint32_t max_write;
-    uint32_t max_read;
-
-    /* kernel passthrough (passthrough.c) */
-    pthread_mutex_t passthrough_lock; /* the nodes' backing_id and counts */
-    atomic_bool passthrough_refused;  /* EPERM once: serve all I/O ourselves */
-    atomic_bool passthrough_warned;   /* a per-file failure was logged */
-
-    /* dispatcher */
-    struct fsp_worker *workers;
-    unsigned nworkers;          /* /dev/fuse workers first, then nuring */
-    unsigned nuring;            /* io_uring queue workers (uring.c) */
-    struct fsp_uring_gate *uring_gate; /* NULL: no io_uring queues */
-    pthread_t control_thread;
-    bool control_started;
-    int stop_fd;                /* eventfd: fsp_fs_stop() writes to it */
-    atomic_bool stopping;
-    atomic_bool workers_joined; /* fsp_dispatcher_wait() joined them */
-    atomic_int exit_error;      /* first fatal channel error, or 0 */
-    atomic_bool debug;
-    /* log.c: the volume's log handler (NULL: the process's default);
-     * readers hold log_lock while they call it, a setter writes. */
-    pthread_rwlock_t log_lock;
-    fsp_log_handler_t *log_handler;
-    void *log_user;
-    struct fsp_notifier *notifier; /* notify.c: the notification queue */
-    struct fsp_pending_table *pending; /* pending.c: FSP_PENDING requests */
-    bool started;
-    bool waited;
 };
 
 /* ---------------------------------------------------------- requests */
@@ -340,29 +276,6 @@ struct fsp_handle *fsp_request_handle(struct fsp_req *req, uint64_t fh);
 void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h);
 void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h);
 
-/* -------------------------------------------------------- dispatcher */
-
-int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads);
-int fsp_dispatcher_wait(struct fsp_fs *fs);
-void fsp_dispatcher_stop(struct fsp_fs *fs);
-
-/* ------------------------------------------------ io_uring (uring.c) */
-
-/* How many io_uring queues the volume gets: one per possible CPU, or 0 if
- * it did not ask or the kernel does not allow it (logged once, with how
- * to enable it). */
-unsigned fsp_uring_queue_count(struct fsp_fs *fs);
-/* Create the channels of @n queues into @workers[0..n) and the gate they
- * wait at. On failure logs the fallback, leaves no channel, returns
- * -errno. */
-int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
-                            unsigned n);
-/* INIT was answered with @flags: open the gate (or close it, logged). */
-void fsp_uring_init_answered(struct fsp_fs *fs, uint64_t flags);
-/* The /dev/fuse workers are gone: the queues stop waiting. */
-void fsp_uring_stop(struct fsp_fs *fs);
-void fsp_uring_free(struct fsp_fs *fs);
-
 /* ----------------------------------------------------- volume helpers */
 
 /* The node @nodeid of a request, referenced; if the kernel names a node
@@ -444,41 +357,4 @@ void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
  * through set_basic_info(FSP_SET_KILL_SUID). Returns 0 or -errno. */
 int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx);
 
-/* -------------------------------------------------------------- misc */
-
-/* Monotonic time in nanoseconds. */
-uint64_t fsp_now_ns(void);
-/* Debug log (log.c); cheap no-ops while fs->debug is off. */
-void fsp_log_request(struct fsp_req *req);
-void fsp_log_reply(struct fsp_req *req, int error, size_t size);
-/* Set up and tear down fs->log_lock and the handler (fs.c). */
-int fsp_log_init(struct fsp_fs *fs);
-void fsp_log_fini(struct fsp_fs *fs);
-/* A line in the debug log, only while it is on. */
-void fsp_log_debug(struct fsp_fs *fs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* A problem, always logged: FSP_LOG_ERROR, or FSP_LOG_WARNING for what
- * the volume goes on without (a fallback). */
-void fsp_log(struct fsp_fs *fs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void fsp_log_warning(struct fsp_fs *fs, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Change notification (notify.c): the queue and its thread run from
- * fsp_fs_start() to fsp_fs_delete(). stop ends the thread (later
- * notifications are dropped); fini frees the queue. */
-int fsp_notify_start(struct fsp_fs *fs);
-void fsp_notify_stop(struct fsp_fs *fs);
-void fsp_notify_fini(struct fsp_fs *fs);
-/* Queue "the kernel's entry @name in directory @parent is stale"
- * (FUSE_NOTIFY_INVAL_ENTRY). Safe under the node table's lock. */
-void fsp_notify_queue_entry(struct fsp_fs *fs, uint64_t parent,
-                            const char *name);
-/* Queue "node @nodeid's attributes (and with @data its pages) are stale"
- * (FUSE_NOTIFY_INVAL_INODE). Safe under the node table's lock. */
-void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data);
-
-/* Set the per-thread operation context for the request being served. */
-void fsp_set_operation_context(const fsp_operation_context_t *ctx);
-
-#endif /* FSP_FS_INTERNAL_H */
+#endif /* FSP_VOLUME_H */

@@ -22,7 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs_internal.h"
+#include "dispatch.h"
+#include "mount.h"
 #include "pending.h"
 
 uint64_t fsp_now_ns(void)
@@ -232,7 +233,7 @@ static void *control_main(void *arg)
         if (atomic_load(&fs->stopping) && !unmounted) {
             /* Unmounting makes the kernel drop the connection once no
              * process uses the mount, and the workers then see ENODEV. */
-            fsp_mount_unmount(&fs->mount);
+            fsp_mount_unmount(fs->mount);
             unmounted = true;
         }
         if (atomic_load(&fs->workers_joined))
@@ -295,9 +296,9 @@ int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
             continue; /* an io_uring queue: its channel exists */
         err = -EPERM;
         if (i > 0)
-            err = fsp_channel_dev_create(fs->mount.fd, 1, bufsize, &w->ch);
+            err = fsp_channel_dev_create(fs->mount->fd, 1, bufsize, &w->ch);
         if (err)
-            err = fsp_channel_dev_create(fs->mount.fd, 0, bufsize, &w->ch);
+            err = fsp_channel_dev_create(fs->mount->fd, 0, bufsize, &w->ch);
         if (err)
             goto fail;
     }
@@ -319,7 +320,7 @@ int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
 fail_running:
     /* Some workers run: the only way to stop them is to stop the mount. */
     atomic_store(&fs->stopping, true);
-    fsp_mount_unmount(&fs->mount);
+    fsp_mount_unmount(fs->mount);
     for (unsigned i = 0; i < threads; i++) {
         if (i == dev_threads)
             fsp_uring_stop(fs);

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs_internal.h"
+#include "dispatch.h"
+#include "mount.h"
 #include "pending.h"
 
 #define MAX_IO_SIZE (1024u * 1024u) /* the kernel's limit: 256 pages */
@@ -56,9 +57,14 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
     fs->iface = *interface;
     fs->user_context = user_context;
     fs->stop_fd = -1;
-    fs->mount.fd = -1;
-    fs->mount.watcher_fd = -1;
-    fs->mount.fusermount_fd = -1;
+    fs->mount = calloc(1, sizeof *fs->mount);
+    if (!fs->mount) {
+        free(fs);
+        return -ENOMEM;
+    }
+    fs->mount->fd = -1;
+    fs->mount->watcher_fd = -1;
+    fs->mount->fusermount_fd = -1;
     fs->fs_name = strdup(params->fs_name ? params->fs_name : "fsp");
     fs->source = strdup(params->source    ? params->source
                         : fs->fs_name     ? fs->fs_name
@@ -100,6 +106,7 @@ fail_log:
 fail:
     free(fs->fs_name);
     free(fs->source);
+    free(fs->mount);
     free(fs);
     return err;
 }
@@ -111,10 +118,10 @@ FSP_API int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint)
 
     if (!fs || !mountpoint)
         return -EINVAL;
-    if (fs->mount.fd >= 0) {
+    if (fs->mount->fd >= 0) {
         snprintf(fs->error_message, sizeof fs->error_message,
                  "the volume is already mounted on %s",
-                 fs->mount.mountpoint);
+                 fs->mount->mountpoint);
         return -EBUSY;
     }
     fs->error_message[0] = '\0';
@@ -127,12 +134,28 @@ FSP_API int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint)
     opt.auto_unmount = fs->params.auto_unmount;
     opt.read_only = fs->params.read_only;
     opt.max_read = fs->max_read;
-    err = fsp_mount_create(mountpoint, &opt, &fs->mount, fs->error_message,
+    err = fsp_mount_create(mountpoint, &opt, fs->mount, fs->error_message,
                            sizeof fs->error_message);
     if (err && !fs->error_message[0])
         snprintf(fs->error_message, sizeof fs->error_message,
                  "%s: cannot mount: %s", mountpoint, strerror(-err));
     return err;
+}
+
+/* The kernel port (fs_internal.h) of a mounted volume: its session. */
+static int session_notify(void *ctx, const struct iovec *iov, int iovcnt)
+{
+    return fsp_session_notify(((struct fsp_mount *)ctx)->fd, iov, iovcnt);
+}
+
+static int session_backing_open(void *ctx, int fd)
+{
+    return fsp_session_backing_open(((struct fsp_mount *)ctx)->fd, fd);
+}
+
+static int session_backing_close(void *ctx, int32_t id)
+{
+    return fsp_session_backing_close(((struct fsp_mount *)ctx)->fd, id);
 }
 
 FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
@@ -142,7 +165,7 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
 
     if (!fs)
         return -EINVAL;
-    if (fs->mount.fd < 0) {
+    if (fs->mount->fd < 0) {
         snprintf(fs->error_message, sizeof fs->error_message,
                  "the volume is not mounted: call fsp_fs_mount() first");
         return -EINVAL;
@@ -153,11 +176,15 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
         cpus = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cpus < 2 ? 2 : (unsigned)cpus;
     }
+    fs->kernel.ctx = fs->mount;
+    fs->kernel.notify = session_notify;
+    fs->kernel.backing_open = session_backing_open;
+    fs->kernel.backing_close = session_backing_close;
     /* Publishing counters is a convenience: a failure is not fatal. */
     /* fsptool shows the source, which is what "fsname=" sets (as with
      * libfuse); it defaults to the file system's name. */
-    fsp_stats_open(&fs->stats, fs->mount.mountpoint, fs->source, "dev",
-                   fs->mount.id.conn_id, threads);
+    fsp_stats_open(&fs->stats, fs->mount->mountpoint, fs->source, "dev",
+                   fs->mount->id.conn_id, threads);
     if (fs->stats.shared)
         atomic_store(&fs->stats.shared->nodes, (int64_t)fs->nodes.count);
     if (fs->stats.shared && atomic_load(&fs->debug))
@@ -169,7 +196,7 @@ FSP_API int fsp_fs_start(fsp_fs_t *fs, unsigned threads)
         fsp_notify_fini(fs);
         snprintf(fs->error_message, sizeof fs->error_message,
                  "%s: cannot start %u worker threads: %s",
-                 fs->mount.mountpoint, threads, strerror(-err));
+                 fs->mount->mountpoint, threads, strerror(-err));
         fsp_stats_close(&fs->stats);
         return err;
     }
@@ -205,7 +232,7 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
         fsp_fs_wait(fs);
     }
     fsp_notify_stop(fs);
-    fsp_mount_destroy(&fs->mount);
+    fsp_mount_destroy(fs->mount);
     /* Requests never completed: their records pin handles. */
     fsp_pending_fini(fs);
     fsp_handle_table_fini(fs);
@@ -218,6 +245,7 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
     fsp_log_fini(fs);
     free(fs->fs_name);
     free(fs->source);
+    free(fs->mount);
     free(fs);
 }
 
@@ -228,7 +256,7 @@ FSP_API void *fsp_fs_user_context(fsp_fs_t *fs)
 
 FSP_API const char *fsp_fs_mountpoint(fsp_fs_t *fs)
 {
-    return fs && fs->mount.fd >= 0 ? fs->mount.mountpoint : NULL;
+    return fs && fs->mount->fd >= 0 ? fs->mount->mountpoint : NULL;
 }
 
 FSP_API const char *fsp_fs_error_message(fsp_fs_t *fs)

@@ -1,0 +1,48 @@
+/*
+ * dispatch.h - layer 3, the dispatcher: worker threads, each with its
+ * channel, that receive requests, run them through the opcode table and
+ * send each reply once; and the io_uring queues' start (uring.c).
+ */
+#ifndef FSP_DISPATCH_H
+#define FSP_DISPATCH_H
+
+#include "channel.h"
+#include "fs_internal.h"
+
+/* One worker thread: its channel and the buffer it builds replies in. */
+struct fsp_worker {
+    struct fsp_fs *fs;
+    pthread_t thread;
+    bool thread_started;
+    struct fsp_channel *ch;
+    void *reply_buf;
+    size_t reply_buf_size;
+    /* A record for the pending table, kept between requests so that the
+     * synchronous path of READ/WRITE/READDIR never allocates (pending.c). */
+    struct fsp_pending *spare;
+};
+
+/* -------------------------------------------------------- dispatcher */
+
+int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads);
+int fsp_dispatcher_wait(struct fsp_fs *fs);
+void fsp_dispatcher_stop(struct fsp_fs *fs);
+
+/* ------------------------------------------------ io_uring (uring.c) */
+
+/* How many io_uring queues the volume gets: one per possible CPU, or 0 if
+ * it did not ask or the kernel does not allow it (logged once, with how
+ * to enable it). */
+unsigned fsp_uring_queue_count(struct fsp_fs *fs);
+/* Create the channels of @n queues into @workers[0..n) and the gate they
+ * wait at. On failure logs the fallback, leaves no channel, returns
+ * -errno. */
+int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
+                            unsigned n);
+/* INIT was answered with @flags: open the gate (or close it, logged). */
+void fsp_uring_init_answered(struct fsp_fs *fs, uint64_t flags);
+/* The /dev/fuse workers are gone: the queues stop waiting. */
+void fsp_uring_stop(struct fsp_fs *fs);
+void fsp_uring_free(struct fsp_fs *fs);
+
+#endif /* FSP_DISPATCH_H */
