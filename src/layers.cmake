@@ -37,6 +37,6 @@ endfunction()
 
 fsp_layer(channel channel protocol)
 fsp_layer(protocol protocol)
-fsp_layer(volume volume protocol api dispatch channel) # interim
+fsp_layer(volume volume protocol api)
 fsp_layer(dispatch dispatch volume protocol channel api)
 fsp_layer(api api volume dispatch protocol channel)

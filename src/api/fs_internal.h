@@ -96,9 +96,13 @@ struct fsp_fs {
 
 /* Monotonic time in nanoseconds. */
 uint64_t fsp_now_ns(void);
-/* Debug log (log.c); cheap no-ops while fs->debug is off. */
-void fsp_log_request(struct fsp_req *req);
-void fsp_log_reply(struct fsp_req *req, int error, size_t size);
+/* Debug log (log.c); cheap no-ops while fs->debug is off. A request as
+ * decoded (hdr NULL: nothing), and the reply sent to request @unique of
+ * @opcode with @error and a body of @size bytes; @start_ns, when the
+ * request came (0: unknown), gives the latency. */
+void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in);
+void fsp_log_reply(struct fsp_fs *fs, uint64_t unique, uint32_t opcode,
+                   int error, size_t size, uint64_t start_ns);
 /* Set up and tear down fs->log_lock and the handler (fs.c). */
 int fsp_log_init(struct fsp_fs *fs);
 void fsp_log_fini(struct fsp_fs *fs);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "fs_internal.h"
+#include "op_table.h"
 
 #define LINE_MAX_BYTES 2048
 
@@ -147,7 +148,7 @@ static void emit(struct fsp_fs *fs, int level, const char *line)
 
 static const char *opname(uint32_t opcode, char *buf, size_t size)
 {
-    const char *name = fsp_proto_opcode_name(opcode);
+    const char *name = fsp_op_name(opcode);
 
     if (name)
         return name;
@@ -160,34 +161,33 @@ static bool debug_on(struct fsp_fs *fs)
     return atomic_load_explicit(&fs->debug, memory_order_relaxed);
 }
 
-void fsp_log_request(struct fsp_req *req)
+void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in)
 {
-    struct fsp_fs *fs = req->fs;
     char line[LINE_MAX_BYTES], args[1536], nb[32];
     struct fsp_node *node;
     char *path = NULL;
     int err;
 
-    if (!debug_on(fs) || !req->in.hdr)
+    if (!debug_on(fs) || !in->hdr)
         return;
-    node = fsp_node_get(fs, req->in.nodeid);
+    node = fsp_node_get(fs, in->nodeid);
     if (node) {
         path = fsp_node_path(fs, node, NULL, &err);
         fsp_node_put(fs, node);
     }
-    fsp_proto_format_args(&req->in, args, sizeof args);
+    fsp_proto_format_args(in, fsp_op_shape(in->opcode), args, sizeof args);
     snprintf(line, sizeof line, "%s <- %llu %s %s%s%s uid=%u pid=%u",
-             fs->fs_name, (unsigned long long)req->in.unique,
-             opname(req->in.opcode, nb, sizeof nb),
+             fs->fs_name, (unsigned long long)in->unique,
+             opname(in->opcode, nb, sizeof nb),
              path ? path : (node ? "(unlinked)" : "-"), args[0] ? " " : "",
-             args, req->in.hdr->uid, req->in.hdr->pid);
+             args, in->hdr->uid, in->hdr->pid);
     free(path);
     emit(fs, FSP_LOG_DEBUG, line);
 }
 
-void fsp_log_reply(struct fsp_req *req, int error, size_t size)
+void fsp_log_reply(struct fsp_fs *fs, uint64_t unique, uint32_t opcode,
+                   int error, size_t size, uint64_t start_ns)
 {
-    struct fsp_fs *fs = req->fs;
     char line[LINE_MAX_BYTES], nb[32];
     const char *errname;
     char latency[32] = "-";
@@ -195,12 +195,12 @@ void fsp_log_reply(struct fsp_req *req, int error, size_t size)
     if (!debug_on(fs))
         return;
     errname = error ? strerrorname_np(-error) : "OK";
-    if (req->start_ns)
+    if (start_ns)
         snprintf(latency, sizeof latency, "%lluus",
-                 (unsigned long long)(fsp_now_ns() - req->start_ns) / 1000);
+                 (unsigned long long)(fsp_now_ns() - start_ns) / 1000);
     snprintf(line, sizeof line, "%s -> %llu %s %s%s%s (%zu bytes) %s",
-             fs->fs_name, (unsigned long long)req->in.unique,
-             opname(req->in.opcode, nb, sizeof nb),
+             fs->fs_name, (unsigned long long)unique,
+             opname(opcode, nb, sizeof nb),
              errname ? errname : "error", error ? " " : "",
              error ? strerror(-error) : "", size, latency);
     emit(fs, FSP_LOG_DEBUG, line);

@@ -119,6 +119,14 @@ struct fsp_uring_config {
     /* A line for the volume's log (problems only). */
     void (*log)(void *ctx, const char *msg);
     void *log_ctx;
+    /* The kernel refused a reply that send() had accepted (a commit
+     * completed with an error, -ENOENT: the request was no longer
+     * waiting): @body and @size are the reply's bytes after its out
+     * header, @opcode its request's. Runs on the queue's worker. May be
+     * NULL. */
+    void (*undelivered)(void *ctx, uint32_t opcode, const void *body,
+                        size_t size);
+    void *undelivered_ctx;
 };
 
 /* Create one queue: its ring (disabled until its worker enables it, so

@@ -168,6 +168,8 @@ struct uring_entry {
     char *payload;
     char *req;                      /* the request last received */
     size_t req_len;
+    uint32_t opcode;                /* of the request last received */
+    size_t reply_size;              /* body of the reply last committed */
     uint64_t commit_id;
     bool registering;               /* its command is a REGISTER */
 };
@@ -314,6 +316,8 @@ static size_t assemble(struct uring_queue *q, struct uring_entry *e)
         return 0;
     e->req = e->payload - sizeof ih - op_size;
     e->req_len = ih.len;
+    e->opcode = ih.opcode;
+    e->reply_size = 0;
     memcpy(e->req, &ih, sizeof ih);
     memcpy(e->req + sizeof ih, e->header.op_in, op_size);
     return ih.len;
@@ -350,9 +354,17 @@ static ssize_t entry_failed(struct uring_queue *q, struct uring_entry *e,
              "/dev/fuse", strerror(-res));
         return -ESHUTDOWN;
     }
-    /* A commit the kernel could not match: its entry has no command in
-     * the kernel any more; register it again. */
-    qlog(q, "commit failed: %s; entry registered again", strerror(-res));
+    /* A commit the kernel could not match (-ENOENT: the request no
+     * longer waited, it was interrupted): the reply, still in the entry,
+     * never reached the kernel, so what it handed out is given back
+     * (cfg.undelivered), as /dev/fuse's send() returning -ENOENT lets the
+     * dispatcher do at once. The entry has no command in the kernel any
+     * more; register it again. */
+    if (q->cfg.undelivered)
+        q->cfg.undelivered(q->cfg.undelivered_ctx, e->opcode, e->payload,
+                           e->reply_size);
+    if (res != -ENOENT)
+        qlog(q, "commit failed: %s; entry registered again", strerror(-res));
     prep_cmd(q, e, FUSE_IO_URING_CMD_REGISTER);
     return 0;
 }
@@ -474,6 +486,7 @@ static int entry_send(struct fsp_channel *ch, const struct iovec *iov,
     out.len = (uint32_t)(sizeof out + total);
     memcpy(e->header.in_out, &out, sizeof out);
     e->header.ring_ent_in_out.payload_sz = (uint32_t)total;
+    e->reply_size = total;
 
     if (current_queue == q) {
         prep_cmd(q, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);

@@ -45,4 +45,17 @@ void fsp_uring_init_answered(struct fsp_fs *fs, uint64_t flags);
 void fsp_uring_stop(struct fsp_fs *fs);
 void fsp_uring_free(struct fsp_fs *fs);
 
+/* Serve one request of @len bytes that worker @w received: decode,
+ * execute, send the response on @w's channel (or leave it pending). The
+ * workers' loop calls it; so do the volume unit tests, with a fake
+ * channel. */
+void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len);
+
+/* The io_uring channel's report (fsp_uring_config.undelivered): the kernel
+ * refused a reply of @opcode whose body was @body, committed earlier;
+ * @fs is the volume. Runs the opcode's undelivered step, as the /dev/fuse
+ * path does at once when send() fails. */
+void fsp_dispatch_undelivered(void *fs, uint32_t opcode, const void *body,
+                              size_t size);
+
 #endif /* FSP_DISPATCH_H */

@@ -3,7 +3,10 @@
  *
  * Each worker owns a channel (its own cloned /dev/fuse descriptor when the
  * kernel allows it) and a reply buffer, and loops: receive, decode, look up
- * the opcode's handler, run it, reply on the same channel. A control thread
+ * the opcode's row in the opcode table (op_table.c), execute it, and send
+ * its response, once, on the same channel; a response that does not reach
+ * the kernel is undone by the row's undelivered step (also when the
+ * io_uring channel reports the refusal later: uring.c). A control thread
  * waits for fsp_fs_stop() (which only writes to an eventfd, so it is safe
  * in a signal handler), unmounts, and polls the debug switch that
  * `fsptool debug` flips.
@@ -24,6 +27,7 @@
 
 #include "dispatch.h"
 #include "mount.h"
+#include "op_table.h"
 #include "pending.h"
 
 uint64_t fsp_now_ns(void)
@@ -36,37 +40,25 @@ uint64_t fsp_now_ns(void)
 
 /* ------------------------------------------------------------ replies */
 
-static int send_reply(struct fsp_req *req, int error, const struct iovec *args,
-                      int nargs)
+/* Send one reply: the out header and @body. Accounts for it in the
+ * statistics and the debug log. Returns what the channel returned. */
+static int send_reply(struct fsp_fs *fs, struct fsp_channel *ch,
+                      uint64_t unique, uint32_t opcode, int error,
+                      const void *body, size_t size, uint64_t start_ns)
 {
-    struct fsp_fs *fs = req->fs;
     struct fuse_out_header out;
-    struct iovec iov[4];
-    size_t size = 0;
+    struct iovec iov[2];
     int err;
 
-    if (req->replied)
-        return -EALREADY;
-    req->replied = true;
-    /* A callback that returned garbage must not reach the kernel, which
-     * would reject the whole reply: log it and answer EIO instead. */
-    if (error > 0 || error < -4095) {
-        fsp_log(fs, "unique=%llu: callback returned %d, not 0 or -errno; "
-                "replying EIO", (unsigned long long)req->in.unique, error);
-        error = -EIO;
-        nargs = 0;
-    }
-    iov[0].iov_base = &out;
-    iov[0].iov_len = sizeof out;
-    for (int i = 0; i < nargs; i++) {
-        iov[1 + i] = args[i];
-        size += args[i].iov_len;
-    }
     out.len = (uint32_t)(sizeof out + size);
     out.error = error;
-    out.unique = req->in.unique;
-    err = req->ch->ops->send(req->ch, iov, 1 + nargs);
-    fsp_log_reply(req, error, size);
+    out.unique = unique;
+    iov[0].iov_base = &out;
+    iov[0].iov_len = sizeof out;
+    iov[1].iov_base = (void *)body;
+    iov[1].iov_len = size;
+    err = ch->ops->send(ch, iov, size ? 2 : 1);
+    fsp_log_reply(fs, unique, opcode, error, size, start_ns);
     fsp_stats_reply(&fs->stats, error);
     if (fs->stats.shared)
         atomic_fetch_sub_explicit(&fs->stats.shared->pending, 1,
@@ -74,92 +66,176 @@ static int send_reply(struct fsp_req *req, int error, const struct iovec *args,
     return err;
 }
 
-int fsp_reply_err(struct fsp_req *req, int error)
+int fsp_dispatch_send_error(struct fsp_fs *fs, struct fsp_channel *ch,
+                            uint64_t unique, uint32_t opcode, int error,
+                            uint64_t start_ns)
 {
-    return send_reply(req, error, NULL, 0);
+    return send_reply(fs, ch, unique, opcode, error, NULL, 0, start_ns);
 }
 
-int fsp_reply_ok(struct fsp_req *req, const void *arg, size_t size)
+/* The body @t's response encodes to (none for an error). */
+static size_t body_of(const struct fsp_pending *p, const void **body)
 {
-    struct iovec iov = { (void *)arg, size };
-
-    return send_reply(req, 0, &iov, size ? 1 : 0);
+    *body = NULL;
+    if (p->txn.error || !p->op || !p->op->encode)
+        return 0;
+    return p->op->encode(&p->txn, body);
 }
 
-int fsp_reply_ok2(struct fsp_req *req, const void *a, size_t asize,
-                  const void *b, size_t bsize)
+int fsp_dispatch_deliver(struct fsp_pending *p)
 {
-    struct iovec iov[2] = { { (void *)a, asize }, { (void *)b, bsize } };
+    struct fsp_txn *t = &p->txn;
+    struct fsp_fs *fs = t->fs;
+    const void *body;
+    size_t size;
+    int err;
 
-    return send_reply(req, 0, iov, 2);
+    /* A callback that returned garbage must not reach the kernel, which
+     * would reject the whole reply: log it and answer EIO instead. */
+    if (t->error > 0 || t->error < -4095) {
+        fsp_log(fs, "unique=%llu: callback returned %d, not 0 or -errno; "
+                "replying EIO", (unsigned long long)t->in.unique, t->error);
+        t->error = -EIO;
+    }
+    size = body_of(p, &body);
+    err = send_reply(fs, p->ch, t->in.unique, t->in.opcode, t->error, body,
+                     size, p->start_ns);
+    if (err) {
+        /* -ENOENT: the kernel no longer waits for it (interrupted). */
+        if (size && p->op->undelivered)
+            p->op->undelivered(fs, body, size);
+    } else if (p->op && p->op->sent) {
+        p->op->sent(t);
+    }
+    return err;
+}
+
+void fsp_dispatch_drop(struct fsp_pending *p)
+{
+    const void *body;
+    size_t size = body_of(p, &body);
+
+    if (size && p->op->undelivered)
+        p->op->undelivered(p->txn.fs, body, size);
+}
+
+int fsp_dispatch_interrupt(struct fsp_txn *t)
+{
+    const struct fuse_interrupt_in *in = t->in.arg;
+
+    /* A target whose callback returned FSP_PENDING is answered EINTR at
+     * once (pending.c); any other one is answered when its callback
+     * returns, usually before the INTERRUPT is even read. INTERRUPT
+     * itself takes no reply. */
+    if (t->fs->stats.shared)
+        atomic_fetch_add_explicit(&t->fs->stats.shared->interrupts, 1,
+                                  memory_order_relaxed);
+    fsp_pending_interrupt(t->fs, in->unique);
+    return 0;
 }
 
 /* --------------------------------------------------------- one request */
 
-static void process(struct fsp_worker *w, void *buf, size_t len)
+/* A record for the next request: the worker's spare, or a new one. */
+static struct fsp_pending *take_record(struct fsp_worker *w)
+{
+    struct fsp_pending *p = w->spare;
+
+    if (p)
+        w->spare = NULL;
+    else
+        p = malloc(sizeof *p);
+    if (p)
+        memset(p, 0, sizeof *p);
+    return p;
+}
+
+/* Without a record: answer from the header alone, if it can be read. */
+static void refuse(struct fsp_worker *w, struct fsp_channel *ch,
+                   const void *buf, size_t len, int error)
+{
+    const struct fuse_in_header *hdr = buf;
+
+    if (len < sizeof *hdr || hdr->len != len ||
+        !fsp_op_has_reply(hdr->opcode))
+        return;
+    fsp_dispatch_send_error(w->fs, ch, hdr->unique, hdr->opcode, error, 0);
+}
+
+void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len)
 {
     struct fsp_fs *fs = w->fs;
-    struct fsp_req req;
+    struct fsp_channel *ch;
+    struct fsp_pending *p;
+    struct fsp_txn *t;
     fsp_operation_context_t opctx;
-    fsp_op_handler handler;
+    bool has_reply;
     int err;
 
-    memset(&req, 0, sizeof req);
-    req.fs = fs;
     /* An io_uring queue answers each request in its own ring entry. */
-    req.ch = w->ch->ops->reply_channel ? w->ch->ops->reply_channel(w->ch)
-                                       : w->ch;
-    req.worker = w;
-    req.reply_buf = w->reply_buf;
-    req.reply_buf_size = w->reply_buf_size;
+    ch = w->ch->ops->reply_channel ? w->ch->ops->reply_channel(w->ch)
+                                   : w->ch;
+    p = take_record(w);
+    if (!p) {
+        refuse(w, ch, buf, len, -ENOMEM);
+        return;
+    }
+    p->ch = ch;
+    p->worker = w;
+    t = &p->txn;
+    t->fs = fs;
+    t->reply_buf = w->reply_buf;
+    t->reply_buf_size = w->reply_buf_size;
     /* Only the debug log needs the latency: no clock read otherwise. */
     if (atomic_load_explicit(&fs->debug, memory_order_relaxed))
-        req.start_ns = fsp_now_ns();
+        p->start_ns = fsp_now_ns();
 
-    err = fsp_proto_decode(buf, len, atomic_load(&fs->proto_minor), &req.in);
+    err = fsp_op_decode(buf, len, atomic_load(&fs->proto_minor), &t->in);
     if (err == -EINVAL) {
         /* No trustworthy header: nothing can be answered. */
         fsp_log(fs, "dropped a malformed request of %zu bytes", len);
-        return;
+        goto out;
     }
-    fsp_stats_request(&fs->stats, req.in.opcode);
-    if (fs->stats.shared && fsp_proto_has_reply(req.in.opcode))
+    has_reply = fsp_op_has_reply(t->in.opcode);
+    p->op = fsp_op_of(t->in.opcode);
+    fsp_stats_request(&fs->stats, t->in.opcode);
+    if (fs->stats.shared && has_reply)
         atomic_fetch_add_explicit(&fs->stats.shared->pending, 1,
                                   memory_order_relaxed);
-    fsp_log_request(&req);
-    if (err) {
-        /* Malformed or unknown: an error reply, never a crash; requests
-         * that take no reply (a bad FORGET) are dropped. */
-        if (fsp_proto_has_reply(req.in.opcode))
-            fsp_reply_err(&req, err == -ENOSYS ? -ENOSYS : -EIO);
-        else
-            fsp_log(fs, "dropped a malformed %s request",
-                    fsp_proto_opcode_name(req.in.opcode));
-        return;
+    fsp_log_request(fs, &t->in);
+    if (err || !p->op || !p->op->execute) {
+        /* Malformed, unknown or not served: an error reply, never a
+         * crash; requests that take no reply (a bad FORGET) are dropped. */
+        if (has_reply) {
+            t->error = err == -EPROTO ? -EIO : -ENOSYS;
+            fsp_dispatch_deliver(p);
+        } else if (err) {
+            fsp_log(fs, "dropped a malformed %s request", p->op->name);
+        }
+        goto out;
     }
 
-    opctx.hint = req.in.unique;
-    opctx.uid = req.in.hdr->uid;
-    opctx.gid = req.in.hdr->gid;
-    opctx.pid = req.in.hdr->pid;
+    opctx.hint = t->in.unique;
+    opctx.uid = t->in.hdr->uid;
+    opctx.gid = t->in.hdr->gid;
+    opctx.pid = t->in.hdr->pid;
     fsp_set_operation_context(&opctx);
-
-    handler = fsp_volume_handler(req.in.opcode);
-    if (handler)
-        handler(&req);
-    else
-        fsp_reply_err(&req, -ENOSYS);
-
-    /* A handler that forgot to answer would hang the caller forever.
-     * (A request handed to a pending record is answered by the record.) */
-    if (!req.replied && !req.handed_off &&
-        fsp_proto_has_reply(req.in.opcode)) {
-        fsp_log(fs, "unique=%llu %s: no reply from the handler; replying EIO",
-                (unsigned long long)req.in.unique,
-                fsp_proto_opcode_name(req.in.opcode));
-        fsp_reply_err(&req, -EIO);
+    if (p->op->complete) {
+        fsp_pending_register(p);
+        err = p->op->execute(t);
+        fsp_set_operation_context(NULL);
+        if (fsp_pending_end(p, err))
+            return; /* pending: the record is the responder's */
+        goto out;
     }
+    err = p->op->execute(t);
     fsp_set_operation_context(NULL);
+    if (has_reply) {
+        t->error = err;
+        fsp_dispatch_deliver(p);
+    }
+out:
+    fsp_pending_release(fs, p, w);
 }
 
 static void *worker_main(void *arg)
@@ -177,7 +253,7 @@ static void *worker_main(void *arg)
         ssize_t n = w->ch->ops->receive(w->ch, &buf);
 
         if (n > 0) {
-            process(w, buf, (size_t)n);
+            fsp_dispatch_request(w, buf, (size_t)n);
             continue;
         }
         if (n == -EINTR || n == -EAGAIN || n == -ENOENT)

@@ -116,14 +116,14 @@ static struct fsp_pending *find(struct fsp_pending_table *t, uint64_t unique)
 {
     struct fsp_pending *p = *bucket_of(t, unique);
 
-    while (p && p->req.in.unique != unique)
+    while (p && p->txn.in.unique != unique)
         p = p->next;
     return p;
 }
 
 static void insert(struct fsp_pending_table *t, struct fsp_pending *p)
 {
-    struct fsp_pending **b = bucket_of(t, p->req.in.unique);
+    struct fsp_pending **b = bucket_of(t, p->txn.in.unique);
 
     p->next = *b;
     *b = p;
@@ -132,7 +132,7 @@ static void insert(struct fsp_pending_table *t, struct fsp_pending *p)
 
 static void remove_record(struct fsp_pending_table *t, struct fsp_pending *p)
 {
-    struct fsp_pending **pp = bucket_of(t, p->req.in.unique);
+    struct fsp_pending **pp = bucket_of(t, p->txn.in.unique);
 
     while (*pp && *pp != p)
         pp = &(*pp)->next;
@@ -155,6 +155,28 @@ static bool take_early_interrupt(struct fsp_pending_table *t, uint64_t unique)
     return false;
 }
 
+/* What an early EINTR reply needs, copied from a record under the lock. */
+struct fsp_eintr {
+    struct fsp_channel *ch;
+    uint64_t unique;
+    uint32_t opcode;
+    uint64_t start_ns;
+};
+
+static struct fsp_eintr eintr_of(const struct fsp_pending *p)
+{
+    struct fsp_eintr e = { p->ch, p->txn.in.unique, p->txn.in.opcode,
+                           p->start_ns };
+
+    return e;
+}
+
+static void send_eintr_reply(struct fsp_fs *fs, const struct fsp_eintr *e)
+{
+    fsp_dispatch_send_error(fs, e->ch, e->unique, e->opcode, -EINTR,
+                            e->start_ns);
+}
+
 /* ------------------------------------------------------------ life */
 
 int fsp_pending_init(struct fsp_fs *fs)
@@ -169,13 +191,11 @@ int fsp_pending_init(struct fsp_fs *fs)
     return 0;
 }
 
-/* Free what the record owns and the record: into the worker's spare slot
- * when @w is given (the worker's own thread) and it is empty. */
-static void release(struct fsp_fs *fs, struct fsp_pending *p,
-                    struct fsp_worker *w)
+void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
+                         struct fsp_worker *w)
 {
     if (p->pinned)
-        fsp_handle_unpin(fs, p->handle);
+        fsp_handle_unpin(fs, p->txn.handle);
     if (p->rx_buf)
         p->rx_ops->free_detached(p->rx_buf);
     free(p->reply_buf);
@@ -183,6 +203,21 @@ static void release(struct fsp_fs *fs, struct fsp_pending *p,
         w->spare = p;
     else
         free(p);
+}
+
+/* The response @rsp of @p, which will not be sent: the request lets go of
+ * what it holds, and the reply it would have been is undone. */
+static void drop(struct fsp_pending *p, const fsp_response_t *rsp)
+{
+    p->txn.error = p->op->complete(&p->txn, rsp);
+    fsp_dispatch_drop(p);
+}
+
+/* The response @rsp of @p becomes its reply. */
+static void answer(struct fsp_pending *p, const fsp_response_t *rsp)
+{
+    p->txn.error = p->op->complete(&p->txn, rsp);
+    fsp_dispatch_deliver(p);
 }
 
 void fsp_pending_stop(struct fsp_fs *fs)
@@ -209,8 +244,8 @@ void fsp_pending_fini(struct fsp_fs *fs)
             struct fsp_pending *p = t->buckets[i];
 
             t->buckets[i] = p->next;
-            p->finish(p, &p->rsp, false);
-            release(fs, p, NULL);
+            drop(p, &p->rsp);
+            fsp_pending_release(fs, p, NULL);
         }
     }
     pthread_cond_destroy(&t->cond);
@@ -227,34 +262,15 @@ void fsp_pending_free_spare(struct fsp_worker *w)
 
 /* ------------------------------------------------------- the worker */
 
-struct fsp_pending *fsp_pending_begin(struct fsp_req *req,
-                                      struct fsp_handle *h,
-                                      fsp_pending_finish finish)
+void fsp_pending_register(struct fsp_pending *p)
 {
-    struct fsp_pending_table *t = req->fs->pending;
-    struct fsp_worker *w = req->worker;
-    struct fsp_pending *p = w ? w->spare : NULL;
+    struct fsp_pending_table *t = p->txn.fs->pending;
 
-    if (p)
-        w->spare = NULL;
-    else
-        p = malloc(sizeof *p);
-    if (!p) {
-        fsp_reply_err(req, -ENOMEM);
-        return NULL;
-    }
-    memset(p, 0, sizeof *p);
-    p->req = *req;
-    p->finish = finish;
-    p->handle = h;
     p->state = IN_CALLBACK;
-    req->handed_off = true;
-
     pthread_mutex_lock(&t->lock);
-    p->interrupted = take_early_interrupt(t, req->in.unique);
+    p->interrupted = take_early_interrupt(t, p->txn.in.unique);
     insert(t, p);
     pthread_mutex_unlock(&t->lock);
-    return p;
 }
 
 /*
@@ -288,9 +304,10 @@ static void rebase_request(struct fsp_request *in, void *copy)
 
 static int take_buffers(struct fsp_pending *p)
 {
-    struct fsp_worker *w = p->req.worker;
-    struct fsp_channel *ch = p->req.ch;
-    bool is_write = p->req.in.opcode == FUSE_WRITE;
+    struct fsp_worker *w = p->worker;
+    struct fsp_channel *ch = p->ch;
+    struct fsp_request *in = &p->txn.in;
+    bool is_write = in->opcode == FUSE_WRITE;
     void *fresh = NULL, *rx = NULL;
     int err;
 
@@ -305,27 +322,25 @@ static int take_buffers(struct fsp_pending *p)
             return err;
         p->rx_ops = ch->ops;
         p->rx_buf = rx;
-        rebase_request(&p->req.in, rx);
+        rebase_request(in, rx);
     } else {
-        p->req.in.hdr = NULL;
-        p->req.in.arg = NULL;
-        p->req.in.name = NULL;
-        p->req.in.name2 = NULL;
-        p->req.in.data = NULL;
+        in->hdr = NULL;
+        in->arg = NULL;
+        in->name = NULL;
+        in->name2 = NULL;
+        in->data = NULL;
         p->reply_buf = w->reply_buf;
         w->reply_buf = fresh;
     }
     return 0;
 }
 
-void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
+bool fsp_pending_end(struct fsp_pending *p, int result)
 {
-    struct fsp_fs *fs = p->req.fs;
+    struct fsp_fs *fs = p->txn.fs;
     struct fsp_pending_table *t = fs->pending;
-    struct fsp_worker *w = p->req.worker;
-    fsp_response_t rsp;
-    struct fsp_req copy;
-    bool responded, send_eintr = false, deliver;
+    struct fsp_eintr eintr;
+    bool responded, send_eintr = false;
     int err;
 
     if (result != FSP_PENDING) {
@@ -336,15 +351,10 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
         if (responded)
             fsp_log(fs, "unique=%llu %s: fsp_fs_send_response() for a "
                     "callback that did not return FSP_PENDING; ignored",
-                    (unsigned long long)p->req.in.unique,
-                    fsp_proto_opcode_name(p->req.in.opcode));
-        memset(&rsp, 0, sizeof rsp);
-        rsp.hint = p->req.in.unique;
-        rsp.error = result;
-        rsp.bytes_transferred = bytes;
-        p->finish(p, &rsp, true);
-        release(fs, p, w);
-        return;
+                    (unsigned long long)p->txn.in.unique, p->op->name);
+        p->txn.error = result;
+        fsp_dispatch_deliver(p);
+        return false;
     }
 
     /* The fast answer: the response came before the callback returned. */
@@ -359,13 +369,13 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
     /* Really pending. Everything that can fail is done before the state
      * changes, so that the record is complete the moment a responder
      * can take it. */
-    fsp_handle_pin(fs, p->handle);
+    fsp_handle_pin(fs, p->txn.handle);
     p->pinned = true;
     err = take_buffers(p);
     if (err)
         fsp_log(fs, "unique=%llu: cannot detach the request's buffers "
                 "(%s); the worker waits for the response",
-                (unsigned long long)p->req.in.unique, strerror(-err));
+                (unsigned long long)p->txn.in.unique, strerror(-err));
 
     pthread_mutex_lock(&t->lock);
     if (p->state == RESPONDED) {
@@ -377,18 +387,18 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
     if (p->interrupted && !p->answered) {
         p->answered = true;
         send_eintr = true;
-        copy = p->req;
+        eintr = eintr_of(p);
     }
     if (!err) {
         /* From here on the record is the responder's: hands off. */
         pthread_mutex_unlock(&t->lock);
         if (send_eintr)
-            fsp_reply_err(&copy, -EINTR);
-        return;
+            send_eintr_reply(fs, &eintr);
+        return true;
     }
     pthread_mutex_unlock(&t->lock);
     if (send_eintr)
-        fsp_reply_err(&copy, -EINTR);
+        send_eintr_reply(fs, &eintr);
 
     /* WAITED: the buffers are still the worker's; wait for the response
      * (fsp_fs_send_response() sets RESPONDED and signals). */
@@ -400,26 +410,27 @@ void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes)
 
 finish_here:
     /* The record is out of the table: this thread alone answers. */
-    deliver = !p->answered;
-    if (!deliver)
+    if (p->answered) {
         fsp_log_debug(fs, "-- %llu %s: response after EINTR dropped",
-                      (unsigned long long)p->req.in.unique,
-                      fsp_proto_opcode_name(p->req.in.opcode));
-    p->finish(p, &p->rsp, deliver);
-    release(fs, p, w);
+                      (unsigned long long)p->txn.in.unique, p->op->name);
+        drop(p, &p->rsp);
+    } else {
+        answer(p, &p->rsp);
+    }
+    return false;
 }
 
 /* ------------------------------------------------------- interrupts */
 
-void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique)
+void fsp_pending_interrupt(struct fsp_fs *fs, uint64_t unique)
 {
-    struct fsp_pending_table *t = req->fs->pending;
+    struct fsp_pending_table *t = fs->pending;
     struct fsp_pending *p;
-    struct fsp_req copy;
+    struct fsp_eintr eintr;
     bool send_eintr = false;
 
-    /* EINTR goes out from a copy of the request taken under the lock:
-     * the record itself may be freed by a responder meanwhile. */
+    /* EINTR goes out from a copy taken under the lock: the record itself
+     * may be freed by a responder meanwhile. */
     pthread_mutex_lock(&t->lock);
     p = find(t, unique);
     if (!p) {
@@ -433,11 +444,11 @@ void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique)
         p->interrupted = true;
         p->answered = true;
         send_eintr = true;
-        copy = p->req;
+        eintr = eintr_of(p);
     }
     pthread_mutex_unlock(&t->lock);
     if (send_eintr)
-        fsp_reply_err(&copy, -EINTR);
+        send_eintr_reply(fs, &eintr);
 }
 
 /* ------------------------------------------------------ the response */
@@ -446,7 +457,7 @@ FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response)
 {
     struct fsp_pending_table *t;
     struct fsp_pending *p;
-    bool drop;
+    bool dropped;
 
     if (!fs || !response)
         return -EINVAL;
@@ -469,22 +480,21 @@ FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response)
         return answered ? -ECANCELED : 0;
     }
     remove_record(t, p);
-    drop = p->answered || t->stopped;
-    if (!drop)
+    dropped = p->answered || t->stopped;
+    if (!dropped)
         t->finishing++;
     pthread_mutex_unlock(&t->lock);
 
-    if (drop) {
+    if (dropped) {
         fsp_log_debug(fs, "-- %llu %s: response %s dropped",
-                      (unsigned long long)p->req.in.unique,
-                      fsp_proto_opcode_name(p->req.in.opcode),
+                      (unsigned long long)p->txn.in.unique, p->op->name,
                       p->answered ? "after EINTR" : "after the stop");
-        p->finish(p, response, false);
-        release(fs, p, NULL);
+        drop(p, response);
+        fsp_pending_release(fs, p, NULL);
         return -ECANCELED;
     }
-    p->finish(p, response, true);
-    release(fs, p, NULL);
+    answer(p, response);
+    fsp_pending_release(fs, p, NULL);
 
     pthread_mutex_lock(&t->lock);
     if (--t->finishing == 0 && t->stopped)

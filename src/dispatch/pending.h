@@ -1,13 +1,14 @@
 /*
- * pending.h - requests that a callback completes later (FSP_PENDING):
- * READ, WRITE, READDIR and READDIRPLUS.
+ * pending.h - requests in flight, and those a callback completes later
+ * (FSP_PENDING): READ, WRITE, READDIR and READDIRPLUS, the opcodes whose
+ * row in the opcode table has a complete function.
  *
- * A handler registers a record before it invokes the callback, so that a
- * response sent while the callback still runs finds it, then hands the
- * callback's result to fsp_pending_end(). The record carries all a reply
- * needs: a copy of the request, the buffers the callback was given, the
- * open handle, and the handler's finish function that builds the reply.
- * The state machine is described in pending.c.
+ * The dispatcher registers such a request before its execute function
+ * invokes the callback, so that a response sent while the callback still
+ * runs finds it, then hands the result to fsp_pending_end(). The record
+ * carries all a reply needs: the transaction (request, response, the
+ * buffers the callback was given, the open handle) and its channel. The
+ * state machine is described in pending.c.
  */
 #ifndef FSP_PENDING_H
 #define FSP_PENDING_H
@@ -15,36 +16,35 @@
 #include <limits.h>
 
 #include "dispatch.h"
+#include "op_table.h"
+#include "txn.h"
 
 /*
- * Build and send the reply of @p from @rsp (error, bytes, info) when
- * @deliver; otherwise (the kernel was already answered EINTR, or the
- * volume stopped) only undo what the request did (lookup counts of a
- * READDIRPLUS). Releases the per-request state either way. Runs on the
- * worker, or on the thread that calls fsp_fs_send_response().
+ * A request in flight, as the dispatcher holds it: the transaction (the
+ * request and its response, txn.h) and what it takes to answer it. Each
+ * worker keeps one spare, so that a request answered at once allocates
+ * nothing. Requests whose callback may return FSP_PENDING (their row has
+ * a complete function) are also registered in the pending table from
+ * before the callback runs until they are answered.
  */
-typedef void (*fsp_pending_finish)(struct fsp_pending *p,
-                                   const fsp_response_t *rsp, bool deliver);
-
 struct fsp_pending {
     struct fsp_pending *next;       /* hash chain */
     int state;                      /* enum in pending.c */
     bool interrupted;               /* the kernel sent INTERRUPT */
     bool answered;                  /* EINTR sent: drop the response */
     fsp_response_t rsp;             /* response stored for the owner */
-    struct fsp_req req;             /* the request (a copy) */
-    fsp_pending_finish finish;
-    struct fsp_handle *handle;      /* open file; pinned while pending */
-    bool pinned;
-    size_t size;                    /* READ: bytes asked for */
-    struct fsp_dir_buffer db;       /* READDIR(PLUS): the listing */
-    char marker[NAME_MAX + 1];      /* READDIR(PLUS): resume after this */
+    const struct fsp_op *op;        /* the opcode's row; NULL if unknown */
+    struct fsp_channel *ch;         /* where the reply goes (channel.h) */
+    struct fsp_worker *worker;      /* the worker that received it */
+    uint64_t start_ns;              /* for the debug log's latency */
+    bool pinned;                    /* txn.handle is pinned */
     /* Buffers the record owns once its callback returned FSP_PENDING:
      * the request as received (WRITE's data) and the reply buffer (READ's
      * data, the listing). NULL while they still belong to the worker. */
     const struct fsp_channel_ops *rx_ops;
     void *rx_buf;
     void *reply_buf;
+    struct fsp_txn txn;
 };
 
 int fsp_pending_init(struct fsp_fs *fs);
@@ -54,24 +54,38 @@ void fsp_pending_stop(struct fsp_fs *fs);
 /* fsp_fs_delete(): free the records still pending. */
 void fsp_pending_fini(struct fsp_fs *fs);
 
+/* Register @p (a request whose callback may pend) before its execute
+ * function runs: a response sent from inside the callback finds it. */
+void fsp_pending_register(struct fsp_pending *p);
 /*
- * Register @req (READ, WRITE, READDIR, READDIRPLUS on @h) before its
- * callback runs. From then on the record answers the request: @req is
- * marked handed off. The callback must be given @p->req's buffers.
- * Returns NULL only on ENOMEM, after replying ENOMEM.
+ * The execute function of registered @p returned @result (0, -errno or
+ * FSP_PENDING). Answers now, or leaves the answer to
+ * fsp_fs_send_response(). Returns true when the record was handed off
+ * (pending): the worker must neither use nor reuse it.
  */
-struct fsp_pending *fsp_pending_begin(struct fsp_req *req,
-                                      struct fsp_handle *h,
-                                      fsp_pending_finish finish);
-/*
- * The callback returned @result (0, -errno or FSP_PENDING) with
- * @bytes as its out-parameter. Replies now, or leaves the reply to
- * fsp_fs_send_response(). @p must not be used afterwards.
- */
-void fsp_pending_end(struct fsp_pending *p, int result, size_t bytes);
-/* INTERRUPT of request @unique, received by worker @req. */
-void fsp_pending_interrupt(struct fsp_req *req, uint64_t unique);
+bool fsp_pending_end(struct fsp_pending *p, int result);
+/* INTERRUPT of request @unique. */
+void fsp_pending_interrupt(struct fsp_fs *fs, uint64_t unique);
+/* Free what a finished record owns and the record: into @w's spare slot
+ * when @w is given (the worker's own thread) and it is empty. */
+void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
+                         struct fsp_worker *w);
 /* A worker's spare record, at the end of the dispatcher. */
 void fsp_pending_free_spare(struct fsp_worker *w);
+
+/*
+ * Send @p's response (dispatcher.c): encode it, send it on its channel,
+ * account for it; if the kernel does not take it, run the opcode's
+ * undelivered step. Returns what the channel returned.
+ */
+int fsp_dispatch_deliver(struct fsp_pending *p);
+/* @p's response will not be sent (EINTR went first, or the volume
+ * stopped): run the undelivered step on what it would have been. */
+void fsp_dispatch_drop(struct fsp_pending *p);
+/* Send an error reply to request @unique of @opcode on @ch, outside of a
+ * transaction: EINTR of an interrupted request, ENOMEM without a record. */
+int fsp_dispatch_send_error(struct fsp_fs *fs, struct fsp_channel *ch,
+                            uint64_t unique, uint32_t opcode, int error,
+                            uint64_t start_ns);
 
 #endif /* FSP_PENDING_H */

@@ -22,6 +22,7 @@
 
 #include "dispatch.h"
 #include "mount.h"
+#include "op_table.h"
 
 #define ENTRIES_PER_QUEUE 16
 #define ENABLE_PARAM "/sys/module/fuse/parameters/enable_uring"
@@ -112,6 +113,20 @@ unsigned fsp_uring_queue_count(struct fsp_fs *fs)
     return cpus;
 }
 
+void fsp_dispatch_undelivered(void *fs, uint32_t opcode, const void *body,
+                              size_t size)
+{
+    const struct fsp_op *op = fsp_op_of(opcode);
+
+    if (op && op->undelivered && size)
+        op->undelivered(fs, body, size);
+}
+
+void fsp_dispatch_init_sent(struct fsp_txn *t)
+{
+    fsp_uring_init_answered(t->fs, t->fs->init_flags);
+}
+
 int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
                             unsigned n)
 {
@@ -134,6 +149,8 @@ int fsp_uring_create_queues(struct fsp_fs *fs, struct fsp_worker *workers,
                                     : NULL;
     cfg.log = log_line;
     cfg.log_ctx = fs;
+    cfg.undelivered = fsp_dispatch_undelivered;
+    cfg.undelivered_ctx = fs;
     for (i = 0; i < n; i++) {
         cfg.qid = i;
         err = fsp_channel_uring_create(&cfg, &workers[i].ch);

@@ -9,9 +9,9 @@
  *
  *   fuse_in_header | fixed-size argument | names and/or data | extensions
  *
- * The one table below, indexed by opcode, says for each opcode which fixed
- * argument it has and what follows it. To support a new opcode, add a row
- * (and a case in format_args_of() for the debug log).
+ * The opcode table (src/dispatch/op_table.c) says for each opcode which
+ * fixed argument it has and what follows it (struct fsp_wire_shape): the
+ * decoder here follows it.
  */
 #define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE, O_DIRECT, O_NOATIME, O_PATH */
 
@@ -27,132 +27,6 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-/* ---- The opcode table --------------------------------------------------- */
-
-/* What follows an opcode's fixed-size argument. */
-enum tail {
-    TAIL_NONE,      /* nothing (bytes beyond are ignored) */
-    TAIL_NAME,      /* one NUL-terminated name */
-    TAIL_TWO_NAMES, /* two NUL-terminated names */
-    TAIL_WRITE,     /* fuse_write_in.size bytes of data */
-    TAIL_XATTR,     /* a name, then fuse_setxattr_in.size bytes of value */
-    TAIL_IOCTL,     /* fuse_ioctl_in.in_size bytes of input */
-    TAIL_RETRIEVE,  /* fuse_notify_retrieve_in.size bytes of data */
-    TAIL_FORGETS,   /* fuse_batch_forget_in.count struct fuse_forget_one */
-};
-
-struct opcode_info {
-    const char *name;  /* for the debug log */
-    uint16_t arg_size; /* fixed-size argument in protocol 7.45; 0 if none */
-    uint8_t tail;      /* enum tail */
-    bool no_reply;     /* the kernel expects no reply */
-    bool not_decoded;  /* known by name, but fsp never serves it: -ENOSYS */
-};
-
-#define ARG(type) ((uint16_t)sizeof(struct type))
-/* One row: opcode, fixed argument size, what follows, other fields. */
-#define OP(op, size, tail_, ...)                                        \
-    [FUSE_##op] = {.name = #op, .arg_size = (size), .tail = (tail_),    \
-                   __VA_ARGS__}
-
-static const struct opcode_info opcode_table[] = {
-    OP(LOOKUP, 0, TAIL_NAME),
-    OP(FORGET, ARG(fuse_forget_in), TAIL_NONE, .no_reply = true),
-    OP(GETATTR, ARG(fuse_getattr_in), TAIL_NONE),
-    OP(SETATTR, ARG(fuse_setattr_in), TAIL_NONE),
-    OP(READLINK, 0, TAIL_NONE),
-    /* The link's own name first, then its target (kernel fuse_symlink). */
-    OP(SYMLINK, 0, TAIL_TWO_NAMES),
-    OP(MKNOD, ARG(fuse_mknod_in), TAIL_NAME),
-    OP(MKDIR, ARG(fuse_mkdir_in), TAIL_NAME),
-    OP(UNLINK, 0, TAIL_NAME),
-    OP(RMDIR, 0, TAIL_NAME),
-    OP(RENAME, ARG(fuse_rename_in), TAIL_TWO_NAMES),
-    OP(LINK, ARG(fuse_link_in), TAIL_NAME),
-    OP(OPEN, ARG(fuse_open_in), TAIL_NONE),
-    OP(READ, ARG(fuse_read_in), TAIL_NONE),
-    OP(WRITE, ARG(fuse_write_in), TAIL_WRITE),
-    OP(STATFS, 0, TAIL_NONE),
-    OP(RELEASE, ARG(fuse_release_in), TAIL_NONE),
-    OP(FSYNC, ARG(fuse_fsync_in), TAIL_NONE),
-    /* Always the 8-byte form: see compat_arg_size(). */
-    OP(SETXATTR, FUSE_COMPAT_SETXATTR_IN_SIZE, TAIL_XATTR),
-    OP(GETXATTR, ARG(fuse_getxattr_in), TAIL_NAME),
-    OP(LISTXATTR, ARG(fuse_getxattr_in), TAIL_NONE),
-    OP(REMOVEXATTR, 0, TAIL_NAME),
-    OP(FLUSH, ARG(fuse_flush_in), TAIL_NONE),
-    /* Variable size: see decode_body(). */
-    OP(INIT, ARG(fuse_init_in), TAIL_NONE),
-    OP(OPENDIR, ARG(fuse_open_in), TAIL_NONE),
-    OP(READDIR, ARG(fuse_read_in), TAIL_NONE),
-    OP(RELEASEDIR, ARG(fuse_release_in), TAIL_NONE),
-    OP(FSYNCDIR, ARG(fuse_fsync_in), TAIL_NONE),
-    OP(GETLK, ARG(fuse_lk_in), TAIL_NONE),
-    OP(SETLK, ARG(fuse_lk_in), TAIL_NONE),
-    OP(SETLKW, ARG(fuse_lk_in), TAIL_NONE),
-    OP(ACCESS, ARG(fuse_access_in), TAIL_NONE),
-    OP(CREATE, ARG(fuse_create_in), TAIL_NAME),
-    /* No reply, except EAGAIN while the interrupted request is unknown;
-     * an ENOSYS reply would turn interrupts off for good. */
-    OP(INTERRUPT, ARG(fuse_interrupt_in), TAIL_NONE, .no_reply = true),
-    OP(BMAP, ARG(fuse_bmap_in), TAIL_NONE),
-    OP(DESTROY, 0, TAIL_NONE),
-    OP(IOCTL, ARG(fuse_ioctl_in), TAIL_IOCTL),
-    OP(POLL, ARG(fuse_poll_in), TAIL_NONE),
-    /* The kernel's answer to our FUSE_NOTIFY_RETRIEVE; it waits for no
-     * reply (libfuse sends none either). */
-    OP(NOTIFY_REPLY, ARG(fuse_notify_retrieve_in), TAIL_RETRIEVE,
-       .no_reply = true),
-    OP(BATCH_FORGET, ARG(fuse_batch_forget_in), TAIL_FORGETS,
-       .no_reply = true),
-    OP(FALLOCATE, ARG(fuse_fallocate_in), TAIL_NONE),
-    OP(READDIRPLUS, ARG(fuse_read_in), TAIL_NONE),
-    OP(RENAME2, ARG(fuse_rename2_in), TAIL_TWO_NAMES),
-    OP(LSEEK, ARG(fuse_lseek_in), TAIL_NONE),
-    OP(COPY_FILE_RANGE, ARG(fuse_copy_file_range_in), TAIL_NONE),
-    /* DAX window management: only virtiofs sends these. */
-    OP(SETUPMAPPING, ARG(fuse_setupmapping_in), TAIL_NONE,
-       .not_decoded = true),
-    OP(REMOVEMAPPING, ARG(fuse_removemapping_in), TAIL_NONE,
-       .not_decoded = true),
-    OP(SYNCFS, ARG(fuse_syncfs_in), TAIL_NONE),
-    OP(TMPFILE, ARG(fuse_create_in), TAIL_NAME),
-    OP(STATX, ARG(fuse_statx_in), TAIL_NONE),
-    OP(COPY_FILE_RANGE_64, ARG(fuse_copy_file_range_in), TAIL_NONE),
-};
-
-#undef OP
-#undef ARG
-
-#define OPCODE_COUNT (sizeof(opcode_table) / sizeof(opcode_table[0]))
-
-/* The row for @opcode, or NULL if the opcode has none. */
-static const struct opcode_info *opcode_info(uint32_t opcode)
-{
-    if (opcode >= OPCODE_COUNT || opcode_table[opcode].name == NULL)
-        return NULL;
-    return &opcode_table[opcode];
-}
-
-bool fsp_proto_has_reply(uint32_t opcode)
-{
-    const struct opcode_info *op = opcode_info(opcode);
-
-    /* Unknown opcodes are answered with ENOSYS. */
-    return op == NULL || !op->no_reply;
-}
-
-const char *fsp_proto_opcode_name(uint32_t opcode)
-{
-    const struct opcode_info *op = opcode_info(opcode);
-
-    if (op != NULL)
-        return op->name;
-    if (opcode == CUSE_INIT)
-        return "CUSE_INIT";
-    return NULL;
-}
 
 /* ---- Decoding ----------------------------------------------------------- */
 
@@ -233,7 +107,7 @@ static int take_data(struct cursor *cur, uint64_t size,
 }
 
 /* Decode what follows the header, per @op's row. */
-static int decode_body(const struct opcode_info *op, uint32_t minor,
+static int decode_body(const struct fsp_wire_shape *op, uint32_t minor,
                        struct cursor *cur, struct fsp_request *req)
 {
     size_t arg_size;
@@ -255,24 +129,24 @@ static int decode_body(const struct opcode_info *op, uint32_t minor,
     }
 
     /* Every field read below lies within even the oldest arg_size. */
-    switch ((enum tail)op->tail) {
-    case TAIL_NONE:
+    switch ((enum fsp_wire_tail)op->tail) {
+    case FSP_TAIL_NONE:
         return 0;
-    case TAIL_NAME:
+    case FSP_TAIL_NAME:
         req->name = take_name(cur);
         return req->name != NULL ? 0 : -EPROTO;
-    case TAIL_TWO_NAMES:
+    case FSP_TAIL_TWO_NAMES:
         req->name = take_name(cur);
         if (req->name == NULL)
             return -EPROTO;
         req->name2 = take_name(cur);
         return req->name2 != NULL ? 0 : -EPROTO;
-    case TAIL_WRITE: {
+    case FSP_TAIL_WRITE: {
         const struct fuse_write_in *in = req->arg;
 
         return take_data(cur, in->size, req);
     }
-    case TAIL_XATTR: {
+    case FSP_TAIL_XATTR: {
         const struct fuse_setxattr_in *in = req->arg;
 
         req->name = take_name(cur);
@@ -280,17 +154,17 @@ static int decode_body(const struct opcode_info *op, uint32_t minor,
             return -EPROTO;
         return take_data(cur, in->size, req);
     }
-    case TAIL_IOCTL: {
+    case FSP_TAIL_IOCTL: {
         const struct fuse_ioctl_in *in = req->arg;
 
         return take_data(cur, in->in_size, req);
     }
-    case TAIL_RETRIEVE: {
+    case FSP_TAIL_RETRIEVE: {
         const struct fuse_notify_retrieve_in *in = req->arg;
 
         return take_data(cur, in->size, req);
     }
-    case TAIL_FORGETS: {
+    case FSP_TAIL_FORGETS: {
         const struct fuse_batch_forget_in *in = req->arg;
 
         /* 64-bit arithmetic: count * 16 cannot overflow it. */
@@ -303,10 +177,10 @@ static int decode_body(const struct opcode_info *op, uint32_t minor,
 }
 
 int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
-                     struct fsp_request *req)
+                     fsp_wire_shape_of *shape_of, struct fsp_request *req)
 {
     const struct fuse_in_header *hdr = buf;
-    const struct opcode_info *op;
+    const struct fsp_wire_shape *op;
     struct cursor cur;
     size_t ext_size;
     int err;
@@ -325,7 +199,7 @@ int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
     req->unique = hdr->unique;
     req->nodeid = hdr->nodeid;
 
-    op = opcode_info(hdr->opcode);
+    op = shape_of(hdr->opcode);
     if (op == NULL || op->not_decoded)
         return -ENOSYS;
 
@@ -1129,28 +1003,28 @@ static void format_args_of(struct text *t, const struct fsp_request *req,
  * Did @req decode? A request that failed (-EPROTO) keeps only its header,
  * and has no arguments to show.
  */
-static bool args_decoded(const struct opcode_info *op,
+static bool args_decoded(const struct fsp_wire_shape *op,
                          const struct fsp_request *req)
 {
     /* GETATTR had no argument before 7.9. */
     if (op->arg_size > 0 && req->arg == NULL && req->opcode != FUSE_GETATTR)
         return false;
-    switch ((enum tail)op->tail) {
-    case TAIL_NAME:
-    case TAIL_XATTR:
+    switch ((enum fsp_wire_tail)op->tail) {
+    case FSP_TAIL_NAME:
+    case FSP_TAIL_XATTR:
         return req->name != NULL;
-    case TAIL_TWO_NAMES:
+    case FSP_TAIL_TWO_NAMES:
         return req->name != NULL && req->name2 != NULL;
     default:
         return true;
     }
 }
 
-char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
+char *fsp_proto_format_args(const struct fsp_request *req,
+                            const struct fsp_wire_shape *op, char *buf,
                             size_t size)
 {
     struct text t = {buf, size, 0};
-    const struct opcode_info *op;
     union any_arg a;
 
     if (size == 0)
@@ -1159,7 +1033,6 @@ char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
     if (req == NULL || req->hdr == NULL)
         return buf;
 
-    op = opcode_info(req->opcode);
     if (op == NULL || op->not_decoded) {
         text_add(&t, " len=%" PRIu32, req->hdr->len);
     } else if (!args_decoded(op, req)) {

@@ -36,27 +36,48 @@ struct fsp_request {
     uint32_t data_size;
 };
 
+/* What follows an opcode's fixed-size argument on the wire. */
+enum fsp_wire_tail {
+    FSP_TAIL_NONE,      /* nothing (bytes beyond are ignored) */
+    FSP_TAIL_NAME,      /* one NUL-terminated name */
+    FSP_TAIL_TWO_NAMES, /* two NUL-terminated names */
+    FSP_TAIL_WRITE,     /* fuse_write_in.size bytes of data */
+    FSP_TAIL_XATTR,     /* a name, then fuse_setxattr_in.size bytes */
+    FSP_TAIL_IOCTL,     /* fuse_ioctl_in.in_size bytes of input */
+    FSP_TAIL_RETRIEVE,  /* fuse_notify_retrieve_in.size bytes of data */
+    FSP_TAIL_FORGETS,   /* fuse_batch_forget_in.count fuse_forget_one */
+};
+
 /*
- * Decode one request of @len bytes read from the channel.
- * On success @req describes it. Returns:
+ * How one opcode's request is laid out after its header: a column of the
+ * opcode table (src/dispatch/op_table.c), which says it for every opcode.
+ */
+struct fsp_wire_shape {
+    uint16_t arg_size;     /* fixed-size argument in protocol 7.45; 0: none */
+    uint8_t tail;          /* enum fsp_wire_tail */
+    bool no_reply;         /* the kernel expects no reply */
+    bool not_decoded;      /* known by name, never served: -ENOSYS */
+};
+
+/* The shape of @opcode's requests, or NULL for an opcode without one. */
+typedef const struct fsp_wire_shape *fsp_wire_shape_of(uint32_t opcode);
+
+/*
+ * Decode one request of @len bytes read from the channel, laid out as
+ * @shape_of says for its opcode. On success @req describes it. Returns:
  *   0        the request is well formed
  *   -EINVAL  the header is too short or its len field disagrees with @len;
  *            req->hdr is NULL and no reply can be sent
  *   -EPROTO  the header is sane (req->hdr, opcode and unique are set) but
  *            the body is truncated or a name is not NUL-terminated: reply
  *            with an error
- *   -ENOSYS  unknown opcode (req->hdr, opcode, unique set): reply ENOSYS
+ *   -ENOSYS  an opcode without a shape, or not decoded (req->hdr, opcode,
+ *            unique set): reply ENOSYS
  * @minor is the negotiated protocol minor version (0 before INIT), which
  * decides the size of some structs (e.g. fuse_init_in).
  */
 int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
-                     struct fsp_request *req);
-
-/* Does this opcode get a reply? (FORGET and BATCH_FORGET do not.) */
-bool fsp_proto_has_reply(uint32_t opcode);
-
-/* "LOOKUP", "GETATTR", ...; "UNKNOWN(n)" is not produced: returns NULL. */
-const char *fsp_proto_opcode_name(uint32_t opcode);
+                     fsp_wire_shape_of *shape_of, struct fsp_request *req);
 
 /* What the volume wants from INIT. */
 struct fsp_init_config {
@@ -125,7 +146,8 @@ size_t fsp_proto_add_direntplus(void *buf, size_t size, size_t used,
  * @buf (always NUL-terminated): e.g. "name=foo mode=0644 flags=O_RDWR",
  * "off=4096 size=65536 fh=3". Used by the debug log. Returns @buf.
  */
-char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
+char *fsp_proto_format_args(const struct fsp_request *req,
+                            const struct fsp_wire_shape *shape, char *buf,
                             size_t size);
 
 #endif /* FSP_PROTOCOL_H */

@@ -77,27 +77,23 @@ int fsp_handle_shared(struct fsp_fs *fs, struct fsp_node *node,
     return 0;
 }
 
-struct fsp_handle *fsp_request_handle(struct fsp_req *req, uint64_t fh)
+int fsp_request_handle(struct fsp_fs *fs, uint64_t nodeid, uint64_t fh,
+                       struct fsp_handle **h)
 {
-    struct fsp_fs *fs = req->fs;
-    struct fsp_handle *h = NULL;
     struct fsp_node *node;
     int err;
 
+    *h = NULL;
     if (fh != 0 || !fs->params.per_file_context) {
-        h = fsp_handle_get(fs, fh);
-        if (!h)
-            fsp_reply_err(req, -EBADF);
-        return h;
+        *h = fsp_handle_get(fs, fh);
+        return *h ? 0 : -EBADF;
     }
-    node = fsp_request_node(req, req->in.nodeid);
+    node = fsp_node_get(fs, nodeid);
     if (!node)
-        return NULL;
-    err = fsp_handle_shared(fs, node, &h);
-    if (err)
-        fsp_reply_err(req, err);
+        return -ESTALE;
+    err = fsp_handle_shared(fs, node, h);
     /* The kernel has the file open, so it keeps its lookup of the node
      * (and the node with its handle) until this request is answered. */
     fsp_node_put(fs, node);
-    return h;
+    return err;
 }

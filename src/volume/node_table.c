@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "casefold.h"
@@ -637,6 +638,26 @@ bool fsp_node_paths_unchanged(struct fsp_fs *fs,
            atomic_load(&fs->nodes.dir_renames_begun) == snap->begun;
 }
 
+/* How long a request waits for directory renames in flight to end. */
+#define RENAME_WAIT_NS 200000000L  /* 200 ms */
+#define RENAME_POLL_NS 20000L      /* 20 us */
+
+void fsp_node_paths_wait(struct fsp_fs *fs)
+{
+    uint_fast64_t target = atomic_load(&fs->nodes.dir_renames_begun);
+    struct timespec pause = { 0, RENAME_POLL_NS };
+
+    /* A rename is short (one callback and a table update), but the thread
+     * doing it may be descheduled: poll, with a bound so that a stream of
+     * renames cannot hold a request forever. */
+    for (long waited = 0; waited < RENAME_WAIT_NS;
+         waited += RENAME_POLL_NS) {
+        if (atomic_load(&fs->nodes.dir_renames_ended) >= target)
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
+
 int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
 {
     struct fsp_node_table *t = &fs->nodes;
@@ -720,6 +741,7 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
         if (err != -ENOENT || fsp_node_paths_unchanged(fs, &snap) ||
             attempt == META_OPEN_ATTEMPTS - 1)
             break;
+        fsp_node_paths_wait(fs);
     }
     if (err)
         return err;

@@ -19,8 +19,6 @@
 #include "protocol.h"
 
 struct fsp_fs;
-struct fsp_channel;
-struct fsp_worker;
 
 /* ---------------------------------------------------------------- nodes */
 
@@ -126,37 +124,6 @@ struct fsp_handle_table {
     uint32_t count;
 };
 
-/* ---------------------------------------------------------- requests */
-
-/* A request in flight: what a handler needs to answer it. */
-struct fsp_req {
-    struct fsp_fs *fs;
-    struct fsp_channel *ch;      /* where the reply goes (see channel.h) */
-    struct fsp_worker *worker;   /* the worker that received it */
-    struct fsp_request in;       /* decoded request */
-    void *reply_buf;             /* worker's buffer for reply payloads */
-    size_t reply_buf_size;
-    uint64_t start_ns;           /* for the debug log's latency; 0 if the
-                                    log was off when the request came */
-    bool replied;
-    bool handed_off;             /* a pending record answers it (pending.h) */
-};
-
-/* Handler of one opcode; answers with one of the fsp_reply_* calls. */
-typedef void (*fsp_op_handler)(struct fsp_req *req);
-
-/* Look up the handler for an opcode; NULL means ENOSYS. (volume.c) */
-fsp_op_handler fsp_volume_handler(uint32_t opcode);
-
-/* Reply with an error (0 = success without payload). Returns what the
- * channel returned for the send (0 or -errno). */
-int fsp_reply_err(struct fsp_req *req, int error);
-/* Reply with success and @size bytes of @arg. */
-int fsp_reply_ok(struct fsp_req *req, const void *arg, size_t size);
-/* Reply with success and two parts (e.g. entry_out + open_out). */
-int fsp_reply_ok2(struct fsp_req *req, const void *a, size_t asize,
-                  const void *b, size_t bsize);
-
 /* ------------------------------------------------- directory listings */
 
 /* What read_directory() fills with fsp_dir_buffer_add() (volume_dir.c).
@@ -233,6 +200,9 @@ void fsp_node_dir_rename_end(struct fsp_fs *fs);
 struct fsp_paths_snapshot fsp_node_paths_snapshot(struct fsp_fs *fs);
 bool fsp_node_paths_unchanged(struct fsp_fs *fs,
                               const struct fsp_paths_snapshot *snap);
+/* Before asking again: wait (at most 200 ms) until the directory renames
+ * begun so far have ended, so that the next path is made after them. */
+void fsp_node_paths_wait(struct fsp_fs *fs);
 /* Record a successful rename in the table (flags as fsp_rename_flags). */
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,
@@ -269,18 +239,17 @@ int fsp_handle_shared(struct fsp_fs *fs, struct fsp_node *node,
                       struct fsp_handle **h);
 /* Free a node's shared handle (the node is being freed; no lock held). */
 void fsp_handle_free_shared(struct fsp_handle *h);
-/* The handle a request names: @fh, or with per_file_context and fh 0 the
- * shared handle of node @nodeid. NULL if there is none (or ENOMEM). */
-struct fsp_handle *fsp_request_handle(struct fsp_req *req, uint64_t fh);
+/* The handle a request on node @nodeid names: @fh, or with
+ * per_file_context and fh 0 the node's shared handle. Returns 0 with *h
+ * set, or -EBADF (no such handle), -ESTALE (no such node), -ENOMEM. */
+int fsp_request_handle(struct fsp_fs *fs, uint64_t nodeid, uint64_t fh,
+                       struct fsp_handle **h);
 /* A request completed later still uses @h's context: keep it open. */
 void fsp_handle_pin(struct fsp_fs *fs, struct fsp_handle *h);
 void fsp_handle_unpin(struct fsp_fs *fs, struct fsp_handle *h);
 
 /* ----------------------------------------------------- volume helpers */
 
-/* The node @nodeid of a request, referenced; if the kernel names a node
- * the table does not know, replies ESTALE and returns NULL. */
-struct fsp_node *fsp_request_node(struct fsp_req *req, uint64_t nodeid);
 /* The path of @name in @parent for a request that changes the volume
  * (create, link, unlink, rename): NULL with *err = -EROFS on a read-only
  * volume, else as fsp_node_path(). */
@@ -294,40 +263,6 @@ void fsp_volume_fill_entry(struct fsp_fs *fs, const struct fsp_node *node,
 void fsp_volume_fill_attr_out(struct fsp_fs *fs, uint64_t nodeid,
                               const fsp_file_info_t *info,
                               struct fuse_attr_out *out);
-
-/* Handlers, grouped by file (volume_entry.c, volume_file.c, volume_dir.c) */
-void fsp_op_lookup(struct fsp_req *req);
-void fsp_op_forget(struct fsp_req *req);
-void fsp_op_batch_forget(struct fsp_req *req);
-void fsp_op_getattr(struct fsp_req *req);
-void fsp_op_setattr(struct fsp_req *req);
-void fsp_op_readlink(struct fsp_req *req);
-void fsp_op_symlink(struct fsp_req *req);
-void fsp_op_mknod(struct fsp_req *req);
-void fsp_op_mkdir(struct fsp_req *req);
-void fsp_op_unlink(struct fsp_req *req);
-void fsp_op_rmdir(struct fsp_req *req);
-void fsp_op_rename(struct fsp_req *req);
-void fsp_op_rename2(struct fsp_req *req);
-void fsp_op_link(struct fsp_req *req);
-void fsp_op_statfs(struct fsp_req *req);
-void fsp_op_open(struct fsp_req *req);
-void fsp_op_create(struct fsp_req *req);
-void fsp_op_read(struct fsp_req *req);
-void fsp_op_write(struct fsp_req *req);
-void fsp_op_flush(struct fsp_req *req);
-void fsp_op_release(struct fsp_req *req);
-void fsp_op_fsync(struct fsp_req *req);
-void fsp_op_fallocate(struct fsp_req *req);
-void fsp_op_syncfs(struct fsp_req *req);
-void fsp_op_setxattr(struct fsp_req *req);
-void fsp_op_getxattr(struct fsp_req *req);
-void fsp_op_listxattr(struct fsp_req *req);
-void fsp_op_removexattr(struct fsp_req *req);
-void fsp_op_opendir(struct fsp_req *req);
-void fsp_op_readdir(struct fsp_req *req);
-void fsp_op_readdirplus(struct fsp_req *req);
-void fsp_op_releasedir(struct fsp_req *req);
 
 /* ------------------------------------------ kernel passthrough */
 

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
-#include "pending.h"
+#include "txn.h"
 
 static bool record_name(fsp_dir_buffer_t *db, const char *name, size_t len)
 {
@@ -132,22 +132,6 @@ static const char *name_at(const struct fsp_handle *h, uint64_t index)
     return p;
 }
 
-/* A READDIRPLUS reply the kernel never got: each entry counted a lookup
- * of its node, which no FORGET will ever drop; drop them here. */
-static void forget_entries(fsp_dir_buffer_t *db)
-{
-    size_t off = 0;
-
-    while (off + sizeof(struct fuse_direntplus) <= db->used) {
-        const struct fuse_direntplus *d =
-            (const void *)(db->buf + off);
-
-        if (d->entry_out.nodeid)        /* "." and ".." have none */
-            fsp_node_forget(db->fs, d->entry_out.nodeid, 1);
-        off += FUSE_DIRENTPLUS_SIZE(d);
-    }
-}
-
 /* One READDIR at a time per open directory, across threads. */
 static void dir_acquire(struct fsp_handle *h)
 {
@@ -179,58 +163,53 @@ static void dir_release(struct fsp_handle *h, fsp_dir_buffer_t *db,
     db->names = NULL;
 }
 
-/* The reply of READDIR(PLUS): the entries that fit, or the error if none
- * did. Runs on the worker or on the thread of fsp_fs_send_response().
- * The handle is done with *before* the reply goes: once the kernel has
- * it, it may release the directory at once. (Should the reply then fail,
- * the names kept do not match what the kernel saw; the next READDIR then
- * restarts and skips, which is slower but right.) */
-static void finish_dir(struct fsp_pending *p, const fsp_response_t *rsp,
-                       bool deliver)
+/*
+ * The response of READDIR(PLUS): the entries that fit, or the error if none
+ * did. Runs on the worker or on the thread of fsp_fs_send_response(). The
+ * directory is done with *before* the reply goes: once the kernel has it,
+ * it may release the directory at once. (Should the reply then not be
+ * delivered, the names kept are still those of the listing's entries at
+ * their indexes, and fsp_undo_direntplus gives back READDIRPLUS's
+ * lookups.)
+ */
+int fsp_vol_readdir_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    fsp_dir_buffer_t *db = &p->db;
-    int sent = -ECANCELED;
+    fsp_dir_buffer_t *db = &t->db;
+    bool failed = rsp->error && db->used == 0;
 
-    dir_release(p->handle, db, deliver && !(rsp->error && db->used == 0));
-    if (deliver) {
-        if (rsp->error && db->used == 0)
-            sent = fsp_reply_err(&p->req, rsp->error);
-        else
-            sent = fsp_reply_ok(&p->req, db->buf, db->used);
+    if (t->dir_held) {
+        dir_release(t->handle, db, !failed);
+        t->dir_held = false;
     }
-    /* Entries the kernel never got hold lookups nobody will forget. */
-    if (db->plus && sent != 0)
-        forget_entries(db);
+    if (failed)
+        return rsp->error;
+    t->data = db->buf;
+    t->data_size = db->used;
+    return 0;
 }
 
-static void read_dir(struct fsp_req *req, bool plus)
+static int read_dir(struct fsp_txn *t, bool plus)
 {
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_read_in *in = req->in.arg;
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_read_in *in = t->in.arg;
     struct fsp_handle *h;
-    struct fsp_pending *p;
-    fsp_dir_buffer_t *db;
+    fsp_dir_buffer_t *db = &t->db;
     fsp_file_info_t self_info;
+    fsp_response_t rsp;
     const char *marker = NULL, *prev;
-    int err = 0;
+    int err;
 
-    h = fsp_request_handle(req, in->fh);
-    if (!h)
-        return;
-    if (!h->is_dir) {
-        fsp_reply_err(req, -EBADF);
-        return;
-    }
-    p = fsp_pending_begin(req, h, finish_dir);
-    if (!p)
-        return;
-    db = &p->db;
+    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
+    if (err)
+        return err;
+    h = t->handle;
+    if (!h->is_dir)
+        return -EBADF;
     db->fs = fs;
     db->dir = h;
     db->plus = plus;
-    db->buf = p->req.reply_buf;
-    db->size = in->size < req->reply_buf_size ? in->size
-                                              : req->reply_buf_size;
+    db->buf = t->reply_buf;
+    db->size = in->size < t->reply_buf_size ? in->size : t->reply_buf_size;
     db->index = in->offset;
 
     /* "." is the directory itself: its st_ino, as stat() shows it. */
@@ -239,6 +218,8 @@ static void read_dir(struct fsp_req *req, bool plus)
     self_info.index_number = h->node->index_number;
     pthread_mutex_unlock(&fs->nodes.lock);
     dir_acquire(h);
+    t->dir_held = true;
+    err = 0;
     if (db->index == 0 && !add_entry(db, ".", 1, &self_info, NULL))
         goto done;
     if (db->index == 1 && !add_entry(db, "..", 2, &dot_info, NULL))
@@ -248,8 +229,8 @@ static void read_dir(struct fsp_req *req, bool plus)
         if (prev && strcmp(prev, ".") && strcmp(prev, "..")) {
             /* Copy: the handle's names are replaced when this reply is
              * sent, and the callback may complete later. */
-            strcpy(p->marker, prev);
-            marker = p->marker;
+            strcpy(t->marker, prev);
+            marker = t->marker;
         } else {
             db->skip = db->index - 2;   /* a seek: start over and skip */
             db->index = 2;
@@ -258,23 +239,20 @@ static void read_dir(struct fsp_req *req, bool plus)
     err = -ENOSYS;
     if (fs->iface.read_directory)
         err = fs->iface.read_directory(fs, h->ctx, marker, db);
+    if (err == FSP_PENDING)
+        return err;
 done:
-    fsp_pending_end(p, err, 0);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.error = err;
+    return fsp_vol_readdir_complete(t, &rsp);
 }
 
-void fsp_op_readdir(struct fsp_req *req)
+int fsp_vol_readdir(struct fsp_txn *t)
 {
-    read_dir(req, false);
+    return read_dir(t, false);
 }
 
-void fsp_op_readdirplus(struct fsp_req *req)
+int fsp_vol_readdirplus(struct fsp_txn *t)
 {
-    read_dir(req, true);
-}
-
-void fsp_op_releasedir(struct fsp_req *req)
-{
-    const struct fuse_release_in *in = req->in.arg;
-
-    fsp_reply_err(req, fsp_handle_release(req->fs, in->fh));
+    return read_dir(t, true);
 }

@@ -15,48 +15,39 @@
 #include <sys/stat.h>
 
 #include "fs_internal.h"
+#include "txn.h"
 
-/* Reply to a request that made or found @name under @parent: count the
- * kernel's lookup and send the entry. */
-static void reply_entry(struct fsp_req *req, struct fsp_node *parent,
-                        const char *name, const fsp_file_info_t *info,
-                        void *meta_ctx)
+/* The response to a request that made or found @name under @parent: count
+ * the kernel's lookup (which the undelivered step fsp_undo_entry gives back
+ * if the reply does not reach it) and fill in the entry. A fresh context
+ * from create() (@meta_ctx) becomes the node's meta context: the next
+ * chmod or getxattr then needs no open. Returns 0 or -ENOMEM. */
+static int entry_of(struct fsp_txn *t, struct fsp_node *parent,
+                    const char *name, const fsp_file_info_t *info,
+                    void *meta_ctx)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *node;
-    struct fuse_entry_out entry;
 
     node = fsp_node_lookup_child(fs, parent, name, info, true);
     if (!node) {
         if (meta_ctx && fs->iface.close)
             fs->iface.close(fs, meta_ctx);
-        fsp_reply_err(req, -ENOMEM);
-        return;
+        return -ENOMEM;
     }
-    /* Keep a fresh context from create() as the node's meta context: the
-     * next chmod or getxattr then needs no open. */
-    if (meta_ctx) {
-        pthread_mutex_lock(&fs->nodes.lock);
-        if (!node->meta_ctx) {
-            node->meta_ctx = meta_ctx;
-            meta_ctx = NULL;
-        }
-        pthread_mutex_unlock(&fs->nodes.lock);
-        if (meta_ctx && fs->iface.close)
-            fs->iface.close(fs, meta_ctx);
-    }
-    fsp_volume_fill_entry(fs, node, info, &entry);
-    if (fsp_reply_ok(req, &entry, sizeof entry) == -ENOENT)
-        fsp_node_forget(fs, node->nodeid, 1); /* the kernel never saw it */
+    if (meta_ctx)
+        fsp_node_adopt_meta_ctx(fs, node, meta_ctx);
+    fsp_volume_fill_entry(fs, node, info, &t->out.entry);
     fsp_node_put(fs, node);
+    return 0;
 }
 
 /* How many times LOOKUP asks while directory renames race it. */
 #define LOOKUP_ATTEMPTS 3
 
-void fsp_op_lookup(struct fsp_req *req)
+int fsp_vol_lookup(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *parent;
     struct fsp_paths_snapshot snap;
     fsp_file_info_t info;
@@ -64,14 +55,14 @@ void fsp_op_lookup(struct fsp_req *req)
     bool stable = false;
     int err;
 
-    parent = fsp_request_node(req, req->in.nodeid);
+    parent = fsp_node_get(fs, t->in.nodeid);
     if (!parent)
-        return;
+        return -ESTALE;
     /* Ask again when a directory rename ran meanwhile: the answer may be
      * about the path's old or new meaning (see fsp_node_paths_snapshot). */
     for (int attempt = 0;; attempt++) {
         snap = fsp_node_paths_snapshot(fs);
-        path = fsp_node_path(fs, parent, req->in.name, &err);
+        path = fsp_node_path(fs, parent, t->in.name, &err);
         if (!path)
             goto out;
         err = -ENOSYS;
@@ -83,75 +74,75 @@ void fsp_op_lookup(struct fsp_req *req)
             break;
         free(path);
         path = NULL;
+        fsp_node_paths_wait(fs);
     }
     /* A "no such name" raced by renames is answered, never cached. */
     if (err == -ENOENT && fs->params.negative_timeout_ms != 0 && stable) {
         /* A negative entry: node id 0 with a timeout lets the kernel
          * remember that the name does not exist. */
-        struct fuse_entry_out neg;
-
-        memset(&neg, 0, sizeof neg);
-        fsp_proto_timeout(fs->params.negative_timeout_ms, &neg.entry_valid,
-                          &neg.entry_valid_nsec);
-        fsp_reply_ok(req, &neg, sizeof neg);
+        memset(&t->out.entry, 0, sizeof t->out.entry);
+        fsp_proto_timeout(fs->params.negative_timeout_ms,
+                          &t->out.entry.entry_valid,
+                          &t->out.entry.entry_valid_nsec);
+        err = 0;
         goto out;
     }
     if (err)
         goto out;
-    reply_entry(req, parent, req->in.name, &info, NULL);
+    err = entry_of(t, parent, t->in.name, &info, NULL);
 out:
-    if (!req->replied)
-        fsp_reply_err(req, err);
     free(path);
     fsp_node_put(fs, parent);
+    return err;
 }
 
-void fsp_op_forget(struct fsp_req *req)
+int fsp_vol_forget(struct fsp_txn *t)
 {
-    const struct fuse_forget_in *in = req->in.arg;
+    const struct fuse_forget_in *in = t->in.arg;
 
-    fsp_node_forget(req->fs, req->in.nodeid, in->nlookup);
+    fsp_node_forget(t->fs, t->in.nodeid, in->nlookup);
+    return 0;
 }
 
-void fsp_op_batch_forget(struct fsp_req *req)
+int fsp_vol_batch_forget(struct fsp_txn *t)
 {
-    const struct fuse_batch_forget_in *in = req->in.arg;
-    const struct fuse_forget_one *one = req->in.data;
+    const struct fuse_batch_forget_in *in = t->in.arg;
+    const struct fuse_forget_one *one = t->in.data;
 
     for (uint32_t i = 0; i < in->count; i++)
-        fsp_node_forget(req->fs, one[i].nodeid, one[i].nlookup);
+        fsp_node_forget(t->fs, one[i].nodeid, one[i].nlookup);
+    return 0;
 }
 
 /* The file context for a request on @node: the open handle @fh if the
  * kernel named one, else the node's meta context. */
-static int context_for(struct fsp_req *req, struct fsp_node *node,
+static int context_for(struct fsp_fs *fs, struct fsp_node *node,
                        bool has_fh, uint64_t fh, void **ctx)
 {
     if (has_fh) {
-        struct fsp_handle *h = fsp_handle_get(req->fs, fh);
+        struct fsp_handle *h = fsp_handle_get(fs, fh);
 
         if (h) {
             *ctx = h->ctx;
             return 0;
         }
     }
-    return fsp_node_meta_ctx(req->fs, node, ctx);
+    return fsp_node_meta_ctx(fs, node, ctx);
 }
 
-void fsp_op_getattr(struct fsp_req *req)
+int fsp_vol_getattr(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_getattr_in *in = req->in.arg;
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_getattr_in *in = t->in.arg;
     struct fsp_node *node;
     fsp_file_info_t info;
-    struct fuse_attr_out out;
     struct fsp_handle *h = NULL;
     void *ctx = NULL;
     int err = -ENOSYS;
 
-    node = fsp_request_node(req, req->in.nodeid);
+    node = fsp_node_get(fs, t->in.nodeid);
     if (!node)
-        return;
+        return -ESTALE;
     memset(&info, 0, sizeof info);
     if (in && (in->getattr_flags & FUSE_GETATTR_FH))
         h = fsp_handle_get(fs, in->fh);
@@ -167,13 +158,10 @@ void fsp_op_getattr(struct fsp_req *req)
             err = fs->iface.get_file_info_by_name(fs, path, &info);
         free(path);
     }
-    if (!err) {
-        fsp_volume_fill_attr_out(fs, node->nodeid, &info, &out);
-        fsp_reply_ok(req, &out, sizeof out);
-    } else {
-        fsp_reply_err(req, err);
-    }
+    if (!err)
+        fsp_volume_fill_attr_out(fs, node->nodeid, &info, &t->out.attr);
     fsp_node_put(fs, node);
+    return err;
 }
 
 /* Translate SETATTR's valid bits into set_basic_info()'s. */
@@ -219,26 +207,24 @@ static uint32_t basic_info_bits(const struct fuse_setattr_in *in,
     return v;
 }
 
-void fsp_op_setattr(struct fsp_req *req)
+int fsp_vol_setattr(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_setattr_in *in = req->in.arg;
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_setattr_in *in = t->in.arg;
     struct fsp_node *node;
     fsp_file_info_t info, wanted;
-    struct fuse_attr_out out;
     uint32_t bits;
     void *ctx = NULL;
     int err;
 
-    node = fsp_request_node(req, req->in.nodeid);
+    node = fsp_node_get(fs, t->in.nodeid);
     if (!node)
-        return;
+        return -ESTALE;
     memset(&info, 0, sizeof info);
-    if (fs->params.read_only) {
-        err = -EROFS;
+    err = -EROFS;
+    if (fs->params.read_only)
         goto out;
-    }
-    err = context_for(req, node, in->valid & FATTR_FH, in->fh, &ctx);
+    err = context_for(fs, node, in->valid & FATTR_FH, in->fh, &ctx);
     if (err)
         goto out;
     if (in->valid & FATTR_SIZE) {
@@ -265,25 +251,23 @@ void fsp_op_setattr(struct fsp_req *req)
         if (err)
             goto out;
     }
-    fsp_volume_fill_attr_out(fs, node->nodeid, &info, &out);
-    fsp_reply_ok(req, &out, sizeof out);
+    fsp_volume_fill_attr_out(fs, node->nodeid, &info, &t->out.attr);
 out:
-    if (!req->replied)
-        fsp_reply_err(req, err);
     fsp_node_put(fs, node);
+    return err;
 }
 
-void fsp_op_readlink(struct fsp_req *req)
+int fsp_vol_readlink(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *node;
-    char *buf = req->reply_buf, *path = NULL;
+    char *buf = t->reply_buf, *path = NULL;
     void *ctx;
     int err = -ENOSYS;
 
-    node = fsp_request_node(req, req->in.nodeid);
+    node = fsp_node_get(fs, t->in.nodeid);
     if (!node)
-        return;
+        return -ESTALE;
     buf[0] = '\0';
     if (fs->iface.get_reparse_point_by_name) {
         /* By name: no meta context to open, and the link need not exist
@@ -291,26 +275,27 @@ void fsp_op_readlink(struct fsp_req *req)
         path = fsp_node_path(fs, node, NULL, &err);
         if (path)
             err = fs->iface.get_reparse_point_by_name(fs, path, buf,
-                                                      req->reply_buf_size);
+                                                      t->reply_buf_size);
     } else if (fs->iface.get_reparse_point) {
         err = fsp_node_meta_ctx(fs, node, &ctx);
         if (!err)
             err = fs->iface.get_reparse_point(fs, ctx, buf,
-                                              req->reply_buf_size);
+                                              t->reply_buf_size);
     }
-    if (!err)
-        fsp_reply_ok(req, buf, strnlen(buf, req->reply_buf_size));
-    else
-        fsp_reply_err(req, err);
+    if (!err) {
+        t->data = buf;
+        t->data_size = strnlen(buf, t->reply_buf_size);
+    }
     free(path);
     fsp_node_put(fs, node);
+    return err;
 }
 
 /* MKNOD, MKDIR, SYMLINK: create() then the new entry. */
-static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
-                      const char *name, const char *link_target)
+static int make_node(struct fsp_txn *t, uint32_t mode, uint32_t rdev,
+                     const char *name, const char *link_target)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *parent;
     fsp_create_info_t ci;
     fsp_file_info_t info;
@@ -318,17 +303,17 @@ static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
     char *path = NULL;
     int err;
 
-    parent = fsp_request_node(req, req->in.nodeid);
+    parent = fsp_node_get(fs, t->in.nodeid);
     if (!parent)
-        return;
+        return -ESTALE;
     path = fsp_volume_path_to_change(fs, parent, name, &err);
     if (!path)
         goto out;
     memset(&ci, 0, sizeof ci);
     ci.mode = mode;
     ci.rdev = rdev;
-    ci.uid = req->in.hdr->uid;
-    ci.gid = req->in.hdr->gid;
+    ci.uid = t->in.hdr->uid;
+    ci.gid = t->in.hdr->gid;
     ci.link_target = link_target;
     memset(&info, 0, sizeof info);
     err = -ENOSYS;
@@ -336,31 +321,30 @@ static void make_node(struct fsp_req *req, uint32_t mode, uint32_t rdev,
         err = fs->iface.create(fs, path, &ci, &ctx, &info);
     if (err)
         goto out;
-    reply_entry(req, parent, name, &info, ctx);
+    err = entry_of(t, parent, name, &info, ctx);
 out:
-    if (!req->replied)
-        fsp_reply_err(req, err);
     free(path);
     fsp_node_put(fs, parent);
+    return err;
 }
 
-void fsp_op_mknod(struct fsp_req *req)
+int fsp_vol_mknod(struct fsp_txn *t)
 {
-    const struct fuse_mknod_in *in = req->in.arg;
+    const struct fuse_mknod_in *in = t->in.arg;
 
-    make_node(req, in->mode, in->rdev, req->in.name, NULL);
+    return make_node(t, in->mode, in->rdev, t->in.name, NULL);
 }
 
-void fsp_op_mkdir(struct fsp_req *req)
+int fsp_vol_mkdir(struct fsp_txn *t)
 {
-    const struct fuse_mkdir_in *in = req->in.arg;
+    const struct fuse_mkdir_in *in = t->in.arg;
 
-    make_node(req, (in->mode & 07777) | S_IFDIR, 0, req->in.name, NULL);
+    return make_node(t, (in->mode & 07777) | S_IFDIR, 0, t->in.name, NULL);
 }
 
-void fsp_op_symlink(struct fsp_req *req)
+int fsp_vol_symlink(struct fsp_txn *t)
 {
-    make_node(req, S_IFLNK | 0777, 0, req->in.name, req->in.name2);
+    return make_node(t, S_IFLNK | 0777, 0, t->in.name, t->in.name2);
 }
 
 /*
@@ -390,18 +374,18 @@ static int context_of_name(struct fsp_fs *fs, struct fsp_node *parent,
 }
 
 /* UNLINK and RMDIR: the kernel checked the type (EISDIR / ENOTDIR). */
-static void remove_name(struct fsp_req *req)
+static int remove_name(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *parent, *child = NULL;
     void *ctx = NULL, *temp_ctx = NULL;
     char *path = NULL;
     int err;
 
-    parent = fsp_request_node(req, req->in.nodeid);
+    parent = fsp_node_get(fs, t->in.nodeid);
     if (!parent)
-        return;
-    path = fsp_volume_path_to_change(fs, parent, req->in.name, &err);
+        return -ESTALE;
+    path = fsp_volume_path_to_change(fs, parent, t->in.name, &err);
     if (!path)
         goto out;
     err = -ENOSYS;
@@ -409,44 +393,44 @@ static void remove_name(struct fsp_req *req)
         goto out;
     /* The node's meta context stays valid after the unlink, for files
      * that are still open. */
-    err = context_of_name(fs, parent, req->in.name, path, &child, &temp_ctx,
+    err = context_of_name(fs, parent, t->in.name, path, &child, &temp_ctx,
                           &ctx);
     if (err)
         goto out;
     err = fs->iface.unlink(fs, ctx, path);
     if (!err)
-        fsp_node_unlinked(fs, parent, req->in.name);
+        fsp_node_unlinked(fs, parent, t->in.name);
 out:
-    fsp_reply_err(req, err);
     if (temp_ctx && fs->iface.close)
         fs->iface.close(fs, temp_ctx);
     free(path);
     fsp_node_put(fs, child);
     fsp_node_put(fs, parent);
+    return err;
 }
 
-void fsp_op_unlink(struct fsp_req *req)
+int fsp_vol_unlink(struct fsp_txn *t)
 {
-    remove_name(req);
+    return remove_name(t);
 }
 
-void fsp_op_rmdir(struct fsp_req *req)
+int fsp_vol_rmdir(struct fsp_txn *t)
 {
-    remove_name(req);
+    return remove_name(t);
 }
 
-static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
+static int do_rename(struct fsp_txn *t, uint64_t newdir, unsigned flags)
 {
-    struct fsp_fs *fs = req->fs;
+    struct fsp_fs *fs = t->fs;
     struct fsp_node *parent, *newparent = NULL, *child = NULL;
     void *ctx = NULL, *temp_ctx = NULL;
     char *path = NULL, *newpath = NULL;
     bool moves_dir;
     int err;
 
-    parent = fsp_request_node(req, req->in.nodeid);
+    parent = fsp_node_get(fs, t->in.nodeid);
     if (!parent)
-        return;
+        return -ESTALE;
     err = -ESTALE;
     newparent = fsp_node_get(fs, newdir);
     if (!newparent)
@@ -454,16 +438,16 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
     err = -EINVAL;
     if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
         goto out;               /* RENAME_WHITEOUT and the unknown */
-    path = fsp_volume_path_to_change(fs, parent, req->in.name, &err);
+    path = fsp_volume_path_to_change(fs, parent, t->in.name, &err);
     if (!path)
         goto out;
-    newpath = fsp_node_path(fs, newparent, req->in.name2, &err);
+    newpath = fsp_node_path(fs, newparent, t->in.name2, &err);
     if (!newpath)
         goto out;
     err = -ENOSYS;
     if (!fs->iface.rename || !fs->iface.open)
         goto out;
-    err = context_of_name(fs, parent, req->in.name, path, &child, &temp_ctx,
+    err = context_of_name(fs, parent, t->in.name, path, &child, &temp_ctx,
                           &ctx);
     if (err)
         goto out;
@@ -473,12 +457,11 @@ static void do_rename(struct fsp_req *req, uint64_t newdir, unsigned flags)
         fsp_node_dir_rename_begin(fs);
     err = fs->iface.rename(fs, ctx, path, newpath, flags);
     if (!err)
-        err = fsp_node_renamed(fs, parent, req->in.name, newparent,
-                               req->in.name2, flags);
+        err = fsp_node_renamed(fs, parent, t->in.name, newparent,
+                               t->in.name2, flags);
     if (moves_dir)
         fsp_node_dir_rename_end(fs);
 out:
-    fsp_reply_err(req, err);
     if (temp_ctx && fs->iface.close)
         fs->iface.close(fs, temp_ctx);
     free(path);
@@ -486,18 +469,19 @@ out:
     fsp_node_put(fs, child);
     fsp_node_put(fs, newparent);
     fsp_node_put(fs, parent);
+    return err;
 }
 
-void fsp_op_rename(struct fsp_req *req)
+int fsp_vol_rename(struct fsp_txn *t)
 {
-    const struct fuse_rename_in *in = req->in.arg;
+    const struct fuse_rename_in *in = t->in.arg;
 
-    do_rename(req, in->newdir, 0);
+    return do_rename(t, in->newdir, 0);
 }
 
-void fsp_op_rename2(struct fsp_req *req)
+int fsp_vol_rename2(struct fsp_txn *t)
 {
-    const struct fuse_rename2_in *in = req->in.arg;
+    const struct fuse_rename2_in *in = t->in.arg;
     unsigned flags = 0;
 
     if (in->flags & RENAME_NOREPLACE)
@@ -506,27 +490,27 @@ void fsp_op_rename2(struct fsp_req *req)
         flags |= FSP_RENAME_EXCHANGE;
     if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
         flags |= 1u << 31;      /* unknown: do_rename answers EINVAL */
-    do_rename(req, in->newdir, flags);
+    return do_rename(t, in->newdir, flags);
 }
 
-void fsp_op_link(struct fsp_req *req)
+int fsp_vol_link(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = req->fs;
-    const struct fuse_link_in *in = req->in.arg;
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_link_in *in = t->in.arg;
     struct fsp_node *node, *newparent;
     fsp_file_info_t info;
     char *newpath = NULL;
     void *ctx;
     int err;
 
-    newparent = fsp_request_node(req, req->in.nodeid);
+    newparent = fsp_node_get(fs, t->in.nodeid);
     if (!newparent)
-        return;
+        return -ESTALE;
     err = -ESTALE;
     node = fsp_node_get(fs, in->oldnodeid);
     if (!node)
         goto out;
-    newpath = fsp_volume_path_to_change(fs, newparent, req->in.name, &err);
+    newpath = fsp_volume_path_to_change(fs, newparent, t->in.name, &err);
     if (!newpath)
         goto out;
     err = -ENOSYS;
@@ -539,11 +523,10 @@ void fsp_op_link(struct fsp_req *req)
     err = fs->iface.link(fs, ctx, newpath, &info);
     if (err)
         goto out;
-    reply_entry(req, newparent, req->in.name, &info, NULL);
+    err = entry_of(t, newparent, t->in.name, &info, NULL);
 out:
-    if (!req->replied)
-        fsp_reply_err(req, err);
     free(newpath);
     fsp_node_put(fs, node);
     fsp_node_put(fs, newparent);
+    return err;
 }

@@ -5,7 +5,7 @@
  *   struct fuse_msg m;
  *   msg_start(&m, FUSE_LOOKUP, 5);           // header for node 5
  *   msg_str(&m, "name");                     // with its NUL
- *   fsp_proto_decode(m.buf, msg_end(&m), 45, &req);
+ *   fsp_op_decode(m.buf, msg_end(&m), 45, &req);
  */
 #ifndef FSP_TEST_FUSE_MSG_H
 #define FSP_TEST_FUSE_MSG_H

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "fs_internal.h"
+#include "op_table.h"
 #include "fuse_msg.h"
 
 /* What a handler saw. */
@@ -159,26 +160,24 @@ static void the_request_and_reply_lines_reach_the_handler(void)
     fsp_fs_t *fs = new_volume();
     struct seen seen = {0};
     struct fuse_msg m;
-    struct fsp_req req;
+    struct fsp_request in;
     size_t len;
 
     fsp_fs_set_log_handler(fs, record, &seen);
     msg_start(&m, FUSE_LOOKUP, FUSE_ROOT_ID);
     msg_str(&m, "report.txt");
     len = msg_end(&m);
-    memset(&req, 0, sizeof req);
-    req.fs = fs;
-    CHECK_EQ(fsp_proto_decode(m.words, len, 45, &req.in), 0);
-    fsp_log_request(&req); /* debug log off: nothing */
+    CHECK_EQ(fsp_op_decode(m.words, len, 45, &in), 0);
+    fsp_log_request(fs, &in); /* debug log off: nothing */
     CHECK_EQ(seen.calls, 0);
     fsp_fs_set_debug(fs, true);
-    fsp_log_request(&req);
+    fsp_log_request(fs, &in);
     CHECK_EQ(seen.calls, 1);
     CHECK_EQ(seen.level, FSP_LOG_DEBUG);
     CHECK(strncmp(seen.message, "logfs <- 4660 LOOKUP / ", 23) == 0);
     CHECK(strstr(seen.message, "report.txt") != NULL);
     CHECK(strchr(seen.message, '\n') == NULL);
-    fsp_log_reply(&req, -ENOENT, 0);
+    fsp_log_reply(fs, in.unique, in.opcode, -ENOENT, 0, 0);
     CHECK_EQ(seen.calls, 2);
     CHECK(strncmp(seen.message, "logfs -> 4660 LOOKUP ENOENT", 27) == 0);
     fsp_fs_delete(fs);

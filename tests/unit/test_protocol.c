@@ -17,13 +17,14 @@
 
 #include "check.h"
 #include "fuse_msg.h"
+#include "op_table.h"
 #include "protocol.h"
 
 #define MINOR FUSE_KERNEL_MINOR_VERSION
 
 static int decode(struct fuse_msg *m, struct fsp_request *req)
 {
-    return fsp_proto_decode(m->words, m->len, MINOR, req);
+    return fsp_op_decode(m->words, m->len, MINOR, req);
 }
 
 /* Is [p, p + n) inside the message? */
@@ -45,7 +46,7 @@ static void header_shorter_than_40_bytes_is_einval(void)
     msg_valid(&m, FUSE_STATFS);
     for (size_t len = 0; len < sizeof(struct fuse_in_header); len++) {
         MSG_HDR(&m)->len = (uint32_t)len;
-        CHECK_EQ(fsp_proto_decode(m.words, len, MINOR, &req), -EINVAL);
+        CHECK_EQ(fsp_op_decode(m.words, len, MINOR, &req), -EINVAL);
         CHECK(req.hdr == NULL);
     }
 }
@@ -73,10 +74,10 @@ static void null_or_misaligned_buffer_is_einval(void)
     struct fuse_msg m;
     struct fsp_request req;
 
-    CHECK_EQ(fsp_proto_decode(NULL, 40, MINOR, &req), -EINVAL);
+    CHECK_EQ(fsp_op_decode(NULL, 40, MINOR, &req), -EINVAL);
     msg_valid(&m, FUSE_STATFS);
     memcpy((char *)words + 4, m.words, m.len);
-    CHECK_EQ(fsp_proto_decode((char *)words + 4, m.len, MINOR, &req),
+    CHECK_EQ(fsp_op_decode((char *)words + 4, m.len, MINOR, &req),
              -EINVAL);
 }
 
@@ -97,7 +98,7 @@ static void unknown_opcode_gets_enosys(void)
         CHECK(req.hdr == (const void *)m.words);
         CHECK_EQ(req.opcode, unknown[i]);
         CHECK_EQ(req.unique, 0x1234);
-        CHECK(fsp_proto_has_reply(unknown[i]));
+        CHECK(fsp_op_has_reply(unknown[i]));
     }
 }
 
@@ -111,8 +112,8 @@ static void dax_mapping_opcodes_are_named_but_get_enosys(void)
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK_STR(fsp_proto_opcode_name(FUSE_SETUPMAPPING), "SETUPMAPPING");
-    CHECK_STR(fsp_proto_opcode_name(FUSE_REMOVEMAPPING), "REMOVEMAPPING");
+    CHECK_STR(fsp_op_name(FUSE_SETUPMAPPING), "SETUPMAPPING");
+    CHECK_STR(fsp_op_name(FUSE_REMOVEMAPPING), "REMOVEMAPPING");
 }
 
 /* ---- Every opcode, well formed ------------------------------------------ */
@@ -138,7 +139,7 @@ static void every_opcode_decodes_when_well_formed(void)
         CHECK(req.name2 == NULL ||
               inside(&m, req.name2, strlen(req.name2) + 1));
         CHECK(req.data == NULL || inside(&m, req.data, req.data_size));
-        CHECK(fsp_proto_opcode_name(op) != NULL);
+        CHECK(fsp_op_name(op) != NULL);
     }
     /* 1..53 less 7 and 19 (never used) and the two DAX-only opcodes */
     CHECK_EQ(decoded, 49);
@@ -438,7 +439,7 @@ static void truncated_body_of_every_opcode_is_eproto(void)
                 len >= sizeof(struct fuse_in_header) + 16)
                 expect = 0;
             MSG_HDR(&m)->len = (uint32_t)len;
-            ret = fsp_proto_decode(m.words, len, MINOR, &req);
+            ret = fsp_op_decode(m.words, len, MINOR, &req);
             CHECK_EQ(ret, expect);
             if (ret != expect)
                 fprintf(stderr, "    opcode %u, %zu of %zu bytes\n", op,
@@ -559,7 +560,7 @@ static void init_accepts_the_short_pre_7_36_body(void)
     msg_start(&m, FUSE_INIT, 0);
     msg_put(&m, &in, 16);
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
     CHECK_EQ(req.arg_size, 16);
 }
 
@@ -572,7 +573,7 @@ static void init_shorter_than_16_bytes_is_rejected(void)
     msg_start(&m, FUSE_INIT, 0);
     msg_put(&m, &in, 12);
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), -EPROTO);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), -EPROTO);
 }
 
 static void init_longer_than_we_know_is_capped(void)
@@ -586,7 +587,7 @@ static void init_longer_than_we_know_is_capped(void)
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, more, sizeof(more));
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 0, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
     CHECK_EQ(req.arg_size, sizeof(struct fuse_init_in));
 }
 
@@ -597,11 +598,11 @@ static void getattr_before_7_9_has_no_body(void)
 
     msg_start(&m, FUSE_GETATTR, 1);
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
     CHECK(req.arg == NULL);
     CHECK_EQ(req.arg_size, 0);
     /* From 7.9 on the same request is truncated. */
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 9, &req), -EPROTO);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 9, &req), -EPROTO);
 }
 
 static void read_and_write_before_7_9_use_24_byte_structs(void)
@@ -614,7 +615,7 @@ static void read_and_write_before_7_9_use_24_byte_structs(void)
     msg_put(&m, &w, FUSE_COMPAT_WRITE_IN_SIZE);
     msg_put(&m, "data", 4);
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
     CHECK_EQ(req.arg_size, FUSE_COMPAT_WRITE_IN_SIZE);
     CHECK_EQ(req.data_size, 4);
     CHECK(memcmp(req.data, "data", 4) == 0);
@@ -622,7 +623,7 @@ static void read_and_write_before_7_9_use_24_byte_structs(void)
     msg_start(&m, FUSE_READ, 2);
     msg_put(&m, &w, 24);
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 8, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
     CHECK_EQ(req.arg_size, 24);
 }
 
@@ -636,7 +637,7 @@ static void mknod_and_create_before_7_12_use_8_byte_structs(void)
     msg_put(&m, &mk, FUSE_COMPAT_MKNOD_IN_SIZE);
     msg_str(&m, "fifo");
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 11, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
     CHECK_EQ(req.arg_size, 8);
     CHECK_STR(req.name, "fifo");
 
@@ -644,7 +645,7 @@ static void mknod_and_create_before_7_12_use_8_byte_structs(void)
     msg_put(&m, &mk, 8);
     msg_str(&m, "file");
     msg_end(&m);
-    CHECK_EQ(fsp_proto_decode(m.words, m.len, 11, &req), 0);
+    CHECK_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
     CHECK_STR(req.name, "file");
 }
 
@@ -652,31 +653,31 @@ static void mknod_and_create_before_7_12_use_8_byte_structs(void)
 
 static void forget_batch_forget_interrupt_and_notify_reply_get_no_reply(void)
 {
-    CHECK(!fsp_proto_has_reply(FUSE_FORGET));
-    CHECK(!fsp_proto_has_reply(FUSE_BATCH_FORGET));
-    CHECK(!fsp_proto_has_reply(FUSE_INTERRUPT));
-    CHECK(!fsp_proto_has_reply(FUSE_NOTIFY_REPLY));
+    CHECK(!fsp_op_has_reply(FUSE_FORGET));
+    CHECK(!fsp_op_has_reply(FUSE_BATCH_FORGET));
+    CHECK(!fsp_op_has_reply(FUSE_INTERRUPT));
+    CHECK(!fsp_op_has_reply(FUSE_NOTIFY_REPLY));
     for (uint32_t op = 0; op < MSG_OPCODE_END + 8; op++) {
         if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET ||
             op == FUSE_INTERRUPT || op == FUSE_NOTIFY_REPLY)
             continue;
-        CHECK(fsp_proto_has_reply(op));
+        CHECK(fsp_op_has_reply(op));
     }
 }
 
 static void opcode_names_match_the_kernel_enum(void)
 {
-    CHECK_STR(fsp_proto_opcode_name(FUSE_LOOKUP), "LOOKUP");
-    CHECK_STR(fsp_proto_opcode_name(FUSE_BATCH_FORGET), "BATCH_FORGET");
-    CHECK_STR(fsp_proto_opcode_name(FUSE_STATX), "STATX");
-    CHECK_STR(fsp_proto_opcode_name(FUSE_COPY_FILE_RANGE_64),
+    CHECK_STR(fsp_op_name(FUSE_LOOKUP), "LOOKUP");
+    CHECK_STR(fsp_op_name(FUSE_BATCH_FORGET), "BATCH_FORGET");
+    CHECK_STR(fsp_op_name(FUSE_STATX), "STATX");
+    CHECK_STR(fsp_op_name(FUSE_COPY_FILE_RANGE_64),
               "COPY_FILE_RANGE_64");
-    CHECK_STR(fsp_proto_opcode_name(CUSE_INIT), "CUSE_INIT");
-    CHECK(fsp_proto_opcode_name(0) == NULL);
-    CHECK(fsp_proto_opcode_name(7) == NULL);
-    CHECK(fsp_proto_opcode_name(19) == NULL);
-    CHECK(fsp_proto_opcode_name(54) == NULL);
-    CHECK(fsp_proto_opcode_name(0xffffffffu) == NULL);
+    CHECK_STR(fsp_op_name(CUSE_INIT), "CUSE_INIT");
+    CHECK(fsp_op_name(0) == NULL);
+    CHECK(fsp_op_name(7) == NULL);
+    CHECK(fsp_op_name(19) == NULL);
+    CHECK(fsp_op_name(54) == NULL);
+    CHECK(fsp_op_name(0xffffffffu) == NULL);
 }
 
 /* ---- INIT negotiation ---------------------------------------------------- */
@@ -1244,8 +1245,8 @@ static const char *args_of(uint32_t op, char *buf, size_t size)
     struct fsp_request req;
 
     msg_valid(&m, op);
-    fsp_proto_decode(m.words, m.len, MINOR, &req);
-    return fsp_proto_format_args(&req, buf, size);
+    fsp_op_decode(m.words, m.len, MINOR, &req);
+    return fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, size);
 }
 
 static void format_args_shows_open_flags_symbolically(void)
@@ -1264,13 +1265,13 @@ static void format_args_shows_open_flags_symbolically(void)
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
               "flags=O_RDWR|O_APPEND|O_NOFOLLOW");
 
     ((struct fuse_open_in *)(MSG_BYTES(&m) + 40))->flags =
         O_RDONLY | O_SYNC | 0x40000000;
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
               "flags=O_RDONLY|O_SYNC|0x40000000");
 }
 
@@ -1321,7 +1322,7 @@ static void format_args_escapes_unprintable_names(void)
     msg_str(&m, "a\"b\\c\n\xff");
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)),
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
               "name=\"a\\\"b\\\\c\\x0a\\xff\"");
 }
 
@@ -1335,16 +1336,16 @@ static void format_args_of_failed_and_unknown_requests(void)
     msg_put(&m, "abc", 3);
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), -EPROTO);
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "(undecoded)");
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "(undecoded)");
 
     msg_start(&m, 99, 1);
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "len=40");
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "len=40");
 
     memset(&req, 0, sizeof(req));
-    CHECK_STR(fsp_proto_format_args(&req, buf, sizeof(buf)), "");
-    CHECK_STR(fsp_proto_format_args(NULL, buf, sizeof(buf)), "");
+    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "");
+    CHECK_STR(fsp_proto_format_args(NULL, NULL, buf, sizeof(buf)), "");
 }
 
 static void format_args_never_overflows_tiny_buffers(void)

@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "fuse_msg.h"
+#include "op_table.h"
 #include "protocol.h"
 
 #define ITERATIONS 200000
@@ -134,7 +135,7 @@ static bool decode_survives(struct guarded *g, const void *msg, size_t len,
     char text[300];
     int ret;
 
-    ret = fsp_proto_decode(buf, len, minor, &req);
+    ret = fsp_op_decode(buf, len, minor, &req);
     count(o, ret);
     if (ret != 0 && ret != -EINVAL && ret != -EPROTO && ret != -ENOSYS)
         return false;
@@ -167,7 +168,7 @@ static bool decode_survives(struct guarded *g, const void *msg, size_t len,
     }
 
     memset(text, 0x5a, sizeof(text));
-    fsp_proto_format_args(&req, text, fmt_size);
+    fsp_proto_format_args(&req, fsp_op_shape(req.opcode), text, fmt_size);
     if (fmt_size > 0 && memchr(text, '\0', fmt_size) == NULL)
         return false;
     for (size_t i = fmt_size; i < sizeof(text); i++)

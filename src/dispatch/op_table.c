@@ -1,0 +1,231 @@
+/*
+ * op_table.c - the opcode table (op_table.h): every FUSE opcode of
+ * protocol 7.45 in one row.
+ *
+ * The columns, in order:
+ *   name      for the debug log and fsptool
+ *   shape     the request after its header: the fixed argument's size in
+ *             protocol 7.45 (0: none), what follows it (enum
+ *             fsp_wire_tail), whether the kernel waits for no reply, and
+ *             whether fsp leaves it undecoded (answered ENOSYS)
+ *   execute   the volume's function that computes the response (NULL:
+ *             ENOSYS)
+ *   complete  for a callback that may return FSP_PENDING: the response
+ *             given later
+ *   encode    the reply's body (NULL: none)
+ *   undo      what a reply that never reached the kernel gives back
+ *   sent      what follows a delivered reply
+ */
+#include <stddef.h>
+
+#include "op_table.h"
+
+#define NO_REPLY true
+#define NOT_DECODED true
+
+static const struct fsp_op op_table[] = {
+    /* name, {arg size, tail, no reply, not decoded},
+     *     execute, complete, encode, undo, sent */
+    [FUSE_LOOKUP] = {"LOOKUP", {0, FSP_TAIL_NAME, false, false},
+        fsp_vol_lookup, NULL, fsp_encode_entry, fsp_undo_entry, NULL},
+    [FUSE_FORGET] = {"FORGET",
+        {sizeof(struct fuse_forget_in), FSP_TAIL_NONE, NO_REPLY, false},
+        fsp_vol_forget, NULL, NULL, NULL, NULL},
+    [FUSE_GETATTR] = {"GETATTR",
+        {sizeof(struct fuse_getattr_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_getattr, NULL, fsp_encode_attr, NULL, NULL},
+    [FUSE_SETATTR] = {"SETATTR",
+        {sizeof(struct fuse_setattr_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_setattr, NULL, fsp_encode_attr, NULL, NULL},
+    [FUSE_READLINK] = {"READLINK", {0, FSP_TAIL_NONE, false, false},
+        fsp_vol_readlink, NULL, fsp_encode_data, NULL, NULL},
+    /* The link's own name first, then its target (kernel fuse_symlink). */
+    [FUSE_SYMLINK] = {"SYMLINK", {0, FSP_TAIL_TWO_NAMES, false, false},
+        fsp_vol_symlink, NULL, fsp_encode_entry, fsp_undo_entry, NULL},
+    [FUSE_MKNOD] = {"MKNOD",
+        {sizeof(struct fuse_mknod_in), FSP_TAIL_NAME, false, false},
+        fsp_vol_mknod, NULL, fsp_encode_entry, fsp_undo_entry, NULL},
+    [FUSE_MKDIR] = {"MKDIR",
+        {sizeof(struct fuse_mkdir_in), FSP_TAIL_NAME, false, false},
+        fsp_vol_mkdir, NULL, fsp_encode_entry, fsp_undo_entry, NULL},
+    [FUSE_UNLINK] = {"UNLINK", {0, FSP_TAIL_NAME, false, false},
+        fsp_vol_unlink, NULL, NULL, NULL, NULL},
+    [FUSE_RMDIR] = {"RMDIR", {0, FSP_TAIL_NAME, false, false},
+        fsp_vol_rmdir, NULL, NULL, NULL, NULL},
+    [FUSE_RENAME] = {"RENAME",
+        {sizeof(struct fuse_rename_in), FSP_TAIL_TWO_NAMES, false, false},
+        fsp_vol_rename, NULL, NULL, NULL, NULL},
+    [FUSE_LINK] = {"LINK",
+        {sizeof(struct fuse_link_in), FSP_TAIL_NAME, false, false},
+        fsp_vol_link, NULL, fsp_encode_entry, fsp_undo_entry, NULL},
+    [FUSE_OPEN] = {"OPEN",
+        {sizeof(struct fuse_open_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_open, NULL, fsp_encode_open, fsp_undo_open, NULL},
+    [FUSE_READ] = {"READ",
+        {sizeof(struct fuse_read_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_read, fsp_vol_read_complete, fsp_encode_data, NULL, NULL},
+    [FUSE_WRITE] = {"WRITE",
+        {sizeof(struct fuse_write_in), FSP_TAIL_WRITE, false, false},
+        fsp_vol_write, fsp_vol_write_complete, fsp_encode_write, NULL,
+        NULL},
+    [FUSE_STATFS] = {"STATFS", {0, FSP_TAIL_NONE, false, false},
+        fsp_vol_statfs, NULL, fsp_encode_statfs, NULL, NULL},
+    [FUSE_RELEASE] = {"RELEASE",
+        {sizeof(struct fuse_release_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_release, NULL, NULL, NULL, NULL},
+    [FUSE_FSYNC] = {"FSYNC",
+        {sizeof(struct fuse_fsync_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_fsync, NULL, NULL, NULL, NULL},
+    /* Always the 8-byte form: fsp never negotiates FUSE_SETXATTR_EXT. */
+    [FUSE_SETXATTR] = {"SETXATTR",
+        {FUSE_COMPAT_SETXATTR_IN_SIZE, FSP_TAIL_XATTR, false, false},
+        fsp_vol_setxattr, NULL, NULL, NULL, NULL},
+    [FUSE_GETXATTR] = {"GETXATTR",
+        {sizeof(struct fuse_getxattr_in), FSP_TAIL_NAME, false, false},
+        fsp_vol_getxattr, NULL, fsp_encode_xattr, NULL, NULL},
+    [FUSE_LISTXATTR] = {"LISTXATTR",
+        {sizeof(struct fuse_getxattr_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_listxattr, NULL, fsp_encode_xattr, NULL, NULL},
+    [FUSE_REMOVEXATTR] = {"REMOVEXATTR", {0, FSP_TAIL_NAME, false, false},
+        fsp_vol_removexattr, NULL, NULL, NULL, NULL},
+    [FUSE_FLUSH] = {"FLUSH",
+        {sizeof(struct fuse_flush_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_flush, NULL, NULL, NULL, NULL},
+    /* Variable size: see decode_body() in protocol.c. */
+    [FUSE_INIT] = {"INIT",
+        {sizeof(struct fuse_init_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_init, NULL, fsp_encode_init, NULL, fsp_dispatch_init_sent},
+    [FUSE_OPENDIR] = {"OPENDIR",
+        {sizeof(struct fuse_open_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_opendir, NULL, fsp_encode_open, fsp_undo_open, NULL},
+    [FUSE_READDIR] = {"READDIR",
+        {sizeof(struct fuse_read_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_readdir, fsp_vol_readdir_complete, fsp_encode_data, NULL,
+        NULL},
+    [FUSE_RELEASEDIR] = {"RELEASEDIR",
+        {sizeof(struct fuse_release_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_releasedir, NULL, NULL, NULL, NULL},
+    [FUSE_FSYNCDIR] = {"FSYNCDIR",
+        {sizeof(struct fuse_fsync_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_fsync, NULL, NULL, NULL, NULL},
+    [FUSE_GETLK] = {"GETLK",
+        {sizeof(struct fuse_lk_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_SETLK] = {"SETLK",
+        {sizeof(struct fuse_lk_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_SETLKW] = {"SETLKW",
+        {sizeof(struct fuse_lk_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_ACCESS] = {"ACCESS",
+        {sizeof(struct fuse_access_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_CREATE] = {"CREATE",
+        {sizeof(struct fuse_create_in), FSP_TAIL_NAME, false, false},
+        fsp_vol_create, NULL, fsp_encode_create, fsp_undo_create, NULL},
+    /* No reply, except EAGAIN while the interrupted request is unknown;
+     * an ENOSYS reply would turn interrupts off for good. */
+    [FUSE_INTERRUPT] = {"INTERRUPT",
+        {sizeof(struct fuse_interrupt_in), FSP_TAIL_NONE, NO_REPLY, false},
+        fsp_dispatch_interrupt, NULL, NULL, NULL, NULL},
+    [FUSE_BMAP] = {"BMAP",
+        {sizeof(struct fuse_bmap_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_DESTROY] = {"DESTROY", {0, FSP_TAIL_NONE, false, false},
+        fsp_vol_destroy, NULL, NULL, NULL, NULL},
+    [FUSE_IOCTL] = {"IOCTL",
+        {sizeof(struct fuse_ioctl_in), FSP_TAIL_IOCTL, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_POLL] = {"POLL",
+        {sizeof(struct fuse_poll_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    /* The kernel's answer to our FUSE_NOTIFY_RETRIEVE; it waits for no
+     * reply (libfuse sends none either). */
+    [FUSE_NOTIFY_REPLY] = {"NOTIFY_REPLY",
+        {sizeof(struct fuse_notify_retrieve_in), FSP_TAIL_RETRIEVE,
+         NO_REPLY, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_BATCH_FORGET] = {"BATCH_FORGET",
+        {sizeof(struct fuse_batch_forget_in), FSP_TAIL_FORGETS, NO_REPLY,
+         false},
+        fsp_vol_batch_forget, NULL, NULL, NULL, NULL},
+    [FUSE_FALLOCATE] = {"FALLOCATE",
+        {sizeof(struct fuse_fallocate_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_fallocate, NULL, NULL, NULL, NULL},
+    [FUSE_READDIRPLUS] = {"READDIRPLUS",
+        {sizeof(struct fuse_read_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_readdirplus, fsp_vol_readdir_complete, fsp_encode_data,
+        fsp_undo_direntplus, NULL},
+    [FUSE_RENAME2] = {"RENAME2",
+        {sizeof(struct fuse_rename2_in), FSP_TAIL_TWO_NAMES, false, false},
+        fsp_vol_rename2, NULL, NULL, NULL, NULL},
+    [FUSE_LSEEK] = {"LSEEK",
+        {sizeof(struct fuse_lseek_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_COPY_FILE_RANGE] = {"COPY_FILE_RANGE",
+        {sizeof(struct fuse_copy_file_range_in), FSP_TAIL_NONE, false,
+         false},
+        NULL, NULL, NULL, NULL, NULL},
+    /* DAX window management: only virtiofs sends these. */
+    [FUSE_SETUPMAPPING] = {"SETUPMAPPING",
+        {sizeof(struct fuse_setupmapping_in), FSP_TAIL_NONE, false,
+         NOT_DECODED},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_REMOVEMAPPING] = {"REMOVEMAPPING",
+        {sizeof(struct fuse_removemapping_in), FSP_TAIL_NONE, false,
+         NOT_DECODED},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_SYNCFS] = {"SYNCFS",
+        {sizeof(struct fuse_syncfs_in), FSP_TAIL_NONE, false, false},
+        fsp_vol_syncfs, NULL, NULL, NULL, NULL},
+    [FUSE_TMPFILE] = {"TMPFILE",
+        {sizeof(struct fuse_create_in), FSP_TAIL_NAME, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_STATX] = {"STATX",
+        {sizeof(struct fuse_statx_in), FSP_TAIL_NONE, false, false},
+        NULL, NULL, NULL, NULL, NULL},
+    [FUSE_COPY_FILE_RANGE_64] = {"COPY_FILE_RANGE_64",
+        {sizeof(struct fuse_copy_file_range_in), FSP_TAIL_NONE, false,
+         false},
+        NULL, NULL, NULL, NULL, NULL},
+};
+
+#define OPCODE_COUNT (sizeof op_table / sizeof op_table[0])
+
+const struct fsp_op *fsp_op_of(uint32_t opcode)
+{
+    if (opcode >= OPCODE_COUNT || op_table[opcode].name == NULL)
+        return NULL;
+    return &op_table[opcode];
+}
+
+const struct fsp_wire_shape *fsp_op_shape(uint32_t opcode)
+{
+    const struct fsp_op *op = fsp_op_of(opcode);
+
+    return op ? &op->shape : NULL;
+}
+
+int fsp_op_decode(const void *buf, size_t len, uint32_t minor,
+                  struct fsp_request *req)
+{
+    return fsp_proto_decode(buf, len, minor, fsp_op_shape, req);
+}
+
+bool fsp_op_has_reply(uint32_t opcode)
+{
+    const struct fsp_op *op = fsp_op_of(opcode);
+
+    return op == NULL || !op->shape.no_reply;
+}
+
+const char *fsp_op_name(uint32_t opcode)
+{
+    const struct fsp_op *op = fsp_op_of(opcode);
+
+    if (op)
+        return op->name;
+    if (opcode == CUSE_INIT)
+        return "CUSE_INIT";
+    return NULL;
+}

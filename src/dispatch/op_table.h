@@ -1,0 +1,56 @@
+/*
+ * op_table.h - the opcode table: for each FUSE opcode, in one row, how its
+ * request is decoded, whether it takes a reply, which volume function
+ * executes it (and completes it later, if its callback may pend), how its
+ * response is encoded, what is undone when its reply is not delivered,
+ * and its name for the debug log. Adding an opcode means one row in
+ * op_table.c and one execute function.
+ */
+#ifndef FSP_OP_TABLE_H
+#define FSP_OP_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol.h"
+#include "txn.h"
+
+/* What follows a reply the kernel took (INIT: the io_uring gate opens). */
+typedef void fsp_sent_fn(struct fsp_txn *t);
+
+struct fsp_op {
+    const char *name;               /* "LOOKUP", for the log and fsptool */
+    struct fsp_wire_shape shape;    /* decoding; shape.no_reply: no reply */
+    fsp_execute_fn *execute;        /* NULL: answered ENOSYS */
+    /* Non-NULL when the callback may return FSP_PENDING: the request is
+     * registered before execute runs, and the file system's response
+     * goes through this. */
+    fsp_complete_fn *complete;
+    fsp_encode_fn *encode;          /* NULL: a reply without body */
+    fsp_undelivered_fn *undelivered;/* NULL: nothing to give back */
+    fsp_sent_fn *sent;              /* NULL: nothing follows */
+};
+
+/* The row of @opcode, or NULL for an opcode the table does not know. */
+const struct fsp_op *fsp_op_of(uint32_t opcode);
+
+/* The wire shape of @opcode (fsp_wire_shape_of, for fsp_proto_decode). */
+const struct fsp_wire_shape *fsp_op_shape(uint32_t opcode);
+
+/* Decode one request with the table's shapes: fsp_proto_decode(). */
+int fsp_op_decode(const void *buf, size_t len, uint32_t minor,
+                  struct fsp_request *req);
+
+/* Does @opcode get a reply? Unknown opcodes do (ENOSYS); FORGET,
+ * BATCH_FORGET, INTERRUPT and NOTIFY_REPLY do not. */
+bool fsp_op_has_reply(uint32_t opcode);
+
+/* "LOOKUP", "GETATTR", ..., "CUSE_INIT"; NULL for an unknown opcode. */
+const char *fsp_op_name(uint32_t opcode);
+
+/* INTERRUPT (dispatcher.c): answers a pending target EINTR. */
+fsp_execute_fn fsp_dispatch_interrupt;
+/* INIT's reply was sent (uring.c): the io_uring queues may register. */
+fsp_sent_fn fsp_dispatch_init_sent;
+
+#endif /* FSP_OP_TABLE_H */

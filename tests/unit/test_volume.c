@@ -1,0 +1,695 @@
+/*
+ * test_volume.c - the volume layer and the dispatcher, without a kernel:
+ * requests are built in memory, served by fsp_dispatch_request() on a
+ * worker whose channel is a fake that records each reply, and the
+ * volume's tables are inspected afterwards. No /dev/fuse, no mount.
+ *
+ * The fake channel comes in the two kinds the real ones are: "dev", whose
+ * send() says at once that the kernel refused a reply (as /dev/fuse's
+ * write says ENOENT), and "ring", whose send() always accepts and whose
+ * refusal comes later (as an io_uring commit's completion does), through
+ * fsp_dispatch_undelivered().
+ *
+ * The file system under test is a table of names in this file: files
+ * "a" and "b" and directory "d" in the root, served through the public
+ * interface (fsp.h), with a read() that can be told to return
+ * FSP_PENDING.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dispatch.h"
+#include "fuse_msg.h"
+#include "pending.h"
+
+/* ------------------------------------------------------ fake channel */
+
+#define MAX_REPLIES 16
+
+struct reply {
+    struct fuse_out_header hdr;
+    unsigned char body[4096];
+    size_t body_size;
+};
+
+struct fake_channel {
+    struct fsp_channel base;
+    pthread_mutex_t lock;
+    struct reply replies[MAX_REPLIES];
+    int count;
+    int refuse;             /* dev kind: send() answers this error */
+};
+
+static int fake_send(struct fsp_channel *ch, const struct iovec *iov,
+                     int iovcnt)
+{
+    struct fake_channel *fc = (struct fake_channel *)ch;
+    struct reply *r;
+    int err;
+
+    pthread_mutex_lock(&fc->lock);
+    r = &fc->replies[fc->count < MAX_REPLIES ? fc->count : MAX_REPLIES - 1];
+    memset(r, 0, sizeof *r);
+    memcpy(&r->hdr, iov[0].iov_base, sizeof r->hdr);
+    for (int i = 1; i < iovcnt; i++) {
+        size_t n = iov[i].iov_len;
+
+        if (r->body_size + n > sizeof r->body)
+            n = sizeof r->body - r->body_size;
+        memcpy(r->body + r->body_size, iov[i].iov_base, n);
+        r->body_size += n;
+    }
+    fc->count++;
+    err = fc->refuse;
+    pthread_mutex_unlock(&fc->lock);
+    return err;
+}
+
+static int fake_detach(struct fsp_channel *ch, void **buf)
+{
+    (void)ch;
+    *buf = NULL;
+    return -ENOTSUP;        /* only a pending WRITE needs it */
+}
+
+static void fake_free_detached(void *buf)
+{
+    free(buf);
+}
+
+static void fake_destroy(struct fsp_channel *ch)
+{
+    (void)ch;
+}
+
+static const struct fsp_channel_ops fake_ops = {
+    .kind = "fake",
+    .send = fake_send,
+    .detach = fake_detach,
+    .free_detached = fake_free_detached,
+    .destroy = fake_destroy,
+};
+
+/* -------------------------------------------------- the file system */
+
+struct file {
+    const char *name;
+    uint32_t mode;
+    uint64_t ino;
+};
+
+static const struct file files[] = {
+    { "a", S_IFREG | 0644, 10 },
+    { "b", S_IFREG | 0644, 11 },
+    { "d", S_IFDIR | 0755, 12 },
+};
+
+struct testfs {
+    int opens, closes, lookups;
+    bool read_pends;
+    uint64_t pending_hint;
+    bool respond_early;     /* read() responds before it returns */
+    fsp_fs_t *fs;
+};
+
+static struct testfs tfs;
+
+static const struct file *file_at(const char *path)
+{
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (path[0] == '/' && strcmp(path + 1, files[i].name) == 0)
+            return &files[i];
+    return NULL;
+}
+
+static void fill(const struct file *f, fsp_file_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    info->mode = f ? f->mode : S_IFDIR | 0755;
+    info->index_number = f ? f->ino : 1;
+    info->nlink = 1;
+    info->size = 5;
+}
+
+static int t_by_name(fsp_fs_t *fs, const char *path, fsp_file_info_t *info)
+{
+    const struct file *f = file_at(path);
+
+    (void)fs;
+    tfs.lookups++;
+    if (!f && strcmp(path, "/") != 0)
+        return -ENOENT;
+    fill(f, info);
+    return 0;
+}
+
+static int t_open(fsp_fs_t *fs, const char *path, int flags, void **ctx,
+                  fsp_file_info_t *info)
+{
+    const struct file *f = file_at(path);
+
+    (void)fs;
+    (void)flags;
+    if (!f && strcmp(path, "/") != 0)
+        return -ENOENT;
+    fill(f, info);
+    *ctx = (void *)(f ? f : &files[0]);
+    tfs.opens++;
+    return 0;
+}
+
+static int t_create(fsp_fs_t *fs, const char *path,
+                    const fsp_create_info_t *ci, void **ctx,
+                    fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)path;
+    memset(info, 0, sizeof *info);
+    info->mode = ci->mode;
+    info->index_number = 99;
+    info->nlink = 1;
+    *ctx = (void *)&files[1];
+    tfs.opens++;
+    return 0;
+}
+
+static void t_close(fsp_fs_t *fs, void *ctx)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.closes++;
+}
+
+static int t_get_info(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
+{
+    (void)fs;
+    fill(ctx, info);
+    return 0;
+}
+
+static int t_read(fsp_fs_t *fs, void *ctx, void *buf, uint64_t offset,
+                  size_t length, size_t *done)
+{
+    const fsp_operation_context_t *oc = fsp_fs_operation_context();
+
+    (void)ctx;
+    (void)offset;
+    if (!tfs.read_pends) {
+        memcpy(buf, "hello", length < 5 ? length : 5);
+        *done = length < 5 ? length : 5;
+        return 0;
+    }
+    memcpy(buf, "later", length < 5 ? length : 5);
+    tfs.pending_hint = oc->hint;
+    if (tfs.respond_early) {
+        fsp_response_t rsp = { .hint = oc->hint, .bytes_transferred = 5 };
+
+        CHECK_EQ(fsp_fs_send_response(fs, &rsp), 0);
+    }
+    return FSP_PENDING;
+}
+
+static int t_read_dir(fsp_fs_t *fs, void *ctx, const char *marker,
+                      fsp_dir_buffer_t *db)
+{
+    fsp_file_info_t info;
+    bool past = marker == NULL;
+
+    (void)fs;
+    (void)ctx;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (!past) {
+            past = strcmp(marker, files[i].name) == 0;
+            continue;
+        }
+        fill(&files[i], &info);
+        if (!fsp_dir_buffer_add(db, files[i].name, &info))
+            break;
+    }
+    return 0;
+}
+
+static const fsp_fs_interface_t iface = {
+    .get_file_info_by_name = t_by_name,
+    .open = t_open,
+    .create = t_create,
+    .close = t_close,
+    .get_file_info = t_get_info,
+    .read = t_read,
+    .read_directory = t_read_dir,
+};
+
+/* --------------------------------------------------------- fixture */
+
+struct bench {
+    fsp_fs_t *fs;
+    struct fake_channel ch;
+    struct fsp_worker w;
+};
+
+static void bench_start(struct bench *b, bool per_file_context)
+{
+    fsp_volume_params_t params;
+
+    memset(b, 0, sizeof *b);
+    memset(&tfs, 0, sizeof tfs);
+    memset(&params, 0, sizeof params);
+    params.fs_name = "unitfs";
+    params.per_file_context = per_file_context;
+    params.file_info_timeout_ms = 1000;
+    params.dir_info_timeout_ms = 1000;
+    CHECK_EQ(fsp_fs_create(&params, &iface, NULL, &b->fs), 0);
+    tfs.fs = b->fs;
+    pthread_mutex_init(&b->ch.lock, NULL);
+    b->ch.base.ops = &fake_ops;
+    b->w.fs = b->fs;
+    b->w.ch = &b->ch.base;
+    b->w.reply_buf_size = 64 * 1024;
+    b->w.reply_buf = malloc(b->w.reply_buf_size);
+}
+
+static void bench_stop(struct bench *b)
+{
+    fsp_pending_free_spare(&b->w);
+    free(b->w.reply_buf);
+    fsp_fs_delete(b->fs);
+    pthread_mutex_destroy(&b->ch.lock);
+}
+
+static uint64_t next_unique = 100;
+
+/* Serve one request: @m, with a fresh unique. Returns the unique. */
+static uint64_t serve(struct bench *b, struct fuse_msg *m)
+{
+    uint64_t unique = next_unique += 2;
+
+    MSG_HDR(m)->unique = unique;
+    fsp_dispatch_request(&b->w, m->words, msg_end(m));
+    return unique;
+}
+
+static uint64_t lookup(struct bench *b, uint64_t parent, const char *name)
+{
+    struct fuse_msg m;
+
+    msg_start(&m, FUSE_LOOKUP, parent);
+    msg_str(&m, name);
+    return serve(b, &m);
+}
+
+static const struct reply *last_reply(struct bench *b)
+{
+    return b->ch.count ? &b->ch.replies[b->ch.count - 1] : NULL;
+}
+
+static uint64_t entry_node(const struct reply *r)
+{
+    struct fuse_entry_out e;
+
+    memcpy(&e, r->body, sizeof e);
+    return e.nodeid;
+}
+
+static uint64_t open_fh(const struct reply *r, size_t at)
+{
+    struct fuse_open_out o;
+
+    memcpy(&o, r->body + at, sizeof o);
+    return o.fh;
+}
+
+/* Serve a request of @opcode on @node whose body is @arg alone. */
+static uint64_t serve_arg(struct bench *b, uint32_t opcode, uint64_t node,
+                          const void *arg, size_t size)
+{
+    struct fuse_msg m;
+
+    msg_start(&m, opcode, node);
+    msg_put(&m, arg, size);
+    return serve(b, &m);
+}
+
+static void forget(struct bench *b, uint64_t node, uint64_t n)
+{
+    struct fuse_forget_in in = { .nlookup = n };
+
+    serve_arg(b, FUSE_FORGET, node, &in, sizeof in);
+}
+
+static void open_file(struct bench *b, uint64_t node, uint32_t opcode)
+{
+    struct fuse_open_in in = { .flags = O_RDONLY };
+
+    serve_arg(b, opcode, node, &in, sizeof in);
+}
+
+static uint64_t read_file(struct bench *b, uint64_t node, uint64_t fh)
+{
+    struct fuse_read_in in = { .fh = fh, .size = 4096 };
+
+    return serve_arg(b, FUSE_READ, node, &in, sizeof in);
+}
+
+/* ----------------------------------------------------------- cases */
+
+static void each_lookup_is_counted_until_forgotten(void)
+{
+    struct bench b;
+    uint64_t node;
+
+    bench_start(&b, false);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    lookup(&b, FUSE_ROOT_ID, "a");
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    node = entry_node(last_reply(&b));
+    CHECK(node != 0 && node != FUSE_ROOT_ID);
+    CHECK_EQ(b.fs->nodes.count, 2);
+    forget(&b, node, 1);
+    CHECK_EQ(b.fs->nodes.count, 2);     /* one lookup left */
+    forget(&b, node, 1);
+    CHECK_EQ(b.fs->nodes.count, 1);     /* the root alone */
+    CHECK_EQ(b.ch.count, 2);            /* FORGET takes no reply */
+    bench_stop(&b);
+}
+
+static void a_name_that_is_not_there_is_answered_enoent(void)
+{
+    struct bench b;
+
+    bench_start(&b, false);
+    lookup(&b, FUSE_ROOT_ID, "nothing");
+    CHECK_EQ(b.ch.count, 1);
+    CHECK_EQ(last_reply(&b)->hdr.error, -ENOENT);
+    CHECK_EQ(last_reply(&b)->body_size, 0);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    lookup(&b, 777, "a");               /* a node the table never had */
+    CHECK_EQ(last_reply(&b)->hdr.error, -ESTALE);
+    bench_stop(&b);
+}
+
+static void a_lookup_the_kernel_refused_is_not_counted_dev(void)
+{
+    struct bench b;
+
+    bench_start(&b, false);
+    b.ch.refuse = -ENOENT;              /* the caller was interrupted */
+    lookup(&b, FUSE_ROOT_ID, "a");
+    CHECK_EQ(b.ch.count, 1);
+    CHECK_EQ(b.fs->nodes.count, 1);     /* no FORGET will come for it */
+    bench_stop(&b);
+}
+
+static void a_lookup_the_ring_refused_later_is_not_counted(void)
+{
+    struct bench b;
+    const struct reply *r;
+
+    bench_start(&b, false);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    CHECK_EQ(b.fs->nodes.count, 2);
+    r = last_reply(&b);
+    /* the commit's completion, long after the transaction */
+    fsp_dispatch_undelivered(b.fs, FUSE_LOOKUP, r->body, r->body_size);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    bench_stop(&b);
+}
+
+static void an_open_the_kernel_refused_is_closed(void)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        struct bench b;
+        uint64_t node;
+
+        bench_start(&b, false);
+        lookup(&b, FUSE_ROOT_ID, "a");
+        node = entry_node(last_reply(&b));
+        b.ch.refuse = kind == 0 ? -ENOENT : 0;
+        open_file(&b, node, FUSE_OPEN);
+        CHECK_EQ(last_reply(&b)->hdr.error, 0);
+        CHECK(open_fh(last_reply(&b), 0) != 0);
+        if (kind == 1) {
+            CHECK_EQ(b.fs->handles.count, 1);
+            fsp_dispatch_undelivered(b.fs, FUSE_OPEN, last_reply(&b)->body,
+                                     last_reply(&b)->body_size);
+        }
+        CHECK_EQ(b.fs->handles.count, 0);
+        CHECK_EQ(tfs.opens, 1);
+        CHECK_EQ(tfs.closes, 1);
+        bench_stop(&b);
+    }
+}
+
+static void a_create_the_kernel_refused_leaves_neither_handle_nor_node(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in in = { .flags = O_RDWR, .mode = 0644 };
+
+    bench_start(&b, false);
+    b.ch.refuse = -ENOENT;
+    msg_start(&m, FUSE_CREATE, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    msg_str(&m, "new");
+    serve(&b, &m);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    CHECK_EQ(last_reply(&b)->body_size, sizeof(struct fuse_entry_out) +
+                                            sizeof(struct fuse_open_out));
+    CHECK_EQ(b.fs->handles.count, 0);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    CHECK_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+static void a_listing_the_kernel_refused_gives_back_its_lookups(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_read_in in = { .size = 4096 };
+    uint64_t fh;
+
+    bench_start(&b, false);
+    open_file(&b, FUSE_ROOT_ID, FUSE_OPENDIR);
+    fh = open_fh(last_reply(&b), 0);
+    CHECK(fh != 0);
+    b.ch.refuse = -ENOENT;
+    in.fh = fh;
+    msg_start(&m, FUSE_READDIRPLUS, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    serve(&b, &m);
+    CHECK(last_reply(&b)->body_size > 0);   /* ".", "..", a, b, d */
+    CHECK_EQ(b.fs->nodes.count, 1);         /* a, b and d forgotten */
+    bench_stop(&b);
+}
+
+static void a_read_answered_later_is_answered_once(void)
+{
+    struct bench b;
+    fsp_response_t rsp;
+    uint64_t node, unique;
+
+    bench_start(&b, true);              /* per_file_context: fh 0 */
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    tfs.read_pends = true;
+    unique = read_file(&b, node, 0);
+    CHECK_EQ(b.ch.count, 1);            /* nothing yet */
+    CHECK_EQ(tfs.pending_hint, unique);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = unique;
+    rsp.bytes_transferred = 5;
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
+    CHECK_EQ(last_reply(&b)->body_size, 5);
+    CHECK(memcmp(last_reply(&b)->body, "later", 5) == 0);
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ENOENT);
+    CHECK_EQ(b.ch.count, 2);
+    bench_stop(&b);
+}
+
+static void a_response_before_the_callback_returns_is_answered_once(void)
+{
+    struct bench b;
+    uint64_t node;
+
+    bench_start(&b, true);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    tfs.read_pends = true;
+    tfs.respond_early = true;
+    read_file(&b, node, 0);
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    CHECK_EQ(last_reply(&b)->body_size, 5);
+    bench_stop(&b);
+}
+
+static void interrupt(struct bench *b, uint64_t target)
+{
+    struct fuse_interrupt_in in = { .unique = target };
+
+    serve_arg(b, FUSE_INTERRUPT, 0, &in, sizeof in);
+}
+
+static void an_interrupted_pending_read_is_answered_eintr_at_once(void)
+{
+    struct bench b;
+    fsp_response_t rsp;
+    uint64_t node, unique;
+
+    bench_start(&b, true);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    tfs.read_pends = true;
+    unique = read_file(&b, node, 0);
+    interrupt(&b, unique);
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
+    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = unique;
+    rsp.bytes_transferred = 5;
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    CHECK_EQ(b.ch.count, 2);            /* the late response is dropped */
+    bench_stop(&b);
+}
+
+static void an_interrupt_that_overtakes_its_read_still_counts(void)
+{
+    struct bench b;
+    fsp_response_t rsp;
+    uint64_t node, unique;
+
+    bench_start(&b, true);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    tfs.read_pends = true;
+    /* read by another worker first: the READ after this INTERRUPT */
+    interrupt(&b, next_unique + 4);
+    CHECK_EQ(b.ch.count, 1);            /* INTERRUPT takes no reply */
+    unique = read_file(&b, node, 0);
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
+    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = unique;
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    bench_stop(&b);
+}
+
+static void handles_are_numbered_apart_and_released_once(void)
+{
+    struct bench b;
+    uint64_t node, fh1, fh2;
+    struct fuse_msg m;
+    struct fuse_release_in in;
+
+    bench_start(&b, false);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    open_file(&b, node, FUSE_OPEN);
+    fh1 = open_fh(last_reply(&b), 0);
+    open_file(&b, node, FUSE_OPEN);
+    fh2 = open_fh(last_reply(&b), 0);
+    CHECK(fh1 != 0 && fh2 != 0 && fh1 != fh2);
+    CHECK_EQ(b.fs->handles.count, 2);
+    read_file(&b, node, fh2);
+    CHECK_EQ(last_reply(&b)->body_size, 5);
+    memset(&in, 0, sizeof in);
+    in.fh = fh1;
+    msg_start(&m, FUSE_RELEASE, node);
+    msg_put(&m, &in, sizeof in);
+    serve(&b, &m);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    serve(&b, &m);                      /* the same fh again */
+    CHECK_EQ(last_reply(&b)->hdr.error, -EBADF);
+    read_file(&b, node, fh1);
+    CHECK_EQ(last_reply(&b)->hdr.error, -EBADF);
+    CHECK_EQ(b.fs->handles.count, 1);
+    CHECK_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+/* The renamer of the next case: ends the rename a little later. */
+static void *end_rename_later(void *arg)
+{
+    usleep(20000);
+    fsp_node_dir_rename_end(arg);
+    return NULL;
+}
+
+static int racing_by_name(fsp_fs_t *fs, const char *path,
+                          fsp_file_info_t *info)
+{
+    static pthread_t renamer;
+
+    /* The first ask races a directory rename; the rename ends 20 ms
+     * later, and LOOKUP must ask again after it. */
+    if (tfs.lookups++ == 0) {
+        fsp_node_dir_rename_begin(fs);
+        pthread_create(&renamer, NULL, end_rename_later, fs);
+        pthread_detach(renamer);
+        return -ENOENT;
+    }
+    fill(file_at(path), info);
+    return 0;
+}
+
+static void a_lookup_raced_by_a_directory_rename_asks_again(void)
+{
+    struct bench b;
+
+    bench_start(&b, false);
+    b.fs->iface.get_file_info_by_name = racing_by_name;
+    b.fs->params.negative_timeout_ms = 1000;
+    lookup(&b, FUSE_ROOT_ID, "a");
+    CHECK_EQ(tfs.lookups, 2);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    CHECK(entry_node(last_reply(&b)) != 0);     /* not a negative entry */
+    bench_stop(&b);
+}
+
+static void an_opcode_without_execute_is_answered_enosys(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_lk_in in;
+
+    bench_start(&b, false);
+    memset(&in, 0, sizeof in);
+    msg_start(&m, FUSE_GETLK, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    serve(&b, &m);
+    CHECK_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    msg_start(&m, 999, FUSE_ROOT_ID);
+    serve(&b, &m);
+    CHECK_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    bench_stop(&b);
+}
+
+int main(void)
+{
+    RUN(each_lookup_is_counted_until_forgotten);
+    RUN(a_name_that_is_not_there_is_answered_enoent);
+    RUN(a_lookup_the_kernel_refused_is_not_counted_dev);
+    RUN(a_lookup_the_ring_refused_later_is_not_counted);
+    RUN(an_open_the_kernel_refused_is_closed);
+    RUN(a_create_the_kernel_refused_leaves_neither_handle_nor_node);
+    RUN(a_listing_the_kernel_refused_gives_back_its_lookups);
+    RUN(a_read_answered_later_is_answered_once);
+    RUN(a_response_before_the_callback_returns_is_answered_once);
+    RUN(an_interrupted_pending_read_is_answered_eintr_at_once);
+    RUN(an_interrupt_that_overtakes_its_read_still_counts);
+    RUN(handles_are_numbered_apart_and_released_once);
+    RUN(a_lookup_raced_by_a_directory_rename_asks_again);
+    RUN(an_opcode_without_execute_is_answered_enosys);
+    return check_report("test_volume");
+}
