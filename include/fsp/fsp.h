@@ -53,8 +53,9 @@ extern "C" {
 typedef struct fsp_fs fsp_fs_t;
 
 /**
- * Returned by a callback that will complete later (read, write,
- * read_directory); the reply is then sent with fsp_fs_send_response().
+ * Returned by a callback that will complete later (any callback that
+ * returns int, but for the exceptions listed with ::fsp_fs_interface_t);
+ * the reply is then sent with fsp_fs_send_response().
  * It is positive so that it can never be mistaken for an errno.
  */
 #define FSP_PENDING 0x40000000
@@ -264,11 +265,21 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  *
  * **Returns.** Every callback that returns int returns 0 or a negative
  * errno value, which becomes the caller's error (the values listed with
- * each callback are the usual ones, not the only ones allowed). Only
- * read(), write() and read_directory() may also return FSP_PENDING. Any
- * other value (a positive one, FSP_PENDING elsewhere, below -4095) is a
- * bug of the file system: the request fails with EIO and fsp logs a line
- * (see fsp_fs_set_log_handler()).
+ * each callback are the usual ones, not the only ones allowed).
+ *
+ * **Completing later.** Every such callback may also return FSP_PENDING
+ * and complete the request later, from any thread, with
+ * fsp_fs_send_response(): a network file system answers each call when
+ * the network does, and no worker thread waits for it. What the callback
+ * would have written into its out-parameters then travels in the
+ * ::fsp_response_t (file_info, file_context, volume_info,
+ * bytes_transferred: each callback says which). The exceptions, which
+ * must answer at once: open() with FSP_OPEN_META (fsp opens those in the
+ * middle of other requests, for their attributes; such an open should
+ * cost no I/O), and get_backing_file(). Any other value (a positive one,
+ * FSP_PENDING where it is not allowed, below -4095) is a bug of the file
+ * system: the request fails with EIO and fsp logs a line (see
+ * fsp_fs_set_log_handler()).
  *
  * **Out-parameters** are zeroed by fsp before the call. Each callback
  * says which of them fsp reads; a file system may leave the rest alone.
@@ -620,7 +631,9 @@ typedef struct fsp_operation_context {
 
 /**
  * The completion of a request whose callback returned FSP_PENDING.
- * Zero it, set hint and error, and what the operation reports.
+ * Zero it, set hint and error, and what the callback would have written
+ * into its out-parameters (fsp reads the same fields it would have read
+ * there; the rest may stay zero).
  */
 typedef struct fsp_response {
     /** The request: fsp_fs_operation_context()->hint, read inside the
@@ -628,11 +641,20 @@ typedef struct fsp_response {
     uint64_t hint;
     /** 0 or a negative errno value: the operation's result. */
     int error;
-    /** read, write: bytes transferred (read: bytes put in the callback's
-     *  buffer; less than asked only at end of file). Unused by
+    /** read, write, get_xattr, list_xattr: the count the callback's
+     *  bytes_transferred or length would hold (read: bytes put in the
+     *  callback's buffer; less than asked only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with
-     *  fsp_dir_buffer_add() before the response is sent. */
+     *  fsp_dir_buffer_add() before the response is sent, and by
+     *  get_reparse_point(_by_name), whose target is in its buffer. */
     size_t bytes_transferred;
+    /** get_file_info_by_name, get_file_info, create, open, set_basic_info,
+     *  set_file_size, link: the file's attributes (their info). */
+    fsp_file_info_t file_info;
+    /** create, open: the new file context (their file_ctx). */
+    void *file_context;
+    /** get_volume_info: the volume's sizes and counts (its info). */
+    fsp_volume_info_t volume_info;
 } fsp_response_t;
 
 /**
@@ -640,10 +662,16 @@ typedef struct fsp_response {
  * FSP_PENDING. Call it from any thread, once per pending request, even
  * before the callback has returned. The buffers given to the callback
  * (read's buf, write's buf, read_directory's buf) stay valid until this
- * call; after it, the file system must not touch them. read_directory's
- * marker is valid only during the callback: copy it. The file context
- * stays open until this call, even if the request was interrupted and
- * the file released meanwhile (fsp delays close()).
+ * call; after it, the file system must not touch them. The strings given
+ * to the callback (paths, names, read_directory's marker) and its
+ * new_info are valid only during the callback: copy what the completion
+ * needs. The file context stays open until this call, even if the request
+ * was interrupted and the file released meanwhile (fsp delays close()).
+ *
+ * A request may call more than one callback (a SETATTR that changes the
+ * size and the mode calls set_file_size() then set_basic_info(); an
+ * open(2) with O_TRUNC calls open() then overwrite()): each may pend, and
+ * each pending one gets its own response, with the same hint.
  *
  * A pending request holds no worker thread: the workers go on serving
  * other requests while it waits.

@@ -136,6 +136,32 @@ int fsp_dispatch_interrupt(struct fsp_txn *t)
 
 /* --------------------------------------------------------- one request */
 
+int fsp_dispatch_run(struct fsp_pending *p)
+{
+    const struct fuse_in_header *hdr = p->txn.in.hdr;
+    const fsp_operation_context_t *outer = fsp_fs_operation_context();
+    fsp_operation_context_t opctx;
+    int r;
+
+    /* The callbacks see who asked (fsp_fs_operation_context()), also
+     * when a later step runs on the thread of fsp_fs_send_response(). */
+    opctx.hint = p->txn.in.unique;
+    opctx.uid = hdr->uid;
+    opctx.gid = hdr->gid;
+    opctx.pid = hdr->pid;
+    fsp_set_operation_context(&opctx);
+    for (;;) {
+        r = p->op->execute(&p->txn);
+        if (r != FSP_TXN_CALLED || !p->op->complete)
+            break;              /* FSP_PENDING, or ended before a call */
+        r = p->op->complete(&p->txn, &p->txn.rsp);
+        if (r != FSP_TXN_CONTINUE)
+            break;
+    }
+    fsp_set_operation_context(outer);
+    return r;
+}
+
 /* A record for the next request: the worker's spare, or a new one. */
 static struct fsp_pending *take_record(struct fsp_worker *w)
 {
@@ -168,7 +194,6 @@ void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len)
     struct fsp_channel *ch;
     struct fsp_pending *p;
     struct fsp_txn *t;
-    fsp_operation_context_t opctx;
     bool has_reply;
     int err;
 
@@ -215,21 +240,15 @@ void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len)
         goto out;
     }
 
-    opctx.hint = t->in.unique;
-    opctx.uid = t->in.hdr->uid;
-    opctx.gid = t->in.hdr->gid;
-    opctx.pid = t->in.hdr->pid;
-    fsp_set_operation_context(&opctx);
     if (p->op->complete) {
+        /* Registered before the callback runs: a response sent from
+         * inside it finds the request. */
         fsp_pending_register(p);
-        err = p->op->execute(t);
-        fsp_set_operation_context(NULL);
-        if (fsp_pending_end(p, err))
+        if (fsp_pending_end(p, fsp_dispatch_run(p)))
             return; /* pending: the record is the responder's */
         goto out;
     }
-    err = p->op->execute(t);
-    fsp_set_operation_context(NULL);
+    err = fsp_dispatch_run(p);
     if (has_reply) {
         t->error = err;
         fsp_dispatch_deliver(p);

@@ -22,13 +22,17 @@ struct fsp_op {
     const char *name;               /* "LOOKUP", for the log and fsptool */
     struct fsp_wire_shape shape;    /* decoding; shape.no_reply: no reply */
     fsp_execute_fn *execute;        /* NULL: answered ENOSYS */
-    /* Non-NULL when the callback may return FSP_PENDING: the request is
-     * registered before execute runs, and the file system's response
-     * goes through this. */
+    /* Non-NULL when execute calls a callback (which may return
+     * FSP_PENDING): the request is registered before execute runs, and
+     * the callback's answer goes through this (txn.h). */
     fsp_complete_fn *complete;
     fsp_encode_fn *encode;          /* NULL: a reply without body */
     fsp_undelivered_fn *undelivered;/* NULL: nothing to give back */
     fsp_sent_fn *sent;              /* NULL: nothing follows */
+    /* The response's data is built in the worker's reply buffer (READ,
+     * READDIR, READLINK, xattr values): a request that pends takes the
+     * buffer with it, the worker gets a fresh one. */
+    bool reply_data;
 };
 
 /* The row of @opcode, or NULL for an opcode the table does not know. */

@@ -194,10 +194,11 @@ int fsp_pending_init(struct fsp_fs *fs)
 void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
                          struct fsp_worker *w)
 {
+    fsp_txn_release(&p->txn);
     if (p->pinned)
         fsp_handle_unpin(fs, p->txn.handle);
     if (p->rx_buf)
-        p->rx_ops->free_detached(p->rx_buf);
+        p->rx_free(p->rx_buf);
     free(p->reply_buf);
     if (w && !w->spare)
         w->spare = p;
@@ -206,18 +207,30 @@ void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
 }
 
 /* The response @rsp of @p, which will not be sent: the request lets go of
- * what it holds, and the reply it would have been is undone. */
+ * what it holds, and the reply it would have been is undone (a step that
+ * would follow does not run). */
 static void drop(struct fsp_pending *p, const fsp_response_t *rsp)
 {
-    p->txn.error = p->op->complete(&p->txn, rsp);
+    int err = p->op->complete(&p->txn, rsp);
+
+    p->txn.error = err == FSP_TXN_CONTINUE ? -EINTR : err;
     fsp_dispatch_drop(p);
 }
 
-/* The response @rsp of @p becomes its reply. */
-static void answer(struct fsp_pending *p, const fsp_response_t *rsp)
+/* The response @rsp of @p becomes its reply, or its next step runs (from
+ * this thread, registered again first so that an early response finds
+ * it). Returns true when @p is pending again: the caller lets go of it. */
+static bool answer(struct fsp_pending *p, const fsp_response_t *rsp)
 {
-    p->txn.error = p->op->complete(&p->txn, rsp);
+    int err = p->op->complete(&p->txn, rsp);
+
+    if (err == FSP_TXN_CONTINUE) {
+        fsp_pending_register(p);
+        return fsp_pending_end(p, fsp_dispatch_run(p));
+    }
+    p->txn.error = err;
     fsp_dispatch_deliver(p);
+    return false;
 }
 
 void fsp_pending_stop(struct fsp_fs *fs)
@@ -268,27 +281,29 @@ void fsp_pending_register(struct fsp_pending *p)
 
     p->state = IN_CALLBACK;
     pthread_mutex_lock(&t->lock);
-    p->interrupted = take_early_interrupt(t, p->txn.in.unique);
+    if (take_early_interrupt(t, p->txn.in.unique))
+        p->interrupted = true;
     insert(t, p);
     pthread_mutex_unlock(&t->lock);
 }
 
 /*
- * Make the request's buffers the record's (worker's thread, before the
- * state becomes PENDING): READ and READDIR write their data into the
- * worker's reply buffer, which the worker replaces with a fresh one;
- * WRITE's data is in the receive buffer, which the channel detaches. A
- * READ or READDIR never looks at its request again, so its pointers into
- * the receive buffer are cleared rather than kept.
+ * Make the request's buffers the record's (before the state becomes
+ * PENDING, once): the request itself, which the next steps and the
+ * complete function still read (WRITE's data stays where the channel put
+ * it: the channel detaches its receive buffer; any other request is
+ * copied, being small), and for an opcode whose response is data in the
+ * reply buffer (READ, READDIR...), that buffer: the worker gets a fresh
+ * one.
  */
 static const void *rebased(const void *ptr, const char *from, char *to)
 {
     return ptr ? to + ((const char *)ptr - from) : NULL;
 }
 
-/* The channel's detach() may hand over a copy of the request (channel.h):
- * point what was decoded into the copy. The header is the request's first
- * byte, so the difference is the copy's address minus the header's. */
+/* The request now lives at @copy: point what was decoded into it. The
+ * header is the request's first byte, so the difference is the copy's
+ * address minus the header's. */
 static void rebase_request(struct fsp_request *in, void *copy)
 {
     const char *from = (const char *)in->hdr;
@@ -307,31 +322,41 @@ static int take_buffers(struct fsp_pending *p)
     struct fsp_worker *w = p->worker;
     struct fsp_channel *ch = p->ch;
     struct fsp_request *in = &p->txn.in;
-    bool is_write = in->opcode == FUSE_WRITE;
     void *fresh = NULL, *rx = NULL;
     int err;
 
-    if (!is_write) {
+    if (p->owns_buffers)
+        return 0;
+    if (p->op->reply_data) {
         fresh = malloc(w->reply_buf_size);
         if (!fresh)
             return -ENOMEM;
     }
-    if (is_write) {
+    if (in->opcode == FUSE_WRITE) {
         err = ch->ops->detach ? ch->ops->detach(ch, &rx) : -ENOTSUP;
-        if (err)
-            return err;
-        p->rx_ops = ch->ops;
-        p->rx_buf = rx;
-        rebase_request(in, rx);
+        p->rx_free = ch->ops->free_detached;
     } else {
-        in->hdr = NULL;
-        in->arg = NULL;
-        in->name = NULL;
-        in->name2 = NULL;
-        in->data = NULL;
+        rx = malloc(in->hdr->len);
+        err = rx ? 0 : -ENOMEM;
+        if (rx)
+            memcpy(rx, in->hdr, in->hdr->len);
+        p->rx_free = free;
+    }
+    if (err) {
+        free(fresh);
+        return err;
+    }
+    p->rx_buf = rx;
+    rebase_request(in, rx);
+    if (p->op->reply_data) {
         p->reply_buf = w->reply_buf;
         w->reply_buf = fresh;
+    } else {
+        /* Nothing of the response is in it: the worker keeps it. */
+        p->txn.reply_buf = NULL;
+        p->txn.reply_buf_size = 0;
     }
+    p->owns_buffers = true;
     return 0;
 }
 
@@ -369,8 +394,10 @@ bool fsp_pending_end(struct fsp_pending *p, int result)
     /* Really pending. Everything that can fail is done before the state
      * changes, so that the record is complete the moment a responder
      * can take it. */
-    fsp_handle_pin(fs, p->txn.handle);
-    p->pinned = true;
+    if (p->txn.handle && !p->pinned) {
+        fsp_handle_pin(fs, p->txn.handle);
+        p->pinned = true;
+    }
     err = take_buffers(p);
     if (err)
         fsp_log(fs, "unique=%llu: cannot detach the request's buffers "
@@ -414,10 +441,9 @@ finish_here:
         fsp_log_debug(fs, "-- %llu %s: response after EINTR dropped",
                       (unsigned long long)p->txn.in.unique, p->op->name);
         drop(p, &p->rsp);
-    } else {
-        answer(p, &p->rsp);
+        return false;
     }
-    return false;
+    return answer(p, &p->rsp);
 }
 
 /* ------------------------------------------------------- interrupts */
@@ -493,8 +519,8 @@ FSP_API int fsp_fs_send_response(fsp_fs_t *fs, const fsp_response_t *response)
         fsp_pending_release(fs, p, NULL);
         return -ECANCELED;
     }
-    answer(p, response);
-    fsp_pending_release(fs, p, NULL);
+    if (!answer(p, response))
+        fsp_pending_release(fs, p, NULL);
 
     pthread_mutex_lock(&t->lock);
     if (--t->finishing == 0 && t->stopped)

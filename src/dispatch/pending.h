@@ -39,10 +39,12 @@ struct fsp_pending {
     uint64_t start_ns;              /* for the debug log's latency */
     bool pinned;                    /* txn.handle is pinned */
     /* Buffers the record owns once its callback returned FSP_PENDING:
-     * the request as received (WRITE's data) and the reply buffer (READ's
-     * data, the listing). NULL while they still belong to the worker. */
-    const struct fsp_channel_ops *rx_ops;
+     * the request (WRITE's detached from the channel, with its data; any
+     * other a copy) and, for an opcode whose response is data, the reply
+     * buffer. NULL while they still belong to the worker. */
+    bool owns_buffers;
     void *rx_buf;
+    void (*rx_free)(void *buf);
     void *reply_buf;
     struct fsp_txn txn;
 };
@@ -72,6 +74,12 @@ void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
                          struct fsp_worker *w);
 /* A worker's spare record, at the end of the dispatcher. */
 void fsp_pending_free_spare(struct fsp_worker *w);
+
+/* Run @p's transaction from its current step (dispatcher.c), with its
+ * operation context set: execute, and complete each callback that
+ * answered at once, until it pends or ends. Returns FSP_PENDING or the
+ * final status (0, -errno). */
+int fsp_dispatch_run(struct fsp_pending *p);
 
 /*
  * Send @p's response (dispatcher.c): encode it, send it on its channel,

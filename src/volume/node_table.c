@@ -737,6 +737,11 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx)
             return err;
         memset(&info, 0, sizeof info);
         err = fs->iface.open(fs, path, FSP_OPEN_META, &fresh, &info);
+        if (err == FSP_PENDING) {
+            fsp_log(fs, "open(%s, FSP_OPEN_META) returned FSP_PENDING, "
+                    "which it may not; answering EIO", path);
+            err = -EIO;
+        }
         free(path);
         if (err != -ENOENT || fsp_node_paths_unchanged(fs, &snap) ||
             attempt == META_OPEN_ATTEMPTS - 1)

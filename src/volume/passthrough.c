@@ -202,15 +202,8 @@ void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h)
         backing_close(fs, close_id);
 }
 
-int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx)
+bool fsp_passthrough_kills_suid(struct fsp_fs *fs)
 {
-    fsp_file_info_t none, info;
-
-    if (!(fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) ||
-        !fs->iface.set_basic_info)
-        return 0;
-    memset(&none, 0, sizeof none);
-    memset(&info, 0, sizeof info);
-    return fs->iface.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &none,
-                                    &info);
+    return (fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) &&
+           fs->iface.set_basic_info;
 }

@@ -5,16 +5,30 @@
  *
  * The dispatcher decodes the request into txn.in, lends the worker's reply
  * buffer, and calls the opcode's execute function (src/dispatch/
- * op_table.c names them all). The execute function asks the file system,
- * updates the node and handle tables, fills in the response below and
- * returns 0 or a negative errno, or FSP_PENDING when the callback will
- * complete later: the opcode's complete function then turns the file
- * system's fsp_response_t into the same response. Either way the
- * dispatcher encodes the response (the opcode's encoder picks the bytes)
- * and sends it, once. When the kernel refuses the reply, or the reply is
- * dropped (the request was answered EINTR meanwhile), the dispatcher runs
- * the opcode's undelivered step on the bytes that were meant for the
- * kernel, which gives back what they handed out (lookup counts, handles).
+ * op_table.c names them all). The execute function checks the request,
+ * updates the node and handle tables, and either fills in the response
+ * below and returns 0 or a negative errno, or calls one callback of the
+ * file system, with txn.rsp as its out-parameters, and returns what the
+ * callback did:
+ *
+ *   FSP_TXN_CALLED  the callback answered at once; its response is in
+ *                   txn.rsp (error and out-parameters)
+ *   FSP_PENDING     it will answer later, with fsp_fs_send_response(),
+ *                   whose fsp_response_t then becomes txn.rsp
+ *
+ * Either way the opcode's complete function then turns txn.rsp into the
+ * response, or asks for the next step (FSP_TXN_CONTINUE: a SETATTR that
+ * sets the size and then the mode, an OPEN that truncates, a LOOKUP raced
+ * by a rename), and the dispatcher runs execute again at txn.step. What a
+ * step needs from the one before lives in the transaction, and what it
+ * holds (node references, paths, a file context not yet handed on) is let
+ * go by fsp_txn_release() when the transaction ends, whichever way it
+ * ends. The dispatcher encodes the response (the opcode's encoder picks
+ * the bytes) and sends it, once. When the kernel refuses the reply, or
+ * the reply is dropped (the request was answered EINTR meanwhile), the
+ * dispatcher runs the opcode's undelivered step on the bytes that were
+ * meant for the kernel, which gives back what they handed out (lookup
+ * counts, handles).
  *
  * Volume code never sends, never sees a channel, and never looks at the
  * result of a send.
@@ -26,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fsp/fsp.h"
 #include "fuse_abi.h"
@@ -50,6 +65,12 @@ union fsp_txn_out {
     struct fuse_init_out init;       /* INIT */
 };
 
+/* An execute function's return: the callback answered at once, its
+ * response is in txn.rsp. (Positive, as FSP_PENDING, so never an errno.) */
+#define FSP_TXN_CALLED (FSP_PENDING + 1)
+/* A complete function's return: run execute again, at txn.step. */
+#define FSP_TXN_CONTINUE (FSP_PENDING + 2)
+
 struct fsp_txn {
     struct fsp_fs *fs;
     struct fsp_request in;          /* the decoded request */
@@ -67,32 +88,81 @@ struct fsp_txn {
     const void *data;               /* the variable part, or NULL */
     size_t data_size;
 
-    /* ---- what a request that may complete later keeps ---- */
-    struct fsp_handle *handle;      /* READ, WRITE, READDIR(PLUS): the open
-                                       file (pinned by the dispatcher while
-                                       pending) */
+    /* ---- the callback's answer, and the steps ---- */
+    fsp_response_t rsp;             /* out-parameters of the callback, or
+                                       the file system's late response */
+    unsigned step;                  /* the step execute runs next */
+    unsigned attempt;               /* LOOKUP: asks so far */
+
+    /* ---- held until fsp_txn_release() ---- */
+    struct fsp_node *node;          /* references: the request's node, */
+    struct fsp_node *parent;        /* the directory it names a child of, */
+    struct fsp_node *child;         /* and that child, if known */
+    struct fsp_node *other;         /* RENAME: the new parent; LINK: the
+                                       linked node */
+    char *path, *path2;             /* malloc'd */
+    void *ctx;                      /* the file context the callback got */
+    bool ctx_owned;                 /* ctx is new and not handed on yet:
+                                       closed at the release */
+    void *temp_ctx;                 /* an FSP_OPEN_META open to close */
+    bool renaming_dir;              /* a directory rename is bracketed
+                                       (fsp_node_dir_rename_begin) */
+    struct fsp_paths_snapshot snap; /* LOOKUP: paths before the ask */
+    uint32_t bits;                  /* SETATTR: set_basic_info's bits */
+    fsp_file_info_t wanted;         /* SETATTR: set_basic_info's new_info */
+
+    /* ---- READ, WRITE, READDIR(PLUS) ---- */
+    struct fsp_handle *handle;      /* the open file (pinned by the
+                                       dispatcher while pending) */
     size_t size;                    /* READ, WRITE: bytes asked for */
-    size_t bytes;                   /* READ, WRITE: the callback's count */
     bool dir_held;                  /* READDIR(PLUS): the directory is ours
                                        until complete() */
     struct fsp_dir_buffer db;       /* READDIR(PLUS): the listing */
     char marker[NAME_MAX + 1];      /* READDIR(PLUS): resume after it */
 };
 
+/* The callback's answer @r: FSP_PENDING, or FSP_TXN_CALLED with @r as
+ * txn.rsp's error (its out-parameters are in txn.rsp already). */
+static inline int fsp_txn_called(struct fsp_txn *t, int r)
+{
+    if (r == FSP_PENDING)
+        return r;
+    t->rsp.error = r;
+    return FSP_TXN_CALLED;
+}
+
+/* txn.rsp zeroed for the next callback's out-parameters. */
+static inline fsp_response_t *fsp_txn_rsp(struct fsp_txn *t)
+{
+    memset(&t->rsp, 0, sizeof t->rsp);
+    return &t->rsp;
+}
+
+/* A request that changes the name t->in.name in directory t->in.nodeid
+ * (create, link, unlink, rename): the directory held in t->parent and
+ * the name's path in t->path. Returns 0, -ESTALE, -EROFS (read-only
+ * volume), or fsp_node_path()'s errors. (volume.c) */
+int fsp_volume_hold_change(struct fsp_txn *t);
+
+/* Let go of what @t holds (see above). The dispatcher calls it once, when
+ * the transaction has ended. */
+void fsp_txn_release(struct fsp_txn *t);
+
 /*
- * An opcode's execute function: compute @t's response. Returns 0 or a
- * negative errno (the reply's error), or FSP_PENDING: the file system
- * completes the request later, through the opcode's complete function.
+ * An opcode's execute function: run @t's step. Returns 0 or a negative
+ * errno (the reply's error; the response is filled in), or for an opcode
+ * with a complete function FSP_TXN_CALLED or FSP_PENDING (above).
  */
 typedef int fsp_execute_fn(struct fsp_txn *t);
 
 /*
- * An opcode's complete function (opcodes whose callback may return
- * FSP_PENDING): the file system's response @rsp (or, for a callback that
- * returned at once, the same built from its result) becomes @t's
- * response. Returns the reply's error. Runs on the worker, or on the
- * thread that called fsp_fs_send_response(); also for a response that
- * will be dropped, since it releases what the request held.
+ * An opcode's complete function: the callback's answer @rsp (txn.rsp, or
+ * the file system's late response) becomes @t's response. Returns the
+ * reply's error, or FSP_TXN_CONTINUE for the next step. Runs on the
+ * worker, or on the thread that called fsp_fs_send_response(); also for
+ * a response that will be dropped, since it lets go of what the request
+ * held. A complete function that hands something out (a lookup count, a
+ * handle) returns 0 afterwards, never FSP_TXN_CONTINUE.
  */
 typedef int fsp_complete_fn(struct fsp_txn *t, const fsp_response_t *rsp);
 
@@ -126,8 +196,14 @@ fsp_execute_fn fsp_vol_lookup, fsp_vol_forget, fsp_vol_batch_forget,
 
 /* ---- complete functions ---- */
 
-fsp_complete_fn fsp_vol_read_complete, fsp_vol_write_complete,
-    fsp_vol_readdir_complete;
+fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
+    fsp_vol_setattr_complete, fsp_vol_readlink_complete,
+    fsp_vol_make_complete, fsp_vol_remove_complete,
+    fsp_vol_rename_complete, fsp_vol_link_complete,
+    fsp_vol_statfs_complete, fsp_vol_open_complete,
+    fsp_vol_create_complete, fsp_vol_read_complete, fsp_vol_write_complete,
+    fsp_vol_result_complete, fsp_vol_fallocate_complete,
+    fsp_vol_xattr_complete, fsp_vol_readdir_complete;
 
 /* ---- encoders (encode.c) ---- */
 

@@ -27,6 +27,17 @@ char *fsp_volume_path_to_change(struct fsp_fs *fs, struct fsp_node *parent,
     return fsp_node_path(fs, parent, name, err);
 }
 
+int fsp_volume_hold_change(struct fsp_txn *t)
+{
+    int err;
+
+    t->parent = fsp_node_get(t->fs, t->in.nodeid);
+    if (!t->parent)
+        return -ESTALE;
+    t->path = fsp_volume_path_to_change(t->fs, t->parent, t->in.name, &err);
+    return t->path ? 0 : err;
+}
+
 static void timeout_of(struct fsp_fs *fs, uint32_t mode, uint64_t *sec,
                        uint32_t *nsec)
 {
@@ -131,26 +142,32 @@ int fsp_vol_destroy(struct fsp_txn *t)
 int fsp_vol_statfs(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
-    fsp_volume_info_t vi;
+    fsp_response_t *rsp = fsp_txn_rsp(t);
+
+    /* No callback: a volume of zero sizes (fsp.h). */
+    if (!fs->iface.get_volume_info)
+        return fsp_txn_called(t, 0);
+    return fsp_txn_called(t, fs->iface.get_volume_info(fs,
+                                                       &rsp->volume_info));
+}
+
+int fsp_vol_statfs_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    const fsp_volume_info_t *vi = &rsp->volume_info;
     struct fuse_statfs_out *out = &t->out.statfs;
     uint32_t bsize;
-    int err;
 
-    memset(&vi, 0, sizeof vi);
+    if (rsp->error)
+        return rsp->error;
     memset(out, 0, sizeof *out);
-    if (fs->iface.get_volume_info) {
-        err = fs->iface.get_volume_info(fs, &vi);
-        if (err)
-            return err;
-    }
-    bsize = vi.block_size ? vi.block_size : 4096;
+    bsize = vi->block_size ? vi->block_size : 4096;
     out->st.bsize = bsize;
     out->st.frsize = bsize;
-    out->st.blocks = vi.total_size / bsize;
-    out->st.bfree = vi.free_size / bsize;
-    out->st.bavail = vi.free_size / bsize;
-    out->st.files = vi.total_files;
-    out->st.ffree = vi.free_files;
-    out->st.namelen = vi.max_name_length ? vi.max_name_length : 255;
+    out->st.blocks = vi->total_size / bsize;
+    out->st.bfree = vi->free_size / bsize;
+    out->st.bavail = vi->free_size / bsize;
+    out->st.files = vi->total_files;
+    out->st.ffree = vi->free_files;
+    out->st.namelen = vi->max_name_length ? vi->max_name_length : 255;
     return 0;
 }

@@ -288,8 +288,9 @@ int fsp_passthrough_open(struct fsp_fs *fs, uint64_t fh,
  * open of a node unregisters the backing file. */
 void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
 /* With FUSE_HANDLE_KILLPRIV_V2 the kernel leaves clearing set-user-ID and
- * set-group-ID to us when it flags a WRITE or an O_TRUNC open: do it
- * through set_basic_info(FSP_SET_KILL_SUID). Returns 0 or -errno. */
-int fsp_passthrough_kill_suid(struct fsp_fs *fs, void *ctx);
+ * set-group-ID to us when it flags a WRITE or an O_TRUNC open: then (and
+ * if set_basic_info exists) the request calls set_basic_info with
+ * FSP_SET_KILL_SUID first. */
+bool fsp_passthrough_kills_suid(struct fsp_fs *fs);
 
 #endif /* FSP_VOLUME_H */

@@ -195,7 +195,6 @@ static int read_dir(struct fsp_txn *t, bool plus)
     struct fsp_handle *h;
     fsp_dir_buffer_t *db = &t->db;
     fsp_file_info_t self_info;
-    fsp_response_t rsp;
     const char *marker = NULL, *prev;
     int err;
 
@@ -219,11 +218,13 @@ static int read_dir(struct fsp_txn *t, bool plus)
     pthread_mutex_unlock(&fs->nodes.lock);
     dir_acquire(h);
     t->dir_held = true;
-    err = 0;
+    /* From here on complete() runs, whatever happens: it lets go of the
+     * directory. */
+    fsp_txn_rsp(t);
     if (db->index == 0 && !add_entry(db, ".", 1, &self_info, NULL))
-        goto done;
+        return fsp_txn_called(t, 0);
     if (db->index == 1 && !add_entry(db, "..", 2, &dot_info, NULL))
-        goto done;
+        return fsp_txn_called(t, 0);
     if (db->index > 2) {
         prev = name_at(h, db->index - 1);
         if (prev && strcmp(prev, ".") && strcmp(prev, "..")) {
@@ -236,15 +237,10 @@ static int read_dir(struct fsp_txn *t, bool plus)
             db->index = 2;
         }
     }
-    err = -ENOSYS;
-    if (fs->iface.read_directory)
-        err = fs->iface.read_directory(fs, h->ctx, marker, db);
-    if (err == FSP_PENDING)
-        return err;
-done:
-    memset(&rsp, 0, sizeof rsp);
-    rsp.error = err;
-    return fsp_vol_readdir_complete(t, &rsp);
+    if (!fs->iface.read_directory)
+        return fsp_txn_called(t, -ENOSYS);
+    return fsp_txn_called(t, fs->iface.read_directory(fs, h->ctx, marker,
+                                                      db));
 }
 
 int fsp_vol_readdir(struct fsp_txn *t)

@@ -42,58 +42,65 @@ static int entry_of(struct fsp_txn *t, struct fsp_node *parent,
     return 0;
 }
 
+/* The node a request names, held in t->node (or as @slot says). */
+static int hold_node(struct fsp_txn *t, uint64_t nodeid,
+                     struct fsp_node **slot)
+{
+    *slot = fsp_node_get(t->fs, nodeid);
+    return *slot ? 0 : -ESTALE;
+}
+
 /* How many times LOOKUP asks while directory renames race it. */
 #define LOOKUP_ATTEMPTS 3
 
 int fsp_vol_lookup(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *parent;
-    struct fsp_paths_snapshot snap;
-    fsp_file_info_t info;
-    char *path = NULL;
-    bool stable = false;
     int err;
 
-    parent = fsp_node_get(fs, t->in.nodeid);
-    if (!parent)
-        return -ESTALE;
-    /* Ask again when a directory rename ran meanwhile: the answer may be
-     * about the path's old or new meaning (see fsp_node_paths_snapshot). */
-    for (int attempt = 0;; attempt++) {
-        snap = fsp_node_paths_snapshot(fs);
-        path = fsp_node_path(fs, parent, t->in.name, &err);
-        if (!path)
-            goto out;
-        err = -ENOSYS;
-        memset(&info, 0, sizeof info);
-        if (fs->iface.get_file_info_by_name)
-            err = fs->iface.get_file_info_by_name(fs, path, &info);
-        stable = fsp_node_paths_unchanged(fs, &snap);
-        if (stable || attempt == LOOKUP_ATTEMPTS - 1)
-            break;
-        free(path);
-        path = NULL;
+    if (!t->parent) {
+        err = hold_node(t, t->in.nodeid, &t->parent);
+        if (err)
+            return err;
+    }
+    /* The paths before the ask: a directory rename that runs meanwhile
+     * may make the answer about the path's old or new meaning (see
+     * fsp_node_paths_snapshot); complete asks again then. */
+    t->snap = fsp_node_paths_snapshot(fs);
+    free(t->path);
+    t->path = fsp_node_path(fs, t->parent, t->in.name, &err);
+    if (!t->path)
+        return err;
+    if (!fs->iface.get_file_info_by_name)
+        return -ENOSYS;
+    t->attempt++;
+    return fsp_txn_called(t, fs->iface.get_file_info_by_name(
+                                 fs, t->path, &fsp_txn_rsp(t)->file_info));
+}
+
+int fsp_vol_lookup_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    struct fsp_fs *fs = t->fs;
+    bool stable = fsp_node_paths_unchanged(fs, &t->snap);
+
+    if (!stable && t->attempt < LOOKUP_ATTEMPTS) {
         fsp_node_paths_wait(fs);
+        return FSP_TXN_CONTINUE;
     }
     /* A "no such name" raced by renames is answered, never cached. */
-    if (err == -ENOENT && fs->params.negative_timeout_ms != 0 && stable) {
+    if (rsp->error == -ENOENT && fs->params.negative_timeout_ms != 0 &&
+        stable) {
         /* A negative entry: node id 0 with a timeout lets the kernel
          * remember that the name does not exist. */
         memset(&t->out.entry, 0, sizeof t->out.entry);
         fsp_proto_timeout(fs->params.negative_timeout_ms,
                           &t->out.entry.entry_valid,
                           &t->out.entry.entry_valid_nsec);
-        err = 0;
-        goto out;
+        return 0;
     }
-    if (err)
-        goto out;
-    err = entry_of(t, parent, t->in.name, &info, NULL);
-out:
-    free(path);
-    fsp_node_put(fs, parent);
-    return err;
+    if (rsp->error)
+        return rsp->error;
+    return entry_of(t, t->parent, t->in.name, &rsp->file_info, NULL);
 }
 
 int fsp_vol_forget(struct fsp_txn *t)
@@ -134,34 +141,37 @@ int fsp_vol_getattr(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_getattr_in *in = t->in.arg;
-    struct fsp_node *node;
-    fsp_file_info_t info;
     struct fsp_handle *h = NULL;
-    void *ctx = NULL;
-    int err = -ENOSYS;
+    void *ctx;
+    int err;
 
-    node = fsp_node_get(fs, t->in.nodeid);
-    if (!node)
-        return -ESTALE;
-    memset(&info, 0, sizeof info);
+    err = hold_node(t, t->in.nodeid, &t->node);
+    if (err)
+        return err;
     if (in && (in->getattr_flags & FUSE_GETATTR_FH))
         h = fsp_handle_get(fs, in->fh);
     pthread_mutex_lock(&fs->nodes.lock);
-    ctx = h ? h->ctx : node->meta_ctx;
+    ctx = h ? h->ctx : t->node->meta_ctx;
     pthread_mutex_unlock(&fs->nodes.lock);
-    if (ctx && fs->iface.get_file_info) {
-        err = fs->iface.get_file_info(fs, ctx, &info);
-    } else if (fs->iface.get_file_info_by_name) {
-        char *path = fsp_node_path(fs, node, NULL, &err);
+    if (ctx && fs->iface.get_file_info)
+        return fsp_txn_called(t, fs->iface.get_file_info(
+                                     fs, ctx, &fsp_txn_rsp(t)->file_info));
+    if (!fs->iface.get_file_info_by_name)
+        return -ENOSYS;
+    t->path = fsp_node_path(fs, t->node, NULL, &err);
+    if (!t->path)
+        return err;
+    return fsp_txn_called(t, fs->iface.get_file_info_by_name(
+                                 fs, t->path, &fsp_txn_rsp(t)->file_info));
+}
 
-        if (path)
-            err = fs->iface.get_file_info_by_name(fs, path, &info);
-        free(path);
-    }
-    if (!err)
-        fsp_volume_fill_attr_out(fs, node->nodeid, &info, &t->out.attr);
-    fsp_node_put(fs, node);
-    return err;
+int fsp_vol_getattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        return rsp->error;
+    fsp_volume_fill_attr_out(t->fs, t->node->nodeid, &rsp->file_info,
+                             &t->out.attr);
+    return 0;
 }
 
 /* Translate SETATTR's valid bits into set_basic_info()'s. */
@@ -207,169 +217,187 @@ static uint32_t basic_info_bits(const struct fuse_setattr_in *in,
     return v;
 }
 
+/* SETATTR's steps, in order; each runs only if the request asks for it. */
+enum {
+    SETATTR_BEGIN,
+    SETATTR_SIZE,       /* set_file_size() */
+    SETATTR_BASIC,      /* set_basic_info() */
+    SETATTR_QUERY,      /* nothing the volume stores changes (e.g. only
+                           FATTR_LOCKOWNER): get_file_info() */
+};
+
 int fsp_vol_setattr(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_setattr_in *in = t->in.arg;
-    struct fsp_node *node;
-    fsp_file_info_t info, wanted;
-    uint32_t bits;
-    void *ctx = NULL;
+    fsp_response_t *rsp;
     int err;
 
-    node = fsp_node_get(fs, t->in.nodeid);
-    if (!node)
-        return -ESTALE;
-    memset(&info, 0, sizeof info);
-    err = -EROFS;
-    if (fs->params.read_only)
-        goto out;
-    err = context_for(fs, node, in->valid & FATTR_FH, in->fh, &ctx);
-    if (err)
-        goto out;
-    if (in->valid & FATTR_SIZE) {
-        err = -ENOSYS;
-        if (fs->iface.set_file_size)
-            err = fs->iface.set_file_size(fs, ctx, in->size, &info);
+    if (t->step == SETATTR_BEGIN) {
+        err = hold_node(t, t->in.nodeid, &t->node);
         if (err)
-            goto out;
-    }
-    bits = basic_info_bits(in, &wanted);
-    if (bits) {
-        err = -ENOSYS;
-        memset(&info, 0, sizeof info);
-        if (fs->iface.set_basic_info)
-            err = fs->iface.set_basic_info(fs, ctx, bits, &wanted, &info);
+            return err;
+        if (fs->params.read_only)
+            return -EROFS;
+        err = context_for(fs, t->node, in->valid & FATTR_FH, in->fh,
+                          &t->ctx);
         if (err)
-            goto out;
+            return err;
+        t->bits = basic_info_bits(in, &t->wanted);
+        t->step = (in->valid & FATTR_SIZE) ? SETATTR_SIZE
+                  : t->bits                ? SETATTR_BASIC
+                                           : SETATTR_QUERY;
     }
-    if (!(in->valid & FATTR_SIZE) && !bits) {
-        /* Nothing the volume stores changed (e.g. only FATTR_LOCKOWNER). */
-        err = -ENOSYS;
-        if (fs->iface.get_file_info)
-            err = fs->iface.get_file_info(fs, ctx, &info);
-        if (err)
-            goto out;
+    rsp = fsp_txn_rsp(t);
+    switch (t->step) {
+    case SETATTR_SIZE:
+        if (!fs->iface.set_file_size)
+            return -ENOSYS;
+        return fsp_txn_called(t, fs->iface.set_file_size(
+                                     fs, t->ctx, in->size, &rsp->file_info));
+    case SETATTR_BASIC:
+        if (!fs->iface.set_basic_info)
+            return -ENOSYS;
+        return fsp_txn_called(t, fs->iface.set_basic_info(
+                                     fs, t->ctx, t->bits, &t->wanted,
+                                     &rsp->file_info));
+    default:
+        if (!fs->iface.get_file_info)
+            return -ENOSYS;
+        return fsp_txn_called(t, fs->iface.get_file_info(fs, t->ctx,
+                                                         &rsp->file_info));
     }
-    fsp_volume_fill_attr_out(fs, node->nodeid, &info, &t->out.attr);
-out:
-    fsp_node_put(fs, node);
-    return err;
+}
+
+int fsp_vol_setattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        return rsp->error;
+    if (t->step == SETATTR_SIZE && t->bits) {
+        t->step = SETATTR_BASIC;
+        return FSP_TXN_CONTINUE;
+    }
+    fsp_volume_fill_attr_out(t->fs, t->node->nodeid, &rsp->file_info,
+                             &t->out.attr);
+    return 0;
 }
 
 int fsp_vol_readlink(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *node;
-    char *buf = t->reply_buf, *path = NULL;
-    void *ctx;
-    int err = -ENOSYS;
+    char *buf = t->reply_buf;
+    int err;
 
-    node = fsp_node_get(fs, t->in.nodeid);
-    if (!node)
-        return -ESTALE;
+    err = hold_node(t, t->in.nodeid, &t->node);
+    if (err)
+        return err;
     buf[0] = '\0';
+    fsp_txn_rsp(t);
     if (fs->iface.get_reparse_point_by_name) {
         /* By name: no meta context to open, and the link need not exist
          * as a file at all (a redirection, a junction). */
-        path = fsp_node_path(fs, node, NULL, &err);
-        if (path)
-            err = fs->iface.get_reparse_point_by_name(fs, path, buf,
-                                                      t->reply_buf_size);
-    } else if (fs->iface.get_reparse_point) {
-        err = fsp_node_meta_ctx(fs, node, &ctx);
-        if (!err)
-            err = fs->iface.get_reparse_point(fs, ctx, buf,
-                                              t->reply_buf_size);
+        t->path = fsp_node_path(fs, t->node, NULL, &err);
+        if (!t->path)
+            return err;
+        return fsp_txn_called(t, fs->iface.get_reparse_point_by_name(
+                                     fs, t->path, buf, t->reply_buf_size));
     }
-    if (!err) {
-        t->data = buf;
-        t->data_size = strnlen(buf, t->reply_buf_size);
-    }
-    free(path);
-    fsp_node_put(fs, node);
-    return err;
+    if (!fs->iface.get_reparse_point)
+        return -ENOSYS;
+    err = fsp_node_meta_ctx(fs, t->node, &t->ctx);
+    if (err)
+        return err;
+    return fsp_txn_called(t, fs->iface.get_reparse_point(
+                                 fs, t->ctx, buf, t->reply_buf_size));
+}
+
+int fsp_vol_readlink_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        return rsp->error;
+    t->data = t->reply_buf;
+    t->data_size = strnlen(t->reply_buf, t->reply_buf_size);
+    return 0;
 }
 
 /* MKNOD, MKDIR, SYMLINK: create() then the new entry. */
 static int make_node(struct fsp_txn *t, uint32_t mode, uint32_t rdev,
-                     const char *name, const char *link_target)
+                     const char *link_target)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *parent;
     fsp_create_info_t ci;
-    fsp_file_info_t info;
-    void *ctx = NULL;
-    char *path = NULL;
+    fsp_response_t *rsp;
     int err;
 
-    parent = fsp_node_get(fs, t->in.nodeid);
-    if (!parent)
-        return -ESTALE;
-    path = fsp_volume_path_to_change(fs, parent, name, &err);
-    if (!path)
-        goto out;
+    err = fsp_volume_hold_change(t);
+    if (err)
+        return err;
+    if (!fs->iface.create)
+        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = mode;
     ci.rdev = rdev;
     ci.uid = t->in.hdr->uid;
     ci.gid = t->in.hdr->gid;
     ci.link_target = link_target;
-    memset(&info, 0, sizeof info);
-    err = -ENOSYS;
-    if (fs->iface.create)
-        err = fs->iface.create(fs, path, &ci, &ctx, &info);
-    if (err)
-        goto out;
-    err = entry_of(t, parent, name, &info, ctx);
-out:
-    free(path);
-    fsp_node_put(fs, parent);
-    return err;
+    rsp = fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.create(fs, t->path, &ci,
+                                              &rsp->file_context,
+                                              &rsp->file_info));
+}
+
+int fsp_vol_make_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        return rsp->error;
+    return entry_of(t, t->parent, t->in.name, &rsp->file_info,
+                    rsp->file_context);
 }
 
 int fsp_vol_mknod(struct fsp_txn *t)
 {
     const struct fuse_mknod_in *in = t->in.arg;
 
-    return make_node(t, in->mode, in->rdev, t->in.name, NULL);
+    return make_node(t, in->mode, in->rdev, NULL);
 }
 
 int fsp_vol_mkdir(struct fsp_txn *t)
 {
     const struct fuse_mkdir_in *in = t->in.arg;
 
-    return make_node(t, (in->mode & 07777) | S_IFDIR, 0, t->in.name, NULL);
+    return make_node(t, (in->mode & 07777) | S_IFDIR, 0, NULL);
 }
 
 int fsp_vol_symlink(struct fsp_txn *t)
 {
-    return make_node(t, S_IFLNK | 0777, 0, t->in.name, t->in.name2);
+    return make_node(t, S_IFLNK | 0777, 0, t->in.name2);
 }
 
 /*
- * The file context for the name @path (@name under @parent) that UNLINK
- * or RENAME acts on: the meta context of its node when the kernel knows
- * it (it usually does, having looked the name up first), else a temporary
- * FSP_OPEN_META open that the caller closes (*temp_ctx). *child gets a
- * reference to the node, or NULL.
+ * The file context for the name t->path (t->in.name under t->parent) that
+ * UNLINK or RENAME acts on, into t->ctx: the meta context of its node when
+ * the kernel knows it (it usually does, having looked the name up first;
+ * the node is held in t->child), else a temporary FSP_OPEN_META open that
+ * the release closes (t->temp_ctx).
  */
-static int context_of_name(struct fsp_fs *fs, struct fsp_node *parent,
-                           const char *name, const char *path,
-                           struct fsp_node **child, void **temp_ctx,
-                           void **ctx)
+static int context_of_name(struct fsp_txn *t)
 {
+    struct fsp_fs *fs = t->fs;
     fsp_file_info_t info;
     int err;
 
-    *temp_ctx = NULL;
-    *ctx = NULL;
-    *child = fsp_node_find_child(fs, parent, name);
-    if (*child)
-        return fsp_node_meta_ctx(fs, *child, ctx);
+    t->child = fsp_node_find_child(fs, t->parent, t->in.name);
+    if (t->child)
+        return fsp_node_meta_ctx(fs, t->child, &t->ctx);
     memset(&info, 0, sizeof info);
-    err = fs->iface.open(fs, path, FSP_OPEN_META, temp_ctx, &info);
-    *ctx = *temp_ctx;
+    err = fs->iface.open(fs, t->path, FSP_OPEN_META, &t->temp_ctx, &info);
+    if (err == FSP_PENDING) {
+        fsp_log(fs, "open(%s, FSP_OPEN_META) returned FSP_PENDING, which "
+                "it may not; answering EIO", t->path);
+        t->temp_ctx = NULL;
+        return -EIO;
+    }
+    t->ctx = t->temp_ctx;
     return err;
 }
 
@@ -377,36 +405,27 @@ static int context_of_name(struct fsp_fs *fs, struct fsp_node *parent,
 static int remove_name(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *parent, *child = NULL;
-    void *ctx = NULL, *temp_ctx = NULL;
-    char *path = NULL;
     int err;
 
-    parent = fsp_node_get(fs, t->in.nodeid);
-    if (!parent)
-        return -ESTALE;
-    path = fsp_volume_path_to_change(fs, parent, t->in.name, &err);
-    if (!path)
-        goto out;
-    err = -ENOSYS;
+    err = fsp_volume_hold_change(t);
+    if (err)
+        return err;
     if (!fs->iface.unlink || !fs->iface.open)
-        goto out;
+        return -ENOSYS;
     /* The node's meta context stays valid after the unlink, for files
      * that are still open. */
-    err = context_of_name(fs, parent, t->in.name, path, &child, &temp_ctx,
-                          &ctx);
+    err = context_of_name(t);
     if (err)
-        goto out;
-    err = fs->iface.unlink(fs, ctx, path);
-    if (!err)
-        fsp_node_unlinked(fs, parent, t->in.name);
-out:
-    if (temp_ctx && fs->iface.close)
-        fs->iface.close(fs, temp_ctx);
-    free(path);
-    fsp_node_put(fs, child);
-    fsp_node_put(fs, parent);
-    return err;
+        return err;
+    fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.unlink(fs, t->ctx, t->path));
+}
+
+int fsp_vol_remove_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (!rsp->error)
+        fsp_node_unlinked(t->fs, t->parent, t->in.name);
+    return rsp->error;
 }
 
 int fsp_vol_unlink(struct fsp_txn *t)
@@ -422,53 +441,50 @@ int fsp_vol_rmdir(struct fsp_txn *t)
 static int do_rename(struct fsp_txn *t, uint64_t newdir, unsigned flags)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *parent, *newparent = NULL, *child = NULL;
-    void *ctx = NULL, *temp_ctx = NULL;
-    char *path = NULL, *newpath = NULL;
-    bool moves_dir;
     int err;
 
-    parent = fsp_node_get(fs, t->in.nodeid);
-    if (!parent)
-        return -ESTALE;
-    err = -ESTALE;
-    newparent = fsp_node_get(fs, newdir);
-    if (!newparent)
-        goto out;
-    err = -EINVAL;
-    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
-        goto out;               /* RENAME_WHITEOUT and the unknown */
-    path = fsp_volume_path_to_change(fs, parent, t->in.name, &err);
-    if (!path)
-        goto out;
-    newpath = fsp_node_path(fs, newparent, t->in.name2, &err);
-    if (!newpath)
-        goto out;
-    err = -ENOSYS;
-    if (!fs->iface.rename || !fs->iface.open)
-        goto out;
-    err = context_of_name(fs, parent, t->in.name, path, &child, &temp_ctx,
-                          &ctx);
+    err = hold_node(t, t->in.nodeid, &t->parent);
     if (err)
-        goto out;
-    /* An exchange may move a directory the other way too. */
-    moves_dir = !child || child->is_dir || (flags & FSP_RENAME_EXCHANGE);
-    if (moves_dir)
+        return err;
+    err = hold_node(t, newdir, &t->other);
+    if (err)
+        return err;
+    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+        return -EINVAL;         /* RENAME_WHITEOUT and the unknown */
+    t->path = fsp_volume_path_to_change(fs, t->parent, t->in.name, &err);
+    if (!t->path)
+        return err;
+    t->path2 = fsp_node_path(fs, t->other, t->in.name2, &err);
+    if (!t->path2)
+        return err;
+    if (!fs->iface.rename || !fs->iface.open)
+        return -ENOSYS;
+    err = context_of_name(t);
+    if (err)
+        return err;
+    /* An exchange may move a directory the other way too. The bracket
+     * ends when the rename is recorded (complete) or at the release. */
+    if (!t->child || t->child->is_dir || (flags & FSP_RENAME_EXCHANGE)) {
         fsp_node_dir_rename_begin(fs);
-    err = fs->iface.rename(fs, ctx, path, newpath, flags);
+        t->renaming_dir = true;
+    }
+    t->bits = flags;
+    fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.rename(fs, t->ctx, t->path, t->path2,
+                                              flags));
+}
+
+int fsp_vol_rename_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    int err = rsp->error;
+
     if (!err)
-        err = fsp_node_renamed(fs, parent, t->in.name, newparent,
-                               t->in.name2, flags);
-    if (moves_dir)
-        fsp_node_dir_rename_end(fs);
-out:
-    if (temp_ctx && fs->iface.close)
-        fs->iface.close(fs, temp_ctx);
-    free(path);
-    free(newpath);
-    fsp_node_put(fs, child);
-    fsp_node_put(fs, newparent);
-    fsp_node_put(fs, parent);
+        err = fsp_node_renamed(t->fs, t->parent, t->in.name, t->other,
+                               t->in.name2, t->bits);
+    if (t->renaming_dir) {
+        fsp_node_dir_rename_end(t->fs);
+        t->renaming_dir = false;
+    }
     return err;
 }
 
@@ -497,36 +513,44 @@ int fsp_vol_link(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_link_in *in = t->in.arg;
-    struct fsp_node *node, *newparent;
-    fsp_file_info_t info;
-    char *newpath = NULL;
-    void *ctx;
     int err;
 
-    newparent = fsp_node_get(fs, t->in.nodeid);
-    if (!newparent)
-        return -ESTALE;
-    err = -ESTALE;
-    node = fsp_node_get(fs, in->oldnodeid);
-    if (!node)
-        goto out;
-    newpath = fsp_volume_path_to_change(fs, newparent, t->in.name, &err);
-    if (!newpath)
-        goto out;
-    err = -ENOSYS;
+    err = fsp_volume_hold_change(t);
+    if (err)
+        return err;
+    err = hold_node(t, in->oldnodeid, &t->other);
+    if (err)
+        return err;
     if (!fs->iface.link)
-        goto out;
-    err = fsp_node_meta_ctx(fs, node, &ctx);
+        return -ENOSYS;
+    err = fsp_node_meta_ctx(fs, t->other, &t->ctx);
     if (err)
-        goto out;
-    memset(&info, 0, sizeof info);
-    err = fs->iface.link(fs, ctx, newpath, &info);
-    if (err)
-        goto out;
-    err = entry_of(t, newparent, t->in.name, &info, NULL);
-out:
-    free(newpath);
-    fsp_node_put(fs, node);
-    fsp_node_put(fs, newparent);
-    return err;
+        return err;
+    return fsp_txn_called(t, fs->iface.link(fs, t->ctx, t->path,
+                                            &fsp_txn_rsp(t)->file_info));
+}
+
+int fsp_vol_link_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        return rsp->error;
+    return entry_of(t, t->parent, t->in.name, &rsp->file_info, NULL);
+}
+
+void fsp_txn_release(struct fsp_txn *t)
+{
+    struct fsp_fs *fs = t->fs;
+
+    if (t->renaming_dir)
+        fsp_node_dir_rename_end(fs);
+    if (t->temp_ctx && fs->iface.close)
+        fs->iface.close(fs, t->temp_ctx);
+    if (t->ctx_owned && t->ctx && fs->iface.close)
+        fs->iface.close(fs, t->ctx);
+    free(t->path);
+    free(t->path2);
+    fsp_node_put(fs, t->child);
+    fsp_node_put(fs, t->other);
+    fsp_node_put(fs, t->node);
+    fsp_node_put(fs, t->parent);
 }

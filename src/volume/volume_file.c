@@ -30,86 +30,128 @@ static bool open_writes(int flags)
     return (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* Clear set-user-ID and set-group-ID through set_basic_info (see
+ * fsp_passthrough_kills_suid); into txn.rsp. */
+static int kill_suid(struct fsp_txn *t, void *ctx)
+{
+    static const fsp_file_info_t none;
+    fsp_response_t *rsp = fsp_txn_rsp(t);
+
+    return fsp_txn_called(t, t->fs->iface.set_basic_info(
+                                 t->fs, ctx, FSP_SET_KILL_SUID, &none,
+                                 &rsp->file_info));
+}
+
+/* OPEN's and OPENDIR's steps. */
+enum {
+    OPEN_CALL,          /* open() by path */
+    OPEN_TRUNCATE,      /* ATOMIC_O_TRUNC: overwrite() */
+    OPEN_KILL_SUID,     /* and FUSE_OPEN_KILL_SUIDGID: set_basic_info() */
+};
+
 /* OPEN and OPENDIR: open() by path, then a handle for the kernel (which
  * the undelivered step fsp_undo_open releases if the reply is lost: no
  * RELEASE would ever come for it, go-fuse #369). */
-static int open_node(struct fsp_txn *t, bool is_dir)
+int fsp_vol_open(struct fsp_txn *t)
+{
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_open_in *in = t->in.arg;
+    bool is_dir = t->in.opcode == FUSE_OPENDIR;
+    int err, flags = (int)in->flags;
+    fsp_response_t *rsp;
+
+    switch (t->step) {
+    case OPEN_CALL:
+        /* One context per file: ENOSYS once, and the kernel stops
+         * sending OPEN (OPENDIR) and RELEASE (RELEASEDIR) for good; later
+         * requests name fh 0, the node's shared handle
+         * (handle_shared.c). */
+        if (fs->params.per_file_context)
+            return -ENOSYS;
+        t->node = fsp_node_get(fs, t->in.nodeid);
+        if (!t->node)
+            return -ESTALE;
+        if (fs->params.read_only &&
+            (open_writes(flags) || (flags & O_TRUNC)))
+            return -EROFS;
+        t->path = fsp_node_path(fs, t->node, NULL, &err);
+        if (!t->path)
+            return err;
+        if (!fs->iface.open)
+            return -ENOSYS;
+        rsp = fsp_txn_rsp(t);
+        return fsp_txn_called(t, fs->iface.open(
+                                     fs, t->path,
+                                     is_dir ? flags | O_DIRECTORY
+                                            : flags & ~O_TRUNC,
+                                     &rsp->file_context, &rsp->file_info));
+    case OPEN_TRUNCATE:
+        if (!fs->iface.overwrite)
+            return -ENOSYS;
+        fsp_txn_rsp(t);
+        return fsp_txn_called(t, fs->iface.overwrite(fs, t->ctx));
+    default:
+        return kill_suid(t, t->ctx);
+    }
+}
+
+/* The open file's handle and its reply, once every step is done. */
+static int open_reply(struct fsp_txn *t, uint32_t mode)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_open_in *in = t->in.arg;
     struct fuse_open_out *out = &t->out.open;
-    struct fsp_node *node;
-    fsp_file_info_t info;
-    void *ctx = NULL;
-    char *path = NULL;
-    int err, flags = (int)in->flags;
+    bool is_dir = t->in.opcode == FUSE_OPENDIR;
+    int err;
 
-    /* One context per file: ENOSYS once, and the kernel stops sending
-     * OPEN (OPENDIR) and RELEASE (RELEASEDIR) for good; later requests
-     * name fh 0, the node's shared handle (handle_shared.c). */
-    if (fs->params.per_file_context)
-        return -ENOSYS;
-    node = fsp_node_get(fs, t->in.nodeid);
-    if (!node)
-        return -ESTALE;
-    err = -EROFS;
-    if (fs->params.read_only && (open_writes(flags) || (flags & O_TRUNC)))
-        goto out;
-    path = fsp_node_path(fs, node, NULL, &err);
-    if (!path)
-        goto out;
-    err = -ENOSYS;
-    if (!fs->iface.open)
-        goto out;
-    memset(&info, 0, sizeof info);
-    err = fs->iface.open(fs, path,
-                         is_dir ? flags | O_DIRECTORY : flags & ~O_TRUNC,
-                         &ctx, &info);
-    if (err)
-        goto out;
-    /* ATOMIC_O_TRUNC: the kernel leaves the truncation to us. */
-    if (!is_dir && (flags & O_TRUNC) && open_writes(flags) &&
-        S_ISREG(info.mode)) {
-        err = -ENOSYS;
-        if (fs->iface.overwrite)
-            err = fs->iface.overwrite(fs, ctx);
-        if (!err && (in->open_flags & FUSE_OPEN_KILL_SUIDGID))
-            err = fsp_passthrough_kill_suid(fs, ctx);
-        if (err)
-            goto out_close;
-    }
     memset(out, 0, sizeof *out);
-    out->fh = fsp_handle_open(fs, ctx, node, flags, is_dir);
-    err = -ENOMEM;
+    out->fh = fsp_handle_open(fs, t->ctx, t->node, (int)in->flags, is_dir);
     if (!out->fh)
-        goto out_close;
+        return -ENOMEM;         /* the release closes the context */
+    t->ctx_owned = false;       /* the handle's now */
     if (!is_dir)
         out->open_flags = open_flags_for(fs);
     else if (fs->params.dir_info_timeout_ms == FSP_TIMEOUT_INFINITE)
         /* With a directory timeout of forever the kernel may keep the
          * listing it read. */
         out->open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
-    err = fsp_passthrough_open(fs, out->fh, info.mode, out);
+    err = fsp_passthrough_open(fs, out->fh, mode, out);
     if (err)
         fsp_handle_release(fs, out->fh); /* closes the context */
-    goto out;
-out_close:
-    if (fs->iface.close)
-        fs->iface.close(fs, ctx);
-out:
-    free(path);
-    fsp_node_put(fs, node);
     return err;
 }
 
-int fsp_vol_open(struct fsp_txn *t)
+int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    return open_node(t, false);
+    const struct fuse_open_in *in = t->in.arg;
+    bool is_dir = t->in.opcode == FUSE_OPENDIR;
+    int flags = (int)in->flags;
+
+    if (t->step == OPEN_CALL && !rsp->error) {
+        t->ctx = rsp->file_context;
+        t->ctx_owned = true;
+        t->wanted = rsp->file_info;     /* its mode, for passthrough */
+    }
+    if (rsp->error)
+        return rsp->error;              /* the release closes t->ctx */
+    /* ATOMIC_O_TRUNC: the kernel leaves the truncation to us. */
+    if (t->step == OPEN_CALL && !is_dir && (flags & O_TRUNC) &&
+        open_writes(flags) && S_ISREG(t->wanted.mode)) {
+        t->step = OPEN_TRUNCATE;
+        return FSP_TXN_CONTINUE;
+    }
+    if (t->step == OPEN_TRUNCATE &&
+        (in->open_flags & FUSE_OPEN_KILL_SUIDGID) &&
+        fsp_passthrough_kills_suid(t->fs)) {
+        t->step = OPEN_KILL_SUID;
+        return FSP_TXN_CONTINUE;
+    }
+    return open_reply(t, t->wanted.mode);
 }
 
 int fsp_vol_opendir(struct fsp_txn *t)
 {
-    return open_node(t, true);
+    return fsp_vol_open(t);
 }
 
 /* CREATE: create(), the new entry, and an open file; the undelivered step
@@ -118,23 +160,15 @@ int fsp_vol_create(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_create_in *in = t->in.arg;
-    struct fuse_open_out *out = &t->out.create.open;
-    struct fsp_node *parent, *node = NULL;
     fsp_create_info_t ci;
-    fsp_file_info_t info;
-    void *ctx = NULL;
-    char *path = NULL;
+    fsp_response_t *rsp;
     int err;
 
-    parent = fsp_node_get(fs, t->in.nodeid);
-    if (!parent)
-        return -ESTALE;
-    path = fsp_volume_path_to_change(fs, parent, t->in.name, &err);
-    if (!path)
-        goto out;
-    err = -ENOSYS;
+    err = fsp_volume_hold_change(t);
+    if (err)
+        return err;
     if (!fs->iface.create)
-        goto out;
+        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = in->mode;
     if (!(ci.mode & S_IFMT))
@@ -142,14 +176,29 @@ int fsp_vol_create(struct fsp_txn *t)
     ci.uid = t->in.hdr->uid;
     ci.gid = t->in.hdr->gid;
     ci.flags = (int)in->flags;
-    memset(&info, 0, sizeof info);
-    err = fs->iface.create(fs, path, &ci, &ctx, &info);
-    if (err)
-        goto out;
-    err = -ENOMEM;
-    node = fsp_node_lookup_child(fs, parent, t->in.name, &info, true);
+    rsp = fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.create(fs, t->path, &ci,
+                                              &rsp->file_context,
+                                              &rsp->file_info));
+}
+
+int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    struct fsp_fs *fs = t->fs;
+    const struct fuse_create_in *in = t->in.arg;
+    struct fuse_open_out *out = &t->out.create.open;
+    struct fsp_node *node;
+    int err;
+
+    if (rsp->error)
+        return rsp->error;
+    t->ctx = rsp->file_context;
+    t->ctx_owned = true;
+    node = fsp_node_lookup_child(fs, t->parent, t->in.name, &rsp->file_info,
+                                 true);
     if (!node)
-        goto out_close;
+        return -ENOMEM;
+    t->node = node;             /* the release drops the reference */
     memset(out, 0, sizeof *out);
     out->open_flags = open_flags_for(fs);
     if (fs->params.per_file_context) {
@@ -159,38 +208,30 @@ int fsp_vol_create(struct fsp_txn *t)
          * context becomes the node's meta context instead, closed when the
          * kernel forgets the node, and fh 0 names the node's shared handle
          * (a RELEASE of it, before the first OPEN, is answered at once). */
-        fsp_node_adopt_meta_ctx(fs, node, ctx);
+        fsp_node_adopt_meta_ctx(fs, node, t->ctx);
+        t->ctx_owned = false;
     } else {
-        out->fh = fsp_handle_open(fs, ctx, node, (int)in->flags, false);
+        out->fh = fsp_handle_open(fs, t->ctx, node, (int)in->flags, false);
         if (!out->fh) {
             fsp_node_forget(fs, node->nodeid, 1);
-            goto out_close;
+            return -ENOMEM;
         }
-        err = fsp_passthrough_open(fs, out->fh, info.mode, out);
+        t->ctx_owned = false;
+        err = fsp_passthrough_open(fs, out->fh, rsp->file_info.mode, out);
         if (err) {
             fsp_handle_release(fs, out->fh); /* closes the context */
             fsp_node_forget(fs, node->nodeid, 1);
-            goto out;
+            return err;
         }
     }
-    fsp_volume_fill_entry(fs, node, &info, &t->out.create.entry);
-    err = 0;
-    goto out;
-out_close:
-    if (fs->iface.close)
-        fs->iface.close(fs, ctx);
-out:
-    free(path);
-    fsp_node_put(fs, node);
-    fsp_node_put(fs, parent);
-    return err;
+    fsp_volume_fill_entry(fs, node, &rsp->file_info, &t->out.create.entry);
+    return 0;
 }
 
 int fsp_vol_read(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_read_in *in = t->in.arg;
-    fsp_response_t rsp;
     int err;
 
     err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
@@ -199,14 +240,10 @@ int fsp_vol_read(struct fsp_txn *t)
     if (!fs->iface.read)
         return -ENOSYS;
     t->size = in->size < t->reply_buf_size ? in->size : t->reply_buf_size;
-    err = fs->iface.read(fs, t->handle->ctx, t->reply_buf, in->offset,
-                         t->size, &t->bytes);
-    if (err == FSP_PENDING)
-        return err;
-    memset(&rsp, 0, sizeof rsp);
-    rsp.error = err;
-    rsp.bytes_transferred = t->bytes;
-    return fsp_vol_read_complete(t, &rsp);
+    return fsp_txn_called(t, fs->iface.read(
+                                 fs, t->handle->ctx, t->reply_buf,
+                                 in->offset, t->size,
+                                 &fsp_txn_rsp(t)->bytes_transferred));
 }
 
 /* READ's response: the data the callback put in the reply buffer. */
@@ -221,37 +258,43 @@ int fsp_vol_read_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     return 0;
 }
 
+/* WRITE's steps. */
+enum {
+    WRITE_BEGIN,
+    WRITE_KILL_SUID,    /* FUSE_WRITE_KILL_SUIDGID: set_basic_info() */
+    WRITE_DATA,         /* write() */
+};
+
 int fsp_vol_write(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_write_in *in = t->in.arg;
-    fsp_response_t rsp;
     int err, flags = 0;
 
-    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
-    if (err)
-        return err;
-    if (!fs->iface.write)
-        return -ENOSYS;
+    if (t->step == WRITE_BEGIN) {
+        err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
+        if (err)
+            return err;
+        if (!fs->iface.write)
+            return -ENOSYS;
+        /* Like the kernel's own write path: privileges go before the
+         * data. */
+        t->step = (in->write_flags & FUSE_WRITE_KILL_SUIDGID) &&
+                          fsp_passthrough_kills_suid(fs)
+                      ? WRITE_KILL_SUID
+                      : WRITE_DATA;
+    }
+    if (t->step == WRITE_KILL_SUID)
+        return kill_suid(t, t->handle->ctx);
     /* A shared handle has no open flags of its own; the kernel sends the
      * file's with each WRITE. */
     if ((t->handle->shared ? (int)in->flags : t->handle->flags) & O_APPEND)
         flags |= FSP_WRITE_TO_END_OF_FILE;
-    /* Like the kernel's own write path: privileges go before the data. */
-    if (in->write_flags & FUSE_WRITE_KILL_SUIDGID) {
-        err = fsp_passthrough_kill_suid(fs, t->handle->ctx);
-        if (err)
-            return err;
-    }
     t->size = t->in.data_size;
-    err = fs->iface.write(fs, t->handle->ctx, t->in.data, in->offset,
-                          t->size, flags, &t->bytes);
-    if (err == FSP_PENDING)
-        return err;
-    memset(&rsp, 0, sizeof rsp);
-    rsp.error = err;
-    rsp.bytes_transferred = t->bytes;
-    return fsp_vol_write_complete(t, &rsp);
+    return fsp_txn_called(t, fs->iface.write(
+                                 fs, t->handle->ctx, t->in.data, in->offset,
+                                 t->size, flags,
+                                 &fsp_txn_rsp(t)->bytes_transferred));
 }
 
 /* WRITE's response: how much was written. */
@@ -261,6 +304,10 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 
     if (rsp->error)
         return rsp->error;
+    if (t->step == WRITE_KILL_SUID) {
+        t->step = WRITE_DATA;
+        return FSP_TXN_CONTINUE;
+    }
     /* Data may have been written even if the kernel got EINTR. */
     atomic_store_explicit(&t->handle->modified, true, memory_order_relaxed);
     memset(&t->out.write, 0, sizeof t->out.write);
@@ -297,92 +344,99 @@ int fsp_vol_releasedir(struct fsp_txn *t)
     return fsp_handle_release(t->fs, in->fh);
 }
 
+/* A response that is the callback's result and nothing else. */
+int fsp_vol_result_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    (void)t;
+    return rsp->error;
+}
+
 int fsp_vol_fsync(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_fsync_in *in = t->in.arg;
-    struct fsp_handle *h;
     int err;
 
-    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &h);
+    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
     if (err)
         return err;
     /* No flush callback: nothing is buffered above the kernel, done. */
-    return fs->iface.flush ? fs->iface.flush(fs, h->ctx) : 0;
+    if (!fs->iface.flush)
+        return 0;
+    fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.flush(fs, t->handle->ctx));
 }
 
 int fsp_vol_syncfs(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
 
-    return fs->iface.flush ? fs->iface.flush(fs, NULL) : 0;
+    if (!fs->iface.flush)
+        return 0;
+    fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.flush(fs, NULL));
 }
 
 int fsp_vol_fallocate(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_fallocate_in *in = t->in.arg;
-    struct fsp_handle *h;
     int err;
 
-    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &h);
+    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
     if (err)
         return err;
     if (fs->params.read_only)
         return -EROFS;
     if (!fs->iface.allocate)
         return -EOPNOTSUPP;
-    err = fs->iface.allocate(fs, h->ctx, (int)in->mode, in->offset,
-                             in->length);
-    if (!err)
-        atomic_store_explicit(&h->modified, true, memory_order_relaxed);
-    return err;
+    fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.allocate(fs, t->handle->ctx,
+                                                (int)in->mode, in->offset,
+                                                in->length));
+}
+
+int fsp_vol_fallocate_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (!rsp->error)
+        atomic_store_explicit(&t->handle->modified, true,
+                              memory_order_relaxed);
+    return rsp->error;
 }
 
 /* ------------------------------------------------------------- xattrs */
 
-/* The node and its meta context for an xattr request. ENOSYS once makes
- * the kernel answer EOPNOTSUPP by itself from then on: no more round
- * trips for a volume without xattrs. */
-static int xattr_node(struct fsp_txn *t, void *callback,
-                      struct fsp_node **node, void **ctx)
+/* The node and its meta context for an xattr request, held in t->node
+ * and t->ctx. ENOSYS once makes the kernel answer EOPNOTSUPP by itself
+ * from then on: no more round trips for a volume without xattrs. */
+static int xattr_node(struct fsp_txn *t, void *callback)
 {
     struct fsp_fs *fs = t->fs;
-    int err;
 
-    *node = NULL;
-    *ctx = NULL;
     if (!fs->params.extended_attributes || !callback)
         return -ENOSYS;
-    *node = fsp_node_get(fs, t->in.nodeid);
-    if (!*node)
+    t->node = fsp_node_get(fs, t->in.nodeid);
+    if (!t->node)
         return -ESTALE;
-    err = fsp_node_meta_ctx(fs, *node, ctx);
-    if (err) {
-        fsp_node_put(fs, *node);
-        *node = NULL;
-    }
-    return err;
+    fsp_txn_rsp(t);
+    return fsp_node_meta_ctx(fs, t->node, &t->ctx);
 }
 
 int fsp_vol_setxattr(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_setxattr_in *in = t->in.arg;
-    struct fsp_node *node;
-    void *ctx;
     int err;
 
-    err = xattr_node(t, (void *)fs->iface.set_xattr, &node, &ctx);
+    err = xattr_node(t, (void *)fs->iface.set_xattr);
     if (err)
         return err;
     if (fs->params.read_only)
-        err = -EROFS;
-    else
-        err = fs->iface.set_xattr(fs, ctx, t->in.name, t->in.data,
-                                  t->in.data_size, (int)in->flags);
-    fsp_node_put(fs, node);
-    return err;
+        return -EROFS;
+    return fsp_txn_called(t, fs->iface.set_xattr(fs, t->ctx, t->in.name,
+                                                 t->in.data,
+                                                 t->in.data_size,
+                                                 (int)in->flags));
 }
 
 /* GETXATTR (one value) and LISTXATTR (all names) share everything but
@@ -392,32 +446,38 @@ static int read_xattr(struct fsp_txn *t, bool list)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_getxattr_in *in = t->in.arg;
-    struct fsp_node *node;
-    size_t size = in->size, length = 0;
-    void *ctx, *buf;
+    size_t *length = &t->rsp.bytes_transferred;
+    void *buf;
     int err;
 
     err = xattr_node(t, list ? (void *)fs->iface.list_xattr
-                             : (void *)fs->iface.get_xattr, &node, &ctx);
+                             : (void *)fs->iface.get_xattr);
     if (err)
         return err;
-    if (size > t->reply_buf_size)
-        size = t->reply_buf_size;
-    buf = size ? t->reply_buf : NULL;
+    t->size = in->size < t->reply_buf_size ? in->size : t->reply_buf_size;
+    buf = t->size ? t->reply_buf : NULL;
     if (list)
-        err = fs->iface.list_xattr(fs, ctx, buf, size, &length);
-    else
-        err = fs->iface.get_xattr(fs, ctx, t->in.name, buf, size, &length);
-    if (!err && size && length > size)
-        err = -ERANGE;
-    if (!err) {
-        memset(&t->out.xattr, 0, sizeof t->out.xattr);
-        t->out.xattr.size = (uint32_t)length;
-        t->data = buf;
-        t->data_size = size ? length : 0;
+        return fsp_txn_called(t, fs->iface.list_xattr(fs, t->ctx, buf,
+                                                      t->size, length));
+    return fsp_txn_called(t, fs->iface.get_xattr(fs, t->ctx, t->in.name,
+                                                 buf, t->size, length));
+}
+
+int fsp_vol_xattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    size_t length = rsp->bytes_transferred;
+
+    if (rsp->error)
+        return rsp->error;
+    if (t->size && length > t->size)
+        return -ERANGE;
+    memset(&t->out.xattr, 0, sizeof t->out.xattr);
+    t->out.xattr.size = (uint32_t)length;
+    if (t->size) {
+        t->data = t->reply_buf;
+        t->data_size = length;
     }
-    fsp_node_put(fs, node);
-    return err;
+    return 0;
 }
 
 int fsp_vol_getxattr(struct fsp_txn *t)
@@ -433,15 +493,13 @@ int fsp_vol_listxattr(struct fsp_txn *t)
 int fsp_vol_removexattr(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
-    struct fsp_node *node;
-    void *ctx;
     int err;
 
-    err = xattr_node(t, (void *)fs->iface.remove_xattr, &node, &ctx);
+    err = xattr_node(t, (void *)fs->iface.remove_xattr);
     if (err)
         return err;
-    err = fs->params.read_only ? -EROFS
-                               : fs->iface.remove_xattr(fs, ctx, t->in.name);
-    fsp_node_put(fs, node);
-    return err;
+    if (fs->params.read_only)
+        return -EROFS;
+    return fsp_txn_called(t, fs->iface.remove_xattr(fs, t->ctx,
+                                                    t->in.name));
 }

@@ -113,6 +113,9 @@ static const struct file files[] = {
 
 struct testfs {
     int opens, closes, lookups;
+    bool pends;             /* every callback below answers later */
+    int pended;             /* callbacks that returned FSP_PENDING */
+    const char *last_call;  /* the callback that pended last */
     bool read_pends;
     uint64_t pending_hint;
     bool respond_early;     /* read() responds before it returns */
@@ -138,12 +141,25 @@ static void fill(const struct file *f, fsp_file_info_t *info)
     info->size = 5;
 }
 
+/* With tfs.pends: note the call and answer later. */
+static bool pend(const char *call)
+{
+    if (!tfs.pends)
+        return false;
+    tfs.pending_hint = fsp_fs_operation_context()->hint;
+    tfs.pended++;
+    tfs.last_call = call;
+    return true;
+}
+
 static int t_by_name(fsp_fs_t *fs, const char *path, fsp_file_info_t *info)
 {
     const struct file *f = file_at(path);
 
     (void)fs;
     tfs.lookups++;
+    if (pend("get_file_info_by_name"))
+        return FSP_PENDING;
     if (!f && strcmp(path, "/") != 0)
         return -ENOENT;
     fill(f, info);
@@ -171,6 +187,8 @@ static int t_create(fsp_fs_t *fs, const char *path,
 {
     (void)fs;
     (void)path;
+    if (pend("create"))
+        return FSP_PENDING;
     memset(info, 0, sizeof *info);
     info->mode = ci->mode;
     info->index_number = 99;
@@ -191,6 +209,38 @@ static int t_get_info(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
 {
     (void)fs;
     fill(ctx, info);
+    return 0;
+}
+
+static int t_set_size(fsp_fs_t *fs, void *ctx, uint64_t size,
+                      fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)size;
+    if (pend("set_file_size"))
+        return FSP_PENDING;
+    fill(ctx, info);
+    return 0;
+}
+
+static int t_set_basic(fsp_fs_t *fs, void *ctx, uint32_t valid,
+                       const fsp_file_info_t *new_info, fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)valid;
+    (void)new_info;
+    if (pend("set_basic_info"))
+        return FSP_PENDING;
+    fill(ctx, info);
+    return 0;
+}
+
+static int t_volume_info(fsp_fs_t *fs, fsp_volume_info_t *vi)
+{
+    (void)fs;
+    if (pend("get_volume_info"))
+        return FSP_PENDING;
+    vi->total_size = 1 << 20;
     return 0;
 }
 
@@ -244,6 +294,9 @@ static const fsp_fs_interface_t iface = {
     .get_file_info = t_get_info,
     .read = t_read,
     .read_directory = t_read_dir,
+    .set_file_size = t_set_size,
+    .set_basic_info = t_set_basic,
+    .get_volume_info = t_volume_info,
 };
 
 /* --------------------------------------------------------- fixture */
@@ -675,6 +728,156 @@ static void an_opcode_without_execute_is_answered_enosys(void)
     bench_stop(&b);
 }
 
+/* The late response to the callback that pended last, with @info. */
+static int respond(struct bench *b, int error, const fsp_file_info_t *info)
+{
+    fsp_response_t rsp;
+
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = tfs.pending_hint;
+    rsp.error = error;
+    if (info)
+        rsp.file_info = *info;
+    return fsp_fs_send_response(b->fs, &rsp);
+}
+
+static void a_lookup_answered_later_counts_its_entry(void)
+{
+    struct bench b;
+    fsp_file_info_t info;
+    uint64_t unique;
+
+    bench_start(&b, false);
+    tfs.pends = true;
+    unique = lookup(&b, FUSE_ROOT_ID, "a");
+    CHECK_EQ(b.ch.count, 0);
+    CHECK_EQ(tfs.pended, 1);
+    fill(&files[0], &info);
+    CHECK_EQ(respond(&b, 0, &info), 0);
+    CHECK_EQ(b.ch.count, 1);
+    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    CHECK(entry_node(last_reply(&b)) != 0);
+    CHECK_EQ(b.fs->nodes.count, 2);
+    forget(&b, entry_node(last_reply(&b)), 1);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    bench_stop(&b);
+}
+
+static void an_interrupted_lookup_answered_later_counts_nothing(void)
+{
+    struct bench b;
+    fsp_file_info_t info;
+    uint64_t unique;
+
+    bench_start(&b, false);
+    tfs.pends = true;
+    unique = lookup(&b, FUSE_ROOT_ID, "a");
+    interrupt(&b, unique);
+    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    fill(&files[0], &info);
+    CHECK_EQ(respond(&b, 0, &info), -ECANCELED);
+    CHECK_EQ(b.ch.count, 1);
+    CHECK_EQ(b.fs->nodes.count, 1);     /* the dropped entry undone */
+    bench_stop(&b);
+}
+
+static void a_create_answered_after_eintr_leaves_nothing_open(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in in = { .flags = O_RDWR, .mode = 0644 };
+    fsp_response_t rsp;
+    uint64_t unique;
+
+    bench_start(&b, false);
+    tfs.pends = true;
+    msg_start(&m, FUSE_CREATE, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    msg_str(&m, "new");
+    unique = serve(&b, &m);
+    CHECK_STR(tfs.last_call, "create");
+    interrupt(&b, unique);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = unique;
+    rsp.file_context = (void *)&files[1];
+    rsp.file_info.mode = S_IFREG | 0644;
+    rsp.file_info.index_number = 99;
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    CHECK_EQ(b.fs->handles.count, 0);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    CHECK_EQ(tfs.closes, 1);            /* the new context, closed */
+    bench_stop(&b);
+}
+
+static void a_setattr_of_size_and_mode_completes_each_step_later(void)
+{
+    struct bench b;
+    struct fuse_setattr_in in;
+    fsp_file_info_t info;
+    uint64_t node, unique;
+
+    bench_start(&b, false);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    tfs.pends = true;
+    memset(&in, 0, sizeof in);
+    in.valid = FATTR_SIZE | FATTR_MODE;
+    in.size = 3;
+    in.mode = S_IFREG | 0600;
+    unique = serve_arg(&b, FUSE_SETATTR, node, &in, sizeof in);
+    CHECK_STR(tfs.last_call, "set_file_size");
+    fill(&files[0], &info);
+    CHECK_EQ(respond(&b, 0, &info), 0);
+    CHECK_STR(tfs.last_call, "set_basic_info");  /* the next step */
+    CHECK_EQ(tfs.pending_hint, unique);
+    CHECK_EQ(b.ch.count, 1);                     /* the LOOKUP's only */
+    info.mode = S_IFREG | 0600;
+    CHECK_EQ(respond(&b, 0, &info), 0);
+    CHECK_EQ(b.ch.count, 2);
+    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    CHECK_EQ(last_reply(&b)->body_size, sizeof(struct fuse_attr_out));
+    CHECK_EQ(((struct fuse_attr_out *)last_reply(&b)->body)->attr.mode,
+             S_IFREG | 0600);
+    bench_stop(&b);
+}
+
+static void a_statfs_answered_later_reports_the_volume(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    fsp_response_t rsp;
+
+    bench_start(&b, false);
+    tfs.pends = true;
+    msg_start(&m, FUSE_STATFS, FUSE_ROOT_ID);
+    serve(&b, &m);
+    CHECK_EQ(b.ch.count, 0);
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = tfs.pending_hint;
+    rsp.volume_info.total_size = 8192 * 4096;
+    rsp.volume_info.free_size = 4096;
+    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    CHECK_EQ(b.ch.count, 1);
+    CHECK_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.blocks,
+             8192);
+    CHECK_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.bfree, 1);
+    bench_stop(&b);
+}
+
+static void an_error_answered_later_is_the_reply(void)
+{
+    struct bench b;
+
+    bench_start(&b, false);
+    tfs.pends = true;
+    lookup(&b, FUSE_ROOT_ID, "nothing");
+    CHECK_EQ(respond(&b, -EACCES, NULL), 0);
+    CHECK_EQ(last_reply(&b)->hdr.error, -EACCES);
+    CHECK_EQ(b.fs->nodes.count, 1);
+    bench_stop(&b);
+}
+
 int main(void)
 {
     RUN(each_lookup_is_counted_until_forgotten);
@@ -691,5 +894,11 @@ int main(void)
     RUN(handles_are_numbered_apart_and_released_once);
     RUN(a_lookup_raced_by_a_directory_rename_asks_again);
     RUN(an_opcode_without_execute_is_answered_enosys);
+    RUN(a_lookup_answered_later_counts_its_entry);
+    RUN(an_interrupted_lookup_answered_later_counts_nothing);
+    RUN(a_create_answered_after_eintr_leaves_nothing_open);
+    RUN(a_setattr_of_size_and_mode_completes_each_step_later);
+    RUN(a_statfs_answered_later_reports_the_volume);
+    RUN(an_error_answered_later_is_the_reply);
     return check_report("test_volume");
 }
