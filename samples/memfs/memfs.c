@@ -1034,6 +1034,8 @@ int memfs_create(const struct memfs_options *options,
     }
 
     *interface = memfs_interface;
+    if (m->slowio && options->slowio_all)
+        memfs_slowio_wrap_all(interface, &m->base_interface);
     *pmemfs = m;
     return 0;
 }

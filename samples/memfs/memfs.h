@@ -43,6 +43,9 @@ struct memfs_options {
      *  separate thread after a random delay between slowio_min_delay_ms
      *  and slowio_max_delay_ms. 0 (the default) serves everything at once. */
     uint32_t slowio_percent;
+    /** With slowio: not only reads, writes and directory reads but every
+     *  callback that may (fsp.h) answers later, the same share of them. */
+    bool slowio_all;
     uint32_t slowio_max_delay_ms;
     uint32_t slowio_min_delay_ms;
 };

@@ -87,6 +87,8 @@ struct memfs {
     uint64_t freed_since_trim;     /* bytes freed since the last malloc_trim */
     struct memfs_options options;
     struct memfs_slowio *slowio;   /* NULL unless slowio_percent > 0 */
+    /* slowio_all: memfs's own callbacks, which the wrappers call. */
+    fsp_fs_interface_t base_interface;
 };
 
 /* ---- memfs_node.c ---- */

@@ -70,6 +70,10 @@ static const char usage_text[] =
     "                        10; slowio_percent defaults to 100 once a\n"
     "                        delay is given)\n"
     "  slowio_min_delay=MS   ... and at least MS (default 0)\n"
+    "  slowio_all            ... and not only those: every callback that\n"
+    "                        may complete later does (lookups, creates,\n"
+    "                        attributes, renames, xattrs, statfs...);\n"
+    "                        alone, it means slowio_percent=100\n"
     "    slowio_max_delay=0: the callback does the operation itself and\n"
     "    sends the response before it returns FSP_PENDING (the early\n"
     "    response, which fsp must handle too)\n"
@@ -108,6 +112,12 @@ static int set_memfs_option(void *context, const char *name, char *value)
             return -ENOENT; /* a flag: with a value it is no option */
         mo->case_insensitive = true;
         cl->cli.volume.case_insensitive = true;
+        return 0;
+    }
+    if (strcmp(name, "slowio_all") == 0) {
+        if (value)
+            return -ENOENT;
+        mo->slowio_all = true;
         return 0;
     }
     /* The options below take a value. Without one they fail as with an
@@ -188,6 +198,12 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
         cl->memfs.slowio_percent = 100;
     if (cl->slowio_percent_given && !cl->slowio_delay_given)
         cl->memfs.slowio_max_delay_ms = 10;
+    /* slowio_all alone: every callback, with the default delay. */
+    if (cl->memfs.slowio_all && !cl->slowio_percent_given &&
+        !cl->slowio_delay_given) {
+        cl->memfs.slowio_percent = 100;
+        cl->memfs.slowio_max_delay_ms = 10;
+    }
     if (cl->memfs.slowio_min_delay_ms > cl->memfs.slowio_max_delay_ms) {
         fprintf(stderr, "memfs: slowio_min_delay is above slowio_max_delay\n");
         return -1;

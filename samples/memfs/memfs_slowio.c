@@ -18,7 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-enum slowio_kind { SLOWIO_READ, SLOWIO_WRITE, SLOWIO_READ_DIRECTORY };
+enum slowio_kind {
+    SLOWIO_READ,
+    SLOWIO_WRITE,
+    SLOWIO_READ_DIRECTORY,
+    SLOWIO_ANSWER,              /* done already: only the answer waits */
+};
 
 /** One operation waiting for its time. */
 struct slowio_item {
@@ -37,6 +42,7 @@ struct slowio_item {
     char *marker;               /* read_directory: copied, or NULL */
     /* the callback's out-parameters, for an operation served directly */
     size_t *out_bytes;
+    fsp_response_t answer;      /* SLOWIO_ANSWER */
 };
 
 struct memfs_slowio {
@@ -97,6 +103,10 @@ static void perform(struct memfs_slowio *s, const struct slowio_item *it,
     case SLOWIO_READ_DIRECTORY:
         rsp->error = s->ops.read_directory(it->fs, it->file_ctx, it->marker,
                                            it->dir);
+        break;
+    case SLOWIO_ANSWER:
+        *rsp = it->answer;
+        rsp->hint = it->hint;
         break;
     }
 }
@@ -308,5 +318,18 @@ int memfs_slowio_read_directory(struct memfs_slowio *s, fsp_fs_t *fs,
     it->fs = fs;
     it->file_ctx = file_ctx;
     it->dir = buf;
+    return complete_later(s, it);
+}
+
+int memfs_slowio_answer_later(struct memfs_slowio *s, fsp_fs_t *fs,
+                              const fsp_response_t *answer)
+{
+    struct slowio_item *it;
+
+    if (!picked(s) || !(it = calloc(1, sizeof *it)))
+        return answer->error;
+    it->kind = SLOWIO_ANSWER;
+    it->fs = fs;
+    it->answer = *answer;
     return complete_later(s, it);
 }

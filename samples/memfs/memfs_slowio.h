@@ -1,7 +1,8 @@
 /**
  * @file memfs_slowio.h
  * memfs's "slowio" mode (WinFsp memfs's): a share of reads, writes and
- * directory reads is completed asynchronously. The callback returns
+ * directory reads (with slowio_all, of every callback that may) is
+ * completed asynchronously. The callback returns
  * FSP_PENDING and a thread of this module does the operation after a
  * random delay, then answers with fsp_fs_send_response().
  *
@@ -65,5 +66,25 @@ int memfs_slowio_write(struct memfs_slowio *s, fsp_fs_t *fs, void *file_ctx,
 int memfs_slowio_read_directory(struct memfs_slowio *s, fsp_fs_t *fs,
                                 void *file_ctx, const char *marker,
                                 fsp_dir_buffer_t *buf);
+
+/**
+ * slowio_all: a callback other than read, write and read_directory has
+ * done its work at once, and @p answer holds its result (error and
+ * out-parameters). With slowio's chance the answer is sent later (or,
+ * with a zero maximum delay, before this returns) and FSP_PENDING is
+ * returned; otherwise answer->error is, and the callback's own
+ * out-parameters stand.
+ */
+int memfs_slowio_answer_later(struct memfs_slowio *s, fsp_fs_t *fs,
+                              const fsp_response_t *answer);
+
+/**
+ * Replace the callbacks of @p iface that may complete later by ones that
+ * call @p iface's own and answer through memfs_slowio_answer_later()
+ * (memfs_slowio_all.c). The originals are kept in @p base, which must
+ * live as long as the volume.
+ */
+void memfs_slowio_wrap_all(fsp_fs_interface_t *iface,
+                           fsp_fs_interface_t *base);
 
 #endif /* MEMFS_SLOWIO_H */
