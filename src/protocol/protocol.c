@@ -352,6 +352,26 @@ int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
     return err;
 }
 
+bool fsp_proto_args_decoded(const struct fsp_request *req)
+{
+    const struct opcode_info *op = opcode_info(req->opcode);
+
+    if (op == NULL || op->not_decoded)
+        return false;
+    /* GETATTR had no argument before 7.9. */
+    if (op->arg_size > 0 && req->arg == NULL && req->opcode != FUSE_GETATTR)
+        return false;
+    switch ((enum tail)op->tail) {
+    case TAIL_NAME:
+    case TAIL_XATTR:
+        return req->name != NULL;
+    case TAIL_TWO_NAMES:
+        return req->name != NULL && req->name2 != NULL;
+    default:
+        return true;
+    }
+}
+
 /* ---- INIT negotiation --------------------------------------------------- */
 
 #define PAGE_BYTES 4096u            /* the unit of max_pages */
@@ -1125,27 +1145,6 @@ static void format_args_of(struct text *t, const struct fsp_request *req,
     }
 }
 
-/*
- * Did @req decode? A request that failed (-EPROTO) keeps only its header,
- * and has no arguments to show.
- */
-static bool args_decoded(const struct opcode_info *op,
-                         const struct fsp_request *req)
-{
-    /* GETATTR had no argument before 7.9. */
-    if (op->arg_size > 0 && req->arg == NULL && req->opcode != FUSE_GETATTR)
-        return false;
-    switch ((enum tail)op->tail) {
-    case TAIL_NAME:
-    case TAIL_XATTR:
-        return req->name != NULL;
-    case TAIL_TWO_NAMES:
-        return req->name != NULL && req->name2 != NULL;
-    default:
-        return true;
-    }
-}
-
 char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
                             size_t size)
 {
@@ -1162,7 +1161,7 @@ char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
     op = opcode_info(req->opcode);
     if (op == NULL || op->not_decoded) {
         text_add(&t, " len=%" PRIu32, req->hdr->len);
-    } else if (!args_decoded(op, req)) {
+    } else if (!fsp_proto_args_decoded(req)) {
         text_add(&t, " (undecoded)");
     } else {
         memset(&a, 0, sizeof(a));

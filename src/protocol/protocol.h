@@ -52,6 +52,13 @@ struct fsp_request {
 int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
                      struct fsp_request *req);
 
+/*
+ * Did @req's arguments decode? False if fsp_proto_decode() left only the
+ * header (a failed decode), or for an opcode it does not decode; true for
+ * one without arguments. @req must have a header.
+ */
+bool fsp_proto_args_decoded(const struct fsp_request *req);
+
 /* Does this opcode get a reply? (FORGET and BATCH_FORGET do not.) */
 bool fsp_proto_has_reply(uint32_t opcode);
 

@@ -449,6 +449,35 @@ static void truncated_body_of_every_opcode_is_eproto(void)
     }
 }
 
+static void args_decoded_tells_a_decoded_request_from_a_failed_one(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    const size_t one_byte = sizeof(struct fuse_in_header) + 1;
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        if (!msg_valid(&m, op))
+            continue;
+        CHECK_EQ(decode(&m, &req), 0);
+        CHECK(fsp_proto_args_decoded(&req));
+        if (m.len <= one_byte)
+            continue; /* READLINK, STATFS, DESTROY: nothing to cut */
+        MSG_HDR(&m)->len = (uint32_t)one_byte;
+        CHECK_EQ(fsp_proto_decode(m.words, one_byte, MINOR, &req), -EPROTO);
+        /* GETATTR may lack its argument (before 7.9): it cannot tell. */
+        CHECK_EQ(fsp_proto_args_decoded(&req), op == FUSE_GETATTR);
+    }
+
+    msg_start(&m, 99, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK(!fsp_proto_args_decoded(&req));
+    msg_start(&m, FUSE_SETUPMAPPING, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK(!fsp_proto_args_decoded(&req));
+}
+
 static void lookup_name_must_be_nul_terminated(void)
 {
     struct fuse_msg m;
@@ -1677,6 +1706,7 @@ int main(void)
     RUN(batch_forget_of_zero_nodes_is_well_formed);
 
     RUN(truncated_body_of_every_opcode_is_eproto);
+    RUN(args_decoded_tells_a_decoded_request_from_a_failed_one);
     RUN(lookup_name_must_be_nul_terminated);
     RUN(names_missing_nul_are_rejected_for_every_named_opcode);
     RUN(empty_body_for_a_named_opcode_is_rejected);
