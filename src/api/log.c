@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "fs_internal.h"
 
 #define LINE_MAX_BYTES 2048

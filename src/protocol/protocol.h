@@ -127,12 +127,4 @@ size_t fsp_proto_add_direntplus(void *buf, size_t size, size_t used,
                                 const struct fuse_entry_out *entry,
                                 uint64_t off);
 
-/*
- * Write a one-line readable description of a request's arguments into
- * @buf (always NUL-terminated): e.g. "name=foo mode=0644 flags=O_RDWR",
- * "off=4096 size=65536 fh=3". Used by the debug log. Returns @buf.
- */
-char *fsp_proto_format_args(const struct fsp_request *req, char *buf,
-                            size_t size);
-
 #endif /* FSP_PROTOCOL_H */

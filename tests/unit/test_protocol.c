@@ -1,9 +1,11 @@
 /*
- * test_protocol.c - the protocol layer (src/protocol/protocol.c), as a specification.
+ * test_protocol.c - the protocol layer (src/protocol/protocol.c and
+ * describe.c), as a specification.
  *
  * Decoding: every opcode, every kind of malformed request. INIT
  * negotiation. Encoding: attributes, timeouts, directory entries. The debug
- * log's argument formatting. Random mutations live in test_protocol_fuzz.c.
+ * log's argument formatting (describe.c). Random mutations live in
+ * test_protocol_fuzz.c.
  */
 #define _GNU_SOURCE /* RENAME_NOREPLACE in <stdio.h>, O_* flags */
 
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "describe.h"
 #include "fuse_msg.h"
 #include "protocol.h"
 

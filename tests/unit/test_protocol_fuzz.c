@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "describe.h"
 #include "fuse_msg.h"
 #include "protocol.h"
 
