@@ -1655,6 +1655,61 @@ static void format_args_of_less_common_arguments(void)
     }
 }
 
+/* fsp_describe_<opcode>() writes what fsp_proto_format_args() does. */
+static void describe_functions_are_the_formatter_of_their_opcode(void)
+{
+    static const struct {
+        uint32_t opcode;
+        void (*describe)(const struct fsp_request *, char *, size_t);
+    } rows[] = {
+        {FUSE_LOOKUP, fsp_describe_lookup},
+        {FUSE_READLINK, fsp_describe_readlink},
+        {FUSE_SETATTR, fsp_describe_setattr},
+        {FUSE_WRITE, fsp_describe_write},
+        {FUSE_RELEASEDIR, fsp_describe_releasedir},
+        {FUSE_INIT, fsp_describe_init},
+        {FUSE_SETLKW, fsp_describe_setlkw},
+        {FUSE_NOTIFY_REPLY, fsp_describe_notify_reply},
+        {FUSE_BATCH_FORGET, fsp_describe_batch_forget},
+        {FUSE_RENAME2, fsp_describe_rename2},
+        {FUSE_TMPFILE, fsp_describe_tmpfile},
+        {FUSE_COPY_FILE_RANGE_64, fsp_describe_copy_file_range_64},
+    };
+    char want[512], got[512];
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        msg_valid(&m, rows[i].opcode);
+        CHECK_EQ(decode(&m, &req), 0);
+        fsp_proto_format_args(&req, want, sizeof(want));
+        memset(got, 0x5a, sizeof(got));
+        rows[i].describe(&req, got, sizeof(got));
+        CHECK(want[0] != '\0' || rows[i].opcode == FUSE_READLINK);
+        CHECK_STR(got, want);
+    }
+
+    msg_start(&m, FUSE_SETUPMAPPING, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    fsp_describe_setupmapping(&req, got, sizeof(got));
+    CHECK_STR(got, "len=40");
+
+    msg_start(&m, FUSE_MKDIR, 1);
+    msg_str(&m, "dir");
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    fsp_describe_mkdir(&req, got, sizeof(got));
+    CHECK_STR(got, "(undecoded)");
+    fsp_describe_mkdir(NULL, got, sizeof(got));
+    CHECK_STR(got, "");
+    memset(got, 0x5a, sizeof(got));
+    fsp_describe_mkdir(&req, got, 0);
+    CHECK_EQ(got[0], 0x5a);
+    fsp_describe_mkdir(&req, got, 4);
+    CHECK_STR(got, "(u"); /* " (u", less the leading space */
+}
+
 static void format_args_never_overflows_tiny_buffers(void)
 {
     char buf[64 + 16];
@@ -1762,6 +1817,7 @@ int main(void)
     RUN(format_args_escapes_unprintable_names);
     RUN(format_args_of_failed_and_unknown_requests);
     RUN(format_args_never_overflows_tiny_buffers);
+    RUN(describe_functions_are_the_formatter_of_their_opcode);
 
     return check_report("test_protocol");
 }
