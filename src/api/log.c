@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "fs_internal.h"
 #include "op_table.h"
 
@@ -175,7 +176,7 @@ void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in)
         path = fsp_node_path(fs, node, NULL, &err);
         fsp_node_put(fs, node);
     }
-    fsp_proto_format_args(in, fsp_op_shape(in->opcode), args, sizeof args);
+    fsp_op_describe(in, args, sizeof args);
     snprintf(line, sizeof line, "%s <- %llu %s %s%s%s uid=%u pid=%u",
              fs->fs_name, (unsigned long long)in->unique,
              opname(in->opcode, nb, sizeof nb),

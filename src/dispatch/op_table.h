@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "describe.h"
 #include "protocol.h"
 #include "txn.h"
 
@@ -33,6 +34,7 @@ struct fsp_op {
      * READDIR, READLINK, xattr values): a request that pends takes the
      * buffer with it, the worker gets a fresh one. */
     bool reply_data;
+    fsp_describe_fn *describe;      /* the arguments, for the debug log */
 };
 
 /* The row of @opcode, or NULL for an opcode the table does not know. */
@@ -48,6 +50,15 @@ int fsp_op_decode(const void *buf, size_t len, uint32_t minor,
 /* Does @opcode get a reply? Unknown opcodes do (ENOSYS); FORGET,
  * BATCH_FORGET, INTERRUPT and NOTIFY_REPLY do not. */
 bool fsp_op_has_reply(uint32_t opcode);
+
+/*
+ * Write a one-line readable description of a request's arguments into
+ * @buf (always NUL-terminated, unless @size is 0): the row's describe
+ * function (e.g. "name=\"foo\" mode=0100644 flags=O_RDWR"), "(undecoded)"
+ * for a request whose decode failed, "len=N" for an opcode the table does
+ * not know; empty for NULL or a request without header. Returns @buf.
+ */
+char *fsp_op_describe(const struct fsp_request *req, char *buf, size_t size);
 
 /* "LOOKUP", "GETATTR", ..., "CUSE_INIT"; NULL for an unknown opcode. */
 const char *fsp_op_name(uint32_t opcode);

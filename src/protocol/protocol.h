@@ -79,6 +79,15 @@ typedef const struct fsp_wire_shape *fsp_wire_shape_of(uint32_t opcode);
 int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
                      fsp_wire_shape_of *shape_of, struct fsp_request *req);
 
+/*
+ * Did @req's arguments decode, as @shape lays them out? False if
+ * fsp_proto_decode() left only the header (a failed decode), or for an
+ * opcode without a shape or not decoded; true for one without arguments.
+ * @req must have a header.
+ */
+bool fsp_proto_args_decoded(const struct fsp_wire_shape *shape,
+                            const struct fsp_request *req);
+
 /* What the volume wants from INIT. */
 struct fsp_init_config {
     uint32_t max_write;           /* bytes, <= 1 MiB */
@@ -140,14 +149,5 @@ size_t fsp_proto_add_direntplus(void *buf, size_t size, size_t used,
                                 const char *name,
                                 const struct fuse_entry_out *entry,
                                 uint64_t off);
-
-/*
- * Write a one-line readable description of a request's arguments into
- * @buf (always NUL-terminated): e.g. "name=foo mode=0644 flags=O_RDWR",
- * "off=4096 size=65536 fh=3". Used by the debug log. Returns @buf.
- */
-char *fsp_proto_format_args(const struct fsp_request *req,
-                            const struct fsp_wire_shape *shape, char *buf,
-                            size_t size);
 
 #endif /* FSP_PROTOCOL_H */

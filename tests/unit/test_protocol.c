@@ -1,9 +1,11 @@
 /*
- * test_protocol.c - the protocol layer (src/protocol/protocol.c), as a specification.
+ * test_protocol.c - the protocol layer (src/protocol/protocol.c and
+ * describe.c), as a specification.
  *
  * Decoding: every opcode, every kind of malformed request. INIT
  * negotiation. Encoding: attributes, timeouts, directory entries. The debug
- * log's argument formatting. Random mutations live in test_protocol_fuzz.c.
+ * log's argument formatting (describe.c). Random mutations live in
+ * test_protocol_fuzz.c.
  */
 #define _GNU_SOURCE /* RENAME_NOREPLACE in <stdio.h>, O_* flags */
 
@@ -14,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "describe.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"
@@ -446,6 +451,35 @@ static void truncated_body_of_every_opcode_is_eproto(void)
                         len, full);
         }
     }
+}
+
+static void args_decoded_tells_a_decoded_request_from_a_failed_one(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    const size_t one_byte = sizeof(struct fuse_in_header) + 1;
+
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+        if (!msg_valid(&m, op))
+            continue;
+        CHECK_EQ(decode(&m, &req), 0);
+        CHECK(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
+        if (m.len <= one_byte)
+            continue; /* READLINK, STATFS, DESTROY: nothing to cut */
+        MSG_HDR(&m)->len = (uint32_t)one_byte;
+        CHECK_EQ(fsp_op_decode(m.words, one_byte, MINOR, &req), -EPROTO);
+        /* GETATTR may lack its argument (before 7.9): it cannot tell. */
+        CHECK_EQ(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req), op == FUSE_GETATTR);
+    }
+
+    msg_start(&m, 99, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
+    msg_start(&m, FUSE_SETUPMAPPING, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    CHECK(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
 }
 
 static void lookup_name_must_be_nul_terminated(void)
@@ -1246,7 +1280,7 @@ static const char *args_of(uint32_t op, char *buf, size_t size)
 
     msg_valid(&m, op);
     fsp_op_decode(m.words, m.len, MINOR, &req);
-    return fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, size);
+    return fsp_op_describe(&req, buf, size);
 }
 
 static void format_args_shows_open_flags_symbolically(void)
@@ -1265,13 +1299,13 @@ static void format_args_shows_open_flags_symbolically(void)
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
               "flags=O_RDWR|O_APPEND|O_NOFOLLOW");
 
     ((struct fuse_open_in *)(MSG_BYTES(&m) + 40))->flags =
         O_RDONLY | O_SYNC | 0x40000000;
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
               "flags=O_RDONLY|O_SYNC|0x40000000");
 }
 
@@ -1322,7 +1356,7 @@ static void format_args_escapes_unprintable_names(void)
     msg_str(&m, "a\"b\\c\n\xff");
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)),
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
               "name=\"a\\\"b\\\\c\\x0a\\xff\"");
 }
 
@@ -1336,16 +1370,346 @@ static void format_args_of_failed_and_unknown_requests(void)
     msg_put(&m, "abc", 3);
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), -EPROTO);
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "(undecoded)");
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "(undecoded)");
 
     msg_start(&m, 99, 1);
     msg_end(&m);
     CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "len=40");
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "len=40");
 
     memset(&req, 0, sizeof(req));
-    CHECK_STR(fsp_proto_format_args(&req, fsp_op_shape(req.opcode), buf, sizeof(buf)), "");
-    CHECK_STR(fsp_proto_format_args(NULL, NULL, buf, sizeof(buf)), "");
+    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "");
+    CHECK_STR(fsp_op_describe(NULL, buf, sizeof(buf)), "");
+}
+
+/* Every opcode as msg_valid() builds it: the whole text of each. */
+static void format_args_of_every_opcode_as_the_kernel_sends_it(void)
+{
+    static const struct {
+        uint32_t opcode;
+        const char *text;
+    } rows[] = {
+        {FUSE_LOOKUP, "name=\"file.txt\""},
+        {FUSE_FORGET, "nlookup=3"},
+        {FUSE_GETATTR, "flags=FH fh=7"},
+        {FUSE_SETATTR, "valid=MODE|SIZE mode=0100644 size=4096"},
+        {FUSE_READLINK, ""},
+        {FUSE_SYMLINK, "name=\"link\" target=\"../target\""},
+        {FUSE_MKNOD, "name=\"fifo\" mode=010644 rdev=0 umask=022"},
+        {FUSE_MKDIR, "name=\"dir\" mode=0755 umask=022"},
+        {FUSE_UNLINK, "name=\"file.txt\""},
+        {FUSE_RMDIR, "name=\"file.txt\""},
+        {FUSE_RENAME, "name=\"old\" newdir=9 newname=\"new\""},
+        {FUSE_LINK, "oldnodeid=11 newname=\"hardlink\""},
+        {FUSE_OPEN, "flags=O_RDWR"},
+        {FUSE_READ, "fh=5 off=4096 size=65536"},
+        {FUSE_WRITE, "fh=5 off=100 size=16 flags=O_RDONLY"},
+        {FUSE_STATFS, ""},
+        {FUSE_RELEASE, "fh=5 flags=O_RDONLY release_flags=FLUSH"},
+        {FUSE_FSYNC, "fh=5 fsync_flags=FDATASYNC"},
+        {FUSE_SETXATTR, "name=\"user.test\" size=5 flags=XATTR_CREATE"},
+        {FUSE_GETXATTR, "name=\"user.test\" size=256"},
+        {FUSE_LISTXATTR, "size=0"},
+        {FUSE_REMOVEXATTR, "name=\"file.txt\""},
+        {FUSE_FLUSH, "fh=5 lock_owner=0xabc"},
+        {FUSE_INIT, "version=7.45 max_readahead=131072 "
+                    "flags=ASYNC_READ|MAX_PAGES|INIT_EXT|PASSTHROUGH"},
+        {FUSE_OPENDIR, "flags=O_RDWR"},
+        {FUSE_READDIR, "fh=5 off=4096 size=65536"},
+        {FUSE_RELEASEDIR, "fh=5 flags=O_RDONLY release_flags=FLUSH"},
+        {FUSE_FSYNCDIR, "fh=5 fsync_flags=FDATASYNC"},
+        {FUSE_GETLK, "fh=5 owner=0x99 type=F_WRLCK start=0 end=99 pid=4242"},
+        {FUSE_SETLK, "fh=5 owner=0x99 type=F_WRLCK start=0 end=99 pid=4242"},
+        {FUSE_SETLKW,
+         "fh=5 owner=0x99 type=F_WRLCK start=0 end=99 pid=4242"},
+        {FUSE_ACCESS, "mask=R_OK"},
+        {FUSE_CREATE,
+         "name=\"new.txt\" flags=O_WRONLY|O_CREAT mode=0100644 umask=022"},
+        {FUSE_INTERRUPT, "unique=4096"},
+        {FUSE_BMAP, "block=10 blocksize=4096"},
+        {FUSE_DESTROY, ""},
+        {FUSE_IOCTL, "fh=5 cmd=0x5401 arg=0 in_size=8 out_size=8"},
+        {FUSE_POLL, "fh=5 kh=6 events=0x1"},
+        {FUSE_NOTIFY_REPLY, "off=0 size=10"},
+        {FUSE_BATCH_FORGET, "count=2"},
+        {FUSE_FALLOCATE, "fh=5 off=0 len=8192 mode=0x1"},
+        {FUSE_READDIRPLUS, "fh=5 off=4096 size=65536"},
+        {FUSE_RENAME2, "name=\"old\" newdir=9 newname=\"new\" flags=NOREPLACE"},
+        {FUSE_LSEEK, "fh=5 off=0 whence=SEEK_DATA"},
+        {FUSE_COPY_FILE_RANGE, "fh_in=5 off_in=0 nodeid_out=3 fh_out=6 "
+                               "off_out=0 len=1048576 flags=0"},
+        {FUSE_SYNCFS, ""},
+        {FUSE_TMPFILE,
+         "name=\"new.txt\" flags=O_WRONLY|O_CREAT mode=0100644 umask=022"},
+        {FUSE_STATX, "flags=0 sx_flags=0 sx_mask=0xfff"},
+        {FUSE_COPY_FILE_RANGE_64, "fh_in=5 off_in=0 nodeid_out=3 fh_out=6 "
+                                  "off_out=0 len=1048576 flags=0"},
+    };
+    char buf[512];
+    struct fuse_msg m;
+    size_t built = 0;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        CHECK_STR(args_of(rows[i].opcode, buf, sizeof(buf)), rows[i].text);
+    /* The table misses none of the opcodes msg_valid() builds. */
+    for (uint32_t op = 0; op < MSG_OPCODE_END; op++)
+        built += msg_valid(&m, op);
+    CHECK_EQ(sizeof(rows) / sizeof(rows[0]), built);
+}
+
+/*
+ * Arguments msg_valid() leaves at zero: every flag table, optional field
+ * and odd value, old protocol minors, truncated and undecoded requests.
+ */
+static void format_args_of_less_common_arguments(void)
+{
+    const struct {
+        uint32_t opcode;
+        uint32_t minor;   /* 0: MINOR */
+        const void *arg;  /* the fixed argument, arg_size bytes of it */
+        size_t arg_size;
+        const char *name; /* then these, each with its NUL, if not NULL */
+        const char *name2;
+        const char *text;
+    } rows[] = {
+        {FUSE_GETATTR, 0, &(struct fuse_getattr_in){.fh = 7},
+         sizeof(struct fuse_getattr_in), NULL, NULL, "flags=0"},
+        {FUSE_GETATTR, 8, NULL, 0, NULL, NULL, "flags=0"},
+        {FUSE_SETATTR, 0,
+         &(struct fuse_setattr_in){
+             .valid = FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE |
+                      FATTR_ATIME | FATTR_MTIME | FATTR_CTIME | FATTR_FH |
+                      FATTR_LOCKOWNER | FATTR_ATIME_NOW | FATTR_KILL_SUIDGID |
+                      (1u << 20),
+             .mode = 04755, .uid = 1000, .gid = 100, .size = 12345,
+             .atime = 1, .atimensec = 2, .mtime = (uint64_t)-3,
+             .mtimensec = 999999999, .ctime = 5, .ctimensec = 0, .fh = 8,
+             .lock_owner = 0xfeed},
+         sizeof(struct fuse_setattr_in), NULL, NULL,
+         "valid=MODE|UID|GID|SIZE|ATIME|MTIME|FH|ATIME_NOW|LOCKOWNER|CTIME|"
+         "KILL_SUIDGID|0x100000 mode=04755 uid=1000 gid=100 size=12345 "
+         "atime=1.000000002 mtime=-3.999999999 ctime=5.000000000 fh=8 "
+         "lock_owner=0xfeed"},
+        {FUSE_MKNOD, 0,
+         &(struct fuse_mknod_in){.mode = 020600, .rdev = 0x103, .umask = 0},
+         sizeof(struct fuse_mknod_in), "tty", NULL,
+         "name=\"tty\" mode=020600 rdev=0x103 umask=0"},
+        {FUSE_RENAME2, 0,
+         &(struct fuse_rename2_in){
+             .newdir = 1,
+             .flags = RENAME_EXCHANGE | RENAME_WHITEOUT | 0x80},
+         sizeof(struct fuse_rename2_in), "a", "b",
+         "name=\"a\" newdir=1 newname=\"b\" flags=EXCHANGE|WHITEOUT|0x80"},
+        {FUSE_OPEN, 0,
+         &(struct fuse_open_in){.flags = O_WRONLY | O_TRUNC | 040,
+                                .open_flags = FUSE_OPEN_KILL_SUIDGID | 2},
+         sizeof(struct fuse_open_in), NULL, NULL,
+         "flags=O_WRONLY|O_TRUNC|FMODE_EXEC open_flags=KILL_SUIDGID|0x2"},
+        {FUSE_OPENDIR, 0,
+         &(struct fuse_open_in){.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC},
+         sizeof(struct fuse_open_in), NULL, NULL,
+         "flags=O_RDONLY|O_DIRECTORY|O_CLOEXEC"},
+        {FUSE_CREATE, 0,
+         &(struct fuse_create_in){.flags = O_RDWR | O_CREAT | O_EXCL,
+                                  .mode = 0100600, .umask = 077,
+                                  .open_flags = FUSE_OPEN_KILL_SUIDGID},
+         sizeof(struct fuse_create_in), "x", NULL,
+         "name=\"x\" flags=O_RDWR|O_CREAT|O_EXCL mode=0100600 umask=077 "
+         "open_flags=KILL_SUIDGID"},
+        {FUSE_CREATE, 11, &(struct fuse_open_in){.flags = O_WRONLY},
+         sizeof(struct fuse_open_in), "old", NULL,
+         "name=\"old\" flags=O_WRONLY mode=0 umask=0"},
+        {FUSE_READDIRPLUS, 0,
+         &(struct fuse_read_in){.fh = 3, .offset = 7, .size = 4096,
+                                .read_flags = FUSE_READ_LOCKOWNER | 4,
+                                .lock_owner = 0x77},
+         sizeof(struct fuse_read_in), NULL, NULL,
+         "fh=3 off=7 size=4096 read_flags=LOCKOWNER|0x4 lock_owner=0x77"},
+        {FUSE_WRITE, 0,
+         &(struct fuse_write_in){.fh = 3, .offset = 1,
+                                 .write_flags = FUSE_WRITE_CACHE |
+                                                FUSE_WRITE_LOCKOWNER |
+                                                FUSE_WRITE_KILL_SUIDGID,
+                                 .lock_owner = 0x55,
+                                 .flags = O_WRONLY | O_APPEND},
+         sizeof(struct fuse_write_in), NULL, NULL,
+         "fh=3 off=1 size=0 write_flags=CACHE|LOCKOWNER|KILL_SUIDGID "
+         "lock_owner=0x55 flags=O_WRONLY|O_APPEND"},
+        {FUSE_WRITE, 8, &(struct fuse_write_in){.fh = 3, .offset = 2},
+         FUSE_COMPAT_WRITE_IN_SIZE, NULL, NULL, "fh=3 off=2 size=0"},
+        {FUSE_RELEASEDIR, 0,
+         &(struct fuse_release_in){
+             .fh = 4, .flags = O_RDONLY | O_NONBLOCK,
+             .release_flags = FUSE_RELEASE_FLUSH | FUSE_RELEASE_FLOCK_UNLOCK,
+             .lock_owner = 0x66},
+         sizeof(struct fuse_release_in), NULL, NULL,
+         "fh=4 flags=O_RDONLY|O_NONBLOCK release_flags=FLUSH|FLOCK_UNLOCK "
+         "lock_owner=0x66"},
+        {FUSE_FSYNC, 0, &(struct fuse_fsync_in){.fh = 4},
+         sizeof(struct fuse_fsync_in), NULL, NULL, "fh=4 fsync_flags=0"},
+        {FUSE_SETXATTR, 0,
+         &(struct fuse_setxattr_in){.flags = XATTR_REPLACE | 0x10},
+         FUSE_COMPAT_SETXATTR_IN_SIZE, "user.x", NULL,
+         "name=\"user.x\" size=0 flags=XATTR_REPLACE|0x10"},
+        {FUSE_SETXATTR, 0, &(struct fuse_setxattr_in){0},
+         FUSE_COMPAT_SETXATTR_IN_SIZE, "", NULL, "name=\"\" size=0 flags=0"},
+        {FUSE_INIT, 0,
+         &(struct fuse_init_in){.major = 7, .minor = 31,
+                                .max_readahead = 65536,
+                                .flags = FUSE_POSIX_LOCKS | FUSE_DONT_MASK |
+                                         (1u << 31),
+                                .flags2 = 1},
+         sizeof(struct fuse_init_in), NULL, NULL,
+         "version=7.31 max_readahead=65536 "
+         "flags=POSIX_LOCKS|DONT_MASK|INIT_RESERVED"},
+        {FUSE_INIT, 0,
+         &(struct fuse_init_in){.major = 7, .minor = 27, .flags = 0},
+         offsetof(struct fuse_init_in, flags2), NULL, NULL,
+         "version=7.27 max_readahead=0 flags=0"},
+        {FUSE_SETLK, 0,
+         &(struct fuse_lk_in){.fh = 2, .owner = 1,
+                              .lk = {.start = 5, .end = UINT64_MAX,
+                                     .type = F_UNLCK, .pid = 9},
+                              .lk_flags = FUSE_LK_FLOCK | 2},
+         sizeof(struct fuse_lk_in), NULL, NULL,
+         "fh=2 owner=0x1 type=F_UNLCK start=5 end=18446744073709551615 "
+         "pid=9 lk_flags=FLOCK|0x2"},
+        {FUSE_GETLK, 0,
+         &(struct fuse_lk_in){.lk = {.type = F_RDLCK}},
+         sizeof(struct fuse_lk_in), NULL, NULL,
+         "fh=0 owner=0 type=F_RDLCK start=0 end=0 pid=0"},
+        {FUSE_SETLKW, 0, &(struct fuse_lk_in){.lk = {.type = 7}},
+         sizeof(struct fuse_lk_in), NULL, NULL,
+         "fh=0 owner=0 type=? start=0 end=0 pid=0"},
+        {FUSE_ACCESS, 0, &(struct fuse_access_in){.mask = F_OK},
+         sizeof(struct fuse_access_in), NULL, NULL, "mask=F_OK"},
+        {FUSE_ACCESS, 0,
+         &(struct fuse_access_in){.mask = W_OK | X_OK | 0x100},
+         sizeof(struct fuse_access_in), NULL, NULL,
+         "mask=W_OK|X_OK|0x100"},
+        {FUSE_IOCTL, 0,
+         &(struct fuse_ioctl_in){.fh = 1, .flags = FUSE_IOCTL_UNRESTRICTED |
+                                                   FUSE_IOCTL_DIR,
+                                 .cmd = 0x80045401, .arg = 0x7ffd1000,
+                                 .out_size = 4},
+         sizeof(struct fuse_ioctl_in), NULL, NULL,
+         "fh=1 cmd=0x80045401 arg=0x7ffd1000 in_size=0 out_size=4 "
+         "flags=UNRESTRICTED|DIR"},
+        {FUSE_POLL, 0,
+         &(struct fuse_poll_in){.fh = 1, .kh = 2,
+                                .flags = FUSE_POLL_SCHEDULE_NOTIFY,
+                                .events = 0x19},
+         sizeof(struct fuse_poll_in), NULL, NULL,
+         "fh=1 kh=2 events=0x19 flags=SCHEDULE_NOTIFY"},
+        {FUSE_LSEEK, 0,
+         &(struct fuse_lseek_in){.fh = 1, .offset = 10, .whence = SEEK_END},
+         sizeof(struct fuse_lseek_in), NULL, NULL,
+         "fh=1 off=10 whence=SEEK_END"},
+        {FUSE_LSEEK, 0, &(struct fuse_lseek_in){.whence = 9},
+         sizeof(struct fuse_lseek_in), NULL, NULL, "fh=0 off=0 whence=?"},
+        {FUSE_STATX, 0,
+         &(struct fuse_statx_in){.getattr_flags = FUSE_GETATTR_FH | 2,
+                                 .fh = 6, .sx_flags = 0x800,
+                                 .sx_mask = 0x7ff},
+         sizeof(struct fuse_statx_in), NULL, NULL,
+         "flags=FH|0x2 fh=6 sx_flags=0x800 sx_mask=0x7ff"},
+        {FUSE_COPY_FILE_RANGE, 0,
+         &(struct fuse_copy_file_range_in){.fh_in = 1, .off_in = 2,
+                                           .nodeid_out = 3, .fh_out = 4,
+                                           .off_out = 5, .len = 6,
+                                           .flags = 7},
+         sizeof(struct fuse_copy_file_range_in), NULL, NULL,
+         "fh_in=1 off_in=2 nodeid_out=3 fh_out=4 off_out=5 len=6 flags=0x7"},
+        /* Truncated or missing arguments: decode fails, nothing to show. */
+        {FUSE_SYNCFS, 0, &(struct fuse_syncfs_in){0}, 4, NULL, NULL,
+         "(undecoded)"},
+        {FUSE_FORGET, 0, NULL, 0, NULL, NULL, "(undecoded)"},
+        {FUSE_MKDIR, 0, &(struct fuse_mkdir_in){0},
+         sizeof(struct fuse_mkdir_in), NULL, NULL, "(undecoded)"},
+        {FUSE_SYMLINK, 0, NULL, 0, "only-one", NULL, "(undecoded)"},
+        {FUSE_GETATTR, 0, NULL, 0, NULL, NULL, "flags=0"},
+        {FUSE_READLINK, 0, NULL, 0, NULL, NULL, ""},
+        /* Opcodes fsp does not decode: the length only. */
+        {FUSE_SETUPMAPPING, 0, &(struct fuse_setupmapping_in){0},
+         sizeof(struct fuse_setupmapping_in), NULL, NULL, "len=80"},
+        {FUSE_REMOVEMAPPING, 0, NULL, 0, NULL, NULL, "len=40"},
+        {CUSE_INIT, 0, NULL, 0, NULL, NULL, "len=40"},
+    };
+    char buf[512];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct fuse_msg m;
+        struct fsp_request req;
+
+        msg_start(&m, rows[i].opcode, 2);
+        if (rows[i].arg != NULL)
+            msg_put(&m, rows[i].arg, rows[i].arg_size);
+        if (rows[i].name != NULL)
+            msg_str(&m, rows[i].name);
+        if (rows[i].name2 != NULL)
+            msg_str(&m, rows[i].name2);
+        msg_end(&m);
+        fsp_op_decode(m.words, m.len, rows[i].minor ? rows[i].minor : MINOR,
+                      &req);
+        CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
+                  rows[i].text);
+    }
+}
+
+/* fsp_describe_<opcode>() writes what fsp_op_describe() does. */
+static void describe_functions_are_the_formatter_of_their_opcode(void)
+{
+    static const struct {
+        uint32_t opcode;
+        void (*describe)(const struct fsp_request *, char *, size_t);
+    } rows[] = {
+        {FUSE_LOOKUP, fsp_describe_lookup},
+        {FUSE_READLINK, fsp_describe_readlink},
+        {FUSE_SETATTR, fsp_describe_setattr},
+        {FUSE_WRITE, fsp_describe_write},
+        {FUSE_RELEASEDIR, fsp_describe_releasedir},
+        {FUSE_INIT, fsp_describe_init},
+        {FUSE_SETLKW, fsp_describe_setlkw},
+        {FUSE_NOTIFY_REPLY, fsp_describe_notify_reply},
+        {FUSE_BATCH_FORGET, fsp_describe_batch_forget},
+        {FUSE_RENAME2, fsp_describe_rename2},
+        {FUSE_TMPFILE, fsp_describe_tmpfile},
+        {FUSE_COPY_FILE_RANGE_64, fsp_describe_copy_file_range_64},
+    };
+    char want[512], got[512];
+    struct fuse_msg m;
+    struct fsp_request req;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        msg_valid(&m, rows[i].opcode);
+        CHECK_EQ(decode(&m, &req), 0);
+        fsp_op_describe(&req, want, sizeof(want));
+        memset(got, 0x5a, sizeof(got));
+        rows[i].describe(&req, got, sizeof(got));
+        CHECK(want[0] != '\0' || rows[i].opcode == FUSE_READLINK);
+        CHECK_STR(got, want);
+    }
+
+    msg_start(&m, FUSE_SETUPMAPPING, 1);
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    fsp_describe_setupmapping(&req, got, sizeof(got));
+    CHECK_STR(got, "len=40");
+
+    msg_start(&m, FUSE_MKDIR, 1);
+    msg_str(&m, "dir");
+    msg_end(&m);
+    CHECK_EQ(decode(&m, &req), -EPROTO);
+    /* A failed decode is the table's to tell: the describe function of
+     * the opcode is not called. */
+    CHECK_STR(fsp_op_describe(&req, got, sizeof(got)), "(undecoded)");
+    fsp_describe_mkdir(NULL, got, sizeof(got));
+    CHECK_STR(got, "");
+    memset(got, 0x5a, sizeof(got));
+    fsp_op_describe(&req, got, 0);
+    CHECK_EQ(got[0], 0x5a);
+    fsp_op_describe(&req, got, 4);
+    CHECK_STR(got, "(un");
 }
 
 static void format_args_never_overflows_tiny_buffers(void)
@@ -1402,6 +1766,7 @@ int main(void)
     RUN(batch_forget_of_zero_nodes_is_well_formed);
 
     RUN(truncated_body_of_every_opcode_is_eproto);
+    RUN(args_decoded_tells_a_decoded_request_from_a_failed_one);
     RUN(lookup_name_must_be_nul_terminated);
     RUN(names_missing_nul_are_rejected_for_every_named_opcode);
     RUN(empty_body_for_a_named_opcode_is_rejected);
@@ -1449,9 +1814,12 @@ int main(void)
     RUN(format_args_shows_open_flags_symbolically);
     RUN(format_args_lists_setattr_valid_bits_by_name);
     RUN(format_args_of_common_requests);
+    RUN(format_args_of_every_opcode_as_the_kernel_sends_it);
+    RUN(format_args_of_less_common_arguments);
     RUN(format_args_escapes_unprintable_names);
     RUN(format_args_of_failed_and_unknown_requests);
     RUN(format_args_never_overflows_tiny_buffers);
+    RUN(describe_functions_are_the_formatter_of_their_opcode);
 
     return check_report("test_protocol");
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "describe.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"
@@ -168,7 +169,7 @@ static bool decode_survives(struct guarded *g, const void *msg, size_t len,
     }
 
     memset(text, 0x5a, sizeof(text));
-    fsp_proto_format_args(&req, fsp_op_shape(req.opcode), text, fmt_size);
+    fsp_op_describe(&req, text, fmt_size);
     if (fmt_size > 0 && memchr(text, '\0', fmt_size) == NULL)
         return false;
     for (size_t i = fmt_size; i < sizeof(text); i++)
