@@ -84,10 +84,6 @@ struct fsp_mount_lookup {
     bool dev_found;                 /* out: the device is mounted on path */
 };
 
-/* Is @fstype a FUSE file system ("fuse", "fuse.NAME", "fuseblk"), not
- * fusectl? */
-bool fsp_mount_is_fuse_fstype(const char *fstype);
-
 /* Fills in the out fields of @lk from /proc/self/mountinfo. Returns 0 or
  * -errno if it cannot be read. No malloc (the watcher calls it). */
 int fsp_mount_lookup_path(struct fsp_mount_lookup *lk);

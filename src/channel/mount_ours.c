@@ -20,70 +20,6 @@
 #include <unistd.h>
 
 #define FUSECTL_DIR           "/sys/fs/fuse/connections"
-#define MOUNTINFO_LINE_MAX    16384 /* longer lines are skipped */
-
-/* Anonymous devices (FUSE's) have major 0; the connection id under
- * /sys/fs/fuse/connections is the kernel's dev_t: major << 20 | minor. */
-#define KDEV_MINOR_BITS 20
-
-/* ------------------------------------------------------------------ */
-/* /proc/self/mountinfo, without malloc or stdio (the watcher uses it)  */
-/* ------------------------------------------------------------------ */
-
-/* The parser is shared with fsptool and the launcher (mountinfo.h). */
-
-typedef void (*mountinfo_visitor)(const struct fsp_mountinfo_entry *e, void *ctx);
-
-/* Calls @visit for every mount, in the kernel's order (a mount stacked on
- * another comes after it). Returns 0 or -errno if the file cannot be read. */
-static int mountinfo_foreach(mountinfo_visitor visit, void *ctx)
-{
-    char buf[MOUNTINFO_LINE_MAX];
-    size_t len = 0;
-    bool skipping = false;
-    int fd, err = 0;
-
-    fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-        char *line, *nl;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            err = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        line = buf;
-        while ((nl = memchr(line, '\n', (size_t)(buf + len - line)))) {
-            struct fsp_mountinfo_entry e;
-
-            *nl = '\0';
-            if (!skipping && fsp_mountinfo_parse_line(line, &e))
-                visit(&e, ctx);
-            skipping = false;
-            line = nl + 1;
-        }
-        len = (size_t)(buf + len - line);
-        memmove(buf, line, len);
-        if (len == sizeof buf - 1) {    /* a line longer than buf */
-            skipping = true;
-            len = 0;
-        }
-    }
-    close(fd);
-    return err;
-}
-
-bool fsp_mount_is_fuse_fstype(const char *fstype)
-{
-    return strncmp(fstype, "fuse", 4) == 0 && strcmp(fstype, "fusectl") != 0;
-}
 
 static void lookup_visit(const struct fsp_mountinfo_entry *e, void *ctx)
 {
@@ -104,7 +40,7 @@ int fsp_mount_lookup_path(struct fsp_mount_lookup *lk)
 {
     lk->found = false;
     lk->dev_found = false;
-    return mountinfo_foreach(lookup_visit, lk);
+    return fsp_mountinfo_foreach(lookup_visit, lk);
 }
 
 static struct fsp_mount_lookup lookup_for_connection(const char *path,
@@ -113,8 +49,8 @@ static struct fsp_mount_lookup lookup_for_connection(const char *path,
     struct fsp_mount_lookup lk = {
         .path = path,
         .match_dev = true,
-        .dev_major = conn_id >> KDEV_MINOR_BITS,
-        .dev_minor = conn_id & ((1u << KDEV_MINOR_BITS) - 1),
+        .dev_major = conn_id >> FSP_KDEV_MINOR_BITS,
+        .dev_minor = conn_id & ((1u << FSP_KDEV_MINOR_BITS) - 1),
     };
     return lk;
 }
@@ -132,9 +68,9 @@ int fsp_mount_find_connection_id(const char *path, unsigned *conn_id)
 
     if (err < 0)
         return err;
-    if (!lk.found || !fsp_mount_is_fuse_fstype(lk.top_fstype))
+    if (!lk.found || !fsp_mountinfo_is_fuse(lk.top_fstype))
         return -ENOENT;
-    *conn_id = lk.top_major << KDEV_MINOR_BITS | lk.top_minor;
+    *conn_id = fsp_mountinfo_conn_id(lk.top_major, lk.top_minor);
     return 0;
 }
 

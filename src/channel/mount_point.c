@@ -141,7 +141,7 @@ static int check_not_mounted(struct fsp_mount_request *rq, const char *path)
                     "mount /proc (mount -t proc proc /proc)", strerror(-err));
     if (!lk.found)
         return 0;
-    if (!fsp_mount_is_fuse_fstype(lk.top_fstype))
+    if (!fsp_mountinfo_is_fuse(lk.top_fstype))
         return fail(rq, -EBUSY, "mount point %s is already a mount point "
                     "(%s from %s): unmount it first (umount %s) or choose "
                     "another directory", s, lk.top_fstype, lk.top_source, s);
