@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-bool fsp_fusermount_find(char *out, size_t size)
+bool fsp_fusermount_find(char *out, size_t size, int amode)
 {
     const char *path = getenv("PATH"), *p, *end;
     static const char *const fallback[] = { "/usr/bin", "/bin" };
@@ -24,12 +24,12 @@ bool fsp_fusermount_find(char *out, size_t size)
         if (*p != '/')
             continue;
         if ((size_t)snprintf(out, size, "%.*s/" FUSERMOUNT, (int)(end - p), p)
-                < size && access(out, X_OK) == 0)
+                < size && access(out, amode) == 0)
             return true;
     }
     for (i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
         snprintf(out, size, "%s/" FUSERMOUNT, fallback[i]);
-        if (access(out, X_OK) == 0)
+        if (access(out, amode) == 0)
             return true;
     }
     return false;

@@ -36,7 +36,7 @@ int fsp_mount_run_fusermount_unmount(const char *path)
     int null_fd, status;
     pid_t pid;
 
-    if (!fsp_fusermount_find(helper, sizeof helper))
+    if (!fsp_fusermount_find(helper, sizeof helper, X_OK))
         return -ENOENT;
     null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd < 0)
@@ -182,7 +182,7 @@ int fsp_mount_with_fusermount(struct fsp_mount_request *rq,
     int err = 0, fd, status;
     pid_t pid = 0;
 
-    if (!fsp_fusermount_find(helper, sizeof helper))
+    if (!fsp_fusermount_find(helper, sizeof helper, X_OK))
         return fail(rq, -ENOENT, FUSERMOUNT " not found (in PATH, /usr/bin "
                     "or /bin): install the fuse3 package (apt-get install "
                     "fuse3)");

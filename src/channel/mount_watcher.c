@@ -113,7 +113,7 @@ int fsp_mount_start_unmount_watcher(struct fsp_mount_request *rq,
     int pipefd[2], null_fd, e;
     pid_t pid;
 
-    if (m->via_fusermount && !fsp_fusermount_find(helper, sizeof helper))
+    if (m->via_fusermount && !fsp_fusermount_find(helper, sizeof helper, X_OK))
         return fail(rq, -ENOENT, FUSERMOUNT " not found (in PATH, /usr/bin "
                     "or /bin) for the auto-unmount watcher: install the fuse3 "
                     "package (apt-get install fuse3)");

@@ -29,6 +29,7 @@
 #include "doctor.h"
 #include "fsptool.h"
 #include "mountinfo.h"
+#include "shell_quote.h"
 
 #define PROBE_TIMEOUT_MS 1500
 #define POLL_INTERVAL_MS 10
@@ -180,7 +181,7 @@ static void report_problem(struct doctor *d, const struct probe *p)
     unsigned conn = fsp_mountinfo_conn_id(p->m->dev_major,
                                           p->m->dev_minor);
 
-    doctor_shell_quote(p->m->mountpoint, mnt, sizeof(mnt));
+    fsp_shell_quote(p->m->mountpoint, mnt, sizeof(mnt));
     if (p->result == PROBE_DEAD) {
         if (d->root)
             snprintf(fix, sizeof(fix), "umount -l %s", mnt);
