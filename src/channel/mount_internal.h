@@ -58,6 +58,7 @@ static inline int fail(struct fsp_mount_request *rq, int err,
     return err;
 }
 
+/* Copies @src into @dst (of @size > 0 bytes), cut short to fit. */
 static inline void copy_truncated(char *dst, size_t size, const char *src)
 {
     size_t n = strlen(src);
