@@ -24,7 +24,7 @@ struct fsp_mount_options {
     uint32_t max_read;        /* 0: not passed */
 };
 
-/* What names a mount (see "Which mount is ours" in mount.c). */
+/* What names a mount (see "Which mount is ours" in mount_ours.c). */
 struct fsp_mount_id {
     unsigned conn_id;         /* /sys/fs/fuse/connections/<conn_id>; the
                                  kernel reuses it once the mount is gone */

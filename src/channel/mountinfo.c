@@ -2,12 +2,16 @@
  * mountinfo.c - see mountinfo.h. No malloc, no stdio.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mountinfo.h"
+
+#define MOUNTINFO_LINE_MAX    16384 /* longer lines are skipped */
 
 void fsp_mountinfo_unescape(char *s)
 {
@@ -93,6 +97,60 @@ bool fsp_mountinfo_parse_line(char *line, struct fsp_mountinfo_entry *e)
     fsp_mountinfo_unescape((char *)e->source);
     e->mount_point = field[4];
     return true;
+}
+
+int fsp_mountinfo_foreach(fsp_mountinfo_visitor visit, void *ctx)
+{
+    char buf[MOUNTINFO_LINE_MAX];
+    size_t len = 0;
+    bool skipping = false;
+    int fd, err = 0;
+
+    fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        char *line, *nl;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        line = buf;
+        while ((nl = memchr(line, '\n', (size_t)(buf + len - line)))) {
+            struct fsp_mountinfo_entry e;
+
+            *nl = '\0';
+            if (!skipping && fsp_mountinfo_parse_line(line, &e))
+                visit(&e, ctx);
+            skipping = false;
+            line = nl + 1;
+        }
+        len = (size_t)(buf + len - line);
+        memmove(buf, line, len);
+        if (len == sizeof buf - 1) {    /* a line longer than buf */
+            skipping = true;
+            len = 0;
+        }
+    }
+    close(fd);
+    return err;
+}
+
+bool fsp_mountinfo_is_fuse(const char *fstype)
+{
+    return strncmp(fstype, "fuse", 4) == 0 && strcmp(fstype, "fusectl") != 0;
+}
+
+unsigned fsp_mountinfo_conn_id(unsigned major, unsigned minor)
+{
+    return major << FSP_KDEV_MINOR_BITS | minor;
 }
 
 const char *fsp_file_kind(mode_t mode, const char *other)

@@ -1,6 +1,6 @@
 /*
- * test_mountinfo.c - the mountinfo parser that mount.c, fsptool and the
- * launcher share (src/channel/mountinfo.c).
+ * test_mountinfo.c - the mountinfo reader and parser that the mount code,
+ * fsptool and the launcher share (src/channel/mountinfo.c).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -56,11 +56,44 @@ static void file_kinds_name_the_seven_types(void)
     CHECK_STR(fsp_file_kind(0, "of unknown type"), "of unknown type");
 }
 
+static void fuse_types_are_told_from_fusectl_and_others(void)
+{
+    CHECK(fsp_mountinfo_is_fuse("fuse"));
+    CHECK(fsp_mountinfo_is_fuse("fuse.memfs"));
+    CHECK(fsp_mountinfo_is_fuse("fuseblk"));
+    CHECK(!fsp_mountinfo_is_fuse("fusectl"));
+    CHECK(!fsp_mountinfo_is_fuse("ext4"));
+}
+
+static void a_connection_id_is_major_shifted_by_20_or_minor(void)
+{
+    CHECK_EQ(fsp_mountinfo_conn_id(0, 52), 52);
+    CHECK_EQ(fsp_mountinfo_conn_id(1, 2), (1u << 20) | 2);
+}
+
+static void count_visit(const struct fsp_mountinfo_entry *e, void *ctx)
+{
+    (void)e;
+    ++*(unsigned *)ctx;
+}
+
+/* The table always holds at least one mount: the root's. */
+static void the_running_table_is_read_entry_by_entry(void)
+{
+    unsigned n = 0;
+
+    CHECK_EQ(fsp_mountinfo_foreach(count_visit, &n), 0);
+    CHECK(n > 0);
+}
+
 int main(void)
 {
     RUN(a_fuse_line_gives_device_point_type_source_and_options);
     RUN(a_line_without_super_options_or_newline_still_parses);
     RUN(malformed_lines_are_refused);
     RUN(file_kinds_name_the_seven_types);
+    RUN(fuse_types_are_told_from_fusectl_and_others);
+    RUN(a_connection_id_is_major_shifted_by_20_or_minor);
+    RUN(the_running_table_is_read_entry_by_entry);
     return check_report("test_mountinfo");
 }

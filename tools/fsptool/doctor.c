@@ -12,7 +12,6 @@
  * a usage error.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,34 +30,6 @@
 #define MESSAGE_MAX       2048
 
 static const char *const status_word[] = { "ok", "warn", "FAIL" };
-
-void doctor_shell_quote(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    bool plain = *s != '\0';
-
-    if (size == 0)
-        return;
-    for (const char *p = s; *p && plain; p++)
-        plain = isalnum((unsigned char)*p) || strchr("/._-+,:@%=", *p);
-    if (plain) {
-        snprintf(out, size, "%s", s);
-        return;
-    }
-    /* '...' with each ' written as '\'' ; truncated quietly if too long */
-    out[n++] = '\'';
-    for (const char *p = s; *p && n + 5 < size; p++) {
-        if (*p == '\'') {
-            memcpy(out + n, "'\\''", 4);
-            n += 4;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    if (n + 1 < size)
-        out[n++] = '\'';
-    out[n] = '\0';
-}
 
 int doctor_read_line(const char *path, char *buf, size_t size)
 {

@@ -55,9 +55,6 @@ void doctor_report(struct doctor *d, enum doctor_status status,
                    const char *check, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Quote @s for a shell, if needed, so that a fix can be pasted as it is. */
-void doctor_shell_quote(const char *s, char *out, size_t size);
-
 /* Read the first line of a small file (without its newline) into @buf.
  * Returns 0 or -errno. */
 int doctor_read_line(const char *path, char *buf, size_t size);

@@ -28,10 +28,11 @@
 
 #include "doctor.h"
 #include "fsptool.h"
+#include "mountinfo.h"
+#include "shell_quote.h"
 
 #define PROBE_TIMEOUT_MS 1500
 #define POLL_INTERVAL_MS 10
-#define KDEV_MINOR_BITS  20   /* connection id = major << 20 | minor */
 #define FUSECTL_DIR      "/sys/fs/fuse/connections"
 
 enum probe_result {
@@ -174,17 +175,13 @@ static void probe_wait_all(struct probe *probes, size_t n)
     }
 }
 
-static unsigned connection_id(const struct mount_entry *m)
-{
-    return m->dev_major << KDEV_MINOR_BITS | m->dev_minor;
-}
-
 static void report_problem(struct doctor *d, const struct probe *p)
 {
     char mnt[1024], fix[2560];
-    unsigned conn = connection_id(p->m);
+    unsigned conn = fsp_mountinfo_conn_id(p->m->dev_major,
+                                          p->m->dev_minor);
 
-    doctor_shell_quote(p->m->mountpoint, mnt, sizeof(mnt));
+    fsp_shell_quote(p->m->mountpoint, mnt, sizeof(mnt));
     if (p->result == PROBE_DEAD) {
         if (d->root)
             snprintf(fix, sizeof(fix), "umount -l %s", mnt);
@@ -243,7 +240,7 @@ void doctor_check_mounts(struct doctor *d)
     }
     fflush(stdout);                     /* children must not repeat it */
     for (size_t i = 0; i < count; i++) {
-        if (!mount_is_fuse_type(mounts[i].fstype))
+        if (!fsp_mountinfo_is_fuse(mounts[i].fstype))
             continue;
         if (is_hidden(mounts, count, i) ||
             !probe_prepare(d, &mounts[i], &probes[n])) {

@@ -18,6 +18,7 @@
 
 #include "doctor.h"
 #include "fsptool.h"
+#include "fusermount_find.h"
 #include "mountinfo.h"
 
 #define FUSE_DEVICE       "/dev/fuse"
@@ -251,31 +252,6 @@ void doctor_check_fusectl(struct doctor *d)
                   : " (only root may abort connections there)");
 }
 
-/* fusermount3 where fsp's mount code looks for it: $PATH, /usr/bin, /bin. */
-static bool find_fusermount(char *out, size_t size)
-{
-    const char *env = getenv("PATH");
-    char *path = strdup(env ? env : "");
-    char *save = NULL;
-    bool found = false;
-
-    for (char *dir = path ? strtok_r(path, ":", &save) : NULL;
-         dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        snprintf(out, size, "%s/fusermount3", dir);
-        found = dir[0] == '/' && access(out, F_OK) == 0;
-    }
-    free(path);
-    if (!found) {
-        snprintf(out, size, "/usr/bin/fusermount3");
-        found = access(out, F_OK) == 0;
-    }
-    if (!found) {
-        snprintf(out, size, "/bin/fusermount3");
-        found = access(out, F_OK) == 0;
-    }
-    return found;
-}
-
 void doctor_check_fusermount(struct doctor *d)
 {
     /* Root mounts with mount(2) itself: fusermount3 is for other users. */
@@ -286,7 +262,9 @@ void doctor_check_fusermount(struct doctor *d)
     struct statvfs vfs;
     struct stat st;
 
-    if (!find_fusermount(path, sizeof(path))) {
+    /* Where the mount code looks ($PATH, /usr/bin, /bin), but also one
+     * that is there without being executable: the check below says why. */
+    if (!fsp_fusermount_find(path, sizeof(path), F_OK)) {
         doctor_report(d, bad, "fusermount3",
                       "as root: apt-get install fuse3",
                       "fusermount3 is not installed (not in PATH, /usr/bin "

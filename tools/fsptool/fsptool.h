@@ -83,8 +83,6 @@ struct mount_entry {
 int mount_table_load(struct mount_entry **mounts, size_t *count);
 void mount_table_free(struct mount_entry *mounts, size_t count);
 void mount_entry_free(struct mount_entry *e);
-/* "fuse", "fuse.NAME", "fuseblk", "fuseblk.NAME" (not fusectl). */
-bool mount_is_fuse_type(const char *fstype);
 
 struct volume_list {
     struct volume *items;

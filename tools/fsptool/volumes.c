@@ -38,29 +38,6 @@ static bool pid_alive(pid_t pid)
 
 /* ---- /proc/self/mountinfo ---- */
 
-/* One line of mountinfo, read by the library's parser (mountinfo.h), into
- * an entry of our own. Returns 0, -EINVAL for a line we cannot read,
- * -ENOMEM. */
-static int parse_mountinfo_line(char *line, struct mount_entry *e)
-{
-    struct fsp_mountinfo_entry mi;
-
-    memset(e, 0, sizeof(*e));
-    if (!fsp_mountinfo_parse_line(line, &mi))
-        return -EINVAL;
-    e->dev_major = mi.major;
-    e->dev_minor = mi.minor;
-    e->mountpoint = strdup(mi.mount_point);
-    e->fstype = strdup(mi.fstype);
-    e->source = strdup(mi.source);
-    e->super_options = strdup(mi.super_options);
-    if (!e->mountpoint || !e->fstype || !e->source || !e->super_options) {
-        mount_entry_free(e);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
 void mount_entry_free(struct mount_entry *e)
 {
     free(e->mountpoint);
@@ -70,50 +47,63 @@ void mount_entry_free(struct mount_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* What mount_table_load() gathers while the library reads the table. */
+struct table_load {
+    struct mount_entry *mounts;
+    size_t count, cap;
+    int err;                        /* -ENOMEM: stop storing */
+};
+
+/* One entry of mountinfo, read by the library (mountinfo.h), copied into
+ * an entry of our own. */
+static void load_visit(const struct fsp_mountinfo_entry *mi, void *ctx)
+{
+    struct table_load *t = ctx;
+    struct mount_entry *e;
+
+    if (t->err < 0)
+        return;
+    if (t->count == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 64;
+        struct mount_entry *n = realloc(t->mounts, ncap * sizeof(*n));
+
+        if (!n) {
+            t->err = -ENOMEM;
+            return;
+        }
+        t->mounts = n;
+        t->cap = ncap;
+    }
+    e = &t->mounts[t->count];
+    memset(e, 0, sizeof(*e));
+    e->dev_major = mi->major;
+    e->dev_minor = mi->minor;
+    e->mountpoint = strdup(mi->mount_point);
+    e->fstype = strdup(mi->fstype);
+    e->source = strdup(mi->source);
+    e->super_options = strdup(mi->super_options);
+    if (!e->mountpoint || !e->fstype || !e->source || !e->super_options) {
+        mount_entry_free(e);
+        t->err = -ENOMEM;
+        return;
+    }
+    t->count++;
+}
+
 int mount_table_load(struct mount_entry **mounts, size_t *count)
 {
-    size_t cap = 0, len = 0;
-    char *line = NULL;
-    FILE *f;
-    int ret = 0;
+    struct table_load t = { 0 };
+    int ret = fsp_mountinfo_foreach(load_visit, &t);
 
-    *mounts = NULL;
-    *count = 0;
-    f = fopen("/proc/self/mountinfo", "re");
-    if (!f) {
-        ret = -errno;
-        goto out;
-    }
-    while (getline(&line, &len, f) > 0) {
-        struct mount_entry e;
-
-        if (*count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct mount_entry *n = realloc(*mounts, ncap * sizeof(*n));
-
-            if (!n) {
-                ret = -ENOMEM;
-                goto out;
-            }
-            *mounts = n;
-            cap = ncap;
-        }
-        ret = parse_mountinfo_line(line, &e);
-        if (ret == -ENOMEM)
-            goto out;
-        if (ret == 0)
-            (*mounts)[(*count)++] = e;
-        ret = 0;
-    }
-out:
-    free(line);
-    if (f)
-        fclose(f);
+    if (ret == 0)
+        ret = t.err;
     if (ret < 0) {
-        mount_table_free(*mounts, *count);
-        *mounts = NULL;
-        *count = 0;
+        mount_table_free(t.mounts, t.count);
+        t.mounts = NULL;
+        t.count = 0;
     }
+    *mounts = t.mounts;
+    *count = t.count;
     return ret;
 }
 
@@ -136,12 +126,6 @@ static int load_mounts(struct volume_list *list)
     return ret;
 }
 
-bool mount_is_fuse_type(const char *fstype)
-{
-    return !strcmp(fstype, "fuse") || !strncmp(fstype, "fuse.", 5) ||
-           !strcmp(fstype, "fuseblk") || !strncmp(fstype, "fuseblk.", 8);
-}
-
 /* The topmost FUSE mount at @path, or NULL. Later lines are mounted on
  * top of earlier ones. */
 static const struct mount_entry *top_fuse_mount(const struct volume_list *list,
@@ -152,7 +136,7 @@ static const struct mount_entry *top_fuse_mount(const struct volume_list *list,
     for (size_t i = 0; i < list->mount_count; i++) {
         const struct mount_entry *e = &list->mounts[i];
 
-        if (!strcmp(e->mountpoint, path) && mount_is_fuse_type(e->fstype))
+        if (!strcmp(e->mountpoint, path) && fsp_mountinfo_is_fuse(e->fstype))
             top = e;
     }
     return top;
@@ -167,11 +151,9 @@ static bool is_mount_point(const struct volume_list *list, const char *path)
     return false;
 }
 
-/* The kernel numbers FUSE connections by the mount's device number, which
- * it encodes as major << 20 | minor (/sys/fs/fuse/connections/<n>). */
 static bool mount_is_connection(const struct mount_entry *e, unsigned conn_id)
 {
-    return e && ((e->dev_major << 20) | e->dev_minor) == conn_id;
+    return e && fsp_mountinfo_conn_id(e->dev_major, e->dev_minor) == conn_id;
 }
 
 /* ---- the published files ---- */

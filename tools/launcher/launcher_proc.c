@@ -16,25 +16,30 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+/* What fsp_launcher_is_fuse_mount() looks for while the library reads the
+ * table. */
+struct fuse_mount_search {
+    const char *path;
+    bool found;
+};
+
+static void search_visit(const struct fsp_mountinfo_entry *e, void *ctx)
+{
+    struct fuse_mount_search *search = ctx;
+
+    if (strcmp(e->mount_point, search->path) == 0 &&
+        fsp_mountinfo_is_fuse(e->fstype))
+        search->found = true;
+}
+
 bool fsp_launcher_is_fuse_mount(const char *path)
 {
-    FILE *file = fopen("/proc/self/mountinfo", "re");
-    struct fsp_mountinfo_entry e;
-    char *line = NULL;
-    size_t size = 0;
-    bool found = false;
+    struct fuse_mount_search search = { .path = path };
 
-    if (!file)
-        return false;
-    /* The library's parser (mountinfo.h): one reading of the table. */
-    while (!found && getline(&line, &size, file) >= 0)
-        found = fsp_mountinfo_parse_line(line, &e) &&
-                strcmp(e.mount_point, path) == 0 &&
-                (strcmp(e.fstype, "fuse") == 0 ||
-                 strncmp(e.fstype, "fuse.", 5) == 0);
-    free(line);
-    fclose(file);
-    return found;
+    /* The library's reader (mountinfo.h): one reading of the table. A
+     * table that cannot be read shows no mount. */
+    fsp_mountinfo_foreach(search_visit, &search);
+    return search.found;
 }
 
 int fsp_launcher_unmount(const char *path, unsigned long long mount_id)

@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/** Whether path is the mount point of a fuse or fuse.* mount in this
- * mount namespace (per /proc/self/mountinfo). */
+/** Whether path is the mount point of a FUSE mount (fsp_mountinfo_is_fuse:
+ * fuse, fuse.*, fuseblk) in this mount namespace (per
+ * /proc/self/mountinfo). */
 bool fsp_launcher_is_fuse_mount(const char *path);
 
 /** Detaches the FUSE mount at path if there is one (a crashed file system
