@@ -73,6 +73,10 @@ struct sqlfs_open_options {
     bool create;           /**< create the schema in an empty database */
     bool read_only;        /**< open for reading only (--check) */
     bool exclusive;        /**< refuse if another process uses it */
+    bool case_insensitive; /**< entry_find, entry_retarget and
+                                entry_delete match names in any case
+                                (fsp_name_compare()); names keep the case
+                                they were created with */
 };
 
 struct sqlfs_txn;

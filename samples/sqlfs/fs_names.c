@@ -153,9 +153,15 @@ static int rename_move(struct sqlfs *s, struct sqlfs_txn *t,
 
     if (r->has_target && noreplace)
         return -EEXIST;
-    /* Two names of one file (or one name twice): nothing happens. */
-    if (r->has_target && r->target.ino == r->in.ino)
-        return 0;
+    /* Two names of one file (or one name twice): nothing happens, but
+     * for a new spelling of the same name on a case-insensitive volume
+     * (memfs's rule), which replaces the old one. */
+    if (r->has_target && r->target.ino == r->in.ino) {
+        if (!s->case_insensitive || r->dir != r->new_dir ||
+            strcmp(r->name, r->new_name) == 0)
+            return 0;
+        r->has_target = false;
+    }
     err = check_not_below_itself(s, t, &r->in, r->new_dir->ino);
     if (err < 0)
         return err;

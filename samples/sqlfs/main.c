@@ -39,6 +39,7 @@ static const char usage_text[] =
     "  sync=normal    a commit survives the death of sqlfs at once, and of\n"
     "                 the machine after fsync(2) or syncfs(2) (the default)\n"
     "  sync=full      every commit is on stable storage before the reply\n"
+    "  case_insensitive  find names by any case, list them as created\n"
     "  open_handles   an fsp handle per open(2) (default: one context per\n"
     "                 file, and the kernel sends no OPEN nor RELEASE)\n"
     "  file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS\n"
@@ -67,6 +68,13 @@ static int set_sqlfs_option(void *context, const char *name, char *value)
         if (value)
             return -ENOENT;
         cl->cli.volume.per_file_context = false;
+        return 0;
+    }
+    if (strcmp(name, "case_insensitive") == 0) {
+        if (value)
+            return -ENOENT;
+        cl->sqlfs.case_insensitive = true;
+        cl->cli.volume.case_insensitive = true;
         return 0;
     }
     if (strcmp(name, "sync") == 0) {

@@ -16,6 +16,8 @@
 struct sqlfs_options {
     const char *database; /**< the DATABASE operand */
     bool full_sync;       /**< -o sync=full: every commit is synced */
+    bool case_insensitive; /**< -o case_insensitive: names match in any
+                                case, and keep the one they were made in */
 };
 
 /** The file system: the open database and the open files. */

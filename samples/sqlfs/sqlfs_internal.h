@@ -32,6 +32,7 @@ struct sqlfs_node {
 struct sqlfs {
     struct sqlfs_backend *backend;        /**< the database */
     const struct sqlfs_backend_ops *db;   /**< its functions */
+    bool case_insensitive;                /**< names match in any case */
     pthread_mutex_t nodes_lock;           /**< guards nodes */
     struct sqlfs_node *nodes[SQLFS_NODE_BUCKETS]; /**< open files by ino */
 };

@@ -24,6 +24,8 @@
 #include "backend.h"
 #include "schema.h"
 
+#include <fsp/fsp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -135,6 +137,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PAGE_SIZE] = "PRAGMA page_size",
 };
 
+/* The statements that find an entry by name, on a case-insensitive
+ * volume: every entry of the directory is compared (fsp_name_eq()), since
+ * the index orders names byte by byte. */
+static const char *const stmt_sql_ci[ST_COUNT] = {
+    [ST_ENTRY_FIND] = "SELECT ino FROM dirents WHERE parent = ?1 AND "
+                      "fsp_name_eq(name, ?2)",
+    [ST_ENTRY_RETARGET] = "UPDATE dirents SET ino = ?3 WHERE parent = ?1 "
+                          "AND fsp_name_eq(name, ?2)",
+    [ST_ENTRY_DELETE] = "DELETE FROM dirents WHERE parent = ?1 AND "
+                        "fsp_name_eq(name, ?2)",
+};
+
 struct sqlfs_txn {
     struct sqlite_backend *b;
 };
@@ -150,6 +164,7 @@ struct sqlite_backend {
     int lock_fd;               /* holds the flock */
     bool full_sync;
     bool read_only;
+    bool case_insensitive;
 };
 
 static struct sqlite_backend *sqlite_of(struct sqlfs_backend *b)
@@ -830,20 +845,50 @@ static int configure(struct sqlite_backend *b, char *msg, size_t size)
     return 0;
 }
 
+/* Copy a name argument of fsp_name_eq() into @p out, NUL-terminated.
+ * @return false if it is longer than any name */
+static bool name_arg(sqlite3_value *v, char out[NAME_MAX + 1])
+{
+    int len = sqlite3_value_bytes(v);
+    const void *data = sqlite3_value_blob(v);
+
+    if (len > NAME_MAX)
+        return false;
+    if (len > 0)
+        memcpy(out, data, (size_t)len);
+    out[len] = 0;
+    return true;
+}
+
+/* SQL fsp_name_eq(a, b): 1 if the names are one on a case-insensitive
+ * volume, by fsp's own folding. */
+static void name_eq(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char a[NAME_MAX + 1], b[NAME_MAX + 1];
+
+    (void)argc;
+    sqlite3_result_int(ctx, name_arg(argv[0], a) && name_arg(argv[1], b) &&
+                                fsp_name_compare(a, b, true) == 0);
+}
+
 static int prepare_all(struct sqlite_backend *b, char *msg, size_t size)
 {
+    const char *sql;
     int i, rc;
 
-    for (i = 0; i < ST_COUNT; i++) {
-        rc = sqlite3_prepare_v3(b->db, stmt_sql[i], -1,
-                                SQLITE_PREPARE_PERSISTENT, &b->stmt[i], NULL);
-        if (rc != SQLITE_OK) {
+    rc = sqlite3_create_function(b->db, "fsp_name_eq", 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                 name_eq, NULL, NULL);
+    for (i = 0; i < ST_COUNT && rc == SQLITE_OK; i++) {
+        sql = b->case_insensitive && stmt_sql_ci[i] ? stmt_sql_ci[i]
+                                                    : stmt_sql[i];
+        rc = sqlite3_prepare_v3(b->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &b->stmt[i], NULL);
+        if (rc != SQLITE_OK)
             snprintf(msg, size, "%s: cannot prepare \"%s\": %s", b->path,
-                     stmt_sql[i], sqlite3_errmsg(b->db));
-            return -EIO;
-        }
+                     sql, sqlite3_errmsg(b->db));
     }
-    return 0;
+    return rc == SQLITE_OK ? 0 : -EIO;
 }
 
 static int sq_open(const struct sqlfs_open_options *o, char *msg, size_t size,
@@ -863,6 +908,7 @@ static int sq_open(const struct sqlfs_open_options *o, char *msg, size_t size,
     b->lock_fd = -1;
     b->full_sync = o->full_sync;
     b->read_only = o->read_only;
+    b->case_insensitive = o->case_insensitive;
     pthread_mutex_init(&b->lock, NULL);
     b->path = strdup(o->database);
     copy = strdup(o->database);
