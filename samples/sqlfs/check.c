@@ -25,6 +25,10 @@
 #define NOT_DIR(t) "(" t ".mode & 61440) <> 16384"
 #define NOT_REG(t) "(" t ".mode & 61440) <> 32768"
 
+/* SQLFS_CHUNK_SIZE in the text of a query. */
+#define CHUNK_SIZE_SQL "65536"
+_Static_assert(SQLFS_CHUNK_SIZE == 65536, "CHUNK_SIZE_SQL is SQLFS_CHUNK_SIZE");
+
 /* One invariant: the query returns the rows that break it, and each row
  * prints as the format with its columns (as text) in order. */
 struct invariant {
@@ -50,8 +54,13 @@ static const struct invariant invariants[] = {
     {"SELECT x.ino, x.nlink, x.expected FROM (SELECT i.ino, i.nlink, 2 + "
      "(SELECT count(*) FROM dirents d JOIN inodes c ON c.ino = d.ino WHERE "
      "d.parent = i.ino AND " IS_DIR("c") ") AS expected FROM inodes i WHERE "
-     IS_DIR("i") ") x WHERE x.nlink <> x.expected",
+     IS_DIR("i") " AND i.ino NOT IN (SELECT ino FROM orphans)) x WHERE "
+     "x.nlink <> x.expected",
      "directory %s has link count %s, but 2 + its subdirectories make %s"},
+    {"SELECT i.ino, i.nlink FROM inodes i JOIN orphans o ON o.ino = i.ino "
+     "WHERE " IS_DIR("i") " AND EXISTS (SELECT 1 FROM dirents d WHERE "
+     "d.parent = i.ino)",
+     "directory %s is an orphan (link count %s) but still has entries"},
     {"SELECT x.ino, x.size, x.entries FROM (SELECT i.ino, i.size, (SELECT "
      "count(*) FROM dirents d WHERE d.parent = i.ino) AS entries FROM "
      "inodes i WHERE " IS_DIR("i") ") x WHERE x.size <> x.entries",
@@ -67,7 +76,7 @@ static const struct invariant invariants[] = {
      "WHERE " NOT_REG("i"),
      "inode %s is not a regular file but has data chunk %s"},
     {"SELECT c.ino, c.idx, i.size FROM chunks c JOIN inodes i ON i.ino = "
-     "c.ino WHERE c.idx * 65536 + length(c.data) > i.size",
+     "c.ino WHERE c.idx * " CHUNK_SIZE_SQL " + length(c.data) > i.size",
      "inode %s: data chunk %s goes past the end of the file (size %s)"},
     {"SELECT x.ino, count(*) FROM xattrs x LEFT JOIN inodes i ON i.ino = "
      "x.ino WHERE i.ino IS NULL GROUP BY x.ino",

@@ -398,6 +398,10 @@ static void sigkill_in_the_middle_of_a_copy_loses_nothing_fsynced(void)
     char first[16];
     EXPECT_EQ(read(orphan_fd, first, sizeof first), (ssize_t)sizeof first);
     EXPECT_MEMEQ(first, kept, sizeof first);
+    /* ... and a directory removed while open */
+    ASSERT_OK(mkdir(in_mnt(&w, "gone"), 0755));
+    int dir_fd = (int)ASSERT_OK(open(in_mnt(&w, "gone"), O_RDONLY | O_DIRECTORY));
+    ASSERT_OK(rmdir(in_mnt(&w, "gone")));
 
     pid_t copier = fork();
     ASSERT_TRUE(copier >= 0);
@@ -409,6 +413,7 @@ static void sigkill_in_the_middle_of_a_copy_loses_nothing_fsynced(void)
     EXPECT_EQ(h_waitpid_timeout(m.pid, &st, 10), m.pid);
     EXPECT_TRUE(WIFSIGNALED(st));
     close(orphan_fd); /* fails or not: the daemon is gone */
+    close(dir_fd);
     wait_unmounted(w.mnt);
     if (h_waitpid_timeout(copier, &st, 10) != copier) {
         kill(copier, SIGKILL);
@@ -418,7 +423,7 @@ static void sigkill_in_the_middle_of_a_copy_loses_nothing_fsynced(void)
     unlink(m.log);
 
     EXPECT_EQ(run_check(&w, &p), 0);
-    EXPECT_TRUE(strstr(p.out, ", 1 orphans") != NULL);
+    EXPECT_TRUE(strstr(p.out, ", 2 orphans") != NULL);
     h_note("after the kill: %.*s", (int)strcspn(p.out, "\n"), p.out);
     if (h_failures())
         h_note("--check: %s %s", p.out, p.err);
