@@ -47,8 +47,10 @@ int sqlfs_end(struct sqlfs *s, struct sqlfs_txn *t, int err)
 int sqlfs_begin_on(struct sqlfs *s, uint64_t ino, bool write,
                    struct sqlfs_txn **t, struct sqlfs_inode *in)
 {
-    int err = sqlfs_begin(s, write, t);
+    int err;
 
+    memset(in, 0, sizeof *in);
+    err = sqlfs_begin(s, write, t);
     if (err < 0)
         return err;
     err = s->db->inode_get(*t, ino, in);
