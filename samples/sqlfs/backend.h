@@ -140,7 +140,8 @@ struct sqlfs_backend_ops {
     /** Write every field of @p in to its row. @return 0, -ENOENT */
     int (*inode_update)(struct sqlfs_txn *t, const struct sqlfs_inode *in);
     /**
-     * Insert a new inode; in->ino is set to its new number (never reused).
+     * Insert a new inode; in->ino is set to its new number, which no
+     * inode in the table has (an orphan keeps its number until it goes).
      * @param target  a symbolic link's target, or NULL
      */
     int (*inode_insert)(struct sqlfs_txn *t, struct sqlfs_inode *in,

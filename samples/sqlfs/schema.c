@@ -29,7 +29,7 @@ static const char schema_sql[] =
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL);"
     "CREATE TABLE inodes ("
-    "  ino INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ino INTEGER PRIMARY KEY,"
     "  mode INTEGER NOT NULL,"
     "  uid INTEGER NOT NULL,"
     "  gid INTEGER NOT NULL,"
