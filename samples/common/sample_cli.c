@@ -436,6 +436,22 @@ int sample_cli_wait(const struct sample_cli *cli, fsp_fs_t *fs)
     return err;
 }
 
+int sample_cli_serve(const struct sample_cli *cli, fsp_fs_t *fs, bool *ready)
+{
+    int err;
+
+    *ready = false;
+    err = sample_cli_mount(cli, fs);
+    if (err < 0)
+        return err;
+    err = sample_cli_start(cli, fs);
+    if (err < 0)
+        return err;
+    fsp_daemon_ready(0); /* the parent of fsp_daemonize() exits 0 now */
+    *ready = true;
+    return sample_cli_wait(cli, fs);
+}
+
 void sample_cli_delete_volume(const struct sample_cli *cli, fsp_fs_t *fs,
                               bool ready)
 {

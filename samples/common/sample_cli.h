@@ -18,10 +18,11 @@
  *   parse: sample_cli_parse(&cli, argc, argv)
  *   daemonize: sample_cli_daemonize(&cli)
  *   create: my_create(...), sample_cli_create_volume(&cli, ...)
- *   mount: sample_cli_mount(&cli, fs)
- *   start: sample_cli_start(&cli, fs)
- *   ready: fsp_daemon_ready(0)
- *   wait: sample_cli_wait(&cli, fs)
+ *   serve: sample_cli_serve(&cli, fs, &ready), which is
+ *     mount: sample_cli_mount(&cli, fs)
+ *     start: sample_cli_start(&cli, fs)
+ *     ready: fsp_daemon_ready(0)
+ *     wait: sample_cli_wait(&cli, fs)
  *   delete: sample_cli_delete_volume(&cli, fs, ready), my_delete(...)
  *
  * Every message starts with "PROGRAM: ", PROGRAM being the name given to
@@ -183,6 +184,16 @@ int sample_cli_start(const struct sample_cli *cli, fsp_fs_t *fs);
  * @return 0, or -errno after saying "connection to the kernel lost".
  */
 int sample_cli_wait(const struct sample_cli *cli, fsp_fs_t *fs);
+
+/**
+ * The middle of every run: sample_cli_mount(), sample_cli_start(),
+ * fsp_daemon_ready(0), sample_cli_wait().
+ *
+ * @param ready  out: true once fsp_daemon_ready() was called, for
+ *               sample_cli_delete_volume().
+ * @return 0 after an orderly end, or -errno after a message.
+ */
+int sample_cli_serve(const struct sample_cli *cli, fsp_fs_t *fs, bool *ready);
 
 /**
  * The end of a run, successful or not: tells the parent of

@@ -236,15 +236,7 @@ static int run(const struct command_line *cl)
     err = sample_cli_create_volume(cli, &interface, memfs, &fs);
     if (err < 0)
         goto out;
-    err = sample_cli_mount(cli, fs);
-    if (err < 0)
-        goto out;
-    err = sample_cli_start(cli, fs);
-    if (err < 0)
-        goto out;
-    fsp_daemon_ready(0); /* the parent of fsp_daemonize() exits 0 now */
-    ready = true;
-    err = sample_cli_wait(cli, fs);
+    err = sample_cli_serve(cli, fs, &ready);
 out:
     sample_cli_delete_volume(cli, fs, ready); /* closes what is open */
     memfs_delete(memfs);                      /* then frees the files */

@@ -798,15 +798,30 @@ bool h_fs_is_ptfs(void)
     return strcmp(h_fs_name(), "ptfs") == 0;
 }
 
-/* ptfs serves a directory beside the mount point: MNT.src. */
+bool h_fs_is_sqlfs(void)
+{
+    return strcmp(h_fs_name(), "sqlfs") == 0;
+}
+
+/* ptfs serves a directory beside the mount point, MNT.src; sqlfs a
+ * database file, MNT.sqlite. */
 static void source_dir_of(const char *mnt, char *out, size_t size)
 {
-    snprintf(out, size, "%s.src", mnt);
+    snprintf(out, size, "%s.%s", mnt, h_fs_is_sqlfs() ? "sqlite" : "src");
 }
 
 static void remove_source_dir(const char *mnt)
 {
-    char src[PATH_MAX];
+    static const char *const sqlite_files[] = {"", "-wal", "-shm"};
+    char src[PATH_MAX], path[PATH_MAX + 8];
+    if (h_fs_is_sqlfs()) {
+        source_dir_of(mnt, src, sizeof src);
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s%s", src, sqlite_files[i]);
+            unlink(path);
+        }
+        return;
+    }
     if (!h_fs_is_ptfs())
         return;
     source_dir_of(mnt, src, sizeof src);
@@ -842,12 +857,17 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
         argv[n++] = "-o";
         argv[n++] = (char *)opts;
     }
-    if (h_fs_is_ptfs()) {
+    if (m->source[0]) {
+        argv[n++] = m->source; /* the case's own, kept */
+    } else if (h_fs_is_ptfs()) {
         source_dir_of(m->mnt, src, sizeof src);
         if (mkdir(src, 0755) != 0 && errno != EEXIST) {
             H_FAILF("mkdir %s: %s", src, h_errname(errno));
             return false;
         }
+        argv[n++] = src;
+    } else if (h_fs_is_sqlfs()) {
+        source_dir_of(m->mnt, src, sizeof src); /* created by sqlfs */
         argv[n++] = src;
     }
     argv[n++] = m->mnt;
@@ -959,9 +979,17 @@ bool h_mount(struct h_mount *m, const char *opts, unsigned mflags)
 
 bool h_mount_at(struct h_mount *m, const char *mnt, const char *opts, unsigned mflags)
 {
+    return h_mount_source_at(m, NULL, mnt, opts, mflags);
+}
+
+bool h_mount_source_at(struct h_mount *m, const char *source, const char *mnt,
+                       const char *opts, unsigned mflags)
+{
     memset(m, 0, sizeof *m);
     m->slot = -1;
     snprintf(m->mnt, sizeof m->mnt, "%s", mnt);
+    if (source)
+        snprintf(m->source, sizeof m->source, "%s", source);
     return mount_impl(m, opts, mflags);
 }
 
@@ -1030,7 +1058,8 @@ bool h_unmount(struct h_mount *m, int *status)
     }
     if (status)
         *status = st;
-    remove_source_dir(m->mnt);
+    if (!m->source[0])
+        remove_source_dir(m->mnt);
     if (m->dir[0])
         rmdir(m->dir);
     if (m->log[0])

@@ -21,8 +21,9 @@
  *                 that need the daemon are skipped.
  *   CI            if set (and not "0"/"false"), a missing /dev/fuse is a
  *                 failure instead of a skip.
- *   FSP_TEST_FS   the file system under test: memfs (default) or ptfs,
- *                 which then serves a fresh directory MOUNTPOINT.src.
+ *   FSP_TEST_FS   the file system under test: memfs (default); ptfs,
+ *                 which then serves a fresh directory MOUNTPOINT.src; or
+ *                 sqlfs, on a fresh database MOUNTPOINT.sqlite.
  *   FSP_TEST_FS_OPTS  more -o options for every mount (e.g. slowio).
  *   FSP_TEST_TIMEOUT_SCALE  multiply every case's time limit (e.g. 3 under
  *                 valgrind or a sanitizer build).
@@ -196,6 +197,8 @@ struct h_mount {
     bool child;         /* pid is our child (waitpid works) */
     unsigned dev_minor; /* FUSE connection id */
     int slot;           /* registry slot, -1 if none */
+    char source[288];   /* the source operand the case gave (kept at the
+                           end); empty: the harness's own */
 };
 
 /* Mount memfs on a fresh temp dir (mode 0755 under /tmp) with -o opts.
@@ -203,6 +206,10 @@ struct h_mount {
 bool h_mount(struct h_mount *m, const char *opts, unsigned mflags);
 /* Mount on an existing directory. */
 bool h_mount_at(struct h_mount *m, const char *mnt, const char *opts, unsigned mflags);
+/* Mount with an explicit source operand before the mount point (ptfs's
+ * directory, sqlfs's database), which the unmount leaves in place. */
+bool h_mount_source_at(struct h_mount *m, const char *source, const char *mnt,
+                       const char *opts, unsigned mflags);
 /* Unmount, wait (bounded) for the daemon to exit, rmdir the temp dir.
  * *status gets the daemon's wait status (-1: unknown, not our child; -2:
  * did not exit and was killed). Returns true if the unmount worked. */
@@ -213,9 +220,11 @@ void h_forget(struct h_mount *m);
 int h_register(const char *mnt, pid_t pid, const char *rmdir_after);
 void h_unregister(int slot);
 
-/* The file system under test (FSP_TEST_FS): "memfs" or "ptfs". */
+/* The file system under test (FSP_TEST_FS): "memfs", "ptfs" or "sqlfs"
+ * (which then serves a fresh database MOUNTPOINT.sqlite). */
 const char *h_fs_name(void);
 bool h_fs_is_ptfs(void);
+bool h_fs_is_sqlfs(void);
 
 /* The runner's mount for this case (NULL in FSP_TEST_DIR mode/H_NOMOUNT). */
 const struct h_mount *h_cur_mount(void);

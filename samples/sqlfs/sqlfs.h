@@ -1,0 +1,55 @@
+/**
+ * @file sqlfs.h
+ * sqlfs: a persistent POSIX file system whose inodes, names, data and
+ * extended attributes are rows of an SQL database (backend.h), served
+ * through fsp. See docs/SQLFS.md.
+ */
+#ifndef SQLFS_H
+#define SQLFS_H
+
+#include <fsp/fsp.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** What the command line decides about the file system. */
+struct sqlfs_options {
+    const char *database; /**< the DATABASE operand */
+    bool full_sync;       /**< -o sync=full: every commit is synced */
+    bool case_insensitive; /**< -o case_insensitive: names match in any
+                                case, and keep the one they were made in */
+};
+
+/** The file system: the open database and the open files. */
+struct sqlfs;
+
+/**
+ * Open the database (creating it and its schema if it is a new file),
+ * free what the orphan list holds (files unlinked while open when the
+ * last mount ended without closing them) and fill in the callbacks.
+ * @param options   the database and how to use it
+ * @param interface out: the callbacks, for fsp_fs_create()
+ * @param message   out: on failure, a sentence naming the cause and the fix
+ * @param size      size of @p message
+ * @param out       out: the file system
+ * @return 0 or -errno
+ */
+int sqlfs_create(const struct sqlfs_options *options,
+                 fsp_fs_interface_t *interface, char *message, size_t size,
+                 struct sqlfs **out);
+
+/** Close the database and free the file system (NULL is allowed). Call it
+ * after fsp_fs_delete(), which closes the files still open. */
+void sqlfs_delete(struct sqlfs *s);
+
+/**
+ * sqlfs --check: verify the invariants of the database at @p database
+ * (link counts, entries and chunks without their inode, inodes without
+ * a name that are not orphans, directory sizes) and print to stdout one
+ * line per problem, or one summary line if there is none.
+ * @return 0 if the database is sound, 1 if it has problems, 2 if it
+ *         cannot be checked (the message says why, on stderr)
+ */
+int sqlfs_check(const char *database);
+
+#endif
