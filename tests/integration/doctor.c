@@ -73,7 +73,7 @@ static int run_doctor(const struct doctor_run *r)
     status = h_run(&proc, &o, (char *const *)argv);
     if (status < 0)
         ADD_FAILURE("fsptool doctor did not run to its end (timed out: %d)",
-                proc.timed_out);
+                    proc.timed_out);
     return status;
 }
 
@@ -108,8 +108,8 @@ static const char *find_line(const char *status, const char *check,
     const char *_t = (text);                                                 \
     const char *_l = find_line(status, check, _t);                           \
     if (!_l)                                                                 \
-        ADD_FAILURE("no line '%s %s ...%s...' in doctor's output:\n%s", status,  \
-                check, _t ? _t : "", proc.out);                              \
+        ADD_FAILURE("no line '%s %s ...%s...' in doctor's output:\n%s",     \
+                    status, check, _t ? _t : "", proc.out);                  \
     _l; })
 
 static void need_dev_fuse(void)
@@ -150,7 +150,7 @@ static void healthy_machine_exits_0_with_a_line_for_every_check(void)
         if (!find_line("ok", check_names[i], NULL) &&
             !find_line("warn", check_names[i], NULL))
             ADD_FAILURE("no ok or warn line for %s:\n%s", check_names[i],
-                    proc.out);
+                        proc.out);
     }
     EXPECT_TRUE(strstr(proc.out, "FAIL  ") == NULL);
     EXPECT_TRUE(strstr(proc.out, " 0 FAIL: everything fsp needs") != NULL);

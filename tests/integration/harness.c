@@ -395,7 +395,7 @@ int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg)
     if (pid == 0) {
         if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
             ADD_FAILURE("cannot drop to uid %d gid %d: %s", (int)uid, (int)gid,
-                    expect_errname(errno));
+                        expect_errname(errno));
             _exit(1);
         }
         fn(arg);
@@ -442,7 +442,7 @@ int h_fork_workers(int nproc, void (*fn)(int, void *), void *arg, double timeout
         double left = end - h_now();
         if (h_waitpid_timeout(pids[i], &st, left > 0 ? left : 0.01) != pids[i]) {
             ADD_FAILURE("worker %d (pid %d) did not finish within %.0f s", i,
-                    (int)pids[i], timeout_s);
+                        (int)pids[i], timeout_s);
             kill(pids[i], SIGKILL);
             h_waitpid_timeout(pids[i], &st, 5);
             bad++;
@@ -856,7 +856,7 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             log_tail(m->log, tail, sizeof tail);
             ADD_FAILURE("memfs -o %s %s failed (status 0x%x); log: %s", opts ? opts : "",
-                    m->mnt, st, tail);
+                        m->mnt, st, tail);
             return false;
         }
         struct h_mountinfo mi;
@@ -897,7 +897,7 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
             m->pid = 0;
             log_tail(m->log, tail, sizeof tail);
             ADD_FAILURE("memfs -f -o %s %s exited before mounting (status 0x%x); log: %s",
-                    opts ? opts : "", m->mnt, st, tail);
+                        opts ? opts : "", m->mnt, st, tail);
             return false;
         }
         if (h_now() > end) {
@@ -1117,8 +1117,8 @@ bool h_check_baseline(const char *mnt, long long base_nodes)
         h_sleep(0.05);
     }
     ADD_FAILURE("leak check: %s still holds handles %lld, nodes %lld (baseline 0, %lld) "
-            "after its files were closed and the kernel's caches dropped",
-            mnt, handles, nodes, base_nodes);
+                "after its files were closed and the kernel's caches dropped",
+                mnt, handles, nodes, base_nodes);
     return false;
 }
 
@@ -1296,7 +1296,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         bool in_ci = ci && *ci && strcmp(ci, "0") != 0 && strcasecmp(ci, "false") != 0;
         if (in_ci) {
             ADD_FAILURE("/dev/fuse is missing (%s) and CI is set: integration tests must run",
-                    fuse_missing);
+                        fuse_missing);
             return R_FAIL;
         }
         snprintf(shm->skip_reason, sizeof shm->skip_reason, "SKIP: /dev/fuse is missing (%s)",
@@ -1373,7 +1373,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             ADD_FAILURE("INTERRUPTED by signal %d after %.1f s", (int)g_interrupted, h_now() - start);
         else
             ADD_FAILURE("TIMEOUT: still running after %.0f s; connection aborted, processes killed",
-                    limit);
+                        limit);
         /* abort every FUSE connection the case uses, then kill its processes */
         if (g_have_mount && g_mount.dev_minor)
             h_abort_connection(g_mount.dev_minor);
@@ -1398,7 +1398,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             char tail[600];
             log_tail(g_mount.log, tail, sizeof tail);
             ADD_FAILURE("memfs daemon died during the case: %s; log: %s",
-                    describe_status(dst, sbuf, sizeof sbuf), tail);
+                        describe_status(dst, sbuf, sizeof sbuf), tail);
             g_mount.pid = 0;
             died = true;
         }
@@ -1412,7 +1412,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             ADD_FAILURE("could not unmount %s", g_mount.mnt);
         else if (!died && !timed_out && !(WIFEXITED(dst) && WEXITSTATUS(dst) == 0))
             ADD_FAILURE("memfs did not exit 0 after unmount: %s",
-                    describe_status(dst, sbuf, sizeof sbuf));
+                        describe_status(dst, sbuf, sizeof sbuf));
         g_have_mount = false;
     }
     reg_cleanup_all(timed_out);

@@ -364,7 +364,7 @@ static void sigkill_daemon_unblocks_waiting_caller_with_enotconn(void)
         if (d.err != ENOTCONN && d.err != ECONNABORTED && d.err != EIO &&
             d.err != ECANCELED)
             ADD_FAILURE("blocked stat() ended with errno=%s, expected ENOTCONN (or ECONNABORTED/EIO)",
-                    expect_errname(d.err));
+                        expect_errname(d.err));
     } else {
         ADD_FAILURE("a stat() blocked on the killed daemon did not return within 5 s");
     }
@@ -475,7 +475,7 @@ static void sigkill_daemon_mount_disappears_within_2s(void)
     double dt = h_now() - tk;
     if (is_fuse_mounted(m.mnt))
         ADD_FAILURE("%s still mounted 3 s after the daemon was killed (auto_unmount is the default)",
-                m.mnt);
+                    m.mnt);
     else {
         h_note("mount gone %.3f s after SIGKILL", dt);
         EXPECT_LE(dt, 2.0);
@@ -674,7 +674,7 @@ static bool expect_mount_error(const struct mount_error *me)
                 phrase = true;
         if (!phrase)
             ADD_FAILURE("%s %s: exit %d, but stderr has none of the expected phrases (\"%s\"...): "
-                    "\"%s\"", mode, me->mnt, rc, me->phrases[0], p.err);
+                        "\"%s\"", mode, me->mnt, rc, me->phrases[0], p.err);
         if (me->must_name && !strstr(p.err, me->must_name))
             ADD_FAILURE("%s %s: stderr does not name %s: \"%s\"", mode, me->mnt, me->must_name, p.err);
         if (p.err[0] == 0)

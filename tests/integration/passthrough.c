@@ -440,7 +440,7 @@ static void io_in_daemon_ns(void *arg)
     int ns = open(path, O_RDONLY | O_CLOEXEC);
     if (ns < 0 || setns(ns, CLONE_NEWNS) != 0) {
         ADD_FAILURE("cannot join the mount namespace of %d: %s", (int)io->daemon,
-                expect_errname(errno));
+                    expect_errname(errno));
         return;
     }
     close(ns);

@@ -83,7 +83,7 @@ static bool verify_whole(int fd, const unsigned char *model, size_t size, struct
     bool ok = (size_t)got == size && memcmp(b, model, size) == 0;
     if (!ok) {
         ADD_FAILURE("%s: read %zd of %zu bytes; first difference at %zu", when, got, size,
-                expect_memdiff(b, model, (size_t)got < size ? (size_t)got : size));
+                    expect_memdiff(b, model, (size_t)got < size ? (size_t)got : size));
         dump_ops(log);
     }
     free(b);
@@ -123,7 +123,7 @@ static void random_ops_match_model(void)
             ssize_t w = pwrite(fd, buf, len, (off_t)off);
             if (w != (ssize_t)len) {
                 ADD_FAILURE("op %ld: pwrite(off=%zu, len=%zu) -> %zd; errno=%s", i, off, len, w,
-                        expect_errname(errno));
+                            expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -139,13 +139,13 @@ static void random_ops_match_model(void)
             size_t want = off >= size ? 0 : (size - off < len ? size - off : len);
             if (got != (ssize_t)want) {
                 ADD_FAILURE("op %ld: pread(off=%zu, len=%zu) -> %zd, model says %zu; errno=%s", i,
-                        off, len, got, want, expect_errname(errno));
+                            off, len, got, want, expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
             if (memcmp(rb, model + off, want) != 0) {
                 ADD_FAILURE("op %ld: pread(off=%zu, len=%zu): data differs from the model at file "
-                        "offset %zu", i, off, len, off + expect_memdiff(rb, model + off, want));
+                            "offset %zu", i, off, len, off + expect_memdiff(rb, model + off, want));
                 dump_ops(&log);
                 break;
             }
@@ -171,7 +171,7 @@ static void random_ops_match_model(void)
             log_op(&log, "fstat (size %zu)", size);
             if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) {
                 ADD_FAILURE("op %ld: fstat size %lld, model %zu; errno=%s", i,
-                        (long long)st.st_size, size, expect_errname(errno));
+                            (long long)st.st_size, size, expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -200,7 +200,7 @@ static void random_ops_match_model(void)
             if (lseek(fd, (off_t)off, SEEK_SET) != (off_t)off ||
                 write(fd, buf, len) != (ssize_t)len) {
                 ADD_FAILURE("op %ld: lseek+write(off=%zu, len=%zu): errno=%s", i, off, len,
-                        expect_errname(errno));
+                            expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -275,14 +275,14 @@ static void private_and_shared_worker(int w, void *arg)
         ssize_t got;
         if (!read_exact(f, rb, 65536 + 16, &got) || got != (ssize_t)len || memcmp(rb, b, len))
             ADD_FAILURE("worker %d: %s: read back %zd of %zu bytes, or wrong data (errno=%s)", w,
-                    f, got, len, expect_errname(errno));
+                        f, got, len, expect_errname(errno));
         const char *g = h_path("w%d/r%d", w, it);
         if (rename(f, g) != 0)
             ADD_FAILURE("worker %d: rename %s: errno=%s", w, f, expect_errname(errno));
         struct stat st;
         if (stat(g, &st) != 0 || st.st_size != (off_t)len)
             ADD_FAILURE("worker %d: stat %s: size %lld, expected %zu (errno=%s)", w, g,
-                    (long long)st.st_size, len, expect_errname(errno));
+                        (long long)st.st_size, len, expect_errname(errno));
         if (!read_exact(g, rb, 65536 + 16, &got) || got != (ssize_t)len || memcmp(rb, b, len))
             ADD_FAILURE("worker %d: %s after rename: wrong data", w, g);
         if (it % 2 == 0 && unlink(g) != 0)
@@ -433,7 +433,7 @@ static void looker(int w, void *arg)
             if (stat(h_path("%s/f%d", dir, k), &st) == 0) {
                 if (st.st_size != FSIZE || !S_ISREG(st.st_mode))
                     ADD_FAILURE("stat %s/f%d: size %lld mode %o", dir, k, (long long)st.st_size,
-                            st.st_mode);
+                                st.st_mode);
             } else if (errno != ENOENT) {
                 ADD_FAILURE("stat %s/f%d: errno=%s", dir, k, expect_errname(errno));
             }
@@ -467,7 +467,7 @@ static void looker(int w, void *arg)
         ssize_t n = pread(fd, got, sizeof got, 0);
         if (n != FSIZE || memcmp(got, want, FSIZE) != 0)
             ADD_FAILURE("%s: read %zd bytes, wrong contents (first diff at %zu)", path, n,
-                    expect_memdiff(got, want, n > 0 ? (size_t)n : 0));
+                        expect_memdiff(got, want, n > 0 ? (size_t)n : 0));
         close(fd);
     }
     h_note("looker %d: %ld opens, %ld ENOENT, %ld temp files", w, opens, enoent, tmps);

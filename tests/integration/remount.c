@@ -125,7 +125,7 @@ static void expect_daemon_exits_0(pid_t pid, double timeout_s, const char *log)
                    (int)pid, st, tail);
         else
             ADD_FAILURE("daemon %d did not exit 0 after its unmount (status 0x%x); its output: %s",
-                    (int)pid, st, tail);
+                        (int)pid, st, tail);
     }
 }
 
@@ -286,7 +286,7 @@ static void thousand_remounts_under_a_writer_touch_only_their_own_volume(void)
         if (!is_fuse_mounted(dir) || access(probe, F_OK) != 0) {
             lost++;
             ADD_FAILURE("cycle %d: the volume mounted on %s vanished before its unmount",
-                    cycles, dir);
+                        cycles, dir);
         }
         /* EBUSY while the writer has a file open: try again at once. */
         int err = 0;

@@ -100,13 +100,13 @@ static void expect_gone_at_once(const char *file, int line, const char *path)
     if (stat(path, &st) != 0) {
         if (errno != ENOENT)
             expect_fail(file, line, "stat %s: errno=%s, expected ENOENT", path,
-                   expect_errname(errno));
+                        expect_errname(errno));
         return;
     }
     while (stat(path, &st) == 0 && h_now() - start < 2)
         ;
     expect_fail(file, line, "%s was still found after it was removed; gone %.0f us later",
-           path, (h_now() - start) * 1e6);
+                path, (h_now() - start) * 1e6);
 }
 
 /* @p path must name the file with inode @p ino right now; if it still
@@ -126,7 +126,7 @@ static void expect_ino_at_once(const char *file, int line, const char *path, ino
     while (stat(path, &st) == 0 && st.st_ino != ino && h_now() - start < 2)
         ;
     expect_fail(file, line, "%s still named the replaced file; the new one %.0f us later",
-           path, (h_now() - start) * 1e6);
+                path, (h_now() - start) * 1e6);
 }
 
 /* ---- the debug log ---- */

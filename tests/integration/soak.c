@@ -69,7 +69,7 @@ static void create_write_close_unlink_never_runs_out_of_space(void)
         close(fd);
         if (w != (ssize_t)sizeof data) {
             ADD_FAILURE("cycle %ld: write of 64 KiB: %zd (%s)", done, w,
-                    w < 0 ? expect_errname(werr) : "short");
+                        w < 0 ? expect_errname(werr) : "short");
             break;
         }
         if (unlink(path) != 0) {

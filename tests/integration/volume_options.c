@@ -101,7 +101,7 @@ static void max_file_size_write_beyond_fails(void)
         h_note("a write past max_file_size fails with %s", expect_errname(e));
     else
         ADD_FAILURE("pwrite(1 byte at max_file_size) -> %zd; errno=%s; expected EFBIG or ENOSPC", r,
-                expect_errname(e));
+                    expect_errname(e));
     /* a write across the limit is short or fails; nothing lands past it */
     errno = 0;
     r = pwrite(fd, buf, 8192, MAX - 4096);
@@ -112,7 +112,7 @@ static void max_file_size_write_beyond_fails(void)
         h_note("a write across the limit fails with %s", expect_errname(e));
     else
         ADD_FAILURE("pwrite(8192 at max-4096) -> %zd; errno=%s; expected 4096 or EFBIG/ENOSPC", r,
-                expect_errname(e));
+                    expect_errname(e));
     errno = 0;
     int t = ftruncate(fd, MAX + 1);
     e = errno;
