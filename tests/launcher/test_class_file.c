@@ -8,8 +8,8 @@
  */
 #define _GNU_SOURCE
 
-#include "expect.h"
 #include "class_file.h"
+#include "expect.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -19,8 +19,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "expect.h"
 #include "describe.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"

@@ -15,8 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "expect.h"
 #include "describe.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"

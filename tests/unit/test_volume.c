@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "expect.h"
 #include "dispatch.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "pending.h"
 
