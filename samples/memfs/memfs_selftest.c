@@ -7,7 +7,7 @@
  * directory map, the sparse page tree). The tests through a real mount
  * live in tests/.
  *
- * Checks with tests/unit/check.h, the framework of the unit tests: one
+ * Checks with tests/common/expect.h, the assertions of every test: one
  * line per failed check, "FAIL: TEST" per failed test and, last,
  * "memfs_selftest: N passed, M failed" (tests); exits 1 if any failed.
  */
@@ -32,9 +32,9 @@
 #include <sys/xattr.h>
 #include <time.h>
 
-/* ---- checking: tests/unit/check.h, the unit tests' framework ---- */
+/* ---- checking: tests/common/expect.h, the assertions of every test ---- */
 
-#include "check.h"
+#include "expect.h"
 
 /* ---- a volume under test ---- */
 
@@ -72,12 +72,12 @@ static void check_volume_consistent(void)
         bytes += n->data.page_count * MEMFS_PAGE_SIZE + n->xattr_bytes;
         nodes++;
         if (S_ISDIR(n->mode))
-            CHECK(memfs_dirmap_validate(&n->entries) == 0);
-        CHECK(n->nlink > 0 || n->open_count > 0);
-        CHECK_EQ(n->open_count, 0); /* every test closes what it opens */
+            EXPECT_TRUE(memfs_dirmap_validate(&n->entries) == 0);
+        EXPECT_TRUE(n->nlink > 0 || n->open_count > 0);
+        EXPECT_EQ(n->open_count, 0); /* every test closes what it opens */
     }
-    CHECK_EQ(m->used_bytes, bytes);
-    CHECK_EQ(m->node_count, nodes);
+    EXPECT_EQ(m->used_bytes, bytes);
+    EXPECT_EQ(m->node_count, nodes);
 }
 
 static fsp_create_info_t create_info(uint32_t mode)
@@ -204,19 +204,19 @@ static void test_root(void)
 
     setup(NULL);
     info = stat_path("/", &err);
-    CHECK_EQ(err, 0);
-    CHECK(S_ISDIR(info.mode));
-    CHECK_EQ(info.mode & 07777, 0755);
-    CHECK_EQ(info.nlink, 2);
-    CHECK_EQ(info.index_number, 1);
-    CHECK_EQ(fi.get_volume_info(fs, &vi), 0);
-    CHECK_EQ(vi.total_files, MEMFS_DEFAULT_MAX_NODES);
-    CHECK_EQ(vi.free_files, MEMFS_DEFAULT_MAX_NODES - 1);
-    CHECK_EQ(vi.free_size, vi.total_size);
-    CHECK_EQ(vi.max_name_length, 255);
-    CHECK_EQ(make("/", S_IFDIR | 0755), -EEXIST);
-    CHECK_EQ(fi.unlink(fs, NULL, "/"), -EBUSY);
-    CHECK_EQ(fi.rename(fs, NULL, "/", "/x", 0), -EBUSY);
+    EXPECT_EQ(err, 0);
+    EXPECT_TRUE(S_ISDIR(info.mode));
+    EXPECT_EQ(info.mode & 07777, 0755);
+    EXPECT_EQ(info.nlink, 2);
+    EXPECT_EQ(info.index_number, 1);
+    EXPECT_EQ(fi.get_volume_info(fs, &vi), 0);
+    EXPECT_EQ(vi.total_files, MEMFS_DEFAULT_MAX_NODES);
+    EXPECT_EQ(vi.free_files, MEMFS_DEFAULT_MAX_NODES - 1);
+    EXPECT_EQ(vi.free_size, vi.total_size);
+    EXPECT_EQ(vi.max_name_length, 255);
+    EXPECT_EQ(make("/", S_IFDIR | 0755), -EEXIST);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/"), -EBUSY);
+    EXPECT_EQ(fi.rename(fs, NULL, "/", "/x", 0), -EBUSY);
     check_volume_consistent();
     teardown();
 }
@@ -226,26 +226,26 @@ static void test_paths(void)
     char long_name[300];
 
     setup(NULL);
-    CHECK_EQ(make("/dir", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/dir/file", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_error("/dir/file"), 0);
-    CHECK_EQ(stat_error("/missing"), -ENOENT);
-    CHECK_EQ(stat_error("/missing/x"), -ENOENT);
-    CHECK_EQ(stat_error("/dir/file/x"), -ENOTDIR);
-    CHECK_EQ(make("/dir/file/x", S_IFREG | 0644), -ENOTDIR);
-    CHECK_EQ(make("/missing/x", S_IFREG | 0644), -ENOENT);
-    CHECK_EQ(make("/dir/file", S_IFREG | 0644), -EEXIST);
-    CHECK_EQ(make("/dir", S_IFREG | 0644), -EEXIST);
+    EXPECT_EQ(make("/dir", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/dir/file", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_error("/dir/file"), 0);
+    EXPECT_EQ(stat_error("/missing"), -ENOENT);
+    EXPECT_EQ(stat_error("/missing/x"), -ENOENT);
+    EXPECT_EQ(stat_error("/dir/file/x"), -ENOTDIR);
+    EXPECT_EQ(make("/dir/file/x", S_IFREG | 0644), -ENOTDIR);
+    EXPECT_EQ(make("/missing/x", S_IFREG | 0644), -ENOENT);
+    EXPECT_EQ(make("/dir/file", S_IFREG | 0644), -EEXIST);
+    EXPECT_EQ(make("/dir", S_IFREG | 0644), -EEXIST);
 
     long_name[0] = '/';
     memset(long_name + 1, 'n', 256);
     long_name[257] = '\0';
-    CHECK_EQ(make(long_name, S_IFREG | 0644), -ENAMETOOLONG);
-    CHECK_EQ(stat_error(long_name), -ENAMETOOLONG);
+    EXPECT_EQ(make(long_name, S_IFREG | 0644), -ENAMETOOLONG);
+    EXPECT_EQ(stat_error(long_name), -ENAMETOOLONG);
     long_name[256] = '\0'; /* 255 bytes: the longest allowed */
-    CHECK_EQ(make(long_name, S_IFREG | 0644), 0);
-    CHECK_EQ(stat_error(long_name), 0);
-    CHECK_EQ(make("/dir/bad", 0170000 | 0644), -EINVAL);
+    EXPECT_EQ(make(long_name, S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_error(long_name), 0);
+    EXPECT_EQ(make("/dir/bad", 0170000 | 0644), -EINVAL);
     check_volume_consistent();
     teardown();
 }
@@ -260,35 +260,35 @@ static void test_types(void)
 
     setup(NULL);
     ci.rdev = makedev(1, 3);
-    CHECK_EQ(fi.create(fs, "/null", &ci, &ctx, &info), 0);
-    CHECK(S_ISCHR(info.mode));
-    CHECK_EQ(info.rdev, makedev(1, 3));
-    CHECK_EQ(info.uid, UID);
-    CHECK_EQ(info.gid, GID);
-    CHECK_EQ(info.nlink, 1);
+    EXPECT_EQ(fi.create(fs, "/null", &ci, &ctx, &info), 0);
+    EXPECT_TRUE(S_ISCHR(info.mode));
+    EXPECT_EQ(info.rdev, makedev(1, 3));
+    EXPECT_EQ(info.uid, UID);
+    EXPECT_EQ(info.gid, GID);
+    EXPECT_EQ(info.nlink, 1);
     fi.close(fs, ctx);
-    CHECK_EQ(make("/fifo", S_IFIFO | 0644), 0);
-    CHECK_EQ(make("/sock", S_IFSOCK | 0644), 0);
-    CHECK_EQ(make("/blk", S_IFBLK | 0644), 0);
-    CHECK(S_ISFIFO(stat_path("/fifo", NULL).mode));
-    CHECK(S_ISSOCK(stat_path("/sock", NULL).mode));
-    CHECK(S_ISBLK(stat_path("/blk", NULL).mode));
+    EXPECT_EQ(make("/fifo", S_IFIFO | 0644), 0);
+    EXPECT_EQ(make("/sock", S_IFSOCK | 0644), 0);
+    EXPECT_EQ(make("/blk", S_IFBLK | 0644), 0);
+    EXPECT_TRUE(S_ISFIFO(stat_path("/fifo", NULL).mode));
+    EXPECT_TRUE(S_ISSOCK(stat_path("/sock", NULL).mode));
+    EXPECT_TRUE(S_ISBLK(stat_path("/blk", NULL).mode));
 
-    CHECK_EQ(make_symlink("/link", "../some/where"), 0);
+    EXPECT_EQ(make_symlink("/link", "../some/where"), 0);
     info = stat_path("/link", NULL);
-    CHECK(S_ISLNK(info.mode));
-    CHECK_EQ(info.size, strlen("../some/where"));
-    CHECK_EQ(make("/nolink", S_IFLNK | 0777), -EINVAL); /* no target */
+    EXPECT_TRUE(S_ISLNK(info.mode));
+    EXPECT_EQ(info.size, strlen("../some/where"));
+    EXPECT_EQ(make("/nolink", S_IFLNK | 0777), -EINVAL); /* no target */
 
     ctx = open_file("/link", FSP_OPEN_META, &err);
-    CHECK_EQ(err, 0);
-    CHECK_EQ(fi.get_reparse_point(fs, ctx, target, sizeof target), 0);
-    CHECK(strcmp(target, "../some/where") == 0);
-    CHECK_EQ(fi.get_reparse_point(fs, ctx, target, 13), -ENAMETOOLONG);
-    CHECK_EQ(fi.get_reparse_point(fs, ctx, target, 14), 0);
+    EXPECT_EQ(err, 0);
+    EXPECT_EQ(fi.get_reparse_point(fs, ctx, target, sizeof target), 0);
+    EXPECT_TRUE(strcmp(target, "../some/where") == 0);
+    EXPECT_EQ(fi.get_reparse_point(fs, ctx, target, 13), -ENAMETOOLONG);
+    EXPECT_EQ(fi.get_reparse_point(fs, ctx, target, 14), 0);
     fi.close(fs, ctx);
     ctx = open_file("/fifo", FSP_OPEN_META, &err);
-    CHECK_EQ(fi.get_reparse_point(fs, ctx, target, sizeof target), -EINVAL);
+    EXPECT_EQ(fi.get_reparse_point(fs, ctx, target, sizeof target), -EINVAL);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -300,29 +300,29 @@ static void test_open_rules(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/dir", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/file", S_IFREG | 0644), 0);
-    CHECK_EQ(make_symlink("/link", "file"), 0);
+    EXPECT_EQ(make("/dir", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/file", S_IFREG | 0644), 0);
+    EXPECT_EQ(make_symlink("/link", "file"), 0);
 
-    CHECK(open_file("/dir", O_RDWR, &err) == NULL);
-    CHECK_EQ(err, -EISDIR);
-    CHECK(open_file("/dir", O_WRONLY, &err) == NULL);
-    CHECK_EQ(err, -EISDIR);
-    CHECK(open_file("/file", O_RDONLY | O_DIRECTORY, &err) == NULL);
-    CHECK_EQ(err, -ENOTDIR);
-    CHECK(open_file("/link", O_RDONLY, &err) == NULL);
-    CHECK_EQ(err, -ELOOP);
-    CHECK(open_file("/missing", O_RDONLY, &err) == NULL);
-    CHECK_EQ(err, -ENOENT);
+    EXPECT_TRUE(open_file("/dir", O_RDWR, &err) == NULL);
+    EXPECT_EQ(err, -EISDIR);
+    EXPECT_TRUE(open_file("/dir", O_WRONLY, &err) == NULL);
+    EXPECT_EQ(err, -EISDIR);
+    EXPECT_TRUE(open_file("/file", O_RDONLY | O_DIRECTORY, &err) == NULL);
+    EXPECT_EQ(err, -ENOTDIR);
+    EXPECT_TRUE(open_file("/link", O_RDONLY, &err) == NULL);
+    EXPECT_EQ(err, -ELOOP);
+    EXPECT_TRUE(open_file("/missing", O_RDONLY, &err) == NULL);
+    EXPECT_EQ(err, -ENOENT);
 
     ctx = open_file("/dir", O_RDONLY | O_DIRECTORY, &err);
-    CHECK_EQ(err, 0);
+    EXPECT_EQ(err, 0);
     fi.close(fs, ctx);
     ctx = open_file("/link", FSP_OPEN_META, &err);
-    CHECK_EQ(err, 0);
+    EXPECT_EQ(err, 0);
     fi.close(fs, ctx);
     ctx = open_file("/dir", FSP_OPEN_META | O_RDWR, &err);
-    CHECK_EQ(err, 0);
+    EXPECT_EQ(err, 0);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -337,55 +337,55 @@ static void test_read_write(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
     before = stat_path("/f", NULL);
     tick();
     ctx = open_file("/f", O_RDWR, &err);
     for (i = 0; i < sizeof buf; i++)
         buf[i] = (unsigned char)(i * 7 + 1);
-    CHECK_EQ(fi.write(fs, ctx, buf, 0, 5000, 0, &n), 0);
-    CHECK_EQ(n, 5000);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 5000);
-    CHECK_EQ(info.allocation_size, 2 * MEMFS_PAGE_SIZE);
-    CHECK(timespec_cmp(info.mtime, before.mtime) > 0);
-    CHECK(timespec_cmp(info.ctime, before.ctime) > 0);
-    CHECK_EQ(read_at(ctx, back, 0, sizeof back), 5000);
-    CHECK(memcmp(back, buf, 5000) == 0);
-    CHECK_EQ(read_at(ctx, back, 4990, 100), 10);
-    CHECK_EQ(read_at(ctx, back, 5000, 100), 0); /* at EOF */
-    CHECK_EQ(read_at(ctx, back, 1 << 30, 100), 0); /* past EOF */
+    EXPECT_EQ(fi.write(fs, ctx, buf, 0, 5000, 0, &n), 0);
+    EXPECT_EQ(n, 5000);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 5000);
+    EXPECT_EQ(info.allocation_size, 2 * MEMFS_PAGE_SIZE);
+    EXPECT_TRUE(timespec_cmp(info.mtime, before.mtime) > 0);
+    EXPECT_TRUE(timespec_cmp(info.ctime, before.ctime) > 0);
+    EXPECT_EQ(read_at(ctx, back, 0, sizeof back), 5000);
+    EXPECT_TRUE(memcmp(back, buf, 5000) == 0);
+    EXPECT_EQ(read_at(ctx, back, 4990, 100), 10);
+    EXPECT_EQ(read_at(ctx, back, 5000, 100), 0); /* at EOF */
+    EXPECT_EQ(read_at(ctx, back, 1 << 30, 100), 0); /* past EOF */
 
     /* Append ignores the offset. */
-    CHECK_EQ(fi.write(fs, ctx, "xyz", 0, 3, FSP_WRITE_TO_END_OF_FILE, &n), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 5003);
-    CHECK_EQ(read_at(ctx, back, 5000, 3), 3);
-    CHECK(memcmp(back, "xyz", 3) == 0);
+    EXPECT_EQ(fi.write(fs, ctx, "xyz", 0, 3, FSP_WRITE_TO_END_OF_FILE, &n), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 5003);
+    EXPECT_EQ(read_at(ctx, back, 5000, 3), 3);
+    EXPECT_TRUE(memcmp(back, "xyz", 3) == 0);
 
     /* A write past the end leaves a hole that reads as zeros. */
-    CHECK_EQ(write_at(ctx, "end", 100000, 3, &n), 0);
-    CHECK_EQ(stat_path("/f", NULL).size, 100003);
-    CHECK_EQ(read_at(ctx, back, 5003, sizeof back), sizeof back);
-    CHECK(all_zero(back, sizeof back));
-    CHECK_EQ(stat_path("/f", NULL).allocation_size, 3 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(write_at(ctx, "end", 100000, 3, &n), 0);
+    EXPECT_EQ(stat_path("/f", NULL).size, 100003);
+    EXPECT_EQ(read_at(ctx, back, 5003, sizeof back), sizeof back);
+    EXPECT_TRUE(all_zero(back, sizeof back));
+    EXPECT_EQ(stat_path("/f", NULL).allocation_size, 3 * MEMFS_PAGE_SIZE);
 
     /* A zero-length write changes nothing and succeeds. */
-    CHECK_EQ(write_at(ctx, "", 1 << 20, 0, &n), 0);
-    CHECK_EQ(n, 0);
-    CHECK_EQ(stat_path("/f", NULL).size, 100003);
+    EXPECT_EQ(write_at(ctx, "", 1 << 20, 0, &n), 0);
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(stat_path("/f", NULL).size, 100003);
 
     /* Overwrite (O_TRUNC) empties the file and gives the space back. */
-    CHECK_EQ(fi.overwrite(fs, ctx), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 0);
-    CHECK_EQ(info.allocation_size, 0);
-    CHECK_EQ(read_at(ctx, back, 0, 10), 0);
+    EXPECT_EQ(fi.overwrite(fs, ctx), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 0);
+    EXPECT_EQ(info.allocation_size, 0);
+    EXPECT_EQ(read_at(ctx, back, 0, 10), 0);
     fi.close(fs, ctx);
 
     ctx = open_file("/", O_RDONLY, &err);
-    CHECK_EQ(fi.read(fs, ctx, back, 0, 10, &n), -EISDIR);
-    CHECK_EQ(fi.write(fs, ctx, back, 0, 10, 0, &n), -EISDIR);
+    EXPECT_EQ(fi.read(fs, ctx, back, 0, 10, &n), -EISDIR);
+    EXPECT_EQ(fi.write(fs, ctx, back, 0, 10, 0, &n), -EISDIR);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -399,38 +399,38 @@ static void test_truncate(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
     ctx = open_file("/f", O_RDWR, &err);
     memset(buf, 0xAB, sizeof buf);
-    CHECK_EQ(write_at(ctx, buf, 0, sizeof buf, NULL), 0);
+    EXPECT_EQ(write_at(ctx, buf, 0, sizeof buf, NULL), 0);
 
     /* Shrink into the middle of a page, then grow: the old bytes beyond
      * the cut must not come back. */
-    CHECK_EQ(fi.set_file_size(fs, ctx, 100, &info), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 100);
-    CHECK_EQ(info.allocation_size, MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.set_file_size(fs, ctx, 8192, &info), 0);
-    CHECK_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
-    CHECK(memcmp(back, buf, 100) == 0);
-    CHECK(all_zero(back + 100, sizeof back - 100));
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 100, &info), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 100);
+    EXPECT_EQ(info.allocation_size, MEMFS_PAGE_SIZE);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 8192, &info), 0);
+    EXPECT_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
+    EXPECT_TRUE(memcmp(back, buf, 100) == 0);
+    EXPECT_TRUE(all_zero(back + 100, sizeof back - 100));
 
     /* 1 GiB and 1 TiB - 1 cost nothing: the growth is a hole. */
-    CHECK_EQ(fi.set_file_size(fs, ctx, UINT64_C(1) << 30, &info), 0);
-    CHECK_EQ(info.size, UINT64_C(1) << 30);
-    CHECK_EQ(info.allocation_size, MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.set_file_size(fs, ctx, MEMFS_DEFAULT_MAX_FILE_SIZE - 1, &info),
-             0);
-    CHECK_EQ(read_at(ctx, back, (UINT64_C(1) << 39) + 12345, 4096), 4096);
-    CHECK(all_zero(back, 4096));
-    CHECK_EQ(fi.set_file_size(fs, ctx, MEMFS_DEFAULT_MAX_FILE_SIZE + 1, &info),
-             -EFBIG);
-    CHECK_EQ(fi.set_file_size(fs, ctx, 0, &info), 0);
-    CHECK_EQ(info.allocation_size, 0);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, UINT64_C(1) << 30, &info), 0);
+    EXPECT_EQ(info.size, UINT64_C(1) << 30);
+    EXPECT_EQ(info.allocation_size, MEMFS_PAGE_SIZE);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, MEMFS_DEFAULT_MAX_FILE_SIZE - 1, &info),
+              0);
+    EXPECT_EQ(read_at(ctx, back, (UINT64_C(1) << 39) + 12345, 4096), 4096);
+    EXPECT_TRUE(all_zero(back, 4096));
+    EXPECT_EQ(fi.set_file_size(fs, ctx, MEMFS_DEFAULT_MAX_FILE_SIZE + 1, &info),
+              -EFBIG);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 0, &info), 0);
+    EXPECT_EQ(info.allocation_size, 0);
     fi.close(fs, ctx);
 
     ctx = open_file("/", O_RDONLY, &err);
-    CHECK_EQ(fi.set_file_size(fs, ctx, 0, &info), -EISDIR);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 0, &info), -EISDIR);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -444,45 +444,45 @@ static void test_allocate(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
     ctx = open_file("/f", O_RDWR, &err);
 
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 10000), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 10000);
-    CHECK_EQ(info.allocation_size, 3 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_KEEP_SIZE, 0, 20000), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 10000);
-    CHECK_EQ(info.allocation_size, 5 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 100), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, 10000); /* never shrinks */
+    EXPECT_EQ(fi.allocate(fs, ctx, 0, 0, 10000), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 10000);
+    EXPECT_EQ(info.allocation_size, 3 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_KEEP_SIZE, 0, 20000), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 10000);
+    EXPECT_EQ(info.allocation_size, 5 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(fi.allocate(fs, ctx, 0, 0, 100), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, 10000); /* never shrinks */
 
     memset(buf, 0x5A, sizeof buf);
-    CHECK_EQ(write_at(ctx, buf, 0, sizeof buf, NULL), 0);
+    EXPECT_EQ(write_at(ctx, buf, 0, sizeof buf, NULL), 0);
     /* Punch 100..8292: page 1 goes entirely, pages 0 and 2 in part. */
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                         100, 8192), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.size, sizeof buf);
-    CHECK_EQ(info.allocation_size, 4 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
-    CHECK(memcmp(back, buf, 100) == 0);
-    CHECK(all_zero(back + 100, 8192));
-    CHECK(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          100, 8192), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf);
+    EXPECT_EQ(info.allocation_size, 4 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
+    EXPECT_TRUE(memcmp(back, buf, 100) == 0);
+    EXPECT_TRUE(all_zero(back + 100, 8192));
+    EXPECT_TRUE(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
 
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10),
-             -EOPNOTSUPP);
-    CHECK_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10),
-             -EOPNOTSUPP);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, 0, 0), -EINVAL);
-    CHECK_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1),
-             -EFBIG);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10),
+              -EOPNOTSUPP);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10),
+              -EOPNOTSUPP);
+    EXPECT_EQ(fi.allocate(fs, ctx, 0, 0, 0), -EINVAL);
+    EXPECT_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1),
+              -EFBIG);
     /* Truncating frees the space preallocated past the end too. */
-    CHECK_EQ(fi.set_file_size(fs, ctx, 0, &info), 0);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.allocation_size, 0);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 0, &info), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.allocation_size, 0);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -505,45 +505,45 @@ static void test_limits(void)
     setup(&o);
     for (i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "/f%d", i);
-        CHECK_EQ(make(path, S_IFREG | 0644), 0);
+        EXPECT_EQ(make(path, S_IFREG | 0644), 0);
     }
-    CHECK_EQ(make("/one-too-many", S_IFREG | 0644), -ENOSPC);
-    CHECK_EQ(fi.get_volume_info(fs, &vi), 0);
-    CHECK_EQ(vi.total_files, 5);
-    CHECK_EQ(vi.free_files, 0);
+    EXPECT_EQ(make("/one-too-many", S_IFREG | 0644), -ENOSPC);
+    EXPECT_EQ(fi.get_volume_info(fs, &vi), 0);
+    EXPECT_EQ(vi.total_files, 5);
+    EXPECT_EQ(vi.free_files, 0);
 
     ctx = open_file("/f0", O_RDWR, &err);
     /* Past the per-file limit: EFBIG; across it: a short write. */
-    CHECK_EQ(write_at(ctx, buf, 10000, 1, &n), -EFBIG);
-    CHECK_EQ(write_at(ctx, buf, 9000, 2000, &n), 0);
-    CHECK_EQ(n, 1000);
-    CHECK_EQ(stat_path("/f0", NULL).size, 10000);
-    CHECK_EQ(stat_path("/f0", NULL).allocation_size, MEMFS_PAGE_SIZE);
-    CHECK_EQ(write_at(ctx, buf, 0, 9000, &n), 0);
+    EXPECT_EQ(write_at(ctx, buf, 10000, 1, &n), -EFBIG);
+    EXPECT_EQ(write_at(ctx, buf, 9000, 2000, &n), 0);
+    EXPECT_EQ(n, 1000);
+    EXPECT_EQ(stat_path("/f0", NULL).size, 10000);
+    EXPECT_EQ(stat_path("/f0", NULL).allocation_size, MEMFS_PAGE_SIZE);
+    EXPECT_EQ(write_at(ctx, buf, 0, 9000, &n), 0);
     /* 10000 bytes take 3 pages; the volume has room for one more. */
-    CHECK_EQ(fi.get_volume_info(fs, &vi), 0);
-    CHECK_EQ(vi.free_size, MEMFS_PAGE_SIZE);
+    EXPECT_EQ(fi.get_volume_info(fs, &vi), 0);
+    EXPECT_EQ(vi.free_size, MEMFS_PAGE_SIZE);
     fi.close(fs, ctx);
     ctx = open_file("/f1", O_RDWR, &err);
-    CHECK_EQ(write_at(ctx, buf, 0, 2 * 4096, &n), -ENOSPC);
-    CHECK_EQ(stat_path("/f1", NULL).size, 0);
-    CHECK_EQ(write_at(ctx, buf, 0, 4096, &n), 0);
-    CHECK_EQ(write_at(ctx, buf, 4096, 1, &n), -ENOSPC);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.big", buf, 100, 0), -ENOSPC);
+    EXPECT_EQ(write_at(ctx, buf, 0, 2 * 4096, &n), -ENOSPC);
+    EXPECT_EQ(stat_path("/f1", NULL).size, 0);
+    EXPECT_EQ(write_at(ctx, buf, 0, 4096, &n), 0);
+    EXPECT_EQ(write_at(ctx, buf, 4096, 1, &n), -ENOSPC);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.big", buf, 100, 0), -ENOSPC);
     /* Rewriting allocated pages needs no room. */
-    CHECK_EQ(write_at(ctx, buf, 0, 4096, &n), 0);
+    EXPECT_EQ(write_at(ctx, buf, 0, 4096, &n), 0);
     fi.close(fs, ctx);
 
     /* Removing a file gives its space and its node back. */
-    CHECK_EQ(fi.unlink(fs, NULL, "/f0"), 0);
-    CHECK_EQ(fi.get_volume_info(fs, &vi), 0);
-    CHECK_EQ(vi.free_size, 3 * MEMFS_PAGE_SIZE);
-    CHECK_EQ(vi.free_files, 1);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/f0"), 0);
+    EXPECT_EQ(fi.get_volume_info(fs, &vi), 0);
+    EXPECT_EQ(vi.free_size, 3 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(vi.free_files, 1);
     check_volume_consistent();
     teardown();
 
     o.max_file_size = MEMFS_DATA_MAX_SIZE + 1;
-    CHECK_EQ(memfs_create(&o, &fi, &m), -EINVAL);
+    EXPECT_EQ(memfs_create(&o, &fi, &m), -EINVAL);
 }
 
 static void test_directories(void)
@@ -553,35 +553,35 @@ static void test_directories(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/a", S_IFDIR | 0755), 0);
-    CHECK_EQ(stat_path("/", NULL).nlink, 3);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 2);
-    CHECK_EQ(make("/a/b", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/a/c", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/a/f", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 4); /* files do not count */
+    EXPECT_EQ(make("/a", S_IFDIR | 0755), 0);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 3);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 2);
+    EXPECT_EQ(make("/a/b", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a/c", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 4); /* files do not count */
 
     before = stat_path("/a", NULL);
     tick();
-    CHECK_EQ(fi.unlink(fs, NULL, "/a"), -ENOTEMPTY);
-    CHECK_EQ(fi.unlink(fs, NULL, "/a/c"), 0);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/a"), -ENOTEMPTY);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/a/c"), 0);
     info = stat_path("/a", NULL);
-    CHECK_EQ(info.nlink, 3);
-    CHECK(timespec_cmp(info.mtime, before.mtime) > 0);
-    CHECK(timespec_cmp(info.ctime, before.ctime) > 0);
-    CHECK_EQ(fi.unlink(fs, NULL, "/a/missing"), -ENOENT);
+    EXPECT_EQ(info.nlink, 3);
+    EXPECT_TRUE(timespec_cmp(info.mtime, before.mtime) > 0);
+    EXPECT_TRUE(timespec_cmp(info.ctime, before.ctime) > 0);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/a/missing"), -ENOENT);
 
     /* A removed directory that is still open: listed as empty, nlink 0,
      * and freed by its close. */
     ctx = open_file("/a/b", O_RDONLY, &err);
-    CHECK_EQ(fi.unlink(fs, NULL, "/a/b"), 0);
-    CHECK_EQ(stat_error("/a/b"), -ENOENT);
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.nlink, 0);
-    CHECK_EQ(m->node_count, 4);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/a/b"), 0);
+    EXPECT_EQ(stat_error("/a/b"), -ENOENT);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.nlink, 0);
+    EXPECT_EQ(m->node_count, 4);
     fi.close(fs, ctx);
-    CHECK_EQ(m->node_count, 3);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 2);
+    EXPECT_EQ(m->node_count, 3);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 2);
     check_volume_consistent();
     teardown();
 }
@@ -594,26 +594,26 @@ static void test_setgid_inheritance(void)
 
     setup(NULL);
     ci.gid = 500;
-    CHECK_EQ(fi.create(fs, "/shared", &ci, &ctx, &info), 0);
+    EXPECT_EQ(fi.create(fs, "/shared", &ci, &ctx, &info), 0);
     fi.close(fs, ctx);
-    CHECK_EQ(info.gid, 500);
-    CHECK(info.mode & S_ISGID);
+    EXPECT_EQ(info.gid, 500);
+    EXPECT_TRUE(info.mode & S_ISGID);
 
     ci = create_info(S_IFREG | 0644); /* gid GID, not 500 */
-    CHECK_EQ(fi.create(fs, "/shared/file", &ci, &ctx, &info), 0);
+    EXPECT_EQ(fi.create(fs, "/shared/file", &ci, &ctx, &info), 0);
     fi.close(fs, ctx);
-    CHECK_EQ(info.gid, 500);
-    CHECK(!(info.mode & S_ISGID)); /* files do not get the bit */
+    EXPECT_EQ(info.gid, 500);
+    EXPECT_TRUE(!(info.mode & S_ISGID)); /* files do not get the bit */
 
     ci = create_info(S_IFDIR | 0755);
-    CHECK_EQ(fi.create(fs, "/shared/sub", &ci, &ctx, &info), 0);
+    EXPECT_EQ(fi.create(fs, "/shared/sub", &ci, &ctx, &info), 0);
     fi.close(fs, ctx);
-    CHECK_EQ(info.gid, 500);
-    CHECK(info.mode & S_ISGID); /* directories do: the rule propagates */
-    CHECK_EQ(info.mode & 0777, 0755);
+    EXPECT_EQ(info.gid, 500);
+    EXPECT_TRUE(info.mode & S_ISGID); /* directories do: the rule propagates */
+    EXPECT_EQ(info.mode & 0777, 0755);
 
-    CHECK_EQ(make("/plain", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_path("/plain", NULL).gid, GID);
+    EXPECT_EQ(make("/plain", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_path("/plain", NULL).gid, GID);
     check_volume_consistent();
     teardown();
 }
@@ -626,34 +626,34 @@ static void test_hard_links(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/d", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/d", S_IFDIR | 0755), 0);
     ctx = open_file("/f", O_RDWR, &err);
-    CHECK_EQ(write_at(ctx, "data", 0, 4, NULL), 0);
-    CHECK_EQ(fi.link(fs, ctx, "/d/g", &info), 0);
-    CHECK_EQ(info.nlink, 2);
-    CHECK_EQ(stat_path("/d/g", NULL).index_number,
-             stat_path("/f", NULL).index_number);
-    CHECK_EQ(fi.link(fs, ctx, "/d/g", &info), -EEXIST);
-    CHECK_EQ(fi.link(fs, ctx, "/", &info), -EEXIST);
-    CHECK_EQ(fi.link(fs, ctx, "/nodir/g", &info), -ENOENT);
+    EXPECT_EQ(write_at(ctx, "data", 0, 4, NULL), 0);
+    EXPECT_EQ(fi.link(fs, ctx, "/d/g", &info), 0);
+    EXPECT_EQ(info.nlink, 2);
+    EXPECT_EQ(stat_path("/d/g", NULL).index_number,
+              stat_path("/f", NULL).index_number);
+    EXPECT_EQ(fi.link(fs, ctx, "/d/g", &info), -EEXIST);
+    EXPECT_EQ(fi.link(fs, ctx, "/", &info), -EEXIST);
+    EXPECT_EQ(fi.link(fs, ctx, "/nodir/g", &info), -ENOENT);
     dir = open_file("/d", O_RDONLY, &err);
-    CHECK_EQ(fi.link(fs, dir, "/d2", &info), -EPERM);
+    EXPECT_EQ(fi.link(fs, dir, "/d2", &info), -EPERM);
     fi.close(fs, dir);
 
-    CHECK_EQ(fi.unlink(fs, ctx, "/f"), 0);
-    CHECK_EQ(stat_path("/d/g", NULL).nlink, 1);
-    CHECK_EQ(fi.unlink(fs, ctx, "/d/g"), 0);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), 0);
+    EXPECT_EQ(stat_path("/d/g", NULL).nlink, 1);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/d/g"), 0);
     /* No names left, but open: the data is still there. */
-    CHECK_EQ(fi.get_file_info(fs, ctx, &info), 0);
-    CHECK_EQ(info.nlink, 0);
-    CHECK_EQ(read_at(ctx, back, 0, 4), 4);
-    CHECK(memcmp(back, "data", 4) == 0);
-    CHECK_EQ(fi.link(fs, ctx, "/revived", &info), -ENOENT);
-    CHECK_EQ(m->node_count, 3);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.nlink, 0);
+    EXPECT_EQ(read_at(ctx, back, 0, 4), 4);
+    EXPECT_TRUE(memcmp(back, "data", 4) == 0);
+    EXPECT_EQ(fi.link(fs, ctx, "/revived", &info), -ENOENT);
+    EXPECT_EQ(m->node_count, 3);
     fi.close(fs, ctx);
-    CHECK_EQ(m->node_count, 2); /* freed with its last open */
-    CHECK_EQ(m->used_bytes, 0);
+    EXPECT_EQ(m->node_count, 2); /* freed with its last open */
+    EXPECT_EQ(m->used_bytes, 0);
     check_volume_consistent();
     teardown();
 }
@@ -664,66 +664,66 @@ static void test_rename(void)
     uint64_t ino;
 
     setup(NULL);
-    CHECK_EQ(make("/a", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/b", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/a/f", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/a/g", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/a/sub", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/a/sub/x", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/b/empty", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/b", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/a/g", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/a/sub", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a/sub/x", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/b/empty", S_IFDIR | 0755), 0);
 
     /* A plain move: parents' times, the node's ctime. */
     ino = stat_path("/a/f", NULL).index_number;
     before = stat_path("/a", NULL);
     tick();
-    CHECK_EQ(fi.rename(fs, NULL, "/a/f", "/b/f", 0), 0);
-    CHECK_EQ(stat_error("/a/f"), -ENOENT);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/f", "/b/f", 0), 0);
+    EXPECT_EQ(stat_error("/a/f"), -ENOENT);
     info = stat_path("/b/f", NULL);
-    CHECK_EQ(info.index_number, ino);
-    CHECK(timespec_cmp(info.ctime, before.ctime) > 0);
-    CHECK(timespec_cmp(stat_path("/a", NULL).mtime, before.mtime) > 0);
-    CHECK(timespec_cmp(stat_path("/b", NULL).mtime, before.mtime) > 0);
+    EXPECT_EQ(info.index_number, ino);
+    EXPECT_TRUE(timespec_cmp(info.ctime, before.ctime) > 0);
+    EXPECT_TRUE(timespec_cmp(stat_path("/a", NULL).mtime, before.mtime) > 0);
+    EXPECT_TRUE(timespec_cmp(stat_path("/b", NULL).mtime, before.mtime) > 0);
 
     /* Replacing a file: the old one is freed. */
-    CHECK_EQ(m->node_count, 8);
-    CHECK_EQ(fi.rename(fs, NULL, "/a/g", "/b/f", 0), 0);
-    CHECK_EQ(m->node_count, 7);
-    CHECK_EQ(stat_error("/a/g"), -ENOENT);
+    EXPECT_EQ(m->node_count, 8);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/g", "/b/f", 0), 0);
+    EXPECT_EQ(m->node_count, 7);
+    EXPECT_EQ(stat_error("/a/g"), -ENOENT);
 
     /* Same file under two names: nothing happens. */
-    CHECK_EQ(fi.rename(fs, NULL, "/b/f", "/b/f", 0), 0);
-    CHECK_EQ(stat_error("/b/f"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/f", "/b/f", 0), 0);
+    EXPECT_EQ(stat_error("/b/f"), 0);
 
     /* Type and emptiness rules. */
-    CHECK_EQ(fi.rename(fs, NULL, "/a/sub", "/b/f", 0), -ENOTDIR);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/f", "/b/empty", 0), -EISDIR);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/empty", "/a", 0), -ENOTEMPTY);
-    CHECK_EQ(fi.rename(fs, NULL, "/a", "/a/sub/inside", 0), -EINVAL);
-    CHECK_EQ(fi.rename(fs, NULL, "/a", "/a/sub", 0), -EINVAL);
-    CHECK_EQ(fi.rename(fs, NULL, "/missing", "/x", 0), -ENOENT);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/f", "/missing/x", 0), -ENOENT);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/f", "/a/sub/x", FSP_RENAME_NOREPLACE),
-             -EEXIST);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/f", "/b/g", FSP_RENAME_NOREPLACE), 0);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/g", "/b/f",
-                       FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE), -EINVAL);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/g", "/b/f", 1u << 7), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/sub", "/b/f", 0), -ENOTDIR);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/f", "/b/empty", 0), -EISDIR);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/empty", "/a", 0), -ENOTEMPTY);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a", "/a/sub/inside", 0), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a", "/a/sub", 0), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/missing", "/x", 0), -ENOENT);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/f", "/missing/x", 0), -ENOENT);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/f", "/a/sub/x", FSP_RENAME_NOREPLACE),
+              -EEXIST);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/f", "/b/g", FSP_RENAME_NOREPLACE), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/g", "/b/f",
+                        FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/g", "/b/f", 1u << 7), -EINVAL);
 
     /* A directory over an empty directory, to another parent: the
      * subdirectory links move with it. / has a, b; a has sub; b has empty. */
-    CHECK_EQ(fi.rename(fs, NULL, "/a/sub", "/b/empty", 0), 0);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 2);
-    CHECK_EQ(stat_path("/b", NULL).nlink, 3);
-    CHECK_EQ(stat_error("/b/empty/x"), 0);
-    CHECK_EQ(m->node_count, 6);
-    CHECK_EQ(fi.rename(fs, NULL, "/b/empty", "/a/moved", 0), 0);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 3);
-    CHECK_EQ(stat_path("/b", NULL).nlink, 2);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/sub", "/b/empty", 0), 0);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 2);
+    EXPECT_EQ(stat_path("/b", NULL).nlink, 3);
+    EXPECT_EQ(stat_error("/b/empty/x"), 0);
+    EXPECT_EQ(m->node_count, 6);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b/empty", "/a/moved", 0), 0);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 3);
+    EXPECT_EQ(stat_path("/b", NULL).nlink, 2);
     /* Its parent pointer followed: it cannot move below itself now. */
-    CHECK_EQ(fi.rename(fs, NULL, "/a", "/a/moved/deeper", 0), -EINVAL);
-    CHECK_EQ(fi.rename(fs, NULL, "/b", "/a/moved/b", 0), 0);
-    CHECK_EQ(stat_path("/", NULL).nlink, 3);
-    CHECK_EQ(fi.rename(fs, NULL, "/a/moved/b", "/b", 0), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a", "/a/moved/deeper", 0), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b", "/a/moved/b", 0), 0);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 3);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/moved/b", "/b", 0), 0);
     check_volume_consistent();
     teardown();
 }
@@ -733,40 +733,40 @@ static void test_rename_exchange(void)
     uint64_t file_ino, dir_ino;
 
     setup(NULL);
-    CHECK_EQ(make("/a", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/b", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/a/file", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/b/dir", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/b/dir/inner", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/a", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/b", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a/file", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/b/dir", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/b/dir/inner", S_IFREG | 0644), 0);
     file_ino = stat_path("/a/file", NULL).index_number;
     dir_ino = stat_path("/b/dir", NULL).index_number;
 
-    CHECK_EQ(fi.rename(fs, NULL, "/a/file", "/b/none", FSP_RENAME_EXCHANGE),
-             -ENOENT);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/file", "/b/none", FSP_RENAME_EXCHANGE),
+              -ENOENT);
     /* A file and a directory trade places across parents: the directory
      * link moves from b to a. */
-    CHECK_EQ(stat_path("/a", NULL).nlink, 2);
-    CHECK_EQ(stat_path("/b", NULL).nlink, 3);
-    CHECK_EQ(fi.rename(fs, NULL, "/a/file", "/b/dir", FSP_RENAME_EXCHANGE), 0);
-    CHECK_EQ(stat_path("/a/file", NULL).index_number, dir_ino);
-    CHECK_EQ(stat_path("/b/dir", NULL).index_number, file_ino);
-    CHECK_EQ(stat_error("/a/file/inner"), 0);
-    CHECK_EQ(stat_path("/a", NULL).nlink, 3);
-    CHECK_EQ(stat_path("/b", NULL).nlink, 2);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 2);
+    EXPECT_EQ(stat_path("/b", NULL).nlink, 3);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/file", "/b/dir", FSP_RENAME_EXCHANGE), 0);
+    EXPECT_EQ(stat_path("/a/file", NULL).index_number, dir_ino);
+    EXPECT_EQ(stat_path("/b/dir", NULL).index_number, file_ino);
+    EXPECT_EQ(stat_error("/a/file/inner"), 0);
+    EXPECT_EQ(stat_path("/a", NULL).nlink, 3);
+    EXPECT_EQ(stat_path("/b", NULL).nlink, 2);
     /* Its new parent is known: it cannot be swapped below itself. */
-    CHECK_EQ(make("/a/file/deep", S_IFDIR | 0755), 0);
-    CHECK_EQ(fi.rename(fs, NULL, "/a", "/a/file/deep", FSP_RENAME_EXCHANGE),
-             -EINVAL);
-    CHECK_EQ(fi.rename(fs, NULL, "/a/file/deep", "/a", FSP_RENAME_EXCHANGE),
-             -EINVAL);
+    EXPECT_EQ(make("/a/file/deep", S_IFDIR | 0755), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a", "/a/file/deep", FSP_RENAME_EXCHANGE),
+              -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/file/deep", "/a", FSP_RENAME_EXCHANGE),
+              -EINVAL);
     /* Two directories: nlink of the parents does not change. */
-    CHECK_EQ(fi.rename(fs, NULL, "/a/file/deep", "/b", FSP_RENAME_EXCHANGE),
-             0);
-    CHECK_EQ(stat_path("/", NULL).nlink, 4);
-    CHECK_EQ(stat_path("/a/file", NULL).nlink, 3);
-    CHECK_EQ(stat_error("/a/file/deep/dir"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a/file/deep", "/b", FSP_RENAME_EXCHANGE),
+              0);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 4);
+    EXPECT_EQ(stat_path("/a/file", NULL).nlink, 3);
+    EXPECT_EQ(stat_error("/a/file/deep/dir"), 0);
     /* The same name twice: nothing to do. */
-    CHECK_EQ(fi.rename(fs, NULL, "/b", "/b", FSP_RENAME_EXCHANGE), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b", "/b", FSP_RENAME_EXCHANGE), 0);
     check_volume_consistent();
     teardown();
 }
@@ -825,37 +825,37 @@ static void test_read_directory(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/d", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/d", S_IFDIR | 0755), 0);
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "/d/%s", names[i]);
-        CHECK_EQ(make(path, S_IFREG | 0644), 0);
+        EXPECT_EQ(make(path, S_IFREG | 0644), 0);
     }
-    CHECK(strcmp(list_dir("/d", 64, NULL), "B|a|ab|b|c|d|e|") == 0);
-    CHECK(strcmp(list_dir("/d", 1, NULL), "B|a|ab|b|c|d|e|") == 0);
-    CHECK(strcmp(list_dir("/d", 3, NULL), "B|a|ab|b|c|d|e|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/d", 64, NULL), "B|a|ab|b|c|d|e|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/d", 1, NULL), "B|a|ab|b|c|d|e|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/d", 3, NULL), "B|a|ab|b|c|d|e|") == 0);
 
     /* Resume after a marker that was deleted meanwhile: nothing lost,
      * nothing repeated. */
-    CHECK(strcmp(list_dir("/d", 2, unlink_marker), "B|a|ab|b|c|d|e|") == 0);
-    CHECK(strcmp(list_dir("/d", 64, NULL), "B|ab|c|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/d", 2, unlink_marker), "B|a|ab|b|c|d|e|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/d", 64, NULL), "B|ab|c|") == 0);
 
     /* A marker that never existed, and one past the end. */
     ctx = open_file("/d", O_RDONLY, &err);
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "aa", buf), 0);
-    CHECK_EQ(buf->count, 2);
-    CHECK(strcmp(buf->names[0], "ab") == 0);
-    CHECK(S_ISREG(buf->infos[0].mode));
+    EXPECT_EQ(fi.read_directory(fs, ctx, "aa", buf), 0);
+    EXPECT_EQ(buf->count, 2);
+    EXPECT_TRUE(strcmp(buf->names[0], "ab") == 0);
+    EXPECT_TRUE(S_ISREG(buf->infos[0].mode));
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "zzz", buf), 0);
-    CHECK_EQ(buf->count, 0);
+    EXPECT_EQ(fi.read_directory(fs, ctx, "zzz", buf), 0);
+    EXPECT_EQ(buf->count, 0);
     fi.close(fs, ctx);
 
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
     ctx = open_file("/f", FSP_OPEN_META, &err);
-    CHECK_EQ(fi.read_directory(fs, ctx, NULL, buf), -ENOTDIR);
+    EXPECT_EQ(fi.read_directory(fs, ctx, NULL, buf), -ENOTDIR);
     fi.close(fs, ctx);
-    CHECK(strcmp(list_dir("/", 64, NULL), "d|f|") == 0);
+    EXPECT_TRUE(strcmp(list_dir("/", 64, NULL), "d|f|") == 0);
     check_volume_consistent();
     teardown();
     free(buf);
@@ -882,15 +882,15 @@ static void test_big_directory(void)
 
     setup(NULL);
     clock_gettime(CLOCK_MONOTONIC, &start);
-    CHECK_EQ(make("/big", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/big", S_IFDIR | 0755), 0);
     for (i = 0; i < N; i++) {
         /* Scrambled order, so the tree sees no sorted runs. */
         snprintf(path, sizeof path, "/big/file-%08zu", (i * 7919) % N);
         created &= make(path, S_IFREG | 0644) == 0;
     }
-    CHECK(created);
-    CHECK_EQ(memfs_dirmap_validate(&m->root->entries), 0);
-    CHECK_EQ(stat_error("/big/file-00054321"), 0);
+    EXPECT_TRUE(created);
+    EXPECT_EQ(memfs_dirmap_validate(&m->root->entries), 0);
+    EXPECT_EQ(stat_error("/big/file-00054321"), 0);
 
     ctx = open_file("/big", O_RDONLY, &err);
     marker[0] = '\0';
@@ -907,18 +907,18 @@ static void test_big_directory(void)
         strcpy(marker, previous);
     }
     fi.close(fs, ctx);
-    CHECK_EQ(seen, N);
-    CHECK(sorted);
+    EXPECT_EQ(seen, N);
+    EXPECT_TRUE(sorted);
 
     for (i = 0; i < N; i++) {
         snprintf(path, sizeof path, "/big/file-%08zu", i);
         if (fi.unlink(fs, NULL, path) != 0)
             break;
     }
-    CHECK_EQ(i, N);
-    CHECK_EQ(fi.unlink(fs, NULL, "/big"), 0);
-    CHECK_EQ(m->node_count, 1);
-    CHECK(seconds_since(start) < 20.0);
+    EXPECT_EQ(i, N);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/big"), 0);
+    EXPECT_EQ(m->node_count, 1);
+    EXPECT_TRUE(seconds_since(start) < 20.0);
     printf("  100000 entries: create, list, unlink in %.2f s\n",
            seconds_since(start));
     check_volume_consistent();
@@ -933,61 +933,61 @@ static void test_set_basic_info(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 06755), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 06755), 0);
     ctx = open_file("/f", FSP_OPEN_META, &err);
     before = stat_path("/f", NULL);
     tick();
 
     want.mode = S_IFDIR | 0600; /* the type bits are not the caller's */
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_MODE, &want, &info), 0);
-    CHECK_EQ(info.mode, S_IFREG | 0600);
-    CHECK(timespec_cmp(info.ctime, before.ctime) > 0);
-    CHECK_EQ(timespec_cmp(info.mtime, before.mtime), 0);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_MODE, &want, &info), 0);
+    EXPECT_EQ(info.mode, S_IFREG | 0600);
+    EXPECT_TRUE(timespec_cmp(info.ctime, before.ctime) > 0);
+    EXPECT_EQ(timespec_cmp(info.mtime, before.mtime), 0);
 
     want.uid = 7;
     want.gid = 8;
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_UID | FSP_SET_GID, &want,
-                               &info), 0);
-    CHECK_EQ(info.uid, 7);
-    CHECK_EQ(info.gid, 8);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_UID | FSP_SET_GID, &want,
+                                &info), 0);
+    EXPECT_EQ(info.uid, 7);
+    EXPECT_EQ(info.gid, 8);
     want.uid = 9;
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_GID, &want, &info), 0);
-    CHECK_EQ(info.uid, 7); /* only what valid says */
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_GID, &want, &info), 0);
+    EXPECT_EQ(info.uid, 7); /* only what valid says */
 
     /* KILL_SUID: S_ISGID goes only together with group execution. */
     want.mode = 06755;
     fi.set_basic_info(fs, ctx, FSP_SET_MODE, &want, &info);
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &want, &info), 0);
-    CHECK_EQ(info.mode & 07777, 0755);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &want, &info), 0);
+    EXPECT_EQ(info.mode & 07777, 0755);
     want.mode = 06745;
     fi.set_basic_info(fs, ctx, FSP_SET_MODE, &want, &info);
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &want, &info), 0);
-    CHECK_EQ(info.mode & 07777, 02745);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_KILL_SUID, &want, &info), 0);
+    EXPECT_EQ(info.mode & 07777, 02745);
 
     /* Explicit times, to the nanosecond, and "now". */
     want.atime.tv_sec = 1000000000;
     want.atime.tv_nsec = 123456789;
     want.mtime.tv_sec = 1200000000;
     want.mtime.tv_nsec = 987654321;
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_ATIME | FSP_SET_MTIME, &want,
-                               &info), 0);
-    CHECK_EQ(timespec_cmp(info.atime, want.atime), 0);
-    CHECK_EQ(timespec_cmp(info.mtime, want.mtime), 0);
-    CHECK(timespec_cmp(info.ctime, before.ctime) > 0);
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_ATIME_NOW, &want, &info), 0);
-    CHECK(timespec_cmp(info.atime, before.atime) > 0);
-    CHECK_EQ(timespec_cmp(info.mtime, want.mtime), 0);
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_MTIME_NOW, &want, &info), 0);
-    CHECK(timespec_cmp(info.mtime, before.mtime) > 0);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_ATIME | FSP_SET_MTIME, &want,
+                                &info), 0);
+    EXPECT_EQ(timespec_cmp(info.atime, want.atime), 0);
+    EXPECT_EQ(timespec_cmp(info.mtime, want.mtime), 0);
+    EXPECT_TRUE(timespec_cmp(info.ctime, before.ctime) > 0);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_ATIME_NOW, &want, &info), 0);
+    EXPECT_TRUE(timespec_cmp(info.atime, before.atime) > 0);
+    EXPECT_EQ(timespec_cmp(info.mtime, want.mtime), 0);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_MTIME_NOW, &want, &info), 0);
+    EXPECT_TRUE(timespec_cmp(info.mtime, before.mtime) > 0);
 
     want.ctime.tv_sec = 42;
     want.ctime.tv_nsec = 7;
-    CHECK_EQ(fi.set_basic_info(fs, ctx, FSP_SET_CTIME | FSP_SET_UID, &want,
-                               &info), 0);
-    CHECK_EQ(timespec_cmp(info.ctime, want.ctime), 0);
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, FSP_SET_CTIME | FSP_SET_UID, &want,
+                                &info), 0);
+    EXPECT_EQ(timespec_cmp(info.ctime, want.ctime), 0);
     before = info;
-    CHECK_EQ(fi.set_basic_info(fs, ctx, 0, &want, &info), 0);
-    CHECK_EQ(timespec_cmp(info.ctime, before.ctime), 0); /* nothing asked */
+    EXPECT_EQ(fi.set_basic_info(fs, ctx, 0, &want, &info), 0);
+    EXPECT_EQ(timespec_cmp(info.ctime, before.ctime), 0); /* nothing asked */
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -1002,73 +1002,73 @@ static void test_xattrs(void)
     int err;
 
     setup(NULL);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
-    CHECK_EQ(make_symlink("/l", "f"), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make_symlink("/l", "f"), 0);
     ctx = open_file("/f", FSP_OPEN_META, &err);
 
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), -ENODATA);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.a", "one", 3, 0), 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "trusted.b", "", 0, 0), 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "security.c", "33", 2, XATTR_CREATE), 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "system.d", "4", 1, 0), 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.a", "x", 1, XATTR_CREATE), -EEXIST);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.z", "x", 1, XATTR_REPLACE), -ENODATA);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "other.a", "x", 1, 0), -EOPNOTSUPP);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "", "x", 1, 0), -ERANGE);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), -ENODATA);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.a", "one", 3, 0), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "trusted.b", "", 0, 0), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "security.c", "33", 2, XATTR_CREATE), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "system.d", "4", 1, 0), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.a", "x", 1, XATTR_CREATE), -EEXIST);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.z", "x", 1, XATTR_REPLACE), -ENODATA);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "other.a", "x", 1, 0), -EOPNOTSUPP);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "", "x", 1, 0), -ERANGE);
     memset(name, 'n', sizeof name);
     memcpy(name, "user.", 5);
     name[256] = '\0';
-    CHECK_EQ(fi.set_xattr(fs, ctx, name, "x", 1, 0), -ERANGE);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, name, "x", 1, 0), -ERANGE);
     name[255] = '\0';
-    CHECK_EQ(fi.set_xattr(fs, ctx, name, "x", 1, 0), 0);
-    CHECK_EQ(fi.remove_xattr(fs, ctx, name), 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.big", big, sizeof big, 0), -E2BIG);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.big", big, sizeof big - 1, 0), 0);
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.big", NULL, 0, &len), 0);
-    CHECK_EQ(len, MEMFS_XATTR_VALUE_MAX);
-    CHECK_EQ(fi.remove_xattr(fs, ctx, "user.big"), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, name, "x", 1, 0), 0);
+    EXPECT_EQ(fi.remove_xattr(fs, ctx, name), 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.big", big, sizeof big, 0), -E2BIG);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.big", big, sizeof big - 1, 0), 0);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.big", NULL, 0, &len), 0);
+    EXPECT_EQ(len, MEMFS_XATTR_VALUE_MAX);
+    EXPECT_EQ(fi.remove_xattr(fs, ctx, "user.big"), 0);
 
     /* Size 0 asks for the length; too small a buffer is ERANGE. */
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.a", NULL, 0, &len), 0);
-    CHECK_EQ(len, 3);
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.a", buf, 2, &len), -ERANGE);
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), 0);
-    CHECK_EQ(len, 3);
-    CHECK(memcmp(buf, "one", 3) == 0);
-    CHECK_EQ(fi.set_xattr(fs, ctx, "user.a", "longer", 6, XATTR_REPLACE), 0);
-    CHECK_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), 0);
-    CHECK_EQ(len, 6);
-    CHECK_EQ(fi.get_xattr(fs, ctx, "trusted.b", buf, sizeof buf, &len), 0);
-    CHECK_EQ(len, 0);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.a", NULL, 0, &len), 0);
+    EXPECT_EQ(len, 3);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.a", buf, 2, &len), -ERANGE);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), 0);
+    EXPECT_EQ(len, 3);
+    EXPECT_TRUE(memcmp(buf, "one", 3) == 0);
+    EXPECT_EQ(fi.set_xattr(fs, ctx, "user.a", "longer", 6, XATTR_REPLACE), 0);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "user.a", buf, sizeof buf, &len), 0);
+    EXPECT_EQ(len, 6);
+    EXPECT_EQ(fi.get_xattr(fs, ctx, "trusted.b", buf, sizeof buf, &len), 0);
+    EXPECT_EQ(len, 0);
 
     /* The list keeps the order of creation, also across a replace. */
-    CHECK_EQ(fi.list_xattr(fs, ctx, NULL, 0, &len), 0);
-    CHECK_EQ(len, sizeof "user.a\0trusted.b\0security.c\0system.d");
-    CHECK_EQ(fi.list_xattr(fs, ctx, buf, len - 1, &len), -ERANGE);
-    CHECK_EQ(fi.list_xattr(fs, ctx, buf, sizeof buf, &len), 0);
-    CHECK(memcmp(buf, "user.a\0trusted.b\0security.c\0system.d", len) == 0);
+    EXPECT_EQ(fi.list_xattr(fs, ctx, NULL, 0, &len), 0);
+    EXPECT_EQ(len, sizeof "user.a\0trusted.b\0security.c\0system.d");
+    EXPECT_EQ(fi.list_xattr(fs, ctx, buf, len - 1, &len), -ERANGE);
+    EXPECT_EQ(fi.list_xattr(fs, ctx, buf, sizeof buf, &len), 0);
+    EXPECT_TRUE(memcmp(buf, "user.a\0trusted.b\0security.c\0system.d", len) == 0);
 
-    CHECK_EQ(fi.remove_xattr(fs, ctx, "user.a"), 0);
-    CHECK_EQ(fi.remove_xattr(fs, ctx, "user.a"), -ENODATA);
-    CHECK_EQ(fi.remove_xattr(fs, ctx, "bad"), -EOPNOTSUPP);
-    CHECK_EQ(fi.list_xattr(fs, ctx, buf, sizeof buf, &len), 0);
-    CHECK_EQ(len, sizeof "trusted.b\0security.c\0system.d");
-    CHECK(m->used_bytes > 0);
+    EXPECT_EQ(fi.remove_xattr(fs, ctx, "user.a"), 0);
+    EXPECT_EQ(fi.remove_xattr(fs, ctx, "user.a"), -ENODATA);
+    EXPECT_EQ(fi.remove_xattr(fs, ctx, "bad"), -EOPNOTSUPP);
+    EXPECT_EQ(fi.list_xattr(fs, ctx, buf, sizeof buf, &len), 0);
+    EXPECT_EQ(len, sizeof "trusted.b\0security.c\0system.d");
+    EXPECT_TRUE(m->used_bytes > 0);
 
     /* user.* on a symlink: Linux's rule. Other namespaces are fine. */
     link = open_file("/l", FSP_OPEN_META, &err);
-    CHECK_EQ(fi.set_xattr(fs, link, "user.a", "x", 1, 0), -EPERM);
-    CHECK_EQ(fi.remove_xattr(fs, link, "user.a"), -EPERM);
-    CHECK_EQ(fi.get_xattr(fs, link, "user.a", buf, sizeof buf, &len),
-             -ENODATA);
-    CHECK_EQ(fi.set_xattr(fs, link, "trusted.a", "x", 1, 0), 0);
+    EXPECT_EQ(fi.set_xattr(fs, link, "user.a", "x", 1, 0), -EPERM);
+    EXPECT_EQ(fi.remove_xattr(fs, link, "user.a"), -EPERM);
+    EXPECT_EQ(fi.get_xattr(fs, link, "user.a", buf, sizeof buf, &len),
+              -ENODATA);
+    EXPECT_EQ(fi.set_xattr(fs, link, "trusted.a", "x", 1, 0), 0);
     fi.close(fs, link);
     fi.close(fs, ctx);
 
     /* The attributes' bytes are given back with the file. */
-    CHECK_EQ(fi.unlink(fs, NULL, "/f"), 0);
-    CHECK_EQ(fi.unlink(fs, NULL, "/l"), 0);
-    CHECK_EQ(m->used_bytes, 0);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/f"), 0);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/l"), 0);
+    EXPECT_EQ(m->used_bytes, 0);
     check_volume_consistent();
     teardown();
 }
@@ -1101,12 +1101,12 @@ static void test_dirmap(void)
         if (i % 1000 == 0)
             sound &= memfs_dirmap_validate(&map) == 0;
     }
-    CHECK(agree);
-    CHECK(sound);
-    CHECK_EQ(memfs_dirmap_validate(&map), 0);
+    EXPECT_TRUE(agree);
+    EXPECT_TRUE(sound);
+    EXPECT_EQ(memfs_dirmap_validate(&map), 0);
     for (i = 0; i < KEYS; i++)
         count += present[i];
-    CHECK_EQ(map.count, count);
+    EXPECT_EQ(map.count, count);
 
     /* first_after walks every entry once, in order. */
     i = 0;
@@ -1117,11 +1117,11 @@ static void test_dirmap(void)
         strcpy(name, e->name);
         i++;
     }
-    CHECK(agree);
-    CHECK_EQ(i, count);
+    EXPECT_TRUE(agree);
+    EXPECT_EQ(i, count);
     memfs_dirmap_clear(&map);
-    CHECK_EQ(map.count, 0);
-    CHECK(map.root == NULL);
+    EXPECT_EQ(map.count, 0);
+    EXPECT_TRUE(map.root == NULL);
 }
 
 /* ---- case-insensitive volumes (WinFsp memfs -i) ---- */
@@ -1143,65 +1143,65 @@ static void test_case_insensitive_names(void)
     int err;
 
     setup_case_insensitive();
-    CHECK_EQ(make("/Foo", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/Foo", S_IFREG | 0644), 0);
     ino = stat_path("/Foo", NULL).index_number;
     /* Every spelling finds it, by stat and by open. */
-    CHECK_EQ(stat_path("/foo", NULL).index_number, ino);
-    CHECK_EQ(stat_path("/FOO", NULL).index_number, ino);
-    CHECK_EQ(stat_path("/fOo", NULL).index_number, ino);
+    EXPECT_EQ(stat_path("/foo", NULL).index_number, ino);
+    EXPECT_EQ(stat_path("/FOO", NULL).index_number, ino);
+    EXPECT_EQ(stat_path("/fOo", NULL).index_number, ino);
     ctx = open_file("/FOO", O_RDWR, &err);
-    CHECK_EQ(err, 0);
-    CHECK_EQ(write_at(ctx, "x", 0, 1, NULL), 0);
+    EXPECT_EQ(err, 0);
+    EXPECT_EQ(write_at(ctx, "x", 0, 1, NULL), 0);
     fi.close(fs, ctx);
-    CHECK_EQ(stat_path("/foo", NULL).size, 1);
+    EXPECT_EQ(stat_path("/foo", NULL).size, 1);
     /* Creating another spelling is creating the same name. */
-    CHECK_EQ(make("/FOO", S_IFREG | 0644), -EEXIST);
-    CHECK_EQ(make("/foo", S_IFDIR | 0755), -EEXIST);
-    CHECK_EQ(make_symlink("/fOO", "x"), -EEXIST);
-    CHECK_EQ(m->node_count, 2);
+    EXPECT_EQ(make("/FOO", S_IFREG | 0644), -EEXIST);
+    EXPECT_EQ(make("/foo", S_IFDIR | 0755), -EEXIST);
+    EXPECT_EQ(make_symlink("/fOO", "x"), -EEXIST);
+    EXPECT_EQ(m->node_count, 2);
     /* Directories on the way are found by any case too. */
-    CHECK_EQ(make("/Dir", S_IFDIR | 0755), 0);
-    CHECK_EQ(make("/DIR/Inner", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_error("/dir/inner"), 0);
-    CHECK_EQ(stat_error("/dIR/INNER"), 0);
-    CHECK_EQ(strcmp(list_dir("/dir", 64, NULL), "Inner|"), 0);
-    CHECK_EQ(stat_error("/dir/inner/x"), -ENOTDIR);
-    CHECK_EQ(stat_error("/dirx/inner"), -ENOENT);
+    EXPECT_EQ(make("/Dir", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/DIR/Inner", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_error("/dir/inner"), 0);
+    EXPECT_EQ(stat_error("/dIR/INNER"), 0);
+    EXPECT_EQ(strcmp(list_dir("/dir", 64, NULL), "Inner|"), 0);
+    EXPECT_EQ(stat_error("/dir/inner/x"), -ENOTDIR);
+    EXPECT_EQ(stat_error("/dirx/inner"), -ENOENT);
     /* Letters beyond ASCII: Latin-1, Greek (with final sigma), Cyrillic. */
-    CHECK_EQ(make("/Ärger", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_error("/äRGER"), 0);
-    CHECK_EQ(make("/ÄRGER", S_IFREG | 0644), -EEXIST);
-    CHECK_EQ(make("/ΣΊΣΥΦΟΣ", S_IFREG | 0644), 0);
-    CHECK_EQ(stat_error("/σίσυφος"), 0);
-    CHECK_EQ(stat_error("/σίσυφοσ"), 0);
-    CHECK_EQ(make("/Москва", S_IFDIR | 0755), 0);
-    CHECK_EQ(stat_error("/МОСКВА"), 0);
-    CHECK_EQ(stat_error("/москва"), 0);
+    EXPECT_EQ(make("/Ärger", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_error("/äRGER"), 0);
+    EXPECT_EQ(make("/ÄRGER", S_IFREG | 0644), -EEXIST);
+    EXPECT_EQ(make("/ΣΊΣΥΦΟΣ", S_IFREG | 0644), 0);
+    EXPECT_EQ(stat_error("/σίσυφος"), 0);
+    EXPECT_EQ(stat_error("/σίσυφοσ"), 0);
+    EXPECT_EQ(make("/Москва", S_IFDIR | 0755), 0);
+    EXPECT_EQ(stat_error("/МОСКВА"), 0);
+    EXPECT_EQ(stat_error("/москва"), 0);
     /* Different letters stay different. */
-    CHECK_EQ(stat_error("/Arger"), -ENOENT);
-    CHECK_EQ(stat_error("/fo"), -ENOENT);
+    EXPECT_EQ(stat_error("/Arger"), -ENOENT);
+    EXPECT_EQ(stat_error("/fo"), -ENOENT);
     /* Unlink by another spelling removes the one name. */
-    CHECK_EQ(fi.unlink(fs, NULL, "/fOO"), 0);
-    CHECK_EQ(stat_error("/Foo"), -ENOENT);
-    CHECK_EQ(fi.unlink(fs, NULL, "/foo"), -ENOENT);
-    CHECK_EQ(fi.unlink(fs, NULL, "/dir"), -ENOTEMPTY);
-    CHECK_EQ(fi.unlink(fs, NULL, "/dir/INNER"), 0);
-    CHECK_EQ(fi.unlink(fs, NULL, "/dir"), 0);
-    CHECK_EQ(stat_path("/", NULL).nlink, 3); /* "Москва" is left */
+    EXPECT_EQ(fi.unlink(fs, NULL, "/fOO"), 0);
+    EXPECT_EQ(stat_error("/Foo"), -ENOENT);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/foo"), -ENOENT);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/dir"), -ENOTEMPTY);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/dir/INNER"), 0);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/dir"), 0);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 3); /* "Москва" is left */
     /* Hard links: a name of any case that exists is EEXIST; a new one
      * is found by any case afterwards. */
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/G", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/G", S_IFREG | 0644), 0);
     ctx = open_file("/F", FSP_OPEN_META, &err);
-    CHECK_EQ(fi.link(fs, ctx, "/g", &info), -EEXIST);
-    CHECK_EQ(fi.link(fs, ctx, "/ärger", &info), -EEXIST);
-    CHECK_EQ(fi.link(fs, ctx, "/Link", &info), 0);
-    CHECK_EQ(info.nlink, 2);
+    EXPECT_EQ(fi.link(fs, ctx, "/g", &info), -EEXIST);
+    EXPECT_EQ(fi.link(fs, ctx, "/ärger", &info), -EEXIST);
+    EXPECT_EQ(fi.link(fs, ctx, "/Link", &info), 0);
+    EXPECT_EQ(info.nlink, 2);
     fi.close(fs, ctx);
-    CHECK_EQ(stat_path("/LINK", NULL).index_number,
-             stat_path("/f", NULL).index_number);
-    CHECK_EQ(fi.unlink(fs, NULL, "/link"), 0);
-    CHECK_EQ(stat_path("/F", NULL).nlink, 1);
+    EXPECT_EQ(stat_path("/LINK", NULL).index_number,
+              stat_path("/f", NULL).index_number);
+    EXPECT_EQ(fi.unlink(fs, NULL, "/link"), 0);
+    EXPECT_EQ(stat_path("/F", NULL).nlink, 1);
     check_volume_consistent();
     teardown();
 }
@@ -1211,55 +1211,55 @@ static void test_case_insensitive_rename(void)
     uint64_t ino_a, ino_d;
 
     setup_case_insensitive();
-    CHECK_EQ(make("/a", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/b", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/Sub", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/a", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/b", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/Sub", S_IFDIR | 0755), 0);
     ino_a = stat_path("/a", NULL).index_number;
 
     /* The source is found by any case; the name is kept as written. */
-    CHECK_EQ(fi.rename(fs, NULL, "/A", "/sub/Moved", 0), 0);
-    CHECK_EQ(stat_error("/a"), -ENOENT);
-    CHECK_EQ(stat_path("/SUB/MOVED", NULL).index_number, ino_a);
-    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/A", "/sub/Moved", 0), 0);
+    EXPECT_EQ(stat_error("/a"), -ENOENT);
+    EXPECT_EQ(stat_path("/SUB/MOVED", NULL).index_number, ino_a);
+    EXPECT_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
 
     /* A change of spelling only: the same file, now listed as "MOVED". */
-    CHECK_EQ(fi.rename(fs, NULL, "/Sub/moved", "/Sub/MOVED", 0), 0);
-    CHECK_EQ(stat_path("/sub/moved", NULL).index_number, ino_a);
-    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "MOVED|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/Sub/moved", "/Sub/MOVED", 0), 0);
+    EXPECT_EQ(stat_path("/sub/moved", NULL).index_number, ino_a);
+    EXPECT_EQ(strcmp(list_dir("/sub", 64, NULL), "MOVED|"), 0);
     /* Even with NOREPLACE: the target is the source itself. */
-    CHECK_EQ(fi.rename(fs, NULL, "/Sub/MOVED", "/Sub/Moved",
-                       FSP_RENAME_NOREPLACE), 0);
-    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/Sub/MOVED", "/Sub/Moved",
+                        FSP_RENAME_NOREPLACE), 0);
+    EXPECT_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
     /* The same spelling again: nothing happens. */
-    CHECK_EQ(fi.rename(fs, NULL, "/Sub/Moved", "/Sub/Moved", 0), 0);
-    CHECK_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
-    CHECK_EQ(m->node_count, 4);
+    EXPECT_EQ(fi.rename(fs, NULL, "/Sub/Moved", "/Sub/Moved", 0), 0);
+    EXPECT_EQ(strcmp(list_dir("/sub", 64, NULL), "Moved|"), 0);
+    EXPECT_EQ(m->node_count, 4);
 
     /* Onto a name that differs only in case from another file: that
      * file is replaced as usual, and the name is spelled as given. */
-    CHECK_EQ(fi.rename(fs, NULL, "/sub/moved", "/B",
-                       FSP_RENAME_NOREPLACE), -EEXIST);
-    CHECK_EQ(fi.rename(fs, NULL, "/sub/moved", "/B", 0), 0);
-    CHECK_EQ(m->node_count, 3); /* the old "b" is gone */
-    CHECK_EQ(stat_path("/b", NULL).index_number, ino_a);
-    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|Sub|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/sub/moved", "/B",
+                        FSP_RENAME_NOREPLACE), -EEXIST);
+    EXPECT_EQ(fi.rename(fs, NULL, "/sub/moved", "/B", 0), 0);
+    EXPECT_EQ(m->node_count, 3); /* the old "b" is gone */
+    EXPECT_EQ(stat_path("/b", NULL).index_number, ino_a);
+    EXPECT_EQ(strcmp(list_dir("/", 64, NULL), "B|Sub|"), 0);
 
     /* Directories: a spelling change keeps the contents and the links. */
-    CHECK_EQ(make("/sub/x", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/sub/x", S_IFREG | 0644), 0);
     ino_d = stat_path("/sub", NULL).index_number;
-    CHECK_EQ(fi.rename(fs, NULL, "/SUB", "/sub", 0), 0);
-    CHECK_EQ(stat_path("/SUB", NULL).index_number, ino_d);
-    CHECK_EQ(stat_error("/Sub/X"), 0);
-    CHECK_EQ(stat_path("/", NULL).nlink, 3);
-    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/SUB", "/sub", 0), 0);
+    EXPECT_EQ(stat_path("/SUB", NULL).index_number, ino_d);
+    EXPECT_EQ(stat_error("/Sub/X"), 0);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 3);
+    EXPECT_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
     /* Into itself by another spelling is still refused. */
-    CHECK_EQ(fi.rename(fs, NULL, "/sub", "/SUB/inner", 0), -EINVAL);
+    EXPECT_EQ(fi.rename(fs, NULL, "/sub", "/SUB/inner", 0), -EINVAL);
 
     /* Exchange finds both names by any case. */
-    CHECK_EQ(fi.rename(fs, NULL, "/b", "/SUB", FSP_RENAME_EXCHANGE), 0);
-    CHECK_EQ(stat_path("/sub", NULL).index_number, ino_a);
-    CHECK_EQ(stat_path("/B", NULL).index_number, ino_d);
-    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/b", "/SUB", FSP_RENAME_EXCHANGE), 0);
+    EXPECT_EQ(stat_path("/sub", NULL).index_number, ino_a);
+    EXPECT_EQ(stat_path("/B", NULL).index_number, ino_d);
+    EXPECT_EQ(strcmp(list_dir("/", 64, NULL), "B|sub|"), 0);
     check_volume_consistent();
     teardown();
 }
@@ -1269,15 +1269,15 @@ static void test_case_insensitive_rename(void)
 static void test_case_sensitive_names_stay_apart(void)
 {
     setup(NULL);
-    CHECK_EQ(make("/a", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/A", S_IFREG | 0644), 0);
-    CHECK(stat_path("/a", NULL).index_number !=
-          stat_path("/A", NULL).index_number);
-    CHECK_EQ(stat_error("/Ä"), -ENOENT);
-    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "A|a|"), 0);
-    CHECK_EQ(fi.rename(fs, NULL, "/a", "/A", 0), 0);
-    CHECK_EQ(strcmp(list_dir("/", 64, NULL), "A|"), 0);
-    CHECK_EQ(m->node_count, 2);
+    EXPECT_EQ(make("/a", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/A", S_IFREG | 0644), 0);
+    EXPECT_TRUE(stat_path("/a", NULL).index_number !=
+                stat_path("/A", NULL).index_number);
+    EXPECT_EQ(stat_error("/Ä"), -ENOENT);
+    EXPECT_EQ(strcmp(list_dir("/", 64, NULL), "A|a|"), 0);
+    EXPECT_EQ(fi.rename(fs, NULL, "/a", "/A", 0), 0);
+    EXPECT_EQ(strcmp(list_dir("/", 64, NULL), "A|"), 0);
+    EXPECT_EQ(m->node_count, 2);
     check_volume_consistent();
     teardown();
 }
@@ -1293,38 +1293,38 @@ static void test_case_insensitive_read_directory(void)
     int err;
 
     setup_case_insensitive();
-    CHECK_EQ(make("/d", S_IFDIR | 0755), 0);
+    EXPECT_EQ(make("/d", S_IFDIR | 0755), 0);
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "/d/%s", names[i]);
-        CHECK_EQ(make(path, S_IFREG | 0644), 0);
+        EXPECT_EQ(make(path, S_IFREG | 0644), 0);
     }
     /* Listed as created, in folded order, whatever the page size. */
-    CHECK_EQ(strcmp(list_dir("/d", 64, NULL), all), 0);
-    CHECK_EQ(strcmp(list_dir("/D", 1, NULL), all), 0);
-    CHECK_EQ(strcmp(list_dir("/d", 3, NULL), all), 0);
+    EXPECT_EQ(strcmp(list_dir("/d", 64, NULL), all), 0);
+    EXPECT_EQ(strcmp(list_dir("/D", 1, NULL), all), 0);
+    EXPECT_EQ(strcmp(list_dir("/d", 3, NULL), all), 0);
     /* Resuming after each marker while it is unlinked loses nothing. */
-    CHECK_EQ(strcmp(list_dir("/d", 2, unlink_marker), all), 0);
-    CHECK_EQ(strcmp(list_dir("/d", 64, NULL), "A|b|D|é|"), 0);
+    EXPECT_EQ(strcmp(list_dir("/d", 2, unlink_marker), all), 0);
+    EXPECT_EQ(strcmp(list_dir("/d", 64, NULL), "A|b|D|é|"), 0);
 
     /* A marker that differs only in case from an entry resumes after
      * that entry: it is the same name. */
     ctx = open_file("/d", O_RDONLY, &err);
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "a", buf), 0);
-    CHECK_EQ(buf->count, 3);
-    CHECK_EQ(strcmp(buf->names[0], "b"), 0);
+    EXPECT_EQ(fi.read_directory(fs, ctx, "a", buf), 0);
+    EXPECT_EQ(buf->count, 3);
+    EXPECT_EQ(strcmp(buf->names[0], "b"), 0);
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "B", buf), 0);
-    CHECK_EQ(buf->count, 2);
-    CHECK_EQ(strcmp(buf->names[0], "D"), 0);
+    EXPECT_EQ(fi.read_directory(fs, ctx, "B", buf), 0);
+    EXPECT_EQ(buf->count, 2);
+    EXPECT_EQ(strcmp(buf->names[0], "D"), 0);
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "É", buf), 0);
-    CHECK_EQ(buf->count, 0);
+    EXPECT_EQ(fi.read_directory(fs, ctx, "É", buf), 0);
+    EXPECT_EQ(buf->count, 0);
     /* A marker that is not there resumes at the next name in order. */
     selftest_dir_buffer_init(buf, 64);
-    CHECK_EQ(fi.read_directory(fs, ctx, "C", buf), 0);
-    CHECK_EQ(buf->count, 2);
-    CHECK_EQ(strcmp(buf->names[0], "D"), 0);
+    EXPECT_EQ(fi.read_directory(fs, ctx, "C", buf), 0);
+    EXPECT_EQ(buf->count, 2);
+    EXPECT_EQ(strcmp(buf->names[0], "D"), 0);
     fi.close(fs, ctx);
     check_volume_consistent();
     teardown();
@@ -1363,12 +1363,12 @@ static void test_dirmap_case_insensitive(void)
         if (i % 1000 == 0)
             sound &= memfs_dirmap_validate(&map) == 0;
     }
-    CHECK(agree);
-    CHECK(sound);
-    CHECK_EQ(memfs_dirmap_validate(&map), 0);
+    EXPECT_TRUE(agree);
+    EXPECT_TRUE(sound);
+    EXPECT_EQ(memfs_dirmap_validate(&map), 0);
     for (i = 0; i < KEYS; i++)
         count += present[i];
-    CHECK_EQ(map.count, count);
+    EXPECT_EQ(map.count, count);
 
     /* first_after walks every entry once, in folded order, also when
      * each marker is given in upper case. */
@@ -1382,13 +1382,13 @@ static void test_dirmap_case_insensitive(void)
         i++;
         e = memfs_dirmap_first_after(&map, name, j);
     }
-    CHECK(agree);
-    CHECK_EQ(i, count);
+    EXPECT_TRUE(agree);
+    EXPECT_EQ(i, count);
     /* A name longer than any entry can be is never found. */
     memset(name, 'k', sizeof name);
-    CHECK(memfs_dirmap_find(&map, name, MEMFS_DIRMAP_NAME_MAX + 1) == NULL);
+    EXPECT_TRUE(memfs_dirmap_find(&map, name, MEMFS_DIRMAP_NAME_MAX + 1) == NULL);
     memfs_dirmap_clear(&map);
-    CHECK_EQ(map.count, 0);
+    EXPECT_EQ(map.count, 0);
 }
 
 /* The page tree alone: random writes, zeroing and reads against a flat
@@ -1402,17 +1402,17 @@ static void test_data(void)
     int i;
 
     /* A one-page tree (height 0) asked about ranges past its page. */
-    CHECK_EQ(memfs_data_write(&data, "x", 0, 1), 0);
-    CHECK_EQ(data.height, 0);
-    CHECK_EQ(memfs_data_missing_pages(&data, 4096, 1), 1);
-    CHECK_EQ(memfs_data_missing_pages(&data, 0, 8192), 1);
+    EXPECT_EQ(memfs_data_write(&data, "x", 0, 1), 0);
+    EXPECT_EQ(data.height, 0);
+    EXPECT_EQ(memfs_data_missing_pages(&data, 4096, 1), 1);
+    EXPECT_EQ(memfs_data_missing_pages(&data, 0, 8192), 1);
     memfs_data_zero(&data, 8192, 100);
-    CHECK_EQ(data.page_count, 1);
+    EXPECT_EQ(data.page_count, 1);
     memfs_data_zero(&data, 1, UINT64_MAX);
     memfs_data_read(&data, buf, 0, 2);
-    CHECK(memcmp(buf, "x", 2) == 0);
+    EXPECT_TRUE(memcmp(buf, "x", 2) == 0);
     memfs_data_free(&data);
-    CHECK(data.root == NULL);
+    EXPECT_TRUE(data.root == NULL);
 
     for (i = 0; i < OPS; i++) {
         uint64_t offset = rnd(SIZE), length = rnd(SIZE - offset) % 70000;
@@ -1430,27 +1430,27 @@ static void test_data(void)
             agree &= memcmp(buf, model + offset, length) == 0;
         }
     }
-    CHECK(agree);
+    EXPECT_TRUE(agree);
     memfs_data_read(&data, buf, 0, SIZE);
-    CHECK(memcmp(buf, model, SIZE) == 0);
-    CHECK(data.page_count <= SIZE / MEMFS_PAGE_SIZE);
-    CHECK_EQ(memfs_data_missing_pages(&data, 0, SIZE),
-             SIZE / MEMFS_PAGE_SIZE - data.page_count);
+    EXPECT_TRUE(memcmp(buf, model, SIZE) == 0);
+    EXPECT_TRUE(data.page_count <= SIZE / MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_missing_pages(&data, 0, SIZE),
+              SIZE / MEMFS_PAGE_SIZE - data.page_count);
 
     /* Far offsets: the tree grows to four levels, and stays sparse. */
     agree = memfs_data_write(&data, "far", MEMFS_DATA_MAX_SIZE - 3, 3) == 0;
-    CHECK(agree);
-    CHECK_EQ(data.height, 4);
+    EXPECT_TRUE(agree);
+    EXPECT_EQ(data.height, 4);
     memfs_data_read(&data, buf, MEMFS_DATA_MAX_SIZE - 4, 4);
-    CHECK(memcmp(buf, "\0far", 4) == 0);
-    CHECK_EQ(memfs_data_missing_pages(&data, MEMFS_DATA_MAX_SIZE - 8192, 8192),
-             1);
+    EXPECT_TRUE(memcmp(buf, "\0far", 4) == 0);
+    EXPECT_EQ(memfs_data_missing_pages(&data, MEMFS_DATA_MAX_SIZE - 8192, 8192),
+              1);
 
     /* Zeroing "to the end" from 0 frees everything, index blocks too. */
     memfs_data_zero(&data, 0, UINT64_MAX);
-    CHECK_EQ(data.page_count, 0);
-    CHECK(data.root == NULL);
-    CHECK_EQ(data.height, 0);
+    EXPECT_EQ(data.page_count, 0);
+    EXPECT_TRUE(data.root == NULL);
+    EXPECT_EQ(data.height, 0);
     memfs_data_free(&data);
     free(model);
     free(buf);
@@ -1502,13 +1502,13 @@ static void test_threads(void)
     int i;
 
     setup(NULL);
-    CHECK_EQ(make("/shared", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/shared", S_IFREG | 0644), 0);
     for (i = 0; i < THREADS; i++)
         pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)i);
     for (i = 0; i < THREADS; i++)
         pthread_join(threads[i], NULL);
-    CHECK_EQ(stat_path("/shared", NULL).size, 64 * 512);
-    CHECK_EQ(stat_path("/", NULL).nlink, 2 + THREADS);
+    EXPECT_EQ(stat_path("/shared", NULL).size, 64 * 512);
+    EXPECT_EQ(stat_path("/", NULL).nlink, 2 + THREADS);
     check_volume_consistent();
     teardown();
 }
@@ -1532,29 +1532,29 @@ static void test_slowio(void)
     o.slowio_percent = 100;
     o.slowio_max_delay_ms = 0;
     setup(&o);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
     ctx = open_file("/f", O_RDWR, NULL);
-    CHECK(ctx != NULL);
+    EXPECT_TRUE(ctx != NULL);
 
     selftest_set_hint(0); /* no request: served at once */
-    CHECK_EQ(write_at(ctx, "x", 0, 1, &n), 0);
-    CHECK_EQ(n, 1);
+    EXPECT_EQ(write_at(ctx, "x", 0, 1, &n), 0);
+    EXPECT_EQ(n, 1);
 
     selftest_set_hint(2); /* early response, then FSP_PENDING */
     before = selftest_wait_responses(0, 0, NULL);
-    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
-             FSP_PENDING);
-    CHECK_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
-    CHECK_EQ(rsp.hint, 2);
-    CHECK_EQ(rsp.error, 0);
-    CHECK_EQ(rsp.bytes_transferred, sizeof text);
+    EXPECT_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
+              FSP_PENDING);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 2);
+    EXPECT_EQ(rsp.error, 0);
+    EXPECT_EQ(rsp.bytes_transferred, sizeof text);
 
     selftest_set_hint(4);
-    CHECK_EQ(fi.read(fs, ctx, buf, 0, sizeof buf, &n), FSP_PENDING);
-    CHECK_EQ(selftest_wait_responses(before + 2, 0, &rsp), before + 2);
-    CHECK_EQ(rsp.hint, 4);
-    CHECK_EQ(rsp.bytes_transferred, sizeof text);
-    CHECK(memcmp(buf, text, sizeof text) == 0);
+    EXPECT_EQ(fi.read(fs, ctx, buf, 0, sizeof buf, &n), FSP_PENDING);
+    EXPECT_EQ(selftest_wait_responses(before + 2, 0, &rsp), before + 2);
+    EXPECT_EQ(rsp.hint, 4);
+    EXPECT_EQ(rsp.bytes_transferred, sizeof text);
+    EXPECT_TRUE(memcmp(buf, text, sizeof text) == 0);
     fi.close(fs, ctx);
     teardown();
 
@@ -1562,29 +1562,29 @@ static void test_slowio(void)
     o.slowio_min_delay_ms = 5;
     o.slowio_max_delay_ms = 20;
     setup(&o);
-    CHECK_EQ(make("/f", S_IFREG | 0644), 0);
-    CHECK_EQ(make("/g", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    EXPECT_EQ(make("/g", S_IFREG | 0644), 0);
     ctx = open_file("/f", O_RDWR, NULL);
     root = open_file("/", O_RDONLY | O_DIRECTORY, NULL);
-    CHECK(ctx != NULL && root != NULL);
+    EXPECT_TRUE(ctx != NULL && root != NULL);
     before = selftest_wait_responses(0, 0, NULL);
     selftest_set_hint(6);
-    CHECK_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
-             FSP_PENDING);
-    CHECK_EQ(selftest_wait_responses(before + 1, 2000, &rsp), before + 1);
-    CHECK_EQ(rsp.hint, 6);
-    CHECK_EQ(rsp.bytes_transferred, sizeof text);
-    CHECK_EQ(stat_path("/f", NULL).size, sizeof text);
+    EXPECT_EQ(fi.write(fs, ctx, text, 0, sizeof text, 0, &n),
+              FSP_PENDING);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 2000, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 6);
+    EXPECT_EQ(rsp.bytes_transferred, sizeof text);
+    EXPECT_EQ(stat_path("/f", NULL).size, sizeof text);
 
     selftest_set_hint(8);
     selftest_dir_buffer_init(listing, 8);
-    CHECK_EQ(fi.read_directory(fs, root, NULL, listing), FSP_PENDING);
-    CHECK_EQ(selftest_wait_responses(before + 2, 2000, &rsp), before + 2);
-    CHECK_EQ(rsp.hint, 8);
-    CHECK_EQ(rsp.error, 0);
-    CHECK_EQ(listing->count, 2);
-    CHECK(strcmp(listing->names[0], "f") == 0);
-    CHECK(strcmp(listing->names[1], "g") == 0);
+    EXPECT_EQ(fi.read_directory(fs, root, NULL, listing), FSP_PENDING);
+    EXPECT_EQ(selftest_wait_responses(before + 2, 2000, &rsp), before + 2);
+    EXPECT_EQ(rsp.hint, 8);
+    EXPECT_EQ(rsp.error, 0);
+    EXPECT_EQ(listing->count, 2);
+    EXPECT_TRUE(strcmp(listing->names[0], "f") == 0);
+    EXPECT_TRUE(strcmp(listing->names[1], "g") == 0);
     selftest_set_hint(0);
     fi.close(fs, ctx);
     fi.close(fs, root);
@@ -1595,10 +1595,7 @@ static void test_slowio(void)
 
 int main(void)
 {
-    static const struct {
-        const char *name;
-        void (*run)(void);
-    } tests[] = {
+    static const struct expect_case tests[] = {
         {"root", test_root},
         {"paths", test_paths},
         {"types", test_types},
@@ -1628,9 +1625,5 @@ int main(void)
         {"threads", test_threads},
         {"slowio", test_slowio},
     };
-    size_t i;
-
-    for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        check_run(tests[i].name, tests[i].run);
-    return check_report("memfs_selftest");
+    return expect_run("memfs_selftest", tests, sizeof tests / sizeof tests[0]);
 }

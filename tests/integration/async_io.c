@@ -50,7 +50,7 @@ static void write_small_file(int idx, void *arg)
     (void)arg;
     fill_pattern(buf, sizeof buf, idx);
     if (!h_write_file(h_path("f%02d", idx), buf, sizeof buf, 0644))
-        H_FAILF("write f%02d: %s", idx, h_errname(errno));
+        ADD_FAILURE("write f%02d: %s", idx, expect_errname(errno));
 }
 
 static void read_small_file_direct(int idx, void *arg)
@@ -59,7 +59,7 @@ static void read_small_file_direct(int idx, void *arg)
     void *buf = NULL;
     (void)arg;
     if (posix_memalign(&buf, 4096, SMALL)) {
-        H_FAILF("posix_memalign");
+        ADD_FAILURE("posix_memalign");
         return;
     }
     fill_pattern(expect, sizeof expect, idx);
@@ -114,7 +114,7 @@ static void check_listing(const char *dir, int count)
     int total = 0;
     DIR *d = opendir(dir);
     if (!d) {
-        H_FAILF("opendir %s: %s", dir, h_errname(errno));
+        ADD_FAILURE("opendir %s: %s", dir, expect_errname(errno));
         return;
     }
     struct dirent *e;
@@ -123,11 +123,11 @@ static void check_listing(const char *dir, int count)
         if (e->d_name[0] == '.')
             continue;
         if (sscanf(e->d_name, "e%d", &i) != 1 || i < 0 || i >= count) {
-            H_FAILF("unexpected entry %s", e->d_name);
+            ADD_FAILURE("unexpected entry %s", e->d_name);
             continue;
         }
         if (seen[i]++)
-            H_FAILF("entry %s listed twice", e->d_name);
+            ADD_FAILURE("entry %s listed twice", e->d_name);
         total++;
     }
     closedir(d);
@@ -148,7 +148,7 @@ static void early_worker(int idx, void *arg)
     snprintf(path, sizeof path, "%s/w%d", h_root, idx);
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
     if (fd < 0 || !shadow || !got) {
-        H_FAILF("open %s: %s", path, h_errname(errno));
+        ADD_FAILURE("open %s: %s", path, expect_errname(errno));
         goto out;
     }
     for (int r = 0; r < ROUNDS; r++) {
@@ -162,7 +162,7 @@ static void early_worker(int idx, void *arg)
             size = off + len;
         int rfd = open(path, O_RDONLY);
         if (rfd < 0) {
-            H_FAILF("reopen %s: %s", path, h_errname(errno));
+            ADD_FAILURE("reopen %s: %s", path, expect_errname(errno));
             break;
         }
         ssize_t n = pread(rfd, got, FILE_MAX, 0);
@@ -210,7 +210,7 @@ static void random_worker(int idx, void *arg)
     snprintf(path, sizeof path, "%s/r%d", h_root, idx);
     int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
     if (fd < 0 || !shadow || !got) {
-        H_FAILF("open %s: %s", path, h_errname(errno));
+        ADD_FAILURE("open %s: %s", path, expect_errname(errno));
         goto out;
     }
     for (int op = 0; op < OPS; op++) {
@@ -455,11 +455,11 @@ static void pending_readdir_lists_large_directory_once(void)
             if (e->d_name[0] == '.')
                 continue;
             if (sscanf(e->d_name, "e%d", &i) != 1 || i < 0 || i >= ENTRIES) {
-                H_FAILF("unexpected entry %s", e->d_name);
+                ADD_FAILURE("unexpected entry %s", e->d_name);
                 continue;
             }
             if (seen[i]++)
-                H_FAILF("entry %s listed twice", e->d_name);
+                ADD_FAILURE("entry %s listed twice", e->d_name);
             total++;
         }
         closedir(d);

@@ -72,8 +72,8 @@ static int run_doctor(const struct doctor_run *r)
     argv[n] = NULL;
     status = h_run(&proc, &o, (char *const *)argv);
     if (status < 0)
-        H_FAILF("fsptool doctor did not run to its end (timed out: %d)",
-                proc.timed_out);
+        ADD_FAILURE("fsptool doctor did not run to its end (timed out: %d)",
+                    proc.timed_out);
     return status;
 }
 
@@ -108,8 +108,8 @@ static const char *find_line(const char *status, const char *check,
     const char *_t = (text);                                                 \
     const char *_l = find_line(status, check, _t);                           \
     if (!_l)                                                                 \
-        H_FAILF("no line '%s %s ...%s...' in doctor's output:\n%s", status,  \
-                check, _t ? _t : "", proc.out);                              \
+        ADD_FAILURE("no line '%s %s ...%s...' in doctor's output:\n%s",     \
+                    status, check, _t ? _t : "", proc.out);                  \
     _l; })
 
 static void need_dev_fuse(void)
@@ -117,7 +117,7 @@ static void need_dev_fuse(void)
     struct stat st;
 
     if (stat("/dev/fuse", &st) != 0)
-        h_skip("/dev/fuse: %s", h_errname(errno));
+        h_skip("/dev/fuse: %s", expect_errname(errno));
 }
 
 /* A mount namespace of the case's own, without other tests' FUSE mounts. */
@@ -125,7 +125,7 @@ static void enter_private_namespace(void)
 {
     if (unshare(CLONE_NEWNS) != 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        h_skip("no private mount namespace: %s", h_errname(errno));
+        h_skip("no private mount namespace: %s", expect_errname(errno));
     h_detach_copied_fuse_mounts();
 }
 
@@ -149,8 +149,8 @@ static void healthy_machine_exits_0_with_a_line_for_every_check(void)
     for (size_t i = 0; i < sizeof check_names / sizeof check_names[0]; i++) {
         if (!find_line("ok", check_names[i], NULL) &&
             !find_line("warn", check_names[i], NULL))
-            H_FAILF("no ok or warn line for %s:\n%s", check_names[i],
-                    proc.out);
+            ADD_FAILURE("no ok or warn line for %s:\n%s", check_names[i],
+                        proc.out);
     }
     EXPECT_TRUE(strstr(proc.out, "FAIL  ") == NULL);
     EXPECT_TRUE(strstr(proc.out, " 0 FAIL: everything fsp needs") != NULL);
@@ -186,7 +186,7 @@ static void json_output_names_every_check_with_its_status(void)
         snprintf(want, sizeof want, "{\"check\": \"%s\", \"status\": ",
                  check_names[i]);
         if (!strstr(proc.out, want))
-            H_FAILF("no JSON object for %s:\n%s", check_names[i], proc.out);
+            ADD_FAILURE("no JSON object for %s:\n%s", check_names[i], proc.out);
     }
 }
 
@@ -262,7 +262,7 @@ static const char *make_class_dir(const char *name, const char *text)
     mkdir(dir, 0755);
     snprintf(file, sizeof file, "%s/%s", dir, name);
     if (!h_write_file(file, text, strlen(text), 0644))
-        H_FAILF("cannot write %s", file);
+        ADD_FAILURE("cannot write %s", file);
     return dir;
 }
 
@@ -481,13 +481,13 @@ static void users_dead_mount_is_found_by_root_and_cleared_by_the_user(void)
     replace_dev_fuse(node);
     snprintf(tool, sizeof tool, "%s/memfs", h_bin_dir);
     if (h_run(&proc, &o, memfs_argv) != 0) {
-        H_FAILF("memfs as uid %d failed: %s", NOBODY, proc.err);
-        h_abort_case();
+        ADD_FAILURE("memfs as uid %d failed: %s", NOBODY, proc.err);
+        expect_abort_case();
     }
     pid = h_find_process("memfs", mnt);
     if (pid <= 0) {
-        H_FAILF("no memfs process serving %s", mnt);
-        h_abort_case();
+        ADD_FAILURE("no memfs process serving %s", mnt);
+        expect_abort_case();
     }
     EXPECT_OK(kill(pid, SIGKILL));
     EXPECT_TRUE(h_wait_gone(pid, 5));

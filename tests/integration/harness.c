@@ -89,18 +89,6 @@ void h_sleep(double s)
         ;
 }
 
-const char *h_errname(int e)
-{
-    static __thread char buf[32];
-    if (e == 0)
-        return "0";
-    const char *n = strerrorname_np(e);
-    if (n)
-        return n;
-    snprintf(buf, sizeof buf, "%d", e);
-    return buf;
-}
-
 const char *h_path(const char *fmt, ...)
 {
     static char bufs[16][PATH_MAX];
@@ -112,17 +100,6 @@ const char *h_path(const char *fmt, ...)
     vsnprintf(b + n, PATH_MAX - n, fmt, ap);
     va_end(ap);
     return b;
-}
-
-size_t h_memdiff(const void *a, const void *b, size_t n)
-{
-    const unsigned char *x = a, *y = b;
-    if (memcmp(x, y, n) == 0)
-        return (size_t)-1;
-    for (size_t i = 0; i < n; i++)
-        if (x[i] != y[i])
-            return i;
-    return (size_t)-1;
 }
 
 bool h_contains_ci(const char *hay, const char *needle)
@@ -222,23 +199,15 @@ static void msg_append(char kind, const char *text)
     shm_unlock();
 }
 
-void h_fail(const char *file, int line, const char *fmt, ...)
+/* expect.h's reporter: every failure of the case, in any of its processes,
+ * counts in the shared page and shows on the case's result line. */
+static void record_failure(const char *message)
 {
-    char buf[1024];
-    const char *base = strrchr(file, '/');
-    int n = snprintf(buf, sizeof buf, "%s:%d: ", base ? base + 1 : file, line);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-    va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
     if (shm)
         __atomic_add_fetch(&shm->failures, 1, __ATOMIC_SEQ_CST);
     if (g_verbose)
-        fprintf(stderr, "  [%d] %s\n", (int)getpid(), buf);
-    msg_append('F', buf);
+        fprintf(stderr, "  [%d] %s\n", (int)getpid(), message);
+    msg_append('F', message);
 }
 
 void h_note(const char *fmt, ...)
@@ -267,8 +236,6 @@ void h_skip(const char *fmt, ...)
     }
     _exit(0);
 }
-
-void h_abort_case(void) { _exit(1); }
 
 int h_failures(void) { return shm ? __atomic_load_n(&shm->failures, __ATOMIC_SEQ_CST) : 0; }
 
@@ -422,13 +389,13 @@ int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg)
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
-        H_FAILF("fork: %s", h_errname(errno));
+        ADD_FAILURE("fork: %s", expect_errname(errno));
         return -1;
     }
     if (pid == 0) {
         if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
-            H_FAILF("cannot drop to uid %d gid %d: %s", (int)uid, (int)gid,
-                    h_errname(errno));
+            ADD_FAILURE("cannot drop to uid %d gid %d: %s", (int)uid, (int)gid,
+                        expect_errname(errno));
             _exit(1);
         }
         fn(arg);
@@ -438,11 +405,11 @@ int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg)
     if (h_waitpid_timeout(pid, &st, 60) != pid) {
         kill(pid, SIGKILL);
         h_waitpid_timeout(pid, &st, 5);
-        H_FAILF("process running as uid %d did not finish in 60 s", (int)uid);
+        ADD_FAILURE("process running as uid %d did not finish in 60 s", (int)uid);
         return -1;
     }
     if (WIFSIGNALED(st)) {
-        H_FAILF("process running as uid %d killed by signal %d", (int)uid, WTERMSIG(st));
+        ADD_FAILURE("process running as uid %d killed by signal %d", (int)uid, WTERMSIG(st));
         return -1;
     }
     return WEXITSTATUS(st);
@@ -462,7 +429,7 @@ int h_fork_workers(int nproc, void (*fn)(int, void *), void *arg, double timeout
             _exit(0);
         }
         if (pids[i] < 0)
-            H_FAILF("fork: %s", h_errname(errno));
+            ADD_FAILURE("fork: %s", expect_errname(errno));
     }
     int bad = 0;
     double end = h_now() + timeout_s;
@@ -474,14 +441,14 @@ int h_fork_workers(int nproc, void (*fn)(int, void *), void *arg, double timeout
         int st = 0;
         double left = end - h_now();
         if (h_waitpid_timeout(pids[i], &st, left > 0 ? left : 0.01) != pids[i]) {
-            H_FAILF("worker %d (pid %d) did not finish within %.0f s", i,
-                    (int)pids[i], timeout_s);
+            ADD_FAILURE("worker %d (pid %d) did not finish within %.0f s", i,
+                        (int)pids[i], timeout_s);
             kill(pids[i], SIGKILL);
             h_waitpid_timeout(pids[i], &st, 5);
             bad++;
         } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             if (WIFSIGNALED(st))
-                H_FAILF("worker %d killed by signal %d", i, WTERMSIG(st));
+                ADD_FAILURE("worker %d killed by signal %d", i, WTERMSIG(st));
             bad++;
         }
     }
@@ -668,7 +635,7 @@ static bool umount_bounded(const char *mnt, unsigned minor, bool have_minor, dou
         WEXITSTATUS(st) == 0 && h_mountinfo_count(mnt) == 0)
         return true;
     if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
-        h_note("umount %s: %s; unmounting lazily", mnt, h_errname(WEXITSTATUS(st)));
+        h_note("umount %s: %s; unmounting lazily", mnt, expect_errname(WEXITSTATUS(st)));
     if (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {
         /* still stuck in umount: abort the connection */
         if (have_minor)
@@ -862,7 +829,7 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
     } else if (h_fs_is_ptfs()) {
         source_dir_of(m->mnt, src, sizeof src);
         if (mkdir(src, 0755) != 0 && errno != EEXIST) {
-            H_FAILF("mkdir %s: %s", src, h_errname(errno));
+            ADD_FAILURE("mkdir %s: %s", src, expect_errname(errno));
             return false;
         }
         argv[n++] = src;
@@ -880,7 +847,7 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
-        H_FAILF("fork: %s", h_errname(errno));
+        ADD_FAILURE("fork: %s", expect_errname(errno));
         return false;
     }
     if (pid == 0) {
@@ -903,18 +870,18 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
             kill(pid, SIGKILL);
             h_waitpid_timeout(pid, &st, 5);
             log_tail(m->log, tail, sizeof tail);
-            H_FAILF("memfs %s (daemonizing) did not return within 20 s; log: %s", m->mnt, tail);
+            ADD_FAILURE("memfs %s (daemonizing) did not return within 20 s; log: %s", m->mnt, tail);
             return false;
         }
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             log_tail(m->log, tail, sizeof tail);
-            H_FAILF("memfs -o %s %s failed (status 0x%x); log: %s", opts ? opts : "",
-                    m->mnt, st, tail);
+            ADD_FAILURE("memfs -o %s %s failed (status 0x%x); log: %s", opts ? opts : "",
+                        m->mnt, st, tail);
             return false;
         }
         struct h_mountinfo mi;
         if (!h_mountinfo_find(m->mnt, &mi)) {
-            H_FAILF("memfs returned 0 but %s is not in /proc/self/mountinfo", m->mnt);
+            ADD_FAILURE("memfs returned 0 but %s is not in /proc/self/mountinfo", m->mnt);
             return false;
         }
         m->dev_minor = mi.minor;
@@ -924,7 +891,7 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
         m->child = false;
         reg_update(m->slot, m->pid, m->dev_minor, 1, NULL);
         if (!m->pid)
-            H_FAILF("cannot find the daemon of %s (fsptool lsvol / /proc)", m->mnt);
+            ADD_FAILURE("cannot find the daemon of %s (fsptool lsvol / /proc)", m->mnt);
         return m->pid != 0;
     }
     m->pid = pid;
@@ -949,13 +916,13 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
         if (waitpid(pid, &st, WNOHANG) == pid) {
             m->pid = 0;
             log_tail(m->log, tail, sizeof tail);
-            H_FAILF("memfs -f -o %s %s exited before mounting (status 0x%x); log: %s",
-                    opts ? opts : "", m->mnt, st, tail);
+            ADD_FAILURE("memfs -f -o %s %s exited before mounting (status 0x%x); log: %s",
+                        opts ? opts : "", m->mnt, st, tail);
             return false;
         }
         if (h_now() > end) {
             log_tail(m->log, tail, sizeof tail);
-            H_FAILF("memfs %s: not mounted after 15 s; log: %s", m->mnt, tail);
+            ADD_FAILURE("memfs %s: not mounted after 15 s; log: %s", m->mnt, tail);
             return false;
         }
         h_sleep(0.002);
@@ -968,7 +935,7 @@ bool h_mount(struct h_mount *m, const char *opts, unsigned mflags)
     m->slot = -1;
     snprintf(m->dir, sizeof m->dir, "/tmp/fsptest.XXXXXX");
     if (!mkdtemp(m->dir)) {
-        H_FAILF("mkdtemp: %s", h_errname(errno));
+        ADD_FAILURE("mkdtemp: %s", expect_errname(errno));
         return false;
     }
     chmod(m->dir, 0755);
@@ -1171,16 +1138,16 @@ bool h_check_baseline(const char *mnt, long long base_nodes)
             close(fd);
         }
         if (!stat_handles_nodes(mnt, &handles, &nodes)) {
-            H_FAILF("leak check: fsptool stat %s cannot be read", mnt);
+            ADD_FAILURE("leak check: fsptool stat %s cannot be read", mnt);
             return false;
         }
         if (handles == 0 && nodes <= base_nodes)
             return true;
         h_sleep(0.05);
     }
-    H_FAILF("leak check: %s still holds handles %lld, nodes %lld (baseline 0, %lld) "
-            "after its files were closed and the kernel's caches dropped",
-            mnt, handles, nodes, base_nodes);
+    ADD_FAILURE("leak check: %s still holds handles %lld, nodes %lld (baseline 0, %lld) "
+                "after its files were closed and the kernel's caches dropped",
+                mnt, handles, nodes, base_nodes);
     return false;
 }
 
@@ -1347,7 +1314,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         snprintf(g_scratch, sizeof g_scratch, "%s/%s.%d.%d", g_dir_mode, g_suite,
                  (int)getpid(), idx);
         if (mkdir(g_scratch, 0755) != 0) {
-            H_FAILF("mkdir %s: %s", g_scratch, h_errname(errno));
+            ADD_FAILURE("mkdir %s: %s", g_scratch, expect_errname(errno));
             g_scratch[0] = 0;
             return R_FAIL;
         }
@@ -1357,8 +1324,8 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         const char *ci = getenv("CI");
         bool in_ci = ci && *ci && strcmp(ci, "0") != 0 && strcasecmp(ci, "false") != 0;
         if (in_ci) {
-            H_FAILF("/dev/fuse is missing (%s) and CI is set: integration tests must run",
-                    fuse_missing);
+            ADD_FAILURE("/dev/fuse is missing (%s) and CI is set: integration tests must run",
+                        fuse_missing);
             return R_FAIL;
         }
         snprintf(shm->skip_reason, sizeof shm->skip_reason, "SKIP: /dev/fuse is missing (%s)",
@@ -1371,7 +1338,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
     } else if (c->flags & H_NOMOUNT) {
         snprintf(g_scratch, sizeof g_scratch, "/tmp/fsptest-scratch.XXXXXX");
         if (!mkdtemp(g_scratch)) {
-            H_FAILF("mkdtemp: %s", h_errname(errno));
+            ADD_FAILURE("mkdtemp: %s", expect_errname(errno));
             g_scratch[0] = 0;
             return R_FAIL;
         }
@@ -1391,7 +1358,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
     fflush(stderr);
     pid_t child = fork();
     if (child < 0) {
-        H_FAILF("fork: %s", h_errname(errno));
+        ADD_FAILURE("fork: %s", expect_errname(errno));
         return R_FAIL;
     }
     if (child == 0) {
@@ -1432,10 +1399,10 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
     char sbuf[128];
     if (timed_out) {
         if (g_interrupted)
-            H_FAILF("INTERRUPTED by signal %d after %.1f s", (int)g_interrupted, h_now() - start);
+            ADD_FAILURE("INTERRUPTED by signal %d after %.1f s", (int)g_interrupted, h_now() - start);
         else
-            H_FAILF("TIMEOUT: still running after %.0f s; connection aborted, processes killed",
-                    limit);
+            ADD_FAILURE("TIMEOUT: still running after %.0f s; connection aborted, processes killed",
+                        limit);
         /* abort every FUSE connection the case uses, then kill its processes */
         if (g_have_mount && g_mount.dev_minor)
             h_abort_connection(g_mount.dev_minor);
@@ -1445,11 +1412,11 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         kill(-child, SIGKILL);
         kill(child, SIGKILL);
         if (h_waitpid_timeout(child, &st, 10) != child)
-            H_FAILF("case process %d did not die after SIGKILL", (int)child);
+            ADD_FAILURE("case process %d did not die after SIGKILL", (int)child);
     } else if (WIFSIGNALED(st)) {
-        H_FAILF("case process %s", describe_status(st, sbuf, sizeof sbuf));
+        ADD_FAILURE("case process %s", describe_status(st, sbuf, sizeof sbuf));
     } else if (WEXITSTATUS(st) != 0 && h_failures() == 0) {
-        H_FAILF("case process exited with status %d", WEXITSTATUS(st));
+        ADD_FAILURE("case process exited with status %d", WEXITSTATUS(st));
     }
     kill(-child, SIGKILL); /* leftover workers of the case */
 
@@ -1459,8 +1426,8 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
         if (waitpid(g_mount.pid, &dst, WNOHANG) == g_mount.pid) {
             char tail[600];
             log_tail(g_mount.log, tail, sizeof tail);
-            H_FAILF("memfs daemon died during the case: %s; log: %s",
-                    describe_status(dst, sbuf, sizeof sbuf), tail);
+            ADD_FAILURE("memfs daemon died during the case: %s; log: %s",
+                        describe_status(dst, sbuf, sizeof sbuf), tail);
             g_mount.pid = 0;
             died = true;
         }
@@ -1471,10 +1438,10 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             !(c->flags & (H_XFAIL | H_NO_LEAK_CHECK)))
             h_check_baseline(g_mount.mnt, g_base_nodes);
         if (!h_unmount(&g_mount, &dst))
-            H_FAILF("could not unmount %s", g_mount.mnt);
+            ADD_FAILURE("could not unmount %s", g_mount.mnt);
         else if (!died && !timed_out && !(WIFEXITED(dst) && WEXITSTATUS(dst) == 0))
-            H_FAILF("memfs did not exit 0 after unmount: %s",
-                    describe_status(dst, sbuf, sizeof sbuf));
+            ADD_FAILURE("memfs did not exit 0 after unmount: %s",
+                        describe_status(dst, sbuf, sizeof sbuf));
         g_have_mount = false;
     }
     reg_cleanup_all(timed_out);
@@ -1498,7 +1465,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
             shm->failures = 0;
             return R_PASS;
         }
-        H_FAILF("the case was expected to fail but passed");
+        ADD_FAILURE("the case was expected to fail but passed");
         return R_FAIL;
     }
     if (h_failures() > 0)
@@ -1511,6 +1478,7 @@ static enum result run_case(const struct h_case *c, int idx, const char *fuse_mi
 int h_main(const char *suite, int argc, char **argv, const struct h_case *cases, size_t ncases)
 {
     g_suite = suite;
+    expect_set_reporter(record_failure);
     g_runner_pid = getpid();
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *bd = getenv("FSP_BIN_DIR");

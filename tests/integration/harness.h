@@ -45,6 +45,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "expect.h"
+
 /* ---- cases ---- */
 
 enum {
@@ -84,103 +86,15 @@ const char *h_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- results ---- */
 
-void h_fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The assertions (EXPECT_*, ASSERT_*, ADD_FAILURE) are expect.h's; a
+ * failure counts for the case and shows on its result line, in whichever
+ * of the case's processes it happened. */
 /* Print "    # ..." under the case's result line. */
 void h_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Mark the case skipped and end it. */
 void h_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* End the calling process of the case (after a failed ASSERT). */
-void h_abort_case(void) __attribute__((noreturn));
+/* The failures the case has recorded so far, in all its processes. */
 int h_failures(void);
-const char *h_errname(int e);
-
-/* ---- assertions (EXPECT_* go on, ASSERT_* end the case) ---- */
-
-#define H_FAILF(...) h_fail(__FILE__, __LINE__, __VA_ARGS__)
-
-/* call must not return a negative value; yields the value. */
-#define EXPECT_OK(call) ({                                                   \
-    errno = 0;                                                               \
-    long long _r = (long long)(call);                                        \
-    int _e = errno;                                                          \
-    if (_r < 0)                                                              \
-        H_FAILF("%s -> %lld; errno=%s", #call, _r, h_errname(_e));           \
-    errno = _e;                                                              \
-    _r; })
-#define ASSERT_OK(call) ({                                                   \
-    long long _ar = EXPECT_OK(call);                                         \
-    if (_ar < 0) h_abort_case();                                             \
-    _ar; })
-
-/* call must return -1 with errno == err; yields true if it did. */
-#define EXPECT_ERRNO(call, err) ({                                           \
-    errno = 0;                                                               \
-    long long _r = (long long)(call);                                        \
-    int _e = errno;                                                          \
-    bool _ok = _r == -1 && _e == (err);                                      \
-    if (!_ok)                                                                \
-        H_FAILF("%s -> %lld; errno=%s; expected -1 with %s", #call, _r,      \
-                _r == -1 ? h_errname(_e) : "(none)", h_errname(err));        \
-    _ok; })
-#define ASSERT_ERRNO(call, err) do { if (!EXPECT_ERRNO(call, err)) h_abort_case(); } while (0)
-
-/* either of two errnos is right. */
-#define EXPECT_ERRNO2(call, err1, err2) ({                                   \
-    errno = 0;                                                               \
-    long long _r = (long long)(call);                                        \
-    int _e = errno;                                                          \
-    bool _ok = _r == -1 && (_e == (err1) || _e == (err2));                   \
-    if (!_ok)                                                                \
-        H_FAILF("%s -> %lld; errno=%s; expected -1 with %s or %s", #call,    \
-                _r, _r == -1 ? h_errname(_e) : "(none)", h_errname(err1),    \
-                h_errname(err2));                                            \
-    _ok; })
-
-#define H_CMP(a, op, b, fatal) ({                                            \
-    errno = 0;                                                               \
-    long long _a = (long long)(a), _b = (long long)(b);                      \
-    bool _ok = _a op _b;                                                     \
-    if (!_ok) {                                                              \
-        H_FAILF("%s %s %s (%lld vs %lld; errno=%s)", #a, #op, #b, _a, _b,    \
-                h_errname(errno));                                           \
-        if (fatal) h_abort_case();                                           \
-    }                                                                        \
-    _ok; })
-#define EXPECT_EQ(a, b) H_CMP(a, ==, b, 0)
-#define EXPECT_NE(a, b) H_CMP(a, !=, b, 0)
-#define EXPECT_LT(a, b) H_CMP(a, <, b, 0)
-#define EXPECT_LE(a, b) H_CMP(a, <=, b, 0)
-#define EXPECT_GT(a, b) H_CMP(a, >, b, 0)
-#define EXPECT_GE(a, b) H_CMP(a, >=, b, 0)
-#define ASSERT_EQ(a, b) H_CMP(a, ==, b, 1)
-#define ASSERT_NE(a, b) H_CMP(a, !=, b, 1)
-#define ASSERT_GE(a, b) H_CMP(a, >=, b, 1)
-#define ASSERT_LE(a, b) H_CMP(a, <=, b, 1)
-
-#define EXPECT_TRUE(c) ({                                                    \
-    errno = 0;                                                               \
-    bool _ok = (c);                                                          \
-    if (!_ok) H_FAILF("expected %s (errno=%s)", #c, h_errname(errno));       \
-    _ok; })
-#define EXPECT_FALSE(c) EXPECT_TRUE(!(c))
-#define ASSERT_TRUE(c) do { if (!EXPECT_TRUE(c)) h_abort_case(); } while (0)
-
-#define EXPECT_STREQ(a, b) ({                                                \
-    const char *_sa = (a), *_sb = (b);                                       \
-    bool _ok = _sa && _sb && strcmp(_sa, _sb) == 0;                          \
-    if (!_ok) H_FAILF("%s == %s (\"%s\" vs \"%s\")", #a, #b,                 \
-                      _sa ? _sa : "(null)", _sb ? _sb : "(null)");           \
-    _ok; })
-
-/* Compare n bytes; on a difference prints the first differing offset. */
-#define EXPECT_MEMEQ(a, b, n) ({                                             \
-    size_t _off = h_memdiff((a), (b), (n));                                  \
-    if (_off != (size_t)-1)                                                  \
-        H_FAILF("%s == %s over %zu bytes: first difference at offset %zu",   \
-                #a, #b, (size_t)(n), _off);                                  \
-    _off == (size_t)-1; })
-size_t h_memdiff(const void *a, const void *b, size_t n);
 
 /* ---- mounts ---- */
 

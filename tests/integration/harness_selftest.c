@@ -29,7 +29,7 @@ static void hang_on_stopped_daemon_is_reported_as_timeout(void)
     kill(m->pid, SIGSTOP);
     struct stat st;
     stat(h_path("blocks-forever"), &st); /* hangs until the runner aborts */
-    H_FAILF("stat returned after the abort");
+    ADD_FAILURE("stat returned after the abort");
 }
 
 static void failed_expectation_is_reported(void)

@@ -79,15 +79,15 @@ static void daemonized_memfs_exit_0_means_mount_is_usable(void)
     int fd = open(h_path("mnt/first"), O_CREAT | O_RDWR, 0644);
     int fe = errno;
     if (rc != 0) {
-        H_FAILF("memfs %s -> %d; stderr: %s", mnt, rc, p.err);
-        h_abort_case();
+        ADD_FAILURE("memfs %s -> %d; stderr: %s", mnt, rc, p.err);
+        expect_abort_case();
     }
     EXPECT_EQ(src, 0);
     if (src != 0)
-        h_note("stat right after exit: errno=%s", h_errname(e));
+        h_note("stat right after exit: errno=%s", expect_errname(e));
     EXPECT_NE(st.st_dev, under.st_dev);
     if (fd < 0)
-        H_FAILF("create right after memfs returned: errno=%s", h_errname(fe));
+        ADD_FAILURE("create right after memfs returned: errno=%s", expect_errname(fe));
     else {
         EXPECT_EQ(write(fd, "x", 1), 1);
         close(fd);
@@ -111,11 +111,11 @@ static void daemonized_memfs_exit_0_means_mount_is_usable(void)
         pid_t r = h_waitpid_timeout(pid, &ds, 5);
         if (r == pid) {
             if (!WIFEXITED(ds) || WEXITSTATUS(ds) != 0)
-                H_FAILF("daemonized memfs ended with %s after umount", status_str(ds));
+                ADD_FAILURE("daemonized memfs ended with %s after umount", status_str(ds));
         } else if (r < 0) {
             EXPECT_TRUE(h_wait_gone(pid, 5));
         } else {
-            H_FAILF("daemon %d still running 5 s after umount", (int)pid);
+            ADD_FAILURE("daemon %d still running 5 s after umount", (int)pid);
         }
     }
     h_unregister(slot);
@@ -161,7 +161,7 @@ static void umount_makes_daemonized_daemon_exit_0(void)
         EXPECT_TRUE(h_wait_gone(pid, 5)); /* not our child: it must at least go */
         h_note("daemon was not reparented to us; exit status not checked");
     } else {
-        H_FAILF("daemon %d still running 5 s after umount", (int)pid);
+        ADD_FAILURE("daemon %d still running 5 s after umount", (int)pid);
     }
     m.pid = 0;
     h_unmount(&m, NULL);
@@ -352,21 +352,21 @@ static void sigkill_daemon_unblocks_waiting_caller_with_enotconn(void)
     ASSERT_GE(blocker, 1);
     struct done_msg d;
     if (read_done(rfd, &d, 0.3))
-        H_FAILF("stat() did not block on a stopped daemon (errno=%s)", h_errname(d.err));
+        ADD_FAILURE("stat() did not block on a stopped daemon (errno=%s)", expect_errname(d.err));
     double tk = h_now();
     EXPECT_OK(kill(m.pid, SIGKILL));
     if (read_done(rfd, &d, 5)) {
         double dt = d.when - tk;
-        h_note("blocked stat() returned %.3f s after SIGKILL with %s", dt, h_errname(d.err));
+        h_note("blocked stat() returned %.3f s after SIGKILL with %s", dt, expect_errname(d.err));
         EXPECT_LE(dt, 2.0);
         /* ECANCELED: over io_uring, a request the kernel was handing to
          * a ring entry of the dying daemon. */
         if (d.err != ENOTCONN && d.err != ECONNABORTED && d.err != EIO &&
             d.err != ECANCELED)
-            H_FAILF("blocked stat() ended with errno=%s, expected ENOTCONN (or ECONNABORTED/EIO)",
-                    h_errname(d.err));
+            ADD_FAILURE("blocked stat() ended with errno=%s, expected ENOTCONN (or ECONNABORTED/EIO)",
+                        expect_errname(d.err));
     } else {
-        H_FAILF("a stat() blocked on the killed daemon did not return within 5 s");
+        ADD_FAILURE("a stat() blocked on the killed daemon did not return within 5 s");
     }
     /* new calls fail at once */
     int st;
@@ -375,9 +375,9 @@ static void sigkill_daemon_unblocks_waiting_caller_with_enotconn(void)
     blocker = start_blocked_stat(m.mnt, &rfd);
     if (read_done(rfd, &d, 2)) {
         if (d.err != ENOTCONN && d.err != ENOENT) /* ENOENT: already unmounted */
-            H_FAILF("stat() after the daemon died: errno=%s", h_errname(d.err));
+            ADD_FAILURE("stat() after the daemon died: errno=%s", expect_errname(d.err));
     } else {
-        H_FAILF("stat() after the daemon died did not return within 2 s");
+        ADD_FAILURE("stat() after the daemon died did not return within 2 s");
     }
     h_waitpid_timeout(blocker, &st, 2);
     close(rfd);
@@ -445,12 +445,12 @@ static void sigkill_daemon_fails_io_in_progress_promptly(void)
         struct done_msg d;
         if (read_done(rfd[w], &d, 5)) {
             h_note("worker %d stopped %.3f s after SIGKILL with %s", w, d.when - tk,
-                   h_errname(d.err));
+                   expect_errname(d.err));
             EXPECT_LE(d.when - tk, 2.0);
             EXPECT_TRUE(d.err == ENOTCONN || d.err == ECONNABORTED || d.err == EIO ||
                         d.err == ECANCELED); /* ECANCELED: io_uring, as above */
         } else {
-            H_FAILF("worker %d still doing I/O 5 s after the daemon was killed", w);
+            ADD_FAILURE("worker %d still doing I/O 5 s after the daemon was killed", w);
             kill(pids[w], SIGKILL);
         }
         int st;
@@ -474,8 +474,8 @@ static void sigkill_daemon_mount_disappears_within_2s(void)
         h_sleep(0.005);
     double dt = h_now() - tk;
     if (is_fuse_mounted(m.mnt))
-        H_FAILF("%s still mounted 3 s after the daemon was killed (auto_unmount is the default)",
-                m.mnt);
+        ADD_FAILURE("%s still mounted 3 s after the daemon was killed (auto_unmount is the default)",
+                    m.mnt);
     else {
         h_note("mount gone %.3f s after SIGKILL", dt);
         EXPECT_LE(dt, 2.0);
@@ -502,7 +502,7 @@ static void sigkill_with_no_auto_unmount_mount_stays(void)
     if (read_done(rfd, &d, 2))
         EXPECT_EQ(d.err, ENOTCONN);
     else
-        H_FAILF("stat() on a dead mount hung");
+        ADD_FAILURE("stat() on a dead mount hung");
     h_waitpid_timeout(pid, &st, 2);
     close(rfd);
     /* the harness clears it */
@@ -522,7 +522,7 @@ static void need_dev_fuse_for_users(void)
 {
     struct stat st;
     if (stat("/dev/fuse", &st) != 0)
-        h_skip("/dev/fuse: %s", h_errname(errno));
+        h_skip("/dev/fuse: %s", expect_errname(errno));
     if ((st.st_mode & 0006) == 0006)
         return;
     const char *node = h_path("fuse-0666");
@@ -531,7 +531,7 @@ static void need_dev_fuse_for_users(void)
         mknod(node, S_IFCHR | 0666, st.st_rdev) != 0 || chmod(node, 0666) != 0 ||
         mount(node, "/dev/fuse", NULL, MS_BIND, NULL) != 0)
         h_skip("/dev/fuse is mode %04o (ordinary users cannot open it) and a private mount "
-               "namespace with a 0666 node failed: %s", st.st_mode & 07777, h_errname(errno));
+               "namespace with a 0666 node failed: %s", st.st_mode & 07777, expect_errname(errno));
     h_note("/dev/fuse is mode %04o here: made it 0666 in this case's own mount namespace, "
            "as Debian's udev rule does", st.st_mode & 07777);
 }
@@ -571,8 +571,8 @@ static void ordinary_user_mounts_via_fusermount3_and_unmounts(void)
     struct h_proc p;
     int rc = h_run(&p, &o, argv);
     if (rc != 0) {
-        H_FAILF("memfs as uid %d -> %d; stderr: %s", NOBODY, rc, p.err);
-        h_abort_case();
+        ADD_FAILURE("memfs as uid %d -> %d; stderr: %s", NOBODY, rc, p.err);
+        expect_abort_case();
     }
     ASSERT_TRUE(is_fuse_mounted(mntc));
     struct h_mountinfo mi;
@@ -673,18 +673,18 @@ static bool expect_mount_error(const struct mount_error *me)
             if (h_contains_ci(p.err, me->phrases[i]))
                 phrase = true;
         if (!phrase)
-            H_FAILF("%s %s: exit %d, but stderr has none of the expected phrases (\"%s\"...): "
-                    "\"%s\"", mode, me->mnt, rc, me->phrases[0], p.err);
+            ADD_FAILURE("%s %s: exit %d, but stderr has none of the expected phrases (\"%s\"...): "
+                        "\"%s\"", mode, me->mnt, rc, me->phrases[0], p.err);
         if (me->must_name && !strstr(p.err, me->must_name))
-            H_FAILF("%s %s: stderr does not name %s: \"%s\"", mode, me->mnt, me->must_name, p.err);
+            ADD_FAILURE("%s %s: stderr does not name %s: \"%s\"", mode, me->mnt, me->must_name, p.err);
         if (p.err[0] == 0)
-            H_FAILF("%s %s: exit %d with an empty stderr", mode, me->mnt, rc);
+            ADD_FAILURE("%s %s: exit %d with an empty stderr", mode, me->mnt, rc);
         if (h_mountinfo_count(me->mnt) != before)
-            H_FAILF("%s %s failed but left a mount behind", mode, me->mnt);
+            ADD_FAILURE("%s %s failed but left a mount behind", mode, me->mnt);
         h_sleep(0.2);
         pid_t left = h_find_process("memfs", me->mnt);
         if (left > 0 && left != me->keep_pid) {
-            H_FAILF("%s %s failed but left process %d running", mode, me->mnt, (int)left);
+            ADD_FAILURE("%s %s failed but left process %d running", mode, me->mnt, (int)left);
             kill(left, SIGKILL);
         }
         if (!fg)

@@ -211,7 +211,7 @@ static int private_dev_log(const char *stash)
 
     if (unshare(CLONE_NEWNS) != 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        h_skip("no private mount namespace: %s", h_errname(errno));
+        h_skip("no private mount namespace: %s", expect_errname(errno));
     h_detach_copied_fuse_mounts();
     ASSERT_OK(mkdir(stash, 0755));
     ASSERT_OK(mount("/dev", stash, NULL, MS_BIND | MS_REC, NULL));

@@ -355,12 +355,12 @@ static void mount_ctlfs(void)
         if (h_mountinfo_find(mnt, &mi) && strncmp(mi.fstype, "fuse", 4) == 0)
             return;
         if (waitpid(daemon_pid, &st, WNOHANG) == daemon_pid) {
-            H_FAILF("ctlfs exited before mounting (status 0x%x)", st);
-            h_abort_case();
+            ADD_FAILURE("ctlfs exited before mounting (status 0x%x)", st);
+            expect_abort_case();
         }
     }
-    H_FAILF("ctlfs: %s not mounted after 10 s", mnt);
-    h_abort_case();
+    ADD_FAILURE("ctlfs: %s not mounted after 10 s", mnt);
+    expect_abort_case();
 }
 
 static void unmount_ctlfs(void)
@@ -382,11 +382,11 @@ static void ctl(const char *command)
     snprintf(path, sizeof path, "%s/ctl", mnt);
     fd = open(path, O_WRONLY);
     if (fd < 0) {
-        H_FAILF("open %s: %s", path, h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("open %s: %s", path, expect_errname(errno));
+        expect_abort_case();
     }
     if (write(fd, command, strlen(command)) != (ssize_t)strlen(command))
-        H_FAILF("ctl '%s': %s", command, h_errname(errno));
+        ADD_FAILURE("ctl '%s': %s", command, expect_errname(errno));
     close(fd);
 }
 

@@ -74,8 +74,8 @@ static void make_empty_source(void)
     require_passthrough_kernel();
     snprintf(g_mnt, sizeof g_mnt, "/tmp/fsptest.XXXXXX");
     if (!mkdtemp(g_mnt)) {
-        H_FAILF("mkdtemp: %s", h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("mkdtemp: %s", expect_errname(errno));
+        expect_abort_case();
     }
     chmod(g_mnt, 0755);
     snprintf(g_src, sizeof g_src, "%s.src", g_mnt);
@@ -97,7 +97,7 @@ static void write_source_file(const char *rel, size_t size, unsigned seed)
     ASSERT_TRUE(buf != NULL);
     fill(buf, size, seed);
     if (!h_write_file(src_path(rel), buf, size, 0644))
-        H_FAILF("cannot write %s: %s", src_path(rel), h_errname(errno));
+        ADD_FAILURE("cannot write %s: %s", src_path(rel), expect_errname(errno));
     free(buf);
 }
 
@@ -248,11 +248,11 @@ static void open_read_close_loop(int idx, void *arg)
     for (int i = 0; i < 200; i++) {
         int fd = open((const char *)arg, i % 2 ? O_RDONLY : O_RDWR);
         if (fd < 0) {
-            H_FAILF("open #%d: %s", i, h_errname(errno));
+            ADD_FAILURE("open #%d: %s", i, expect_errname(errno));
             return;
         }
         if (pread(fd, buf, 5, 0) != 5 || memcmp(buf, "first", 5) != 0)
-            H_FAILF("read #%d: wrong bytes", i);
+            ADD_FAILURE("read #%d: wrong bytes", i);
         close(fd);
     }
 }
@@ -294,9 +294,9 @@ static void redirected_file_through_passthrough_lands_in_real(void)
     ASSERT_OK(mkdir(src_path("releases"), 0755));
     if (!h_write_file(src_path("releases/real.txt"), "real\n", 5, 0644) ||
         !h_write_file(src_path("virtual.txt"), "hidden\n", 7, 0644))
-        H_FAILF("cannot fill SOURCE: %s", h_errname(errno));
+        ADD_FAILURE("cannot fill SOURCE: %s", expect_errname(errno));
     if (!h_mount_at(&m, g_mnt, "redirect=virtual.txt:releases/real.txt", 0))
-        h_abort_case();
+        expect_abort_case();
     g_m = &m;
     char buf[64] = "";
     EXPECT_EQ(h_read_file(mnt_path("virtual.txt"), buf, sizeof buf - 1), 5);
@@ -439,8 +439,8 @@ static void io_in_daemon_ns(void *arg)
     snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)io->daemon);
     int ns = open(path, O_RDONLY | O_CLOEXEC);
     if (ns < 0 || setns(ns, CLONE_NEWNS) != 0) {
-        H_FAILF("cannot join the mount namespace of %d: %s", (int)io->daemon,
-                h_errname(errno));
+        ADD_FAILURE("cannot join the mount namespace of %d: %s", (int)io->daemon,
+                    expect_errname(errno));
         return;
     }
     close(ns);
@@ -480,7 +480,7 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
 
     make_empty_source();
     if (!h_write_file(src_path("f"), "hello\n", 6, 0644))
-        H_FAILF("cannot write %s: %s", src_path("f"), h_errname(errno));
+        ADD_FAILURE("cannot write %s: %s", src_path("f"), expect_errname(errno));
     snprintf(ptfs, sizeof ptfs, "%s/ptfs", h_bin_dir);
     snprintf(log, sizeof log, "%s.log", g_mnt);
     fflush(stdout);
@@ -512,8 +512,8 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
         if (lines_with(log, "unshare") > 0 ||
             lines_with(log, "Operation not permitted") > 0)
             h_skip("no user namespaces with FUSE mounts here");
-        H_FAILF("ptfs in a user namespace did not mount %s", g_mnt);
-        h_abort_case();
+        ADD_FAILURE("ptfs in a user namespace did not mount %s", g_mnt);
+        expect_abort_case();
     }
     io.daemon = pid;
     io.mnt = g_mnt;
@@ -522,7 +522,7 @@ static void fallback_without_cap_sys_admin_serves_io_itself_and_says_so_once(voi
     if (h_waitpid_timeout(pid, &st, 10) != pid) {
         kill(pid, SIGKILL);
         h_waitpid_timeout(pid, &st, 5);
-        H_FAILF("ptfs did not exit within 10 s of SIGTERM");
+        ADD_FAILURE("ptfs did not exit within 10 s of SIGTERM");
     }
     /* the bytes went through ptfs, into SOURCE */
     EXPECT_EQ(h_read_file(src_path("f"), buf, sizeof buf - 1), 12);

@@ -45,8 +45,8 @@ static int rename2(const char *a, const char *b, unsigned flags)
 static void make_file(const char *path, const char *content)
 {
     if (!h_write_file(path, content, strlen(content), 0644)) {
-        H_FAILF("cannot create %s: %s", path, h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("cannot create %s: %s", path, expect_errname(errno));
+        expect_abort_case();
     }
 }
 
@@ -58,11 +58,11 @@ static void expect_content(const char *file, int line, const char *path, const v
     char *buf = malloc(len + 16);
     ssize_t n = h_read_file(path, buf, len + 16);
     if (n < 0)
-        h_fail(file, line, "read %s: errno=%s", path, h_errname(errno));
+        expect_fail(file, line, "read %s: errno=%s", path, expect_errname(errno));
     else if ((size_t)n != len)
-        h_fail(file, line, "%s holds %zd bytes, expected %zu", path, n, len);
+        expect_fail(file, line, "%s holds %zd bytes, expected %zu", path, n, len);
     else if (memcmp(buf, data, len) != 0)
-        h_fail(file, line, "%s: content differs at offset %zu", path, h_memdiff(buf, data, len));
+        expect_fail(file, line, "%s: content differs at offset %zu", path, expect_memdiff(buf, data, len));
     free(buf);
 }
 
@@ -219,7 +219,7 @@ static void check_zero_range(int fd, off_t off, size_t len)
     char *b = malloc(len);
     EXPECT_EQ(pread(fd, b, len, off), (ssize_t)len);
     if (!all_zero(b, len))
-        H_FAILF("bytes %lld..%lld are not all zero", (long long)off, (long long)(off + len));
+        ADD_FAILURE("bytes %lld..%lld are not all zero", (long long)off, (long long)(off + len));
     free(b);
 }
 
@@ -828,12 +828,12 @@ static void readdir_1000_entries_exactly_once_with_types(void)
             } else if (sscanf(e->d_name, "file%4d%c", &k, &tail) == 1 && k >= 0 && k < NFILES &&
                        strlen(e->d_name) == 8) {
                 if (seen[k]++ == 1)
-                    H_FAILF("%s returned twice", e->d_name);
+                    ADD_FAILURE("%s returned twice", e->d_name);
                 if (e->d_type != DT_REG)
-                    H_FAILF("%s: d_type %d, expected DT_REG", e->d_name, e->d_type);
+                    ADD_FAILURE("%s: d_type %d, expected DT_REG", e->d_name, e->d_type);
             } else {
                 other++;
-                H_FAILF("unexpected entry \"%s\"", e->d_name);
+                ADD_FAILURE("unexpected entry \"%s\"", e->d_name);
             }
             errno = 0;
         }
@@ -848,7 +848,7 @@ static void readdir_1000_entries_exactly_once_with_types(void)
         int missing = 0;
         for (int i = 0; i < NFILES; i++)
             if (!seen[i] && missing++ < 3)
-                H_FAILF("file%04d not returned", i);
+                ADD_FAILURE("file%04d not returned", i);
         EXPECT_EQ(missing, 0);
     }
 }
@@ -881,7 +881,7 @@ static void readdir_during_unlinks_returns_survivors_once(void)
     for (;;) {
         long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
         if (n < 0) {
-            H_FAILF("getdents64: errno=%s", h_errname(errno));
+            ADD_FAILURE("getdents64: errno=%s", expect_errname(errno));
             break;
         }
         if (n == 0)
@@ -891,7 +891,7 @@ static void readdir_during_unlinks_returns_survivors_once(void)
             int k;
             if (sscanf(e->d_name, "entry-%3d", &k) == 1 && k >= 0 && k < N) {
                 if (++seen[k] == 2)
-                    H_FAILF("entry-%03d returned twice", k);
+                    ADD_FAILURE("entry-%03d returned twice", k);
             }
             off += e->d_reclen;
         }
@@ -912,7 +912,7 @@ static void readdir_during_unlinks_returns_survivors_once(void)
     int missing = 0;
     for (int i = 0; i < N; i += 2)
         if (seen[i] != 1 && missing++ < 3)
-            H_FAILF("survivor entry-%03d returned %d times", i, seen[i]);
+            ADD_FAILURE("survivor entry-%03d returned %d times", i, seen[i]);
     EXPECT_EQ(missing, 0);
     /* a fresh listing shows exactly the survivors and the new entries */
     DIR *dir = opendir(h_path("d"));
@@ -1712,7 +1712,7 @@ static void fcntl_write_locks_conflict_between_processes(void)
         EXPECT_OK(fcntl(cfd, F_SETLK, &other)); /* a disjoint range is free */
         char x;
         if (read(pfd[0], &x, 1) != 1) /* wait for the parent's unlock */
-            H_FAILF("pipe");
+            ADD_FAILURE("pipe");
         EXPECT_OK(fcntl(cfd, F_SETLK, &c));
         _exit(0);
     }

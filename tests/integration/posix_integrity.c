@@ -68,7 +68,7 @@ static bool verify_whole(int fd, const unsigned char *model, size_t size, struct
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) {
-        H_FAILF("%s: file size %lld, model %zu", when, (long long)st.st_size, size);
+        ADD_FAILURE("%s: file size %lld, model %zu", when, (long long)st.st_size, size);
         dump_ops(log);
         return false;
     }
@@ -82,8 +82,8 @@ static bool verify_whole(int fd, const unsigned char *model, size_t size, struct
     }
     bool ok = (size_t)got == size && memcmp(b, model, size) == 0;
     if (!ok) {
-        H_FAILF("%s: read %zd of %zu bytes; first difference at %zu", when, got, size,
-                h_memdiff(b, model, (size_t)got < size ? (size_t)got : size));
+        ADD_FAILURE("%s: read %zd of %zu bytes; first difference at %zu", when, got, size,
+                    expect_memdiff(b, model, (size_t)got < size ? (size_t)got : size));
         dump_ops(log);
     }
     free(b);
@@ -122,8 +122,8 @@ static void random_ops_match_model(void)
             log_op(&log, "pwrite off=%zu len=%zu (size %zu)", off, len, size);
             ssize_t w = pwrite(fd, buf, len, (off_t)off);
             if (w != (ssize_t)len) {
-                H_FAILF("op %ld: pwrite(off=%zu, len=%zu) -> %zd; errno=%s", i, off, len, w,
-                        h_errname(errno));
+                ADD_FAILURE("op %ld: pwrite(off=%zu, len=%zu) -> %zd; errno=%s", i, off, len, w,
+                            expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -138,14 +138,14 @@ static void random_ops_match_model(void)
             ssize_t got = pread(fd, rb, len, (off_t)off);
             size_t want = off >= size ? 0 : (size - off < len ? size - off : len);
             if (got != (ssize_t)want) {
-                H_FAILF("op %ld: pread(off=%zu, len=%zu) -> %zd, model says %zu; errno=%s", i,
-                        off, len, got, want, h_errname(errno));
+                ADD_FAILURE("op %ld: pread(off=%zu, len=%zu) -> %zd, model says %zu; errno=%s", i,
+                            off, len, got, want, expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
             if (memcmp(rb, model + off, want) != 0) {
-                H_FAILF("op %ld: pread(off=%zu, len=%zu): data differs from the model at file "
-                        "offset %zu", i, off, len, off + h_memdiff(rb, model + off, want));
+                ADD_FAILURE("op %ld: pread(off=%zu, len=%zu): data differs from the model at file "
+                            "offset %zu", i, off, len, off + expect_memdiff(rb, model + off, want));
                 dump_ops(&log);
                 break;
             }
@@ -156,7 +156,7 @@ static void random_ops_match_model(void)
                 ns = MODEL_MAX;
             log_op(&log, "ftruncate %zu (size %zu)", ns, size);
             if (ftruncate(fd, (off_t)ns) != 0) {
-                H_FAILF("op %ld: ftruncate(%zu): errno=%s", i, ns, h_errname(errno));
+                ADD_FAILURE("op %ld: ftruncate(%zu): errno=%s", i, ns, expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -170,8 +170,8 @@ static void random_ops_match_model(void)
             struct stat st;
             log_op(&log, "fstat (size %zu)", size);
             if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) {
-                H_FAILF("op %ld: fstat size %lld, model %zu; errno=%s", i,
-                        (long long)st.st_size, size, h_errname(errno));
+                ADD_FAILURE("op %ld: fstat size %lld, model %zu; errno=%s", i,
+                            (long long)st.st_size, size, expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -179,17 +179,17 @@ static void random_ops_match_model(void)
         } else if (r < 95) { /* close and reopen */
             log_op(&log, "close+reopen (size %zu)", size);
             if (close(fd) != 0)
-                H_FAILF("op %ld: close: errno=%s", i, h_errname(errno));
+                ADD_FAILURE("op %ld: close: errno=%s", i, expect_errname(errno));
             fd = open(p, O_RDWR);
             if (fd < 0) {
-                H_FAILF("op %ld: reopen: errno=%s", i, h_errname(errno));
+                ADD_FAILURE("op %ld: reopen: errno=%s", i, expect_errname(errno));
                 break;
             }
             counts[4]++;
         } else if (r < 97) { /* fsync */
             log_op(&log, "fsync");
             if (fsync(fd) != 0)
-                H_FAILF("op %ld: fsync: errno=%s", i, h_errname(errno));
+                ADD_FAILURE("op %ld: fsync: errno=%s", i, expect_errname(errno));
         } else { /* write() at a position set by lseek */
             size_t len = 1 + h_rand_below(&rs, 4096);
             size_t off = (size_t)h_rand_below(&rs, size + 1);
@@ -199,8 +199,8 @@ static void random_ops_match_model(void)
             log_op(&log, "lseek %zu + write len=%zu (size %zu)", off, len, size);
             if (lseek(fd, (off_t)off, SEEK_SET) != (off_t)off ||
                 write(fd, buf, len) != (ssize_t)len) {
-                H_FAILF("op %ld: lseek+write(off=%zu, len=%zu): errno=%s", i, off, len,
-                        h_errname(errno));
+                ADD_FAILURE("op %ld: lseek+write(off=%zu, len=%zu): errno=%s", i, off, len,
+                            expect_errname(errno));
                 dump_ops(&log);
                 break;
             }
@@ -266,29 +266,29 @@ static void private_and_shared_worker(int w, void *arg)
         const char *f = h_path("w%d/f%d", w, it);
         int fd = open(f, O_CREAT | O_EXCL | O_WRONLY, 0644);
         if (fd < 0) {
-            H_FAILF("worker %d: create %s: errno=%s", w, f, h_errname(errno));
+            ADD_FAILURE("worker %d: create %s: errno=%s", w, f, expect_errname(errno));
             break;
         }
         if (write(fd, b, len) != (ssize_t)len)
-            H_FAILF("worker %d: write %s: errno=%s", w, f, h_errname(errno));
+            ADD_FAILURE("worker %d: write %s: errno=%s", w, f, expect_errname(errno));
         close(fd);
         ssize_t got;
         if (!read_exact(f, rb, 65536 + 16, &got) || got != (ssize_t)len || memcmp(rb, b, len))
-            H_FAILF("worker %d: %s: read back %zd of %zu bytes, or wrong data (errno=%s)", w,
-                    f, got, len, h_errname(errno));
+            ADD_FAILURE("worker %d: %s: read back %zd of %zu bytes, or wrong data (errno=%s)", w,
+                        f, got, len, expect_errname(errno));
         const char *g = h_path("w%d/r%d", w, it);
         if (rename(f, g) != 0)
-            H_FAILF("worker %d: rename %s: errno=%s", w, f, h_errname(errno));
+            ADD_FAILURE("worker %d: rename %s: errno=%s", w, f, expect_errname(errno));
         struct stat st;
         if (stat(g, &st) != 0 || st.st_size != (off_t)len)
-            H_FAILF("worker %d: stat %s: size %lld, expected %zu (errno=%s)", w, g,
-                    (long long)st.st_size, len, h_errname(errno));
+            ADD_FAILURE("worker %d: stat %s: size %lld, expected %zu (errno=%s)", w, g,
+                        (long long)st.st_size, len, expect_errname(errno));
         if (!read_exact(g, rb, 65536 + 16, &got) || got != (ssize_t)len || memcmp(rb, b, len))
-            H_FAILF("worker %d: %s after rename: wrong data", w, g);
+            ADD_FAILURE("worker %d: %s after rename: wrong data", w, g);
         if (it % 2 == 0 && unlink(g) != 0)
-            H_FAILF("worker %d: unlink %s: errno=%s", w, g, h_errname(errno));
+            ADD_FAILURE("worker %d: unlink %s: errno=%s", w, g, expect_errname(errno));
         if (it % 2 == 1 && it > 1 && unlink(h_path("w%d/r%d", w, it - 2)) != 0)
-            H_FAILF("worker %d: unlink r%d: errno=%s", w, it - 2, h_errname(errno));
+            ADD_FAILURE("worker %d: unlink r%d: errno=%s", w, it - 2, expect_errname(errno));
 
         /* shared directory: own entries, other workers' entries */
         /* written under a hidden name, then renamed into place, so that a
@@ -298,16 +298,16 @@ static void private_and_shared_worker(int w, void *arg)
         char content[64];
         int cl = snprintf(content, sizeof content, "s%d_%d", w, it);
         if (!h_write_file(tmp, content, (size_t)cl, 0644))
-            H_FAILF("worker %d: create %s: errno=%s", w, tmp, h_errname(errno));
+            ADD_FAILURE("worker %d: create %s: errno=%s", w, tmp, expect_errname(errno));
         else if (rename(tmp, s) != 0)
-            H_FAILF("worker %d: rename %s: errno=%s", w, tmp, h_errname(errno));
+            ADD_FAILURE("worker %d: rename %s: errno=%s", w, tmp, expect_errname(errno));
         int ow = (int)h_rand_below(&rs, 8), oi = it > 0 ? (int)h_rand_below(&rs, (uint64_t)it) : 0;
         if (unlink(h_path("shared/s%d_%d", ow, oi)) != 0 && errno != ENOENT)
-            H_FAILF("worker %d: unlink shared/s%d_%d: errno=%s", w, ow, oi, h_errname(errno));
+            ADD_FAILURE("worker %d: unlink shared/s%d_%d: errno=%s", w, ow, oi, expect_errname(errno));
         if (it % 25 == 0) {
             DIR *d = opendir(h_path("shared"));
             if (!d) {
-                H_FAILF("worker %d: opendir shared: errno=%s", w, h_errname(errno));
+                ADD_FAILURE("worker %d: opendir shared: errno=%s", w, expect_errname(errno));
                 continue;
             }
             struct dirent *e;
@@ -321,14 +321,14 @@ static void private_and_shared_worker(int w, void *arg)
                 if (read_exact(h_path("shared/%s", e->d_name), (unsigned char *)c2, sizeof c2 - 1, &n)) {
                     c2[n] = 0;
                     if (strcmp(c2, e->d_name) != 0)
-                        H_FAILF("worker %d: shared/%s holds \"%s\"", w, e->d_name, c2);
+                        ADD_FAILURE("worker %d: shared/%s holds \"%s\"", w, e->d_name, c2);
                 } else if (errno != ENOENT) {
-                    H_FAILF("worker %d: open shared/%s: errno=%s", w, e->d_name, h_errname(errno));
+                    ADD_FAILURE("worker %d: open shared/%s: errno=%s", w, e->d_name, expect_errname(errno));
                 }
                 errno = 0;
             }
             if (errno)
-                H_FAILF("worker %d: readdir shared: errno=%s", w, h_errname(errno));
+                ADD_FAILURE("worker %d: readdir shared: errno=%s", w, expect_errname(errno));
             closedir(d);
         }
     }
@@ -367,7 +367,7 @@ static void concurrent_processes_on_private_files_and_a_shared_dir(void)
         char c[64];
         ssize_t got;
         if (!read_exact(h_path("shared/%s", e->d_name), (unsigned char *)c, sizeof c - 1, &got))
-            H_FAILF("shared/%s listed but cannot be opened: errno=%s", e->d_name, h_errname(errno));
+            ADD_FAILURE("shared/%s listed but cannot be opened: errno=%s", e->d_name, expect_errname(errno));
         else {
             c[got] = 0;
             EXPECT_STREQ(c, e->d_name);
@@ -401,11 +401,11 @@ static void renamer(void *arg)
     long n = 0;
     while (h_now() < a->until) {
         if (rename(h_path("A"), h_path("B")) != 0) {
-            H_FAILF("rename A->B: errno=%s", h_errname(errno));
+            ADD_FAILURE("rename A->B: errno=%s", expect_errname(errno));
             break;
         }
         if (rename(h_path("B"), h_path("A")) != 0) {
-            H_FAILF("rename B->A: errno=%s", h_errname(errno));
+            ADD_FAILURE("rename B->A: errno=%s", expect_errname(errno));
             break;
         }
         n += 2;
@@ -432,10 +432,10 @@ static void looker(int w, void *arg)
             struct stat st;
             if (stat(h_path("%s/f%d", dir, k), &st) == 0) {
                 if (st.st_size != FSIZE || !S_ISREG(st.st_mode))
-                    H_FAILF("stat %s/f%d: size %lld mode %o", dir, k, (long long)st.st_size,
-                            st.st_mode);
+                    ADD_FAILURE("stat %s/f%d: size %lld mode %o", dir, k, (long long)st.st_size,
+                                st.st_mode);
             } else if (errno != ENOENT) {
-                H_FAILF("stat %s/f%d: errno=%s", dir, k, h_errname(errno));
+                ADD_FAILURE("stat %s/f%d: errno=%s", dir, k, expect_errname(errno));
             }
             continue;
         }
@@ -443,14 +443,14 @@ static void looker(int w, void *arg)
             int fd = open(h_path("%s/tmp%d_%ld", dir, w, tmps), O_CREAT | O_EXCL | O_RDWR, 0644);
             if (fd < 0) {
                 if (errno != ENOENT)
-                    H_FAILF("create in %s: errno=%s", dir, h_errname(errno));
+                    ADD_FAILURE("create in %s: errno=%s", dir, expect_errname(errno));
                 continue;
             }
             char t[64], r[64];
             int tl = snprintf(t, sizeof t, "tmp%d_%ld", w, tmps++);
             if (pwrite(fd, t, (size_t)tl, 0) != tl || pread(fd, r, sizeof r, 0) != tl ||
                 memcmp(t, r, (size_t)tl) != 0)
-                H_FAILF("temp file %s: wrong data through its descriptor", t);
+                ADD_FAILURE("temp file %s: wrong data through its descriptor", t);
             close(fd);
             continue;
         }
@@ -460,14 +460,14 @@ static void looker(int w, void *arg)
             if (errno == ENOENT)
                 enoent++;
             else
-                H_FAILF("open %s: errno=%s", path, h_errname(errno));
+                ADD_FAILURE("open %s: errno=%s", path, expect_errname(errno));
             continue;
         }
         opens++;
         ssize_t n = pread(fd, got, sizeof got, 0);
         if (n != FSIZE || memcmp(got, want, FSIZE) != 0)
-            H_FAILF("%s: read %zd bytes, wrong contents (first diff at %zu)", path, n,
-                    h_memdiff(got, want, n > 0 ? (size_t)n : 0));
+            ADD_FAILURE("%s: read %zd bytes, wrong contents (first diff at %zu)", path, n,
+                        expect_memdiff(got, want, n > 0 ? (size_t)n : 0));
         close(fd);
     }
     h_note("looker %d: %ld opens, %ld ENOENT, %ld temp files", w, opens, enoent, tmps);
@@ -511,7 +511,7 @@ static void directory_renamed_back_and_forth_under_lookups(void)
             got[n] = 0;
             EXPECT_STREQ(got, e->d_name);
         } else {
-            H_FAILF("A/%s: errno=%s", e->d_name, h_errname(errno));
+            ADD_FAILURE("A/%s: errno=%s", e->d_name, expect_errname(errno));
         }
     }
     closedir(d);
@@ -545,7 +545,7 @@ static void xdir_worker(int w, void *arg)
            rename onto its own name is a no-op */
         if (rename(src, dst) != 0) {
             if (errno != ENOENT)
-                H_FAILF("rename %s -> %s: errno=%s", src, dst, h_errname(errno));
+                ADD_FAILURE("rename %s -> %s: errno=%s", src, dst, expect_errname(errno));
             missed++;
             continue;
         }
@@ -554,12 +554,12 @@ static void xdir_worker(int w, void *arg)
         int fd = open(dst, O_RDONLY);
         if (fd < 0) {
             if (errno != ENOENT)
-                H_FAILF("open %s: errno=%s", dst, h_errname(errno));
+                ADD_FAILURE("open %s: errno=%s", dst, expect_errname(errno));
             continue;
         }
         ssize_t n = pread(fd, got, sizeof got, 0);
         if (n != (ssize_t)sizeof want || memcmp(got, want, sizeof want) != 0)
-            H_FAILF("%s: wrong contents after rename (%zd bytes)", dst, n);
+            ADD_FAILURE("%s: wrong contents after rename (%zd bytes)", dst, n);
         close(fd);
     }
     h_note("worker %d: %ld renames, %ld ENOENT", w, moved, missed);
@@ -588,12 +588,12 @@ static void files_renamed_between_dirs_by_many_processes_stay_unique(void)
             int k;
             if (sscanf(e->d_name, "file%2d", &k) != 1 || k < 0 || k >= XF) {
                 if (e->d_name[0] != '.')
-                    H_FAILF("unexpected d%d/%s", d, e->d_name);
+                    ADD_FAILURE("unexpected d%d/%s", d, e->d_name);
                 continue;
             }
             total++;
             if (where[k] >= 0)
-                H_FAILF("file%02d is in d%d and d%d", k, where[k], d);
+                ADD_FAILURE("file%02d is in d%d and d%d", k, where[k], d);
             where[k] = d;
         }
         closedir(dir);
@@ -602,7 +602,7 @@ static void files_renamed_between_dirs_by_many_processes_stay_unique(void)
     char got[4096 + 8];
     for (int k = 0; k < XF; k++) {
         if (where[k] < 0) {
-            H_FAILF("file%02d is lost", k);
+            ADD_FAILURE("file%02d is lost", k);
             continue;
         }
         xdir_content(k, b, sizeof b);

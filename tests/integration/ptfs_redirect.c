@@ -64,7 +64,7 @@ static const char *mnt_path(const char *fmt, ...)
 static void write_text(const char *path, const char *text)
 {
     if (!h_write_file(path, text, strlen(text), 0644))
-        H_FAILF("cannot write %s: %s", path, h_errname(errno));
+        ADD_FAILURE("cannot write %s: %s", path, expect_errname(errno));
 }
 
 /* The whole content of a small file, NUL-terminated; "" if unreadable. */
@@ -85,8 +85,8 @@ static void make_source(void)
     g_m.slot = -1;
     snprintf(g_m.dir, sizeof g_m.dir, "/tmp/fsptest.XXXXXX");
     if (!mkdtemp(g_m.dir)) {
-        H_FAILF("mkdtemp: %s", h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("mkdtemp: %s", expect_errname(errno));
+        expect_abort_case();
     }
     chmod(g_m.dir, 0755);
     snprintf(g_src, sizeof g_src, "%s.src", g_m.dir);
@@ -99,7 +99,7 @@ static void mount_source(const char *opts)
     char dir[sizeof g_m.dir];
     memcpy(dir, g_m.dir, sizeof dir);
     if (!h_mount_at(&g_m, dir, opts, 0))
-        h_abort_case();
+        expect_abort_case();
     /* h_mount_at starts afresh: the temp dir is still ours to remove */
     memcpy(g_m.dir, dir, sizeof dir);
 }
@@ -116,7 +116,7 @@ static int count_listed(const char *dir, const char *name, unsigned char *type)
     struct dirent *e;
     int n = 0;
     if (!d) {
-        H_FAILF("opendir %s: %s", dir, h_errname(errno));
+        ADD_FAILURE("opendir %s: %s", dir, expect_errname(errno));
         return -1;
     }
     while ((e = readdir(d)) != NULL) {
@@ -297,7 +297,7 @@ static void expect_refused(const char *opts, const char *phrase)
     int rc = h_runl(&p, 10, bin, "-f", "-o", opts, g_src, g_m.dir, NULL);
     EXPECT_EQ(rc, 1);
     if (!h_contains_ci(p.err, phrase))
-        H_FAILF("ptfs -o %s: stderr \"%s\" does not say \"%s\"", opts, p.err, phrase);
+        ADD_FAILURE("ptfs -o %s: stderr \"%s\" does not say \"%s\"", opts, p.err, phrase);
     EXPECT_EQ(h_mountinfo_count(g_m.dir), 0);
 }
 
@@ -390,7 +390,7 @@ static void confine_links_never_lets_links_reach_outside(void)
         ssize_t n = read(fd, buf, sizeof buf - 1);
         close(fd);
         buf[n > 0 ? n : 0] = 0;
-        H_FAILF("%s opened through the mount and read \"%.40s\"", through[i], buf);
+        ADD_FAILURE("%s opened through the mount and read \"%.40s\"", through[i], buf);
     }
     /* with an etc/passwd inside SOURCE, the links lead there */
     ASSERT_OK(mkdir(src_path("etc"), 0755));
@@ -557,7 +557,7 @@ static double poll_until(bool (*check)(const void *), const void *arg)
 static void expect_seen(const char *what, double delay)
 {
     if (delay < 0)
-        H_FAILF("%s: not seen through the mount within 1 s", what);
+        ADD_FAILURE("%s: not seen through the mount within 1 s", what);
     else
         h_note("%s: seen through the mount after %.1f ms", what, delay * 1000);
 }

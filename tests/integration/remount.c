@@ -109,7 +109,7 @@ static void expect_daemon_exits_0(pid_t pid, double timeout_s, const char *log)
         tail[n > 0 ? n : 0] = 0;
     }
     if (h_waitpid_timeout(pid, &st, timeout_s) != pid) {
-        H_FAILF("daemon %d still running %.0f s after its unmount", (int)pid, timeout_s);
+        ADD_FAILURE("daemon %d still running %.0f s after its unmount", (int)pid, timeout_s);
         kill(pid, SIGKILL);
         h_waitpid_timeout(pid, &st, 5);
         return;
@@ -124,8 +124,8 @@ static void expect_daemon_exits_0(pid_t pid, double timeout_s, const char *log)
             h_note("daemon %d did not exit 0 after its unmount (status 0x%x); its output: %s",
                    (int)pid, st, tail);
         else
-            H_FAILF("daemon %d did not exit 0 after its unmount (status 0x%x); its output: %s",
-                    (int)pid, st, tail);
+            ADD_FAILURE("daemon %d did not exit 0 after its unmount (status 0x%x); its output: %s",
+                        (int)pid, st, tail);
     }
 }
 
@@ -277,7 +277,7 @@ static void thousand_remounts_under_a_writer_touch_only_their_own_volume(void)
         reused += cycles > 0 && m.dev_minor == last_conn;
         last_conn = m.dev_minor;
         if (mkdir(sub, 0755) != 0) {
-            H_FAILF("cycle %d: mkdir %s: %s", cycles, sub, h_errname(errno));
+            ADD_FAILURE("cycle %d: mkdir %s: %s", cycles, sub, expect_errname(errno));
             h_unmount(&m, NULL);
             break;
         }
@@ -285,8 +285,8 @@ static void thousand_remounts_under_a_writer_touch_only_their_own_volume(void)
         /* still our volume, still mounted, at the end of the cycle */
         if (!is_fuse_mounted(dir) || access(probe, F_OK) != 0) {
             lost++;
-            H_FAILF("cycle %d: the volume mounted on %s vanished before its unmount",
-                    cycles, dir);
+            ADD_FAILURE("cycle %d: the volume mounted on %s vanished before its unmount",
+                        cycles, dir);
         }
         /* EBUSY while the writer has a file open: try again at once. */
         int err = 0;
@@ -298,7 +298,7 @@ static void thousand_remounts_under_a_writer_touch_only_their_own_volume(void)
         }
         if (err) {
             errno = err;
-            H_FAILF("cycle %d: umount %s: %s", cycles, dir, h_errname(errno));
+            ADD_FAILURE("cycle %d: umount %s: %s", cycles, dir, expect_errname(errno));
             h_unmount(&m, NULL);
             break;
         }
@@ -321,7 +321,7 @@ static void thousand_remounts_under_a_writer_touch_only_their_own_volume(void)
     EXPECT_GT(t->writes, 0);
     EXPECT_FALSE(is_fuse_mounted(dir));
     if (!dir_is_empty(dir))
-        H_FAILF("writes landed in the bare directory %s", dir);
+        ADD_FAILURE("writes landed in the bare directory %s", dir);
     munmap(t, sizeof *t);
     h_rm_rf(dir);
 }

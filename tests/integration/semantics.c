@@ -34,8 +34,8 @@
 static void make_file(const char *path, const char *content)
 {
     if (!h_write_file(path, content, strlen(content), 0644)) {
-        H_FAILF("cannot create %s: %s", path, h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("cannot create %s: %s", path, expect_errname(errno));
+        expect_abort_case();
     }
 }
 
@@ -47,12 +47,12 @@ static void expect_file_is(const char *file, int line, const char *path, const c
     ssize_t n = h_read_file(path, buf, sizeof buf - 1);
 
     if (n < 0) {
-        h_fail(file, line, "read %s: errno=%s", path, h_errname(errno));
+        expect_fail(file, line, "read %s: errno=%s", path, expect_errname(errno));
         return;
     }
     buf[n] = '\0';
     if (strcmp(buf, want) != 0)
-        h_fail(file, line, "%s holds \"%s\", expected \"%s\"", path, buf, want);
+        expect_fail(file, line, "%s holds \"%s\", expected \"%s\"", path, buf, want);
 }
 
 /* The names in directory @p path but "." and "..", sorted, each followed
@@ -66,7 +66,7 @@ static const char *list_names(const char *path)
 
     out[0] = '\0';
     if (n < 0) {
-        H_FAILF("scandir %s: %s", path, h_errname(errno));
+        ADD_FAILURE("scandir %s: %s", path, expect_errname(errno));
         return out;
     }
     for (int i = 0; i < n; i++) {
@@ -99,14 +99,14 @@ static void expect_gone_at_once(const char *file, int line, const char *path)
 
     if (stat(path, &st) != 0) {
         if (errno != ENOENT)
-            h_fail(file, line, "stat %s: errno=%s, expected ENOENT", path,
-                   h_errname(errno));
+            expect_fail(file, line, "stat %s: errno=%s, expected ENOENT", path,
+                        expect_errname(errno));
         return;
     }
     while (stat(path, &st) == 0 && h_now() - start < 2)
         ;
-    h_fail(file, line, "%s was still found after it was removed; gone %.0f us later",
-           path, (h_now() - start) * 1e6);
+    expect_fail(file, line, "%s was still found after it was removed; gone %.0f us later",
+                path, (h_now() - start) * 1e6);
 }
 
 /* @p path must name the file with inode @p ino right now; if it still
@@ -118,15 +118,15 @@ static void expect_ino_at_once(const char *file, int line, const char *path, ino
     double start = h_now();
 
     if (stat(path, &st) != 0) {
-        h_fail(file, line, "stat %s: errno=%s", path, h_errname(errno));
+        expect_fail(file, line, "stat %s: errno=%s", path, expect_errname(errno));
         return;
     }
     if (st.st_ino == ino)
         return;
     while (stat(path, &st) == 0 && st.st_ino != ino && h_now() - start < 2)
         ;
-    h_fail(file, line, "%s still named the replaced file; the new one %.0f us later",
-           path, (h_now() - start) * 1e6);
+    expect_fail(file, line, "%s still named the replaced file; the new one %.0f us later",
+                path, (h_now() - start) * 1e6);
 }
 
 /* ---- the debug log ---- */
@@ -197,7 +197,7 @@ static bool byte_ready(int fd)
 static void send_byte(int fd)
 {
     if (write(fd, "x", 1) != 1)
-        H_FAILF("write to pipe: %s", h_errname(errno));
+        ADD_FAILURE("write to pipe: %s", expect_errname(errno));
 }
 
 /* In the child: report a step done, then wait for the parent's go. */
@@ -205,7 +205,7 @@ static void peer_step(struct peer *p)
 {
     send_byte(p->done[1]);
     if (!wait_byte(p->go[0], 20))
-        H_FAILF("child %d: no word from the parent within 20 s", (int)getpid());
+        ADD_FAILURE("child %d: no word from the parent within 20 s", (int)getpid());
 }
 
 /* Fork a child that runs fn(p, arg) and exits. */
@@ -217,8 +217,8 @@ static void peer_start(struct peer *p, void (*fn)(struct peer *, void *), void *
     fflush(stderr);
     p->pid = fork();
     if (p->pid < 0) {
-        H_FAILF("fork: %s", h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("fork: %s", expect_errname(errno));
+        expect_abort_case();
     }
     if (p->pid == 0) {
         close(p->go[1]);
@@ -235,7 +235,7 @@ static bool peer_wait(struct peer *p)
 {
     bool ok = wait_byte(p->done[0], 10);
     if (!ok)
-        H_FAILF("child %d did not report within 10 s", (int)p->pid);
+        ADD_FAILURE("child %d did not report within 10 s", (int)p->pid);
     return ok;
 }
 
@@ -247,11 +247,11 @@ static void peer_finish(struct peer *p)
     send_byte(p->go[1]);
     close(p->go[1]);
     if (h_waitpid_timeout(p->pid, &st, 10) != p->pid) {
-        H_FAILF("child %d did not exit within 10 s", (int)p->pid);
+        ADD_FAILURE("child %d did not exit within 10 s", (int)p->pid);
         kill(p->pid, SIGKILL);
         h_waitpid_timeout(p->pid, &st, 5);
     } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        H_FAILF("child %d ended with status 0x%x", (int)p->pid, st);
+        ADD_FAILURE("child %d ended with status 0x%x", (int)p->pid, st);
     }
     close(p->done[0]);
 }
@@ -330,8 +330,8 @@ static void ci_readdir_of_many_names_returns_each_once_as_created(void)
                  i, i % 3 ? "x" : "Ж");
         int fd = open(h_path("%s", names[i]), O_CREAT | O_EXCL | O_WRONLY, 0644);
         if (fd < 0) {
-            H_FAILF("create %s: %s", names[i], h_errname(errno));
-            h_abort_case();
+            ADD_FAILURE("create %s: %s", names[i], expect_errname(errno));
+            expect_abort_case();
         }
         close(fd);
     }
@@ -345,11 +345,11 @@ static void ci_readdir_of_many_names_returns_each_once_as_created(void)
         entries++;
         int i = atoi(e->d_name + 1);
         if (i < 0 || i >= N || strcmp(e->d_name, names[i]) != 0) {
-            H_FAILF("unexpected entry \"%s\"", e->d_name);
+            ADD_FAILURE("unexpected entry \"%s\"", e->d_name);
             continue;
         }
         if (seen[i])
-            H_FAILF("%s listed twice", e->d_name);
+            ADD_FAILURE("%s listed twice", e->d_name);
         seen[i] = true;
     }
     closedir(d);
@@ -586,7 +586,7 @@ static void shared_exclusive_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     /* the parent holds a read lock on [0, 10) */
@@ -620,7 +620,7 @@ static void getlk_holder_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     EXPECT_OK(set_lock(fd, F_SETLK, F_WRLCK, 100, 50));
@@ -671,7 +671,7 @@ static void setlkw_waiter_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     send_byte(p->done[1]); /* about to wait */
@@ -723,7 +723,7 @@ static void setlkw_interrupted_child(struct peer *p, void *arg)
     sigaction(SIGALRM, &sa, NULL);
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     struct itimerval it = { .it_value = { 0, 200000 } };
@@ -765,7 +765,7 @@ static void try_lock_child(struct peer *p, void *arg)
     const struct try_lock *t = arg;
     int fd = open(t->path, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open %s: %s", t->path, h_errname(errno));
+        ADD_FAILURE("child open %s: %s", t->path, expect_errname(errno));
         return;
     }
     if (t->expect_free)
@@ -788,7 +788,7 @@ static void hold_and_exit_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     EXPECT_OK(set_lock(fd, F_SETLK, F_WRLCK, 0, 10));
@@ -840,7 +840,7 @@ static void ofd_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDWR);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     EXPECT_ERRNO2(set_lock(fd, F_OFD_SETLK, F_WRLCK, 0, 1), EAGAIN, EACCES);
@@ -896,7 +896,7 @@ static void flock_child(struct peer *p, void *arg)
     const struct flock_try *t = arg;
     int fd = open(t->path, O_RDONLY);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     if (t->expect_ok)
@@ -921,7 +921,7 @@ static void flock_blocking_child(struct peer *p, void *arg)
 {
     int fd = open((const char *)arg, O_RDONLY);
     if (fd < 0) {
-        H_FAILF("child open: %s", h_errname(errno));
+        ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
     send_byte(p->done[1]);
@@ -1002,7 +1002,7 @@ static void xattr_trusted_and_security_namespaces_set_get_list_remove(void)
             for (ssize_t off = 0; off < len; off += (ssize_t)strlen(buf + off) + 1)
                 found |= strcmp(buf + off, names[i]) == 0;
             if (!found)
-                H_FAILF("%s is not in the list of %s", names[i], paths[p]);
+                ADD_FAILURE("%s is not in the list of %s", names[i], paths[p]);
         }
         /* flags apply in every namespace */
         EXPECT_ERRNO(setxattr(paths[p], "trusted.t", "v", 1, XATTR_CREATE), EEXIST);
@@ -1058,7 +1058,7 @@ static void xattr_value_of_64k_works_and_larger_fails_with_e2big(void)
         /* ext4 keeps a value in one block unless ea_inode is on */
         h_note("the backing file system refuses a 64 KiB value (ENOSPC)");
     } else if (r != 0) {
-        H_FAILF("setxattr of a 64 KiB value -> %d; errno=%s", r, h_errname(e));
+        ADD_FAILURE("setxattr of a 64 KiB value -> %d; errno=%s", r, expect_errname(e));
     } else {
         EXPECT_EQ(getxattr(p, "user.big", NULL, 0), (ssize_t)max);
         EXPECT_ERRNO(getxattr(p, "user.big", back, max - 1), ERANGE);
@@ -1292,7 +1292,7 @@ static void expect_lookup_logged(const char *log, const char *name, const char *
     snprintf(want_name, sizeof want_name, " name=\"%s\"", name);
     const char *req_needles[] = { " <- ", " LOOKUP ", want_name, NULL };
     if (!log_has(log, req_needles)) {
-        H_FAILF("no LOOKUP request for %s in the log", name);
+        ADD_FAILURE("no LOOKUP request for %s in the log", name);
         return;
     }
     f = fopen(log, "r");
@@ -1316,7 +1316,7 @@ static void expect_lookup_logged(const char *log, const char *name, const char *
     snprintf(reply_head, sizeof reply_head, " -> %s LOOKUP %s (", id, result);
     const char *rep_needles[] = { reply_head, NULL };
     if (!log_has(log, rep_needles)) {
-        H_FAILF("no reply line \"%s...\" in the log", reply_head);
+        ADD_FAILURE("no reply line \"%s...\" in the log", reply_head);
         return;
     }
     /* the reply's size and latency: "(0 bytes) 21us" */
@@ -1380,7 +1380,7 @@ static void debug_log_has_a_request_and_a_reply_line_per_request(void)
         if (req && sscanf(req + 4, "%23s", id) == 1 && nseen < 8192) {
             for (int i = 0; i < nseen; i++)
                 if (strcmp(seen[i], id) == 0)
-                    H_FAILF("request id %s logged twice", id);
+                    ADD_FAILURE("request id %s logged twice", id);
             snprintf(seen[nseen++], sizeof seen[0], "%s", id);
         } else if (rep && sscanf(rep + 4, "%23s", id) == 1) {
             bool found = false;

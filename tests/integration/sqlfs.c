@@ -39,8 +39,8 @@ static void work_init(struct work *w)
 {
     snprintf(w->dir, sizeof w->dir, "/tmp/sqlfs-test.XXXXXX");
     if (!mkdtemp(w->dir)) {
-        H_FAILF("mkdtemp: %s", h_errname(errno));
-        h_abort_case();
+        ADD_FAILURE("mkdtemp: %s", expect_errname(errno));
+        expect_abort_case();
     }
     chmod(w->dir, 0755);
     snprintf(w->db, sizeof w->db, "%s/volume.sqlite", w->dir);
@@ -64,7 +64,7 @@ static void mount_volume(const struct work *w, struct h_mount *m,
                          const char *opts)
 {
     if (!h_mount_source_at(m, w->db, w->mnt, opts, 0))
-        h_abort_case();
+        expect_abort_case();
 }
 
 static void unmount_volume(struct h_mount *m)
@@ -88,7 +88,7 @@ static bool db_exec(const char *path, const char *sql)
     bool ok = sqlite3_open(path, &db) == SQLITE_OK &&
               sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK;
     if (!ok)
-        H_FAILF("sqlite3 %s: %s: %s", path, sql, msg ? msg : sqlite3_errmsg(db));
+        ADD_FAILURE("sqlite3 %s: %s: %s", path, sql, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     sqlite3_close(db);
     return ok;
@@ -178,7 +178,7 @@ static void data_survives_unmount_and_remount(void)
         EXPECT_EQ(h_read_file(in_mnt(&w, "sparse"), got, sizeof got), (ssize_t)sizeof got);
         for (size_t i = 0; i < (10 << 20); i += 4096)
             if (got[i]) {
-                H_FAILF("byte %zu of the hole is %d", i, got[i]);
+                ADD_FAILURE("byte %zu of the hole is %d", i, got[i]);
                 break;
             }
         EXPECT_MEMEQ(got + (10 << 20), sparse_tail, sizeof sparse_tail);

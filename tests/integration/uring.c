@@ -60,7 +60,7 @@ static void need_param(char value)
         h_skip("no %s: this kernel's FUSE has no io_uring", ENABLE_PARAM);
     if (!write_param(value))
         h_skip("cannot write %s (needs root): %s", ENABLE_PARAM,
-               h_errname(errno));
+               expect_errname(errno));
 }
 
 static void expect_channel(const struct h_mount *m, const char *want)

@@ -43,7 +43,7 @@ static void max_nodes_limits_creates_with_enospc(void)
         }
         created++;
     }
-    h_note("max_nodes=%d: %d files created before the error %s", N, created, h_errname(err));
+    h_note("max_nodes=%d: %d files created before the error %s", N, created, expect_errname(err));
     EXPECT_EQ(err, ENOSPC);
     EXPECT_LE(created, N);
     EXPECT_GE(created, N - 4); /* the root and a few internal nodes may count */
@@ -98,10 +98,10 @@ static void max_file_size_write_beyond_fails(void)
     ssize_t r = pwrite(fd, "x", 1, MAX);
     int e = errno;
     if (r == -1 && (e == EFBIG || e == ENOSPC))
-        h_note("a write past max_file_size fails with %s", h_errname(e));
+        h_note("a write past max_file_size fails with %s", expect_errname(e));
     else
-        H_FAILF("pwrite(1 byte at max_file_size) -> %zd; errno=%s; expected EFBIG or ENOSPC", r,
-                h_errname(e));
+        ADD_FAILURE("pwrite(1 byte at max_file_size) -> %zd; errno=%s; expected EFBIG or ENOSPC", r,
+                    expect_errname(e));
     /* a write across the limit is short or fails; nothing lands past it */
     errno = 0;
     r = pwrite(fd, buf, 8192, MAX - 4096);
@@ -109,24 +109,24 @@ static void max_file_size_write_beyond_fails(void)
     if (r == 4096)
         h_note("a write across the limit is cut short at the limit");
     else if (r == -1 && (e == EFBIG || e == ENOSPC))
-        h_note("a write across the limit fails with %s", h_errname(e));
+        h_note("a write across the limit fails with %s", expect_errname(e));
     else
-        H_FAILF("pwrite(8192 at max-4096) -> %zd; errno=%s; expected 4096 or EFBIG/ENOSPC", r,
-                h_errname(e));
+        ADD_FAILURE("pwrite(8192 at max-4096) -> %zd; errno=%s; expected 4096 or EFBIG/ENOSPC", r,
+                    expect_errname(e));
     errno = 0;
     int t = ftruncate(fd, MAX + 1);
     e = errno;
     if (t == -1 && (e == EFBIG || e == ENOSPC || e == EINVAL))
-        h_note("ftruncate past max_file_size fails with %s", h_errname(e));
+        h_note("ftruncate past max_file_size fails with %s", expect_errname(e));
     else
-        H_FAILF("ftruncate(max+1) -> %d; errno=%s; expected EFBIG/ENOSPC/EINVAL", t, h_errname(e));
+        ADD_FAILURE("ftruncate(max+1) -> %d; errno=%s; expected EFBIG/ENOSPC/EINVAL", t, expect_errname(e));
     errno = 0;
     int fa = fallocate(fd, 0, 0, MAX + 4096);
     e = errno;
     if (fa == 0)
-        H_FAILF("fallocate past max_file_size succeeded");
+        ADD_FAILURE("fallocate past max_file_size succeeded");
     else
-        h_note("fallocate past max_file_size fails with %s", h_errname(e));
+        h_note("fallocate past max_file_size fails with %s", expect_errname(e));
     struct stat st;
     EXPECT_OK(fstat(fd, &st));
     EXPECT_EQ(st.st_size, MAX);
@@ -177,7 +177,7 @@ static void size_limit_write_fails_with_enospc(void)
             break;
         }
     }
-    h_note("%llu bytes written before %s failed with %s", written, where, h_errname(err));
+    h_note("%llu bytes written before %s failed with %s", written, where, expect_errname(err));
     EXPECT_EQ(err, ENOSPC);
     EXPECT_LE(written, SIZE);
     EXPECT_GE(written, SIZE / 2);
@@ -437,14 +437,14 @@ static void unknown_or_malformed_options_are_rejected(void)
         int rc = h_runl(&p, 20, memfs, "-o", bad[i], h_root, NULL);
         EXPECT_NE(rc, 0);
         if (h_mountinfo_count(h_root) > 0) {
-            H_FAILF("memfs -o %s mounted %s", bad[i], h_root);
+            ADD_FAILURE("memfs -o %s mounted %s", bad[i], h_root);
             h_register(h_root, h_find_daemon(h_root), NULL);
             return;
         }
         char opt[64];
         snprintf(opt, sizeof opt, "%.*s", (int)strcspn(bad[i], "="), bad[i]);
         if (!h_contains_ci(p.err, opt))
-            H_FAILF("memfs -o %s: stderr does not name the option: \"%s\"", bad[i], p.err);
+            ADD_FAILURE("memfs -o %s: stderr does not name the option: \"%s\"", bad[i], p.err);
     }
 }
 

@@ -8,8 +8,8 @@
  */
 #define _GNU_SOURCE
 
-#include "check.h"
 #include "class_file.h"
+#include "expect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +45,7 @@ static void write_class(const char *name, const char *text, mode_t mode)
 
     snprintf(path, sizeof path, "%s/%s.conf", test_dir, name);
     file = fopen(path, "w");
-    CHECK(file != NULL);
+    EXPECT_TRUE(file != NULL);
     if (!file)
         return;
     fputs(text, file);
@@ -63,7 +63,7 @@ static int load(const char *name, const char *text, struct messages *m)
     memset(m, 0, sizeof *m);
     write_class(name, text, 0644);
     err = fsp_class_load(path, collect, m, &c);
-    CHECK((err == 0) == (c != NULL));
+    EXPECT_TRUE((err == 0) == (c != NULL));
     fsp_class_free(c);
     return err;
 }
@@ -93,7 +93,7 @@ static void make_executable(const char *name, mode_t mode)
 
     snprintf(exe, sizeof exe, "%s/%s", test_dir, name);
     snprintf(command, sizeof command, "cp /bin/true '%s'", exe);
-    CHECK(system(command) == 0);
+    EXPECT_TRUE(system(command) == 0);
     chmod(exe, mode);
 }
 
@@ -121,31 +121,31 @@ static void class_with_every_key_loads_with_its_values(void)
                 "environment = LANG=C\n"
                 "environment = FSP_X=a b\n",
                 0644);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), 0);
-    CHECK_EQ(m.count, 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), 0);
+    EXPECT_EQ(m.count, 0);
     if (!c)
         return;
-    CHECK_STR(c->name, "full");
-    CHECK_STR(c->executable, "/bin/true");
-    CHECK_EQ(c->argument_count, 5);
-    CHECK_STR(c->arguments[0], "-o");
-    CHECK_STR(c->arguments[1], "max_nodes=%2");
-    CHECK_STR(c->arguments[2], "%m");
-    CHECK_STR(c->arguments[4], "100%%");
-    CHECK_STR(c->mountpoint, "/mnt/%1");
-    CHECK_EQ(c->run_as, FSP_CLASS_RUN_AS_USER);
-    CHECK_STR(c->run_as_user, "nobody");
-    CHECK_EQ(c->allow_count, 2);
-    CHECK_STR(c->allow[0], "daemon");
-    CHECK_STR(c->allow[1], "@users");
-    CHECK(c->recovery);
-    CHECK_EQ(c->recovery_limit, 3);
-    CHECK_EQ(c->recovery_delay_ms, 250);
-    CHECK_EQ(c->start_timeout_ms, 2000);
-    CHECK_EQ(c->stop_timeout_ms, 1500);
-    CHECK_STR(c->working_directory, "/tmp");
-    CHECK_EQ(c->environment_count, 2);
-    CHECK_STR(c->environment[1], "FSP_X=a b");
+    EXPECT_STREQ(c->name, "full");
+    EXPECT_STREQ(c->executable, "/bin/true");
+    EXPECT_EQ(c->argument_count, 5);
+    EXPECT_STREQ(c->arguments[0], "-o");
+    EXPECT_STREQ(c->arguments[1], "max_nodes=%2");
+    EXPECT_STREQ(c->arguments[2], "%m");
+    EXPECT_STREQ(c->arguments[4], "100%%");
+    EXPECT_STREQ(c->mountpoint, "/mnt/%1");
+    EXPECT_EQ(c->run_as, FSP_CLASS_RUN_AS_USER);
+    EXPECT_STREQ(c->run_as_user, "nobody");
+    EXPECT_EQ(c->allow_count, 2);
+    EXPECT_STREQ(c->allow[0], "daemon");
+    EXPECT_STREQ(c->allow[1], "@users");
+    EXPECT_TRUE(c->recovery);
+    EXPECT_EQ(c->recovery_limit, 3);
+    EXPECT_EQ(c->recovery_delay_ms, 250);
+    EXPECT_EQ(c->start_timeout_ms, 2000);
+    EXPECT_EQ(c->stop_timeout_ms, 1500);
+    EXPECT_STREQ(c->working_directory, "/tmp");
+    EXPECT_EQ(c->environment_count, 2);
+    EXPECT_STREQ(c->environment[1], "FSP_X=a b");
     fsp_class_free(c);
 }
 
@@ -155,18 +155,18 @@ static void absent_keys_take_their_defaults(void)
     struct messages m = {0};
 
     write_class("minimal", "executable=/bin/true\n", 0644);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), 0);
     if (!c)
         return;
-    CHECK_EQ(c->argument_count, 0);
-    CHECK_STR(c->mountpoint, "%1");
-    CHECK_EQ(c->run_as, FSP_CLASS_RUN_AS_ROOT);
-    CHECK_EQ(c->allow_count, 0);
-    CHECK(!c->recovery);
-    CHECK_EQ(c->recovery_limit, 5);
-    CHECK_EQ(c->start_timeout_ms, 10000);
-    CHECK_EQ(c->stop_timeout_ms, 5000);
-    CHECK_STR(c->working_directory, "/");
+    EXPECT_EQ(c->argument_count, 0);
+    EXPECT_STREQ(c->mountpoint, "%1");
+    EXPECT_EQ(c->run_as, FSP_CLASS_RUN_AS_ROOT);
+    EXPECT_EQ(c->allow_count, 0);
+    EXPECT_TRUE(!c->recovery);
+    EXPECT_EQ(c->recovery_limit, 5);
+    EXPECT_EQ(c->start_timeout_ms, 10000);
+    EXPECT_EQ(c->stop_timeout_ms, 5000);
+    EXPECT_STREQ(c->working_directory, "/");
     fsp_class_free(c);
 }
 
@@ -176,55 +176,55 @@ static void unknown_key_is_named_with_the_known_keys(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("k", "executable = /bin/true\nexecutabel = /bin/true\n", &m),
-             -EINVAL);
-    CHECK_EQ(m.count, 1);
-    CHECK(says(&m, 2, "unknown key 'executabel'", "the keys are executable,"));
+    EXPECT_EQ(load("k", "executable = /bin/true\nexecutabel = /bin/true\n", &m),
+              -EINVAL);
+    EXPECT_EQ(m.count, 1);
+    EXPECT_TRUE(says(&m, 2, "unknown key 'executabel'", "the keys are executable,"));
 }
 
 static void line_without_equals_sign_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("eq", "executable = /bin/true\nrecovery restart\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "is not 'key = value'", "start the line with #"));
+    EXPECT_EQ(load("eq", "executable = /bin/true\nrecovery restart\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "is not 'key = value'", "start the line with #"));
 }
 
 static void key_given_twice_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("twice", "executable = /bin/true\nrun_as = root\n"
-                           "run_as = caller\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 3, "run_as given twice (first on line 2)", "keep one"));
+    EXPECT_EQ(load("twice", "executable = /bin/true\nrun_as = root\n"
+                            "run_as = caller\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 3, "run_as given twice (first on line 2)", "keep one"));
 }
 
 static void missing_executable_is_reported_for_the_whole_file(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("noexe", "arguments = %m\n", &m), -EINVAL);
-    CHECK_EQ(m.count, 1);
-    CHECK(says(&m, 0, "no executable", "add a line executable ="));
+    EXPECT_EQ(load("noexe", "arguments = %m\n", &m), -EINVAL);
+    EXPECT_EQ(m.count, 1);
+    EXPECT_TRUE(says(&m, 0, "no executable", "add a line executable ="));
 }
 
 static void executable_that_does_not_exist_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("gone", "executable = /nonexistent/memfs\n", &m), -EINVAL);
-    CHECK(says(&m, 1, "'/nonexistent/memfs' cannot be found",
-               "install the file system or correct the path"));
+    EXPECT_EQ(load("gone", "executable = /nonexistent/memfs\n", &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "'/nonexistent/memfs' cannot be found",
+                     "install the file system or correct the path"));
 }
 
 static void relative_executable_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("rel", "executable = memfs\n", &m), -EINVAL);
-    CHECK(says(&m, 1, "is not an absolute path", "give the full path"));
+    EXPECT_EQ(load("rel", "executable = memfs\n", &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "is not an absolute path", "give the full path"));
 }
 
 static void executable_without_execute_permission_is_refused(void)
@@ -234,16 +234,16 @@ static void executable_without_execute_permission_is_refused(void)
 
     make_executable("noexec", 0644);
     snprintf(text, sizeof text, "executable = %s\n", exe);
-    CHECK_EQ(load("noexec", text, &m), -EINVAL);
-    CHECK(says(&m, 1, "is not executable", "chmod 755"));
+    EXPECT_EQ(load("noexec", text, &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "is not executable", "chmod 755"));
 }
 
 static void directory_as_executable_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("dir", "executable = /usr/bin\n", &m), -EINVAL);
-    CHECK(says(&m, 1, "is not a regular file", "point executable at"));
+    EXPECT_EQ(load("dir", "executable = /usr/bin\n", &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "is not a regular file", "point executable at"));
 }
 
 static void executable_writable_by_others_is_refused(void)
@@ -253,9 +253,9 @@ static void executable_writable_by_others_is_refused(void)
 
     make_executable("openexe", 0777);
     snprintf(text, sizeof text, "executable = %s\n", exe);
-    CHECK_EQ(load("openexe", text, &m), -EINVAL);
-    CHECK(says(&m, 1, "writable by others than root (mode 0777)",
-               "chmod go-w"));
+    EXPECT_EQ(load("openexe", text, &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "writable by others than root (mode 0777)",
+                     "chmod go-w"));
 }
 
 static void executable_owned_by_another_user_is_refused(void)
@@ -264,10 +264,10 @@ static void executable_owned_by_another_user_is_refused(void)
     char text[PATH_MAX + 32];
 
     make_executable("nobodyexe", 0755);
-    CHECK_EQ(chown(exe, 65534, 65534), 0);
+    EXPECT_EQ(chown(exe, 65534, 65534), 0);
     snprintf(text, sizeof text, "executable = %s\n", exe);
-    CHECK_EQ(load("nobodyexe", text, &m), -EINVAL);
-    CHECK(says(&m, 1, "is owned by uid 65534, not root", "chown root"));
+    EXPECT_EQ(load("nobodyexe", text, &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "is owned by uid 65534, not root", "chown root"));
 }
 
 static void directory_above_executable_writable_by_others_is_refused(void)
@@ -276,13 +276,13 @@ static void directory_above_executable_writable_by_others_is_refused(void)
     char dir[PATH_MAX], text[PATH_MAX + 32];
 
     snprintf(dir, sizeof dir, "%s/opendir", test_dir);
-    CHECK_EQ(mkdir(dir, 0755), 0);
-    CHECK_EQ(chmod(dir, 0777), 0);
+    EXPECT_EQ(mkdir(dir, 0755), 0);
+    EXPECT_EQ(chmod(dir, 0777), 0);
     make_executable("opendir/fs", 0755);
     snprintf(text, sizeof text, "executable = %s\n", exe);
-    CHECK_EQ(load("opendir", text, &m), -EINVAL);
-    CHECK(says(&m, 1, "directory '", "chmod go-w"));
-    CHECK(strstr(m.text, "/opendir' is writable by others") != NULL);
+    EXPECT_EQ(load("opendir", text, &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 1, "directory '", "chmod go-w"));
+    EXPECT_TRUE(strstr(m.text, "/opendir' is writable by others") != NULL);
 }
 
 static void class_file_writable_by_others_is_refused(void)
@@ -291,9 +291,9 @@ static void class_file_writable_by_others_is_refused(void)
     struct messages m = {0};
 
     write_class("open", "executable = /bin/true\n", 0666);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), -EINVAL);
-    CHECK(c == NULL);
-    CHECK(says(&m, 0, "class file '", "chmod go-w"));
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), -EINVAL);
+    EXPECT_TRUE(c == NULL);
+    EXPECT_TRUE(says(&m, 0, "class file '", "chmod go-w"));
 }
 
 static void class_file_owned_by_another_user_is_refused(void)
@@ -302,134 +302,134 @@ static void class_file_owned_by_another_user_is_refused(void)
     struct messages m = {0};
 
     write_class("owned", "executable = /bin/true\n", 0644);
-    CHECK_EQ(chown(path, 65534, 65534), 0);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), -EINVAL);
-    CHECK(says(&m, 0, "is owned by uid 65534", "chown root"));
+    EXPECT_EQ(chown(path, 65534, 65534), 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), -EINVAL);
+    EXPECT_TRUE(says(&m, 0, "is owned by uid 65534", "chown root"));
 }
 
 static void bad_substitution_in_arguments_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("subst", "executable = /bin/true\narguments = -o %x %m\n",
-                  &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "bad substitution '%x' in arguments",
-               "use %1..%9 (start arguments), %u (user), %m"));
+    EXPECT_EQ(load("subst", "executable = /bin/true\narguments = -o %x %m\n",
+                   &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "bad substitution '%x' in arguments",
+                     "use %1..%9 (start arguments), %u (user), %m"));
 }
 
 static void lone_percent_at_the_end_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("lone", "executable = /bin/true\narguments = 100%\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "lone '%'", "write %% for a '%'"));
+    EXPECT_EQ(load("lone", "executable = /bin/true\narguments = 100%\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "lone '%'", "write %% for a '%'"));
 }
 
 static void mount_point_in_mountpoint_template_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("mm", "executable = /bin/true\nmountpoint = /mnt/%m\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "%m cannot be used in mountpoint", "use %1..%9 or %u"));
+    EXPECT_EQ(load("mm", "executable = /bin/true\nmountpoint = /mnt/%m\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "%m cannot be used in mountpoint", "use %1..%9 or %u"));
 }
 
 static void unclosed_quote_in_arguments_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("quote", "executable = /bin/true\narguments = \"%m\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "unclosed '\"'", "another '\"'"));
+    EXPECT_EQ(load("quote", "executable = /bin/true\narguments = \"%m\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "unclosed '\"'", "another '\"'"));
 }
 
 static void unknown_run_as_user_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("runas", "executable = /bin/true\nrun_as = no-such-user\n",
-                  &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "run_as user 'no-such-user' does not exist",
-               "write root or caller"));
+    EXPECT_EQ(load("runas", "executable = /bin/true\nrun_as = no-such-user\n",
+                   &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "run_as user 'no-such-user' does not exist",
+                     "write root or caller"));
 }
 
 static void unknown_user_or_group_in_allow_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("allow", "executable = /bin/true\n"
-                           "allow = nobody @no-such-group no-such-user\n",
-                  &m),
-             -EINVAL);
-    CHECK_EQ(m.count, 2);
-    CHECK(says(&m, 2, "group 'no-such-group' does not exist", "create it"));
-    CHECK(strstr(m.text, "user 'no-such-user' does not exist") != NULL);
+    EXPECT_EQ(load("allow", "executable = /bin/true\n"
+                            "allow = nobody @no-such-group no-such-user\n",
+                   &m),
+              -EINVAL);
+    EXPECT_EQ(m.count, 2);
+    EXPECT_TRUE(says(&m, 2, "group 'no-such-group' does not exist", "create it"));
+    EXPECT_TRUE(strstr(m.text, "user 'no-such-user' does not exist") != NULL);
 }
 
 static void bad_recovery_and_numbers_are_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("rec", "executable = /bin/true\nrecovery = always\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "recovery 'always' is neither no nor restart",
-               "recovery = restart"));
-    CHECK_EQ(load("num", "executable = /bin/true\nrecovery_limit = -1\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "recovery_limit '-1' is not a whole number",
-               "write digits only"));
-    CHECK_EQ(load("num2", "executable = /bin/true\nstop_timeout_ms = 5s\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "stop_timeout_ms '5s'", "write digits only"));
+    EXPECT_EQ(load("rec", "executable = /bin/true\nrecovery = always\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "recovery 'always' is neither no nor restart",
+                     "recovery = restart"));
+    EXPECT_EQ(load("num", "executable = /bin/true\nrecovery_limit = -1\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "recovery_limit '-1' is not a whole number",
+                     "write digits only"));
+    EXPECT_EQ(load("num2", "executable = /bin/true\nstop_timeout_ms = 5s\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "stop_timeout_ms '5s'", "write digits only"));
 }
 
 static void bad_environment_and_working_directory_are_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("env", "executable = /bin/true\nenvironment = 1X=2\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "environment '1X=2' is not NAME=VALUE",
-               "environment = LANG=C.UTF-8"));
-    CHECK_EQ(load("wd", "executable = /bin/true\n"
-                        "working_directory = /nonexistent\n", &m),
-             -EINVAL);
-    CHECK(says(&m, 2, "working_directory '/nonexistent' is not an existing",
-               "create it or correct the path"));
+    EXPECT_EQ(load("env", "executable = /bin/true\nenvironment = 1X=2\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "environment '1X=2' is not NAME=VALUE",
+                     "environment = LANG=C.UTF-8"));
+    EXPECT_EQ(load("wd", "executable = /bin/true\n"
+                         "working_directory = /nonexistent\n", &m),
+              -EINVAL);
+    EXPECT_TRUE(says(&m, 2, "working_directory '/nonexistent' is not an existing",
+                     "create it or correct the path"));
 }
 
 static void key_without_value_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("empty", "executable =\n", &m), -EINVAL);
-    CHECK(strstr(m.text, ":1: executable has no value; write executable = "
-                         "VALUE") != NULL);
+    EXPECT_EQ(load("empty", "executable =\n", &m), -EINVAL);
+    EXPECT_TRUE(strstr(m.text, ":1: executable has no value; write executable = "
+                               "VALUE") != NULL);
 }
 
 static void bad_class_name_is_refused(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("a b", "executable = /bin/true\n", &m), -EINVAL);
-    CHECK(says(&m, 0, "class name 'a b'", "rename the file"));
+    EXPECT_EQ(load("a b", "executable = /bin/true\n", &m), -EINVAL);
+    EXPECT_TRUE(says(&m, 0, "class name 'a b'", "rename the file"));
 }
 
 static void every_problem_of_a_file_is_reported(void)
 {
     struct messages m;
 
-    CHECK_EQ(load("many", "colour = blue\nrecovery = maybe\narguments = %q\n",
-                  &m),
-             -EINVAL);
-    CHECK_EQ(m.count, 4); /* three lines and the missing executable */
-    CHECK(strstr(m.text, ":1: unknown key 'colour'") != NULL);
-    CHECK(strstr(m.text, ":2: recovery 'maybe'") != NULL);
-    CHECK(strstr(m.text, ":3: bad substitution '%q'") != NULL);
-    CHECK(strstr(m.text, ":0: no executable") != NULL);
+    EXPECT_EQ(load("many", "colour = blue\nrecovery = maybe\narguments = %q\n",
+                   &m),
+              -EINVAL);
+    EXPECT_EQ(m.count, 4); /* three lines and the missing executable */
+    EXPECT_TRUE(strstr(m.text, ":1: unknown key 'colour'") != NULL);
+    EXPECT_TRUE(strstr(m.text, ":2: recovery 'maybe'") != NULL);
+    EXPECT_TRUE(strstr(m.text, ":3: bad substitution '%q'") != NULL);
+    EXPECT_TRUE(strstr(m.text, ":0: no executable") != NULL);
 }
 
 static void missing_class_is_reported_by_find(void)
@@ -437,10 +437,10 @@ static void missing_class_is_reported_by_find(void)
     struct fsp_class *c = NULL;
     struct messages m = {0};
 
-    CHECK_EQ(fsp_class_find(test_dir, "nosuchclass", collect, &m, &c), -ENOENT);
-    CHECK(strstr(m.text, "nosuchclass.conf:0: no such class file") != NULL);
-    CHECK_EQ(fsp_class_find(test_dir, "../x", collect, &m, &c), -EINVAL);
-    CHECK(strstr(m.text, "'../x' cannot be a class name") != NULL);
+    EXPECT_EQ(fsp_class_find(test_dir, "nosuchclass", collect, &m, &c), -ENOENT);
+    EXPECT_TRUE(strstr(m.text, "nosuchclass.conf:0: no such class file") != NULL);
+    EXPECT_EQ(fsp_class_find(test_dir, "../x", collect, &m, &c), -EINVAL);
+    EXPECT_TRUE(strstr(m.text, "'../x' cannot be a class name") != NULL);
 }
 
 /* ---- a directory ---- */
@@ -452,7 +452,7 @@ static void check_dir_counts_broken_classes_and_spares_good_ones(void)
     FILE *f;
 
     snprintf(dir, sizeof dir, "%s/classes", test_dir);
-    CHECK_EQ(mkdir(dir, 0755), 0);
+    EXPECT_EQ(mkdir(dir, 0755), 0);
     snprintf(file, sizeof file, "%s/good.conf", dir);
     f = fopen(file, "w");
     if (f) {
@@ -471,11 +471,11 @@ static void check_dir_counts_broken_classes_and_spares_good_ones(void)
         fputs("not a class\n", f);
         fclose(f);
     }
-    CHECK_EQ(fsp_class_check_dir(dir, collect, &m), 1);
-    CHECK_EQ(m.count, 1);
-    CHECK(strstr(m.text, "/classes/bad.conf:2: allow: user 'no-such-user'") !=
-          NULL);
-    CHECK_EQ(fsp_class_check_dir("/nonexistent-dir", collect, &m), -ENOENT);
+    EXPECT_EQ(fsp_class_check_dir(dir, collect, &m), 1);
+    EXPECT_EQ(m.count, 1);
+    EXPECT_TRUE(strstr(m.text, "/classes/bad.conf:2: allow: user 'no-such-user'") !=
+                NULL);
+    EXPECT_EQ(fsp_class_check_dir("/nonexistent-dir", collect, &m), -ENOENT);
 }
 
 /* ---- using a class ---- */
@@ -487,19 +487,19 @@ static void templates_expand_arguments_user_and_mount_point(void)
     char message[128] = "";
     char *out = NULL;
 
-    CHECK_EQ(fsp_class_expand("max=%2,u=%u,m=%m,100%%", &subst, &out, message,
-                              sizeof message),
-             0);
-    CHECK_STR(out, "max=100,u=alice,m=/mnt/a,100%");
+    EXPECT_EQ(fsp_class_expand("max=%2,u=%u,m=%m,100%%", &subst, &out, message,
+                               sizeof message),
+              0);
+    EXPECT_STREQ(out, "max=100,u=alice,m=/mnt/a,100%");
     free(out);
-    CHECK_EQ(fsp_class_expand("%3", &subst, &out, message, sizeof message),
-             -EINVAL);
-    CHECK(out == NULL);
-    CHECK_STR(message, "argument %3 was not given (the start request has 2 "
-                       "arguments)");
+    EXPECT_EQ(fsp_class_expand("%3", &subst, &out, message, sizeof message),
+              -EINVAL);
+    EXPECT_TRUE(out == NULL);
+    EXPECT_STREQ(message, "argument %3 was not given (the start request has 2 "
+                          "arguments)");
     subst.mountpoint = NULL;
-    CHECK_EQ(fsp_class_expand("%m", &subst, &out, message, sizeof message),
-             -EINVAL);
+    EXPECT_EQ(fsp_class_expand("%m", &subst, &out, message, sizeof message),
+              -EINVAL);
 }
 
 static void command_line_is_executable_extra_then_arguments(void)
@@ -514,19 +514,19 @@ static void command_line_is_executable_extra_then_arguments(void)
 
     write_class("argv", "executable = /bin/true\narguments = -o a=%u %m\n",
                 0644);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), 0);
     if (!c)
         return;
-    CHECK_EQ(fsp_class_build_argv(c, &subst, extra, 1, &argv, message,
-                                  sizeof message),
-             0);
+    EXPECT_EQ(fsp_class_build_argv(c, &subst, extra, 1, &argv, message,
+                                   sizeof message),
+              0);
     if (argv) {
-        CHECK_STR(argv[0], "/bin/true");
-        CHECK_STR(argv[1], "-f");
-        CHECK_STR(argv[2], "-o");
-        CHECK_STR(argv[3], "a=root");
-        CHECK_STR(argv[4], "/mnt/x");
-        CHECK(argv[5] == NULL);
+        EXPECT_STREQ(argv[0], "/bin/true");
+        EXPECT_STREQ(argv[1], "-f");
+        EXPECT_STREQ(argv[2], "-o");
+        EXPECT_STREQ(argv[3], "a=root");
+        EXPECT_STREQ(argv[4], "/mnt/x");
+        EXPECT_TRUE(argv[5] == NULL);
     }
     fsp_class_free_argv(argv);
     fsp_class_free(c);
@@ -539,14 +539,14 @@ static void allow_list_admits_root_named_users_and_group_members(void)
 
     write_class("who", "executable = /bin/true\nallow = daemon @nogroup\n",
                 0644);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), 0);
     if (!c)
         return;
-    CHECK(fsp_class_allows(c, 0, 0));
-    CHECK(fsp_class_allows(c, 1, 1));          /* daemon, by name */
-    CHECK(fsp_class_allows(c, 65534, 65534));  /* nobody, in nogroup */
-    CHECK(!fsp_class_allows(c, 2, 2));         /* bin: neither */
-    CHECK(!fsp_class_allows(c, 4242, 4242));   /* no such user */
+    EXPECT_TRUE(fsp_class_allows(c, 0, 0));
+    EXPECT_TRUE(fsp_class_allows(c, 1, 1));          /* daemon, by name */
+    EXPECT_TRUE(fsp_class_allows(c, 65534, 65534));  /* nobody, in nogroup */
+    EXPECT_TRUE(!fsp_class_allows(c, 2, 2));         /* bin: neither */
+    EXPECT_TRUE(!fsp_class_allows(c, 4242, 4242));   /* no such user */
     fsp_class_free(c);
 }
 
@@ -556,18 +556,53 @@ static void default_allow_list_admits_root_only(void)
     struct messages m = {0};
 
     write_class("rootonly", "executable = /bin/true\n", 0644);
-    CHECK_EQ(fsp_class_load(path, collect, &m, &c), 0);
+    EXPECT_EQ(fsp_class_load(path, collect, &m, &c), 0);
     if (!c)
         return;
-    CHECK(fsp_class_allows(c, 0, 0));
-    CHECK(!fsp_class_allows(c, 1, 1));
+    EXPECT_TRUE(fsp_class_allows(c, 0, 0));
+    EXPECT_TRUE(!fsp_class_allows(c, 1, 1));
     fsp_class_free(c);
 }
+
+static const struct expect_case cases[] = {
+    EXPECT_CASE(class_with_every_key_loads_with_its_values),
+    EXPECT_CASE(absent_keys_take_their_defaults),
+    EXPECT_CASE(unknown_key_is_named_with_the_known_keys),
+    EXPECT_CASE(line_without_equals_sign_is_refused),
+    EXPECT_CASE(key_given_twice_is_refused),
+    EXPECT_CASE(missing_executable_is_reported_for_the_whole_file),
+    EXPECT_CASE(executable_that_does_not_exist_is_refused),
+    EXPECT_CASE(relative_executable_is_refused),
+    EXPECT_CASE(executable_without_execute_permission_is_refused),
+    EXPECT_CASE(directory_as_executable_is_refused),
+    EXPECT_CASE(executable_writable_by_others_is_refused),
+    EXPECT_CASE(executable_owned_by_another_user_is_refused),
+    EXPECT_CASE(directory_above_executable_writable_by_others_is_refused),
+    EXPECT_CASE(class_file_writable_by_others_is_refused),
+    EXPECT_CASE(class_file_owned_by_another_user_is_refused),
+    EXPECT_CASE(bad_substitution_in_arguments_is_refused),
+    EXPECT_CASE(lone_percent_at_the_end_is_refused),
+    EXPECT_CASE(mount_point_in_mountpoint_template_is_refused),
+    EXPECT_CASE(unclosed_quote_in_arguments_is_refused),
+    EXPECT_CASE(unknown_run_as_user_is_refused),
+    EXPECT_CASE(unknown_user_or_group_in_allow_is_refused),
+    EXPECT_CASE(bad_recovery_and_numbers_are_refused),
+    EXPECT_CASE(bad_environment_and_working_directory_are_refused),
+    EXPECT_CASE(key_without_value_is_refused),
+    EXPECT_CASE(bad_class_name_is_refused),
+    EXPECT_CASE(every_problem_of_a_file_is_reported),
+    EXPECT_CASE(missing_class_is_reported_by_find),
+    EXPECT_CASE(check_dir_counts_broken_classes_and_spares_good_ones),
+    EXPECT_CASE(templates_expand_arguments_user_and_mount_point),
+    EXPECT_CASE(command_line_is_executable_extra_then_arguments),
+    EXPECT_CASE(allow_list_admits_root_named_users_and_group_members),
+    EXPECT_CASE(default_allow_list_admits_root_only),
+};
 
 int main(void)
 {
     char command[PATH_MAX + 16];
-    int status;
+    int status, rc;
 
     if (geteuid() != 0) {
         printf("test_class_file: skipped, needs root (chown)\n");
@@ -579,40 +614,9 @@ int main(void)
         return 1;
     }
     chmod(test_dir, 0755);
-    RUN(class_with_every_key_loads_with_its_values);
-    RUN(absent_keys_take_their_defaults);
-    RUN(unknown_key_is_named_with_the_known_keys);
-    RUN(line_without_equals_sign_is_refused);
-    RUN(key_given_twice_is_refused);
-    RUN(missing_executable_is_reported_for_the_whole_file);
-    RUN(executable_that_does_not_exist_is_refused);
-    RUN(relative_executable_is_refused);
-    RUN(executable_without_execute_permission_is_refused);
-    RUN(directory_as_executable_is_refused);
-    RUN(executable_writable_by_others_is_refused);
-    RUN(executable_owned_by_another_user_is_refused);
-    RUN(directory_above_executable_writable_by_others_is_refused);
-    RUN(class_file_writable_by_others_is_refused);
-    RUN(class_file_owned_by_another_user_is_refused);
-    RUN(bad_substitution_in_arguments_is_refused);
-    RUN(lone_percent_at_the_end_is_refused);
-    RUN(mount_point_in_mountpoint_template_is_refused);
-    RUN(unclosed_quote_in_arguments_is_refused);
-    RUN(unknown_run_as_user_is_refused);
-    RUN(unknown_user_or_group_in_allow_is_refused);
-    RUN(bad_recovery_and_numbers_are_refused);
-    RUN(bad_environment_and_working_directory_are_refused);
-    RUN(key_without_value_is_refused);
-    RUN(bad_class_name_is_refused);
-    RUN(every_problem_of_a_file_is_reported);
-    RUN(missing_class_is_reported_by_find);
-    RUN(check_dir_counts_broken_classes_and_spares_good_ones);
-    RUN(templates_expand_arguments_user_and_mount_point);
-    RUN(command_line_is_executable_extra_then_arguments);
-    RUN(allow_list_admits_root_named_users_and_group_members);
-    RUN(default_allow_list_admits_root_only);
+    rc = expect_run("test_class_file", cases, sizeof cases / sizeof *cases);
     snprintf(command, sizeof command, "rm -rf '%s'", test_dir);
     status = system(command);
     (void)status;
-    return check_report("test_class_file");
+    return rc;
 }

@@ -9,12 +9,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "expect.h"
 #include "fs_internal.h"
 #include "op_table.h"
 #include "fuse_msg.h"
@@ -48,7 +49,7 @@ static fsp_fs_t *new_volume(void)
     fsp_volume_params_init(&params);
     params.fs_name = "logfs";
     memset(&iface, 0, sizeof iface);
-    CHECK_EQ(fsp_fs_create(&params, &iface, NULL, &fs), 0);
+    EXPECT_EQ(fsp_fs_create(&params, &iface, NULL, &fs), 0);
     return fs;
 }
 
@@ -60,7 +61,7 @@ static void capture_stderr(void (*fn)(fsp_fs_t *), fsp_fs_t *fs, char *out,
     ssize_t n;
 
     out[0] = '\0';
-    CHECK_EQ(pipe2(fds, O_NONBLOCK), 0);
+    EXPECT_EQ(pipe2(fds, O_NONBLOCK), 0);
     saved = dup(STDERR_FILENO);
     dup2(fds[1], STDERR_FILENO);
     fn(fs);
@@ -85,9 +86,9 @@ static void without_a_handler_messages_go_to_stderr_with_a_time_stamp(void)
     int consumed = 0;
 
     capture_stderr(log_one_problem, fs, out, sizeof out);
-    CHECK_EQ(sscanf(out, "%2u:%2u:%2u.%6u %n", &h, &m, &s, &us, &consumed),
-             4);
-    CHECK_STR(out + consumed, "logfs: problem 42\n");
+    EXPECT_EQ(sscanf(out, "%2u:%2u:%2u.%6u %n", &h, &m, &s, &us, &consumed),
+              4);
+    EXPECT_STREQ(out + consumed, "logfs: problem 42\n");
     fsp_fs_delete(fs);
 }
 
@@ -98,14 +99,14 @@ static void the_process_default_gets_every_volume_without_its_own(void)
 
     fsp_set_log_handler(record, &seen);
     fsp_log(a, "from a");
-    CHECK_EQ(seen.calls, 1);
-    CHECK(seen.fs == a);
-    CHECK(seen.user == &seen);
-    CHECK_EQ(seen.level, FSP_LOG_ERROR);
-    CHECK_STR(seen.message, "logfs: from a");
+    EXPECT_EQ(seen.calls, 1);
+    EXPECT_TRUE(seen.fs == a);
+    EXPECT_TRUE(seen.user == &seen);
+    EXPECT_EQ(seen.level, FSP_LOG_ERROR);
+    EXPECT_STREQ(seen.message, "logfs: from a");
     fsp_log(b, "from b");
-    CHECK_EQ(seen.calls, 2);
-    CHECK(seen.fs == b);
+    EXPECT_EQ(seen.calls, 2);
+    EXPECT_TRUE(seen.fs == b);
     fsp_set_log_handler(NULL, NULL);
     fsp_fs_delete(a);
     fsp_fs_delete(b);
@@ -117,22 +118,22 @@ static void a_volume_handler_wins_and_null_gives_the_default_back(void)
     struct seen def = {0}, own = {0};
 
     fsp_set_log_handler(record, &def);
-    CHECK_EQ(fsp_fs_set_log_handler(fs, record, &own), 0);
+    EXPECT_EQ(fsp_fs_set_log_handler(fs, record, &own), 0);
     fsp_log(fs, "one");
-    CHECK_EQ(own.calls, 1);
-    CHECK_EQ(def.calls, 0);
-    CHECK_EQ(fsp_fs_set_log_handler(fs, NULL, &own), 0);
+    EXPECT_EQ(own.calls, 1);
+    EXPECT_EQ(def.calls, 0);
+    EXPECT_EQ(fsp_fs_set_log_handler(fs, NULL, &own), 0);
     fsp_log(fs, "two");
-    CHECK_EQ(own.calls, 1);
-    CHECK_EQ(def.calls, 1);
-    CHECK_STR(def.message, "logfs: two");
+    EXPECT_EQ(own.calls, 1);
+    EXPECT_EQ(def.calls, 1);
+    EXPECT_STREQ(def.message, "logfs: two");
     fsp_set_log_handler(NULL, NULL);
     fsp_fs_delete(fs);
 }
 
 static void setting_a_handler_on_no_volume_is_einval(void)
 {
-    CHECK_EQ(fsp_fs_set_log_handler(NULL, record, NULL), -EINVAL);
+    EXPECT_EQ(fsp_fs_set_log_handler(NULL, record, NULL), -EINVAL);
 }
 
 static void levels_follow_the_kind_of_message(void)
@@ -142,16 +143,16 @@ static void levels_follow_the_kind_of_message(void)
 
     fsp_fs_set_log_handler(fs, record, &seen);
     fsp_log_warning(fs, "fallback");
-    CHECK_EQ(seen.level, FSP_LOG_WARNING);
-    CHECK_STR(seen.message, "logfs: fallback");
+    EXPECT_EQ(seen.level, FSP_LOG_WARNING);
+    EXPECT_STREQ(seen.message, "logfs: fallback");
     /* The debug notes only while the debug log is on. */
     fsp_log_debug(fs, "note");
-    CHECK_EQ(seen.calls, 1);
+    EXPECT_EQ(seen.calls, 1);
     fsp_fs_set_debug(fs, true);
     fsp_log_debug(fs, "note");
-    CHECK_EQ(seen.calls, 2);
-    CHECK_EQ(seen.level, FSP_LOG_DEBUG);
-    CHECK_STR(seen.message, "logfs: note");
+    EXPECT_EQ(seen.calls, 2);
+    EXPECT_EQ(seen.level, FSP_LOG_DEBUG);
+    EXPECT_STREQ(seen.message, "logfs: note");
     fsp_fs_delete(fs);
 }
 
@@ -167,19 +168,19 @@ static void the_request_and_reply_lines_reach_the_handler(void)
     msg_start(&m, FUSE_LOOKUP, FUSE_ROOT_ID);
     msg_str(&m, "report.txt");
     len = msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, len, 45, &in), 0);
+    EXPECT_EQ(fsp_op_decode(m.words, len, 45, &in), 0);
     fsp_log_request(fs, &in); /* debug log off: nothing */
-    CHECK_EQ(seen.calls, 0);
+    EXPECT_EQ(seen.calls, 0);
     fsp_fs_set_debug(fs, true);
     fsp_log_request(fs, &in);
-    CHECK_EQ(seen.calls, 1);
-    CHECK_EQ(seen.level, FSP_LOG_DEBUG);
-    CHECK(strncmp(seen.message, "logfs <- 4660 LOOKUP / ", 23) == 0);
-    CHECK(strstr(seen.message, "report.txt") != NULL);
-    CHECK(strchr(seen.message, '\n') == NULL);
+    EXPECT_EQ(seen.calls, 1);
+    EXPECT_EQ(seen.level, FSP_LOG_DEBUG);
+    EXPECT_TRUE(strncmp(seen.message, "logfs <- 4660 LOOKUP / ", 23) == 0);
+    EXPECT_TRUE(strstr(seen.message, "report.txt") != NULL);
+    EXPECT_TRUE(strchr(seen.message, '\n') == NULL);
     fsp_log_reply(fs, in.unique, in.opcode, -ENOENT, 0, 0);
-    CHECK_EQ(seen.calls, 2);
-    CHECK(strncmp(seen.message, "logfs -> 4660 LOOKUP ENOENT", 27) == 0);
+    EXPECT_EQ(seen.calls, 2);
+    EXPECT_TRUE(strncmp(seen.message, "logfs -> 4660 LOOKUP ENOENT", 27) == 0);
     fsp_fs_delete(fs);
 }
 
@@ -193,8 +194,8 @@ static void a_long_message_is_cut_not_overflowed(void)
     big[4999] = '\0';
     fsp_fs_set_log_handler(fs, record, &seen);
     fsp_log(fs, "%s", big);
-    CHECK_EQ(strlen(seen.message), 2047);
-    CHECK(strncmp(seen.message, "logfs: xxx", 10) == 0);
+    EXPECT_EQ(strlen(seen.message), 2047);
+    EXPECT_TRUE(strncmp(seen.message, "logfs: xxx", 10) == 0);
     free(big);
     fsp_fs_delete(fs);
 }
@@ -258,26 +259,29 @@ static void a_setter_returns_only_when_the_old_handler_is_done(void)
     pthread_mutex_unlock(&g.lock);
     pthread_create(&setter, NULL, setting_thread, &g);
     nanosleep(&pause, NULL);
-    CHECK(!atomic_load(&g.setter_done)); /* still in the old handler */
+    EXPECT_TRUE(!atomic_load(&g.setter_done)); /* still in the old handler */
     pthread_mutex_lock(&g.lock);
     g.go = true;
     pthread_cond_broadcast(&g.cond);
     pthread_mutex_unlock(&g.lock);
     pthread_join(logger, NULL);
     pthread_join(setter, NULL);
-    CHECK(atomic_load(&g.setter_done));
+    EXPECT_TRUE(atomic_load(&g.setter_done));
     fsp_fs_delete(g.fs);
 }
 
+static const struct expect_case cases[] = {
+    EXPECT_CASE(without_a_handler_messages_go_to_stderr_with_a_time_stamp),
+    EXPECT_CASE(the_process_default_gets_every_volume_without_its_own),
+    EXPECT_CASE(a_volume_handler_wins_and_null_gives_the_default_back),
+    EXPECT_CASE(setting_a_handler_on_no_volume_is_einval),
+    EXPECT_CASE(levels_follow_the_kind_of_message),
+    EXPECT_CASE(the_request_and_reply_lines_reach_the_handler),
+    EXPECT_CASE(a_long_message_is_cut_not_overflowed),
+    EXPECT_CASE(a_setter_returns_only_when_the_old_handler_is_done),
+};
+
 int main(void)
 {
-    RUN(without_a_handler_messages_go_to_stderr_with_a_time_stamp);
-    RUN(the_process_default_gets_every_volume_without_its_own);
-    RUN(a_volume_handler_wins_and_null_gives_the_default_back);
-    RUN(setting_a_handler_on_no_volume_is_einval);
-    RUN(levels_follow_the_kind_of_message);
-    RUN(the_request_and_reply_lines_reach_the_handler);
-    RUN(a_long_message_is_cut_not_overflowed);
-    RUN(a_setter_returns_only_when_the_old_handler_is_done);
-    return check_report("test_log");
+    return expect_run("test_log", cases, sizeof cases / sizeof *cases);
 }

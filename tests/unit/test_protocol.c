@@ -19,8 +19,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "describe.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"
@@ -51,8 +51,8 @@ static void header_shorter_than_40_bytes_is_einval(void)
     msg_valid(&m, FUSE_STATFS);
     for (size_t len = 0; len < sizeof(struct fuse_in_header); len++) {
         MSG_HDR(&m)->len = (uint32_t)len;
-        CHECK_EQ(fsp_op_decode(m.words, len, MINOR, &req), -EINVAL);
-        CHECK(req.hdr == NULL);
+        EXPECT_EQ(fsp_op_decode(m.words, len, MINOR, &req), -EINVAL);
+        EXPECT_TRUE(req.hdr == NULL);
     }
 }
 
@@ -63,14 +63,14 @@ static void len_field_must_match_bytes_read(void)
 
     msg_valid(&m, FUSE_LOOKUP);
     MSG_HDR(&m)->len = (uint32_t)m.len + 1;
-    CHECK_EQ(decode(&m, &req), -EINVAL);
-    CHECK(req.hdr == NULL);
+    EXPECT_EQ(decode(&m, &req), -EINVAL);
+    EXPECT_TRUE(req.hdr == NULL);
     MSG_HDR(&m)->len = (uint32_t)m.len - 1;
-    CHECK_EQ(decode(&m, &req), -EINVAL);
+    EXPECT_EQ(decode(&m, &req), -EINVAL);
     MSG_HDR(&m)->len = 0xffffffffu;
-    CHECK_EQ(decode(&m, &req), -EINVAL);
+    EXPECT_EQ(decode(&m, &req), -EINVAL);
     MSG_HDR(&m)->len = 0;
-    CHECK_EQ(decode(&m, &req), -EINVAL);
+    EXPECT_EQ(decode(&m, &req), -EINVAL);
 }
 
 static void null_or_misaligned_buffer_is_einval(void)
@@ -79,11 +79,11 @@ static void null_or_misaligned_buffer_is_einval(void)
     struct fuse_msg m;
     struct fsp_request req;
 
-    CHECK_EQ(fsp_op_decode(NULL, 40, MINOR, &req), -EINVAL);
+    EXPECT_EQ(fsp_op_decode(NULL, 40, MINOR, &req), -EINVAL);
     msg_valid(&m, FUSE_STATFS);
     memcpy((char *)words + 4, m.words, m.len);
-    CHECK_EQ(fsp_op_decode((char *)words + 4, m.len, MINOR, &req),
-             -EINVAL);
+    EXPECT_EQ(fsp_op_decode((char *)words + 4, m.len, MINOR, &req),
+              -EINVAL);
 }
 
 static void unknown_opcode_gets_enosys(void)
@@ -98,12 +98,12 @@ static void unknown_opcode_gets_enosys(void)
         msg_start(&m, unknown[i], 3);
         msg_str(&m, "whatever");
         msg_end(&m);
-        CHECK_EQ(decode(&m, &req), -ENOSYS);
+        EXPECT_EQ(decode(&m, &req), -ENOSYS);
         /* The header is set, so that the ENOSYS reply can be sent. */
-        CHECK(req.hdr == (const void *)m.words);
-        CHECK_EQ(req.opcode, unknown[i]);
-        CHECK_EQ(req.unique, 0x1234);
-        CHECK(fsp_op_has_reply(unknown[i]));
+        EXPECT_TRUE(req.hdr == (const void *)m.words);
+        EXPECT_EQ(req.opcode, unknown[i]);
+        EXPECT_EQ(req.unique, 0x1234);
+        EXPECT_TRUE(fsp_op_has_reply(unknown[i]));
     }
 }
 
@@ -116,9 +116,9 @@ static void dax_mapping_opcodes_are_named_but_get_enosys(void)
     msg_start(&m, FUSE_SETUPMAPPING, 2);
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK_STR(fsp_op_name(FUSE_SETUPMAPPING), "SETUPMAPPING");
-    CHECK_STR(fsp_op_name(FUSE_REMOVEMAPPING), "REMOVEMAPPING");
+    EXPECT_EQ(decode(&m, &req), -ENOSYS);
+    EXPECT_STREQ(fsp_op_name(FUSE_SETUPMAPPING), "SETUPMAPPING");
+    EXPECT_STREQ(fsp_op_name(FUSE_REMOVEMAPPING), "REMOVEMAPPING");
 }
 
 /* ---- Every opcode, well formed ------------------------------------------ */
@@ -133,21 +133,21 @@ static void every_opcode_decodes_when_well_formed(void)
         if (!msg_valid(&m, op))
             continue;
         decoded++;
-        CHECK_EQ(decode(&m, &req), 0);
-        CHECK(req.hdr == (const void *)m.words);
-        CHECK_EQ(req.opcode, op);
-        CHECK_EQ(req.unique, 0x1234);
-        CHECK_EQ(req.nodeid, MSG_HDR(&m)->nodeid);
-        CHECK(req.arg == NULL || inside(&m, req.arg, req.arg_size));
-        CHECK(req.name == NULL ||
-              inside(&m, req.name, strlen(req.name) + 1));
-        CHECK(req.name2 == NULL ||
-              inside(&m, req.name2, strlen(req.name2) + 1));
-        CHECK(req.data == NULL || inside(&m, req.data, req.data_size));
-        CHECK(fsp_op_name(op) != NULL);
+        EXPECT_EQ(decode(&m, &req), 0);
+        EXPECT_TRUE(req.hdr == (const void *)m.words);
+        EXPECT_EQ(req.opcode, op);
+        EXPECT_EQ(req.unique, 0x1234);
+        EXPECT_EQ(req.nodeid, MSG_HDR(&m)->nodeid);
+        EXPECT_TRUE(req.arg == NULL || inside(&m, req.arg, req.arg_size));
+        EXPECT_TRUE(req.name == NULL ||
+                    inside(&m, req.name, strlen(req.name) + 1));
+        EXPECT_TRUE(req.name2 == NULL ||
+                    inside(&m, req.name2, strlen(req.name2) + 1));
+        EXPECT_TRUE(req.data == NULL || inside(&m, req.data, req.data_size));
+        EXPECT_TRUE(fsp_op_name(op) != NULL);
     }
     /* 1..53 less 7 and 19 (never used) and the two DAX-only opcodes */
-    CHECK_EQ(decoded, 49);
+    EXPECT_EQ(decoded, 49);
 }
 
 static void fixed_arguments_point_right_after_the_header(void)
@@ -156,15 +156,15 @@ static void fixed_arguments_point_right_after_the_header(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_SETATTR);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK(req.arg == (const char *)m.words + sizeof(struct fuse_in_header));
-    CHECK_EQ(req.arg_size, sizeof(struct fuse_setattr_in));
-    CHECK_EQ(((const struct fuse_setattr_in *)req.arg)->size, 4096);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_TRUE(req.arg == (const char *)m.words + sizeof(struct fuse_in_header));
+    EXPECT_EQ(req.arg_size, sizeof(struct fuse_setattr_in));
+    EXPECT_EQ(((const struct fuse_setattr_in *)req.arg)->size, 4096);
 
     msg_valid(&m, FUSE_READLINK);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK(req.arg == NULL);
-    CHECK_EQ(req.arg_size, 0);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_TRUE(req.arg == NULL);
+    EXPECT_EQ(req.arg_size, 0);
 }
 
 static void lookup_decodes_its_name(void)
@@ -173,10 +173,10 @@ static void lookup_decodes_its_name(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_LOOKUP);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "file.txt");
-    CHECK(req.name2 == NULL);
-    CHECK(req.data == NULL);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "file.txt");
+    EXPECT_TRUE(req.name2 == NULL);
+    EXPECT_TRUE(req.data == NULL);
 }
 
 static void symlink_carries_link_name_then_target(void)
@@ -185,9 +185,9 @@ static void symlink_carries_link_name_then_target(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_SYMLINK);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "link");
-    CHECK_STR(req.name2, "../target");
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "link");
+    EXPECT_STREQ(req.name2, "../target");
 }
 
 static void rename_and_rename2_decode_both_names(void)
@@ -196,17 +196,17 @@ static void rename_and_rename2_decode_both_names(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_RENAME);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "old");
-    CHECK_STR(req.name2, "new");
-    CHECK_EQ(((const struct fuse_rename_in *)req.arg)->newdir, 9);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "old");
+    EXPECT_STREQ(req.name2, "new");
+    EXPECT_EQ(((const struct fuse_rename_in *)req.arg)->newdir, 9);
 
     msg_valid(&m, FUSE_RENAME2);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "old");
-    CHECK_STR(req.name2, "new");
-    CHECK_EQ(((const struct fuse_rename2_in *)req.arg)->flags,
-             RENAME_NOREPLACE);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "old");
+    EXPECT_STREQ(req.name2, "new");
+    EXPECT_EQ(((const struct fuse_rename2_in *)req.arg)->flags,
+              RENAME_NOREPLACE);
 }
 
 static void rename_with_one_name_is_rejected(void)
@@ -219,10 +219,10 @@ static void rename_with_one_name_is_rejected(void)
     msg_put(&m, &in, sizeof(in));
     msg_str(&m, "old");
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
     /* A failed decode leaves only the header. */
-    CHECK(req.hdr != NULL);
-    CHECK(req.arg == NULL && req.name == NULL && req.name2 == NULL);
+    EXPECT_TRUE(req.hdr != NULL);
+    EXPECT_TRUE(req.arg == NULL && req.name == NULL && req.name2 == NULL);
 }
 
 static void create_mknod_mkdir_link_tmpfile_decode_struct_and_name(void)
@@ -236,10 +236,10 @@ static void create_mknod_mkdir_link_tmpfile_decode_struct_and_name(void)
 
     for (size_t i = 0; i < 5; i++) {
         msg_valid(&m, ops[i]);
-        CHECK_EQ(decode(&m, &req), 0);
-        CHECK_STR(req.name, names[i]);
-        CHECK(req.arg != NULL);
-        CHECK((const char *)req.name == (const char *)req.arg + req.arg_size);
+        EXPECT_EQ(decode(&m, &req), 0);
+        EXPECT_STREQ(req.name, names[i]);
+        EXPECT_TRUE(req.arg != NULL);
+        EXPECT_TRUE((const char *)req.name == (const char *)req.arg + req.arg_size);
     }
 }
 
@@ -249,11 +249,11 @@ static void write_data_follows_write_in(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_WRITE);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.arg_size, sizeof(struct fuse_write_in));
-    CHECK(req.data == (const char *)req.arg + sizeof(struct fuse_write_in));
-    CHECK_EQ(req.data_size, 16);
-    CHECK(memcmp(req.data, "0123456789abcdef", 16) == 0);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.arg_size, sizeof(struct fuse_write_in));
+    EXPECT_TRUE(req.data == (const char *)req.arg + sizeof(struct fuse_write_in));
+    EXPECT_EQ(req.data_size, 16);
+    EXPECT_TRUE(memcmp(req.data, "0123456789abcdef", 16) == 0);
 }
 
 static void write_data_longer_than_request_is_rejected(void)
@@ -266,9 +266,9 @@ static void write_data_longer_than_request_is_rejected(void)
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, "0123456789abcdef", 16);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
-    CHECK(req.data == NULL);
-    CHECK_EQ(req.data_size, 0);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_TRUE(req.data == NULL);
+    EXPECT_EQ(req.data_size, 0);
 }
 
 static void write_with_huge_size_is_rejected(void)
@@ -281,7 +281,7 @@ static void write_with_huge_size_is_rejected(void)
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, "abc", 3);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 static void write_of_zero_bytes_is_well_formed(void)
@@ -293,8 +293,8 @@ static void write_of_zero_bytes_is_well_formed(void)
     msg_start(&m, FUSE_WRITE, 2);
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.data_size, 0);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.data_size, 0);
 }
 
 static void setxattr_uses_the_8_byte_header_then_name_then_value(void)
@@ -303,12 +303,12 @@ static void setxattr_uses_the_8_byte_header_then_name_then_value(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_SETXATTR);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.arg_size, FUSE_COMPAT_SETXATTR_IN_SIZE);
-    CHECK_STR(req.name, "user.test");
-    CHECK_EQ(req.data_size, 5);
-    CHECK(memcmp(req.data, "value", 5) == 0);
-    CHECK_EQ(((const struct fuse_setxattr_in *)req.arg)->flags, 1);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.arg_size, FUSE_COMPAT_SETXATTR_IN_SIZE);
+    EXPECT_STREQ(req.name, "user.test");
+    EXPECT_EQ(req.data_size, 5);
+    EXPECT_TRUE(memcmp(req.data, "value", 5) == 0);
+    EXPECT_EQ(((const struct fuse_setxattr_in *)req.arg)->flags, 1);
 }
 
 static void setxattr_value_larger_than_body_is_rejected(void)
@@ -322,7 +322,7 @@ static void setxattr_value_larger_than_body_is_rejected(void)
     msg_str(&m, "user.test");
     msg_put(&m, "value", 5);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 static void getxattr_has_name_listxattr_has_none(void)
@@ -331,13 +331,13 @@ static void getxattr_has_name_listxattr_has_none(void)
     struct fsp_request req;
 
     msg_valid(&m, FUSE_GETXATTR);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "user.test");
-    CHECK_EQ(((const struct fuse_getxattr_in *)req.arg)->size, 256);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "user.test");
+    EXPECT_EQ(((const struct fuse_getxattr_in *)req.arg)->size, 256);
 
     msg_valid(&m, FUSE_LISTXATTR);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK(req.name == NULL);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_TRUE(req.name == NULL);
 }
 
 static void ioctl_input_must_fit_in_the_body(void)
@@ -347,14 +347,14 @@ static void ioctl_input_must_fit_in_the_body(void)
     struct fuse_ioctl_in in = {.fh = 5, .in_size = 9};
 
     msg_valid(&m, FUSE_IOCTL);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.data_size, 8);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.data_size, 8);
 
     msg_start(&m, FUSE_IOCTL, 2);
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, "12345678", 8);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 static void notify_reply_data_must_fit_in_the_body(void)
@@ -364,14 +364,14 @@ static void notify_reply_data_must_fit_in_the_body(void)
     struct fuse_notify_retrieve_in in = {.size = 11};
 
     msg_valid(&m, FUSE_NOTIFY_REPLY);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.data_size, 10);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.data_size, 10);
 
     msg_start(&m, FUSE_NOTIFY_REPLY, 2);
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, "0123456789", 10);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 static void batch_forget_data_is_the_array_of_forget_one(void)
@@ -381,11 +381,11 @@ static void batch_forget_data_is_the_array_of_forget_one(void)
     const struct fuse_forget_one *one;
 
     msg_valid(&m, FUSE_BATCH_FORGET);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.data_size, 2 * sizeof(struct fuse_forget_one));
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.data_size, 2 * sizeof(struct fuse_forget_one));
     one = req.data;
-    CHECK_EQ(one[0].nodeid, 5);
-    CHECK_EQ(one[1].nlookup, 2);
+    EXPECT_EQ(one[0].nodeid, 5);
+    EXPECT_EQ(one[1].nlookup, 2);
 }
 
 static void batch_forget_count_larger_than_body_is_rejected(void)
@@ -403,7 +403,7 @@ static void batch_forget_count_larger_than_body_is_rejected(void)
         msg_put(&m, &in, sizeof(in));
         msg_put(&m, one, sizeof(one));
         msg_end(&m);
-        CHECK_EQ(decode(&m, &req), -EPROTO);
+        EXPECT_EQ(decode(&m, &req), -EPROTO);
     }
 }
 
@@ -416,8 +416,8 @@ static void batch_forget_of_zero_nodes_is_well_formed(void)
     msg_start(&m, FUSE_BATCH_FORGET, 0);
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_EQ(req.data_size, 0);
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.data_size, 0);
 }
 
 /* ---- Malformed bodies ---------------------------------------------------- */
@@ -445,7 +445,7 @@ static void truncated_body_of_every_opcode_is_eproto(void)
                 expect = 0;
             MSG_HDR(&m)->len = (uint32_t)len;
             ret = fsp_op_decode(m.words, len, MINOR, &req);
-            CHECK_EQ(ret, expect);
+            EXPECT_EQ(ret, expect);
             if (ret != expect)
                 fprintf(stderr, "    opcode %u, %zu of %zu bytes\n", op,
                         len, full);
@@ -462,24 +462,24 @@ static void args_decoded_tells_a_decoded_request_from_a_failed_one(void)
     for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
         if (!msg_valid(&m, op))
             continue;
-        CHECK_EQ(decode(&m, &req), 0);
-        CHECK(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
+        EXPECT_EQ(decode(&m, &req), 0);
+        EXPECT_TRUE(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
         if (m.len <= one_byte)
             continue; /* READLINK, STATFS, DESTROY: nothing to cut */
         MSG_HDR(&m)->len = (uint32_t)one_byte;
-        CHECK_EQ(fsp_op_decode(m.words, one_byte, MINOR, &req), -EPROTO);
+        EXPECT_EQ(fsp_op_decode(m.words, one_byte, MINOR, &req), -EPROTO);
         /* GETATTR may lack its argument (before 7.9): it cannot tell. */
-        CHECK_EQ(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req), op == FUSE_GETATTR);
+        EXPECT_EQ(fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req), op == FUSE_GETATTR);
     }
 
     msg_start(&m, 99, 1);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
+    EXPECT_EQ(decode(&m, &req), -ENOSYS);
+    EXPECT_TRUE(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
     msg_start(&m, FUSE_SETUPMAPPING, 1);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
+    EXPECT_EQ(decode(&m, &req), -ENOSYS);
+    EXPECT_TRUE(!fsp_proto_args_decoded(fsp_op_shape(req.opcode), &req));
 }
 
 static void lookup_name_must_be_nul_terminated(void)
@@ -490,9 +490,9 @@ static void lookup_name_must_be_nul_terminated(void)
     msg_start(&m, FUSE_LOOKUP, 1);
     msg_put(&m, "file.txt", 8); /* no NUL */
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
-    CHECK(req.name == NULL);
-    CHECK(req.hdr != NULL); /* so the error can be replied */
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_TRUE(req.name == NULL);
+    EXPECT_TRUE(req.hdr != NULL); /* so the error can be replied */
 }
 
 static void names_missing_nul_are_rejected_for_every_named_opcode(void)
@@ -515,7 +515,7 @@ static void names_missing_nul_are_rejected_for_every_named_opcode(void)
         MSG_BYTES(&m)[name_end] = 'x';
         m.len = name_end + 1;
         msg_end(&m);
-        CHECK_EQ(decode(&m, &req), -EPROTO);
+        EXPECT_EQ(decode(&m, &req), -EPROTO);
     }
 }
 
@@ -529,7 +529,7 @@ static void empty_body_for_a_named_opcode_is_rejected(void)
     for (size_t i = 0; i < 5; i++) {
         msg_start(&m, ops[i], 1);
         msg_end(&m);
-        CHECK_EQ(decode(&m, &req), -EPROTO);
+        EXPECT_EQ(decode(&m, &req), -EPROTO);
     }
 }
 
@@ -547,7 +547,7 @@ static void extensions_are_not_part_of_the_body(void)
     msg_put(&m, groups, sizeof(groups));
     MSG_HDR(&m)->total_extlen = 2;
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 
     /* With the name's NUL before it, the request is fine. */
     msg_start(&m, FUSE_LOOKUP, 1);
@@ -556,12 +556,12 @@ static void extensions_are_not_part_of_the_body(void)
     msg_put(&m, groups, sizeof(groups));
     MSG_HDR(&m)->total_extlen = 2;
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(req.name, "abcdefg");
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(req.name, "abcdefg");
 
     /* Extensions longer than the body. */
     MSG_HDR(&m)->total_extlen = 0xffff;
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 static void huge_sizes_never_pass(void)
@@ -575,12 +575,12 @@ static void huge_sizes_never_pass(void)
     msg_put(&m, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
     msg_str(&m, "user.x");
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 
     msg_start(&m, FUSE_IOCTL, 2);
     msg_put(&m, &io, sizeof(io));
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
 /* ---- Older protocol minors ---------------------------------------------- */
@@ -594,8 +594,8 @@ static void init_accepts_the_short_pre_7_36_body(void)
     msg_start(&m, FUSE_INIT, 0);
     msg_put(&m, &in, 16);
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
-    CHECK_EQ(req.arg_size, 16);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
+    EXPECT_EQ(req.arg_size, 16);
 }
 
 static void init_shorter_than_16_bytes_is_rejected(void)
@@ -607,7 +607,7 @@ static void init_shorter_than_16_bytes_is_rejected(void)
     msg_start(&m, FUSE_INIT, 0);
     msg_put(&m, &in, 12);
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), -EPROTO);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 0, &req), -EPROTO);
 }
 
 static void init_longer_than_we_know_is_capped(void)
@@ -621,8 +621,8 @@ static void init_longer_than_we_know_is_capped(void)
     msg_put(&m, &in, sizeof(in));
     msg_put(&m, more, sizeof(more));
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
-    CHECK_EQ(req.arg_size, sizeof(struct fuse_init_in));
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 0, &req), 0);
+    EXPECT_EQ(req.arg_size, sizeof(struct fuse_init_in));
 }
 
 static void getattr_before_7_9_has_no_body(void)
@@ -632,11 +632,11 @@ static void getattr_before_7_9_has_no_body(void)
 
     msg_start(&m, FUSE_GETATTR, 1);
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
-    CHECK(req.arg == NULL);
-    CHECK_EQ(req.arg_size, 0);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
+    EXPECT_TRUE(req.arg == NULL);
+    EXPECT_EQ(req.arg_size, 0);
     /* From 7.9 on the same request is truncated. */
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 9, &req), -EPROTO);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 9, &req), -EPROTO);
 }
 
 static void read_and_write_before_7_9_use_24_byte_structs(void)
@@ -649,16 +649,16 @@ static void read_and_write_before_7_9_use_24_byte_structs(void)
     msg_put(&m, &w, FUSE_COMPAT_WRITE_IN_SIZE);
     msg_put(&m, "data", 4);
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
-    CHECK_EQ(req.arg_size, FUSE_COMPAT_WRITE_IN_SIZE);
-    CHECK_EQ(req.data_size, 4);
-    CHECK(memcmp(req.data, "data", 4) == 0);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
+    EXPECT_EQ(req.arg_size, FUSE_COMPAT_WRITE_IN_SIZE);
+    EXPECT_EQ(req.data_size, 4);
+    EXPECT_TRUE(memcmp(req.data, "data", 4) == 0);
 
     msg_start(&m, FUSE_READ, 2);
     msg_put(&m, &w, 24);
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
-    CHECK_EQ(req.arg_size, 24);
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 8, &req), 0);
+    EXPECT_EQ(req.arg_size, 24);
 }
 
 static void mknod_and_create_before_7_12_use_8_byte_structs(void)
@@ -671,47 +671,47 @@ static void mknod_and_create_before_7_12_use_8_byte_structs(void)
     msg_put(&m, &mk, FUSE_COMPAT_MKNOD_IN_SIZE);
     msg_str(&m, "fifo");
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
-    CHECK_EQ(req.arg_size, 8);
-    CHECK_STR(req.name, "fifo");
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
+    EXPECT_EQ(req.arg_size, 8);
+    EXPECT_STREQ(req.name, "fifo");
 
     msg_start(&m, FUSE_CREATE, 1);
     msg_put(&m, &mk, 8);
     msg_str(&m, "file");
     msg_end(&m);
-    CHECK_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
-    CHECK_STR(req.name, "file");
+    EXPECT_EQ(fsp_op_decode(m.words, m.len, 11, &req), 0);
+    EXPECT_STREQ(req.name, "file");
 }
 
 /* ---- Replies and names --------------------------------------------------- */
 
 static void forget_batch_forget_interrupt_and_notify_reply_get_no_reply(void)
 {
-    CHECK(!fsp_op_has_reply(FUSE_FORGET));
-    CHECK(!fsp_op_has_reply(FUSE_BATCH_FORGET));
-    CHECK(!fsp_op_has_reply(FUSE_INTERRUPT));
-    CHECK(!fsp_op_has_reply(FUSE_NOTIFY_REPLY));
+    EXPECT_TRUE(!fsp_op_has_reply(FUSE_FORGET));
+    EXPECT_TRUE(!fsp_op_has_reply(FUSE_BATCH_FORGET));
+    EXPECT_TRUE(!fsp_op_has_reply(FUSE_INTERRUPT));
+    EXPECT_TRUE(!fsp_op_has_reply(FUSE_NOTIFY_REPLY));
     for (uint32_t op = 0; op < MSG_OPCODE_END + 8; op++) {
         if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET ||
             op == FUSE_INTERRUPT || op == FUSE_NOTIFY_REPLY)
             continue;
-        CHECK(fsp_op_has_reply(op));
+        EXPECT_TRUE(fsp_op_has_reply(op));
     }
 }
 
 static void opcode_names_match_the_kernel_enum(void)
 {
-    CHECK_STR(fsp_op_name(FUSE_LOOKUP), "LOOKUP");
-    CHECK_STR(fsp_op_name(FUSE_BATCH_FORGET), "BATCH_FORGET");
-    CHECK_STR(fsp_op_name(FUSE_STATX), "STATX");
-    CHECK_STR(fsp_op_name(FUSE_COPY_FILE_RANGE_64),
-              "COPY_FILE_RANGE_64");
-    CHECK_STR(fsp_op_name(CUSE_INIT), "CUSE_INIT");
-    CHECK(fsp_op_name(0) == NULL);
-    CHECK(fsp_op_name(7) == NULL);
-    CHECK(fsp_op_name(19) == NULL);
-    CHECK(fsp_op_name(54) == NULL);
-    CHECK(fsp_op_name(0xffffffffu) == NULL);
+    EXPECT_STREQ(fsp_op_name(FUSE_LOOKUP), "LOOKUP");
+    EXPECT_STREQ(fsp_op_name(FUSE_BATCH_FORGET), "BATCH_FORGET");
+    EXPECT_STREQ(fsp_op_name(FUSE_STATX), "STATX");
+    EXPECT_STREQ(fsp_op_name(FUSE_COPY_FILE_RANGE_64),
+                 "COPY_FILE_RANGE_64");
+    EXPECT_STREQ(fsp_op_name(CUSE_INIT), "CUSE_INIT");
+    EXPECT_TRUE(fsp_op_name(0) == NULL);
+    EXPECT_TRUE(fsp_op_name(7) == NULL);
+    EXPECT_TRUE(fsp_op_name(19) == NULL);
+    EXPECT_TRUE(fsp_op_name(54) == NULL);
+    EXPECT_TRUE(fsp_op_name(0xffffffffu) == NULL);
 }
 
 /* ---- INIT negotiation ---------------------------------------------------- */
@@ -754,20 +754,20 @@ static void init_from_7_45_kernel_negotiates_passthrough_only_when_asked(void)
     struct fuse_init_out out;
     uint64_t flags;
 
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK(!(flags & FUSE_PASSTHROUGH));
-    CHECK_EQ(out.max_stack_depth, 0);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_TRUE(!(flags & FUSE_PASSTHROUGH));
+    EXPECT_EQ(out.max_stack_depth, 0);
 
     cfg.passthrough = true;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK(flags & FUSE_PASSTHROUGH);
-    CHECK(out.flags & FUSE_INIT_EXT);
-    CHECK(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32));
-    CHECK_EQ(out.max_stack_depth, 1); /* 0 in cfg means the minimum */
-    CHECK_EQ(out.major, 7);
-    CHECK_EQ(out.minor, 45);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_TRUE(flags & FUSE_PASSTHROUGH);
+    EXPECT_TRUE(out.flags & FUSE_INIT_EXT);
+    EXPECT_TRUE(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32));
+    EXPECT_EQ(out.max_stack_depth, 1); /* 0 in cfg means the minimum */
+    EXPECT_EQ(out.major, 7);
+    EXPECT_EQ(out.minor, 45);
 }
 
 static void passthrough_needs_the_kernels_offer(void)
@@ -779,10 +779,10 @@ static void passthrough_needs_the_kernels_offer(void)
 
     cfg.passthrough = true;
     in.flags2 &= ~(uint32_t)(FUSE_PASSTHROUGH >> 32);
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK(!(flags & FUSE_PASSTHROUGH));
-    CHECK_EQ(out.max_stack_depth, 0);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_TRUE(!(flags & FUSE_PASSTHROUGH));
+    EXPECT_EQ(out.max_stack_depth, 0);
 }
 
 static void passthrough_gives_way_to_the_writeback_cache(void)
@@ -794,11 +794,11 @@ static void passthrough_gives_way_to_the_writeback_cache(void)
 
     cfg.passthrough = true;
     cfg.writeback_cache = true;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK(flags & FUSE_WRITEBACK_CACHE);
-    CHECK(!(flags & FUSE_PASSTHROUGH));
-    CHECK(!(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32)));
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_TRUE(flags & FUSE_WRITEBACK_CACHE);
+    EXPECT_TRUE(!(flags & FUSE_PASSTHROUGH));
+    EXPECT_TRUE(!(out.flags2 & (uint32_t)(FUSE_PASSTHROUGH >> 32)));
 }
 
 static void passthrough_stack_depth_is_kept_within_the_kernels_limit(void)
@@ -811,10 +811,10 @@ static void passthrough_stack_depth_is_kept_within_the_kernels_limit(void)
     cfg.passthrough = true;
     cfg.max_stack_depth = 2;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.max_stack_depth, 2);
+    EXPECT_EQ(out.max_stack_depth, 2);
     cfg.max_stack_depth = 5;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.max_stack_depth, 2);
+    EXPECT_EQ(out.max_stack_depth, 2);
 }
 
 static void init_from_old_7_31_kernel_without_flags2(void)
@@ -831,15 +831,15 @@ static void init_from_old_7_31_kernel_without_flags2(void)
 
     cfg.passthrough = true;
     cfg.over_io_uring = true;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, 16, &cfg, &out, &flags), 0);
-    CHECK_EQ(out.minor, 31);
-    CHECK_EQ(flags >> 32, 0);
-    CHECK_EQ(out.flags2, 0);
-    CHECK(!(out.flags & FUSE_INIT_EXT));
-    CHECK(flags & FUSE_ASYNC_READ);
-    CHECK(flags & FUSE_MAX_PAGES);
-    CHECK(!(flags & FUSE_WRITEBACK_CACHE)); /* not asked for */
-    CHECK(!(flags & FUSE_DO_READDIRPLUS));  /* not asked for */
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, 16, &cfg, &out, &flags), 0);
+    EXPECT_EQ(out.minor, 31);
+    EXPECT_EQ(flags >> 32, 0);
+    EXPECT_EQ(out.flags2, 0);
+    EXPECT_TRUE(!(out.flags & FUSE_INIT_EXT));
+    EXPECT_TRUE(flags & FUSE_ASYNC_READ);
+    EXPECT_TRUE(flags & FUSE_MAX_PAGES);
+    EXPECT_TRUE(!(flags & FUSE_WRITEBACK_CACHE)); /* not asked for */
+    EXPECT_TRUE(!(flags & FUSE_DO_READDIRPLUS));  /* not asked for */
 }
 
 static void init_flags2_counts_only_with_init_ext(void)
@@ -851,11 +851,11 @@ static void init_flags2_counts_only_with_init_ext(void)
 
     cfg.over_io_uring = true;
     in.flags &= ~FUSE_INIT_EXT;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK_EQ(flags >> 32, 0);
-    CHECK_EQ(out.flags2, 0);
-    CHECK(!(out.flags & FUSE_INIT_EXT));
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_EQ(flags >> 32, 0);
+    EXPECT_EQ(out.flags2, 0);
+    EXPECT_TRUE(!(out.flags & FUSE_INIT_EXT));
 }
 
 static void io_uring_is_negotiated_only_when_offered_and_asked(void)
@@ -866,14 +866,14 @@ static void io_uring_is_negotiated_only_when_offered_and_asked(void)
     uint64_t flags;
 
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(!(flags & FUSE_OVER_IO_URING));
+    EXPECT_TRUE(!(flags & FUSE_OVER_IO_URING));
     cfg.over_io_uring = true;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(flags & FUSE_OVER_IO_URING);
+    EXPECT_TRUE(flags & FUSE_OVER_IO_URING);
     /* enable_uring=N: the kernel does not offer it. */
     in.flags2 &= ~(uint32_t)(FUSE_OVER_IO_URING >> 32);
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(!(flags & FUSE_OVER_IO_URING));
+    EXPECT_TRUE(!(flags & FUSE_OVER_IO_URING));
 }
 
 /* per_file_context: without OPEN, an O_TRUNC the kernel believed done by
@@ -886,12 +886,12 @@ static void init_leaves_atomic_o_trunc_off_when_asked(void)
     uint64_t flags;
 
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(flags & FUSE_ATOMIC_O_TRUNC);
+    EXPECT_TRUE(flags & FUSE_ATOMIC_O_TRUNC);
     cfg.no_atomic_o_trunc = true;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(!(flags & FUSE_ATOMIC_O_TRUNC));
-    CHECK(!(out.flags & FUSE_ATOMIC_O_TRUNC));
-    CHECK(flags & FUSE_ASYNC_READ); /* the rest is untouched */
+    EXPECT_TRUE(!(flags & FUSE_ATOMIC_O_TRUNC));
+    EXPECT_TRUE(!(out.flags & FUSE_ATOMIC_O_TRUNC));
+    EXPECT_TRUE(flags & FUSE_ASYNC_READ); /* the rest is untouched */
 }
 
 static void init_asks_for_the_basics_and_never_for_unwanted_flags(void)
@@ -918,24 +918,24 @@ static void init_asks_for_the_basics_and_never_for_unwanted_flags(void)
     cfg.flock_locks = cfg.no_open_support = cfg.no_opendir_support = true;
     cfg.cache_symlinks = cfg.parallel_dirops = true;
     cfg.passthrough = cfg.over_io_uring = true;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             0);
-    CHECK_EQ(flags & basics, basics);
-    CHECK_EQ(flags & never, 0);
-    CHECK(flags & FUSE_DO_READDIRPLUS && flags & FUSE_READDIRPLUS_AUTO);
-    CHECK(flags & FUSE_POSIX_LOCKS && flags & FUSE_FLOCK_LOCKS);
-    CHECK(flags & FUSE_PARALLEL_DIROPS && flags & FUSE_CACHE_SYMLINKS);
-    CHECK(flags & FUSE_NO_OPEN_SUPPORT && flags & FUSE_NO_OPENDIR_SUPPORT);
-    CHECK_EQ(out.flags, (uint32_t)flags);
-    CHECK_EQ(out.flags2, (uint32_t)(flags >> 32));
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_EQ(flags & basics, basics);
+    EXPECT_EQ(flags & never, 0);
+    EXPECT_TRUE(flags & FUSE_DO_READDIRPLUS && flags & FUSE_READDIRPLUS_AUTO);
+    EXPECT_TRUE(flags & FUSE_POSIX_LOCKS && flags & FUSE_FLOCK_LOCKS);
+    EXPECT_TRUE(flags & FUSE_PARALLEL_DIROPS && flags & FUSE_CACHE_SYMLINKS);
+    EXPECT_TRUE(flags & FUSE_NO_OPEN_SUPPORT && flags & FUSE_NO_OPENDIR_SUPPORT);
+    EXPECT_EQ(out.flags, (uint32_t)flags);
+    EXPECT_EQ(out.flags2, (uint32_t)(flags >> 32));
 
     /* And nothing of what was not asked for. */
     cfg = default_config();
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(flags & (FUSE_WRITEBACK_CACHE | FUSE_DO_READDIRPLUS |
-                      FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS |
-                      FUSE_PARALLEL_DIROPS | FUSE_CACHE_SYMLINKS),
-             0);
+    EXPECT_EQ(flags & (FUSE_WRITEBACK_CACHE | FUSE_DO_READDIRPLUS |
+                       FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS |
+                       FUSE_PARALLEL_DIROPS | FUSE_CACHE_SYMLINKS),
+              0);
 }
 
 static void init_never_takes_more_than_the_kernel_offers(void)
@@ -958,8 +958,8 @@ static void init_never_takes_more_than_the_kernel_offers(void)
         if (in.flags & FUSE_INIT_EXT)
             offered |= (uint64_t)in.flags2 << 32;
         fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-        CHECK_EQ(flags & ~offered, 0);
-        CHECK_EQ(((uint64_t)out.flags2 << 32 | out.flags), flags);
+        EXPECT_EQ(flags & ~offered, 0);
+        EXPECT_EQ(((uint64_t)out.flags2 << 32 | out.flags), flags);
     }
 }
 
@@ -972,10 +972,10 @@ static void init_minor_is_the_smaller_of_both(void)
 
     in.minor = 99;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
+    EXPECT_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
     in.minor = 40;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.minor, 40);
+    EXPECT_EQ(out.minor, 40);
 }
 
 static void init_with_another_major_version_is_eproto_and_says_7(void)
@@ -986,15 +986,15 @@ static void init_with_another_major_version_is_eproto_and_says_7(void)
     uint64_t flags = 123;
 
     in.major = 8;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             -EPROTO);
-    CHECK_EQ(out.major, 7);
-    CHECK_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
-    CHECK_EQ(flags, 0);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              -EPROTO);
+    EXPECT_EQ(out.major, 7);
+    EXPECT_EQ(out.minor, FUSE_KERNEL_MINOR_VERSION);
+    EXPECT_EQ(flags, 0);
     in.major = 6;
-    CHECK_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
-             -EPROTO);
-    CHECK_EQ(fsp_proto_negotiate_init(&in, 8, &cfg, &out, &flags), -EPROTO);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              -EPROTO);
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, 8, &cfg, &out, &flags), -EPROTO);
 }
 
 static void init_max_pages_follows_max_write(void)
@@ -1015,8 +1015,8 @@ static void init_max_pages_follows_max_write(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cfg.max_write = cases[i].max_write;
         fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-        CHECK_EQ(out.max_write, cases[i].expect_write);
-        CHECK_EQ(out.max_pages, cases[i].expect_pages);
+        EXPECT_EQ(out.max_write, cases[i].expect_write);
+        EXPECT_EQ(out.max_pages, cases[i].expect_pages);
     }
 }
 
@@ -1029,9 +1029,9 @@ static void without_max_pages_writes_stay_within_32_pages(void)
 
     in.flags &= ~FUSE_MAX_PAGES;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK(!(flags & FUSE_MAX_PAGES));
-    CHECK_EQ(out.max_write, 32 * 4096);
-    CHECK_EQ(out.max_pages, 0);
+    EXPECT_TRUE(!(flags & FUSE_MAX_PAGES));
+    EXPECT_EQ(out.max_write, 32 * 4096);
+    EXPECT_EQ(out.max_pages, 0);
 }
 
 static void init_copies_limits_and_time_granularity(void)
@@ -1044,20 +1044,20 @@ static void init_copies_limits_and_time_granularity(void)
     cfg.max_readahead = 65536; /* smaller than the kernel's 131072 */
     cfg.time_gran = 0;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.max_readahead, 65536);
-    CHECK_EQ(out.time_gran, 1);
-    CHECK_EQ(out.max_background, 64);
-    CHECK_EQ(out.congestion_threshold, 48);
+    EXPECT_EQ(out.max_readahead, 65536);
+    EXPECT_EQ(out.time_gran, 1);
+    EXPECT_EQ(out.max_background, 64);
+    EXPECT_EQ(out.congestion_threshold, 48);
 
     cfg.max_readahead = 1 << 20; /* larger: the kernel's stays */
     cfg.time_gran = 1000000000;
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.max_readahead, 131072);
-    CHECK_EQ(out.time_gran, 1000000000);
+    EXPECT_EQ(out.max_readahead, 131072);
+    EXPECT_EQ(out.time_gran, 1000000000);
 
     cfg.max_readahead = 0; /* 0: whatever the kernel says */
     fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
-    CHECK_EQ(out.max_readahead, 131072);
+    EXPECT_EQ(out.max_readahead, 131072);
 }
 
 /* ---- Attributes and timeouts -------------------------------------------- */
@@ -1068,16 +1068,16 @@ static void timeouts_convert_milliseconds(void)
     uint32_t nsec;
 
     fsp_proto_timeout(0, &sec, &nsec);
-    CHECK(sec == 0 && nsec == 0);
+    EXPECT_TRUE(sec == 0 && nsec == 0);
     fsp_proto_timeout(1500, &sec, &nsec);
-    CHECK_EQ(sec, 1);
-    CHECK_EQ(nsec, 500000000);
+    EXPECT_EQ(sec, 1);
+    EXPECT_EQ(nsec, 500000000);
     fsp_proto_timeout(999, &sec, &nsec);
-    CHECK_EQ(sec, 0);
-    CHECK_EQ(nsec, 999000000);
+    EXPECT_EQ(sec, 0);
+    EXPECT_EQ(nsec, 999000000);
     fsp_proto_timeout(INT64_MAX, &sec, &nsec);
-    CHECK_EQ(sec, INT64_MAX / 1000);
-    CHECK(nsec < 1000000000);
+    EXPECT_EQ(sec, INT64_MAX / 1000);
+    EXPECT_TRUE(nsec < 1000000000);
 }
 
 static void infinite_timeout_is_long_but_safe_for_the_kernel(void)
@@ -1086,11 +1086,11 @@ static void infinite_timeout_is_long_but_safe_for_the_kernel(void)
     uint32_t nsec;
 
     fsp_proto_timeout(FSP_TIMEOUT_INFINITE, &sec, &nsec);
-    CHECK(sec >= 100ull * 365 * 24 * 3600); /* a century at least */
-    CHECK(sec <= INT64_MAX);                /* read as signed */
-    CHECK_EQ(nsec, 0);
+    EXPECT_TRUE(sec >= 100ull * 365 * 24 * 3600); /* a century at least */
+    EXPECT_TRUE(sec <= INT64_MAX);                /* read as signed */
+    EXPECT_EQ(nsec, 0);
     fsp_proto_timeout(-12345, &sec, &nsec);
-    CHECK(sec >= 100ull * 365 * 24 * 3600);
+    EXPECT_TRUE(sec >= 100ull * 365 * 24 * 3600);
 }
 
 static void attr_blocks_round_up_to_512_byte_units(void)
@@ -1106,7 +1106,7 @@ static void attr_blocks_round_up_to_512_byte_units(void)
         memset(&info, 0, sizeof(info));
         info.allocation_size = sizes[i][0];
         fsp_proto_fill_attr(&attr, &info, 2);
-        CHECK_EQ(attr.blocks, sizes[i][1]);
+        EXPECT_EQ(attr.blocks, sizes[i][1]);
     }
 }
 
@@ -1128,21 +1128,21 @@ static void attr_takes_every_field_of_file_info(void)
     info.mtime = (struct timespec){20, 2};
     info.ctime = (struct timespec){-30, 999999999};
     fsp_proto_fill_attr(&attr, &info, 5);
-    CHECK_EQ(attr.ino, 77);
-    CHECK_EQ(attr.size, 12345);
-    CHECK_EQ(attr.mode, S_IFREG | 0640);
-    CHECK_EQ(attr.nlink, 3);
-    CHECK_EQ(attr.uid, 1000);
-    CHECK_EQ(attr.gid, 100);
-    CHECK_EQ(attr.rdev, 0x0801);
-    CHECK_EQ(attr.atime, 10);
-    CHECK_EQ(attr.atimensec, 1);
-    CHECK_EQ(attr.mtime, 20);
-    CHECK_EQ(attr.mtimensec, 2);
-    CHECK_EQ((int64_t)attr.ctime, -30); /* before 1970 */
-    CHECK_EQ(attr.ctimensec, 999999999);
-    CHECK_EQ(attr.blksize, 4096);
-    CHECK_EQ(attr.flags, 0);
+    EXPECT_EQ(attr.ino, 77);
+    EXPECT_EQ(attr.size, 12345);
+    EXPECT_EQ(attr.mode, S_IFREG | 0640);
+    EXPECT_EQ(attr.nlink, 3);
+    EXPECT_EQ(attr.uid, 1000);
+    EXPECT_EQ(attr.gid, 100);
+    EXPECT_EQ(attr.rdev, 0x0801);
+    EXPECT_EQ(attr.atime, 10);
+    EXPECT_EQ(attr.atimensec, 1);
+    EXPECT_EQ(attr.mtime, 20);
+    EXPECT_EQ(attr.mtimensec, 2);
+    EXPECT_EQ((int64_t)attr.ctime, -30); /* before 1970 */
+    EXPECT_EQ(attr.ctimensec, 999999999);
+    EXPECT_EQ(attr.blksize, 4096);
+    EXPECT_EQ(attr.flags, 0);
 }
 
 static void attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0(void)
@@ -1153,8 +1153,8 @@ static void attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0(void)
     memset(&info, 0, sizeof(info));
     info.mode = S_IFDIR | 0755;
     fsp_proto_fill_attr(&attr, &info, 42);
-    CHECK_EQ(attr.ino, 42);
-    CHECK_EQ(attr.nlink, 0); /* an unlinked open file */
+    EXPECT_EQ(attr.ino, 42);
+    EXPECT_EQ(attr.nlink, 0); /* an unlinked open file */
 }
 
 static void attr_nanoseconds_stay_below_one_second(void)
@@ -1166,8 +1166,8 @@ static void attr_nanoseconds_stay_below_one_second(void)
     info.mtime.tv_nsec = 1500000000;
     info.atime.tv_nsec = -1;
     fsp_proto_fill_attr(&attr, &info, 2);
-    CHECK_EQ(attr.mtimensec, 999999999);
-    CHECK_EQ(attr.atimensec, 0);
+    EXPECT_EQ(attr.mtimensec, 999999999);
+    EXPECT_EQ(attr.atimensec, 0);
 }
 
 /* ---- Directory entries --------------------------------------------------- */
@@ -1187,9 +1187,9 @@ static void dirents_are_8_byte_aligned_with_zeroed_padding(void)
     for (size_t i = 0; i < 6; i++) {
         size_t next = fsp_proto_add_dirent(buf, sizeof(buf), used, names[i],
                                            100 + i, modes[i] | 0644, i + 1);
-        CHECK(next > used);
-        CHECK_EQ(next % 8, 0);
-        CHECK_EQ(next - used, FUSE_DIRENT_SIZE_FOR(strlen(names[i])));
+        EXPECT_TRUE(next > used);
+        EXPECT_EQ(next % 8, 0);
+        EXPECT_EQ(next - used, FUSE_DIRENT_SIZE_FOR(strlen(names[i])));
         used = next;
     }
     /* Read them back the way the kernel does. */
@@ -1199,18 +1199,18 @@ static void dirents_are_8_byte_aligned_with_zeroed_padding(void)
 
         memcpy(&d, buf + at, sizeof(d));
         namelen = strlen(names[i]);
-        CHECK_EQ(d.ino, 100 + i);
-        CHECK_EQ(d.off, i + 1);
-        CHECK_EQ(d.namelen, namelen);
-        CHECK_EQ(d.type, types[i]);
-        CHECK(memcmp(buf + at + FUSE_NAME_OFFSET, names[i], namelen) == 0);
+        EXPECT_EQ(d.ino, 100 + i);
+        EXPECT_EQ(d.off, i + 1);
+        EXPECT_EQ(d.namelen, namelen);
+        EXPECT_EQ(d.type, types[i]);
+        EXPECT_TRUE(memcmp(buf + at + FUSE_NAME_OFFSET, names[i], namelen) == 0);
         rec = FUSE_DIRENT_SIZE(&d);
         for (size_t j = FUSE_NAME_OFFSET + namelen; j < rec; j++)
-            CHECK_EQ(buf[at + j], 0);
+            EXPECT_EQ(buf[at + j], 0);
         at += rec;
     }
-    CHECK_EQ(at, used);
-    CHECK_EQ(buf[used], 0xaa); /* nothing written past the end */
+    EXPECT_EQ(at, used);
+    EXPECT_EQ(buf[used], 0xaa); /* nothing written past the end */
 }
 
 static void dirent_that_does_not_fit_returns_0(void)
@@ -1219,14 +1219,14 @@ static void dirent_that_does_not_fit_returns_0(void)
     size_t exact = FUSE_DIRENT_SIZE_FOR(5);
 
     memset(buf, 0xaa, sizeof(buf));
-    CHECK_EQ(fsp_proto_add_dirent(buf, exact - 1, 0, "hello", 1, S_IFREG, 1),
-             0);
-    CHECK_EQ(buf[0], 0xaa); /* untouched */
-    CHECK_EQ(fsp_proto_add_dirent(buf, exact, 0, "hello", 1, S_IFREG, 1),
-             exact);
-    CHECK_EQ(fsp_proto_add_dirent(buf, exact, exact, "a", 1, S_IFREG, 2), 0);
-    CHECK_EQ(fsp_proto_add_dirent(buf, 8, 16, "a", 1, S_IFREG, 2), 0);
-    CHECK_EQ(fsp_proto_add_dirent(buf, 0, 0, "a", 1, S_IFREG, 2), 0);
+    EXPECT_EQ(fsp_proto_add_dirent(buf, exact - 1, 0, "hello", 1, S_IFREG, 1),
+              0);
+    EXPECT_EQ(buf[0], 0xaa); /* untouched */
+    EXPECT_EQ(fsp_proto_add_dirent(buf, exact, 0, "hello", 1, S_IFREG, 1),
+              exact);
+    EXPECT_EQ(fsp_proto_add_dirent(buf, exact, exact, "a", 1, S_IFREG, 2), 0);
+    EXPECT_EQ(fsp_proto_add_dirent(buf, 8, 16, "a", 1, S_IFREG, 2), 0);
+    EXPECT_EQ(fsp_proto_add_dirent(buf, 0, 0, "a", 1, S_IFREG, 2), 0);
 }
 
 static void direntplus_carries_the_entry_and_its_attributes(void)
@@ -1244,21 +1244,21 @@ static void direntplus_carries_the_entry_and_its_attributes(void)
     e.attr.ino = 1234;
     e.attr.mode = S_IFDIR | 0755;
     used = fsp_proto_add_direntplus(buf, sizeof(buf), 0, "subdir", &e, 7);
-    CHECK_EQ(used, FUSE_DIRENTPLUS_SIZE_FOR(6));
-    CHECK_EQ(used % 8, 0);
+    EXPECT_EQ(used, FUSE_DIRENTPLUS_SIZE_FOR(6));
+    EXPECT_EQ(used % 8, 0);
     memcpy(&d, buf, sizeof(d));
-    CHECK_EQ(d.entry_out.nodeid, 9);
-    CHECK_EQ(d.entry_out.attr.ino, 1234);
-    CHECK_EQ(d.dirent.ino, 1234);
-    CHECK_EQ(d.dirent.off, 7);
-    CHECK_EQ(d.dirent.namelen, 6);
-    CHECK_EQ(d.dirent.type, DT_DIR);
-    CHECK(memcmp(buf + FUSE_NAME_OFFSET_DIRENTPLUS, "subdir", 6) == 0);
+    EXPECT_EQ(d.entry_out.nodeid, 9);
+    EXPECT_EQ(d.entry_out.attr.ino, 1234);
+    EXPECT_EQ(d.dirent.ino, 1234);
+    EXPECT_EQ(d.dirent.off, 7);
+    EXPECT_EQ(d.dirent.namelen, 6);
+    EXPECT_EQ(d.dirent.type, DT_DIR);
+    EXPECT_TRUE(memcmp(buf + FUSE_NAME_OFFSET_DIRENTPLUS, "subdir", 6) == 0);
     for (size_t j = FUSE_NAME_OFFSET_DIRENTPLUS + 6; j < used; j++)
-        CHECK_EQ(buf[j], 0);
-    CHECK_EQ(fsp_proto_add_direntplus(buf, used - 1, 0, "subdir", &e, 7), 0);
-    CHECK_EQ(fsp_proto_add_direntplus(buf, sizeof(buf), 500, "subdir", &e, 8),
-             0);
+        EXPECT_EQ(buf[j], 0);
+    EXPECT_EQ(fsp_proto_add_direntplus(buf, used - 1, 0, "subdir", &e, 7), 0);
+    EXPECT_EQ(fsp_proto_add_direntplus(buf, sizeof(buf), 500, "subdir", &e, 8),
+              0);
 }
 
 static void dirents_may_start_at_unaligned_buffers(void)
@@ -1267,8 +1267,8 @@ static void dirents_may_start_at_unaligned_buffers(void)
     struct fuse_entry_out e;
 
     memset(&e, 0, sizeof(e));
-    CHECK_EQ(fsp_proto_add_dirent(buf + 1, 200, 0, "x", 1, S_IFREG, 1), 32);
-    CHECK_EQ(fsp_proto_add_direntplus(buf + 3, 200, 0, "x", &e, 1), 160);
+    EXPECT_EQ(fsp_proto_add_dirent(buf + 1, 200, 0, "x", 1, S_IFREG, 1), 32);
+    EXPECT_EQ(fsp_proto_add_direntplus(buf + 3, 200, 0, "x", &e, 1), 160);
 }
 
 /* ---- The debug log's arguments ------------------------------------------ */
@@ -1290,60 +1290,60 @@ static void format_args_shows_open_flags_symbolically(void)
     struct fsp_request req;
     struct fuse_open_in in = {.flags = O_RDWR | O_APPEND | O_NOFOLLOW};
 
-    CHECK_STR(args_of(FUSE_OPEN, buf, sizeof(buf)), "flags=O_RDWR");
-    CHECK_STR(args_of(FUSE_CREATE, buf, sizeof(buf)),
-              "name=\"new.txt\" flags=O_WRONLY|O_CREAT mode=0100644 "
-              "umask=022");
+    EXPECT_STREQ(args_of(FUSE_OPEN, buf, sizeof(buf)), "flags=O_RDWR");
+    EXPECT_STREQ(args_of(FUSE_CREATE, buf, sizeof(buf)),
+                 "name=\"new.txt\" flags=O_WRONLY|O_CREAT mode=0100644 "
+                 "umask=022");
 
     msg_start(&m, FUSE_OPEN, 2);
     msg_put(&m, &in, sizeof(in));
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
-              "flags=O_RDWR|O_APPEND|O_NOFOLLOW");
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)),
+                 "flags=O_RDWR|O_APPEND|O_NOFOLLOW");
 
     ((struct fuse_open_in *)(MSG_BYTES(&m) + 40))->flags =
         O_RDONLY | O_SYNC | 0x40000000;
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
-              "flags=O_RDONLY|O_SYNC|0x40000000");
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)),
+                 "flags=O_RDONLY|O_SYNC|0x40000000");
 }
 
 static void format_args_lists_setattr_valid_bits_by_name(void)
 {
     char buf[256];
 
-    CHECK_STR(args_of(FUSE_SETATTR, buf, sizeof(buf)),
-              "valid=MODE|SIZE mode=0100644 size=4096");
+    EXPECT_STREQ(args_of(FUSE_SETATTR, buf, sizeof(buf)),
+                 "valid=MODE|SIZE mode=0100644 size=4096");
 }
 
 static void format_args_of_common_requests(void)
 {
     char buf[512];
 
-    CHECK_STR(args_of(FUSE_LOOKUP, buf, sizeof(buf)), "name=\"file.txt\"");
-    CHECK_STR(args_of(FUSE_SYMLINK, buf, sizeof(buf)),
-              "name=\"link\" target=\"../target\"");
-    CHECK_STR(args_of(FUSE_RENAME2, buf, sizeof(buf)),
-              "name=\"old\" newdir=9 newname=\"new\" flags=NOREPLACE");
-    CHECK_STR(args_of(FUSE_READ, buf, sizeof(buf)),
-              "fh=5 off=4096 size=65536");
-    CHECK_STR(args_of(FUSE_WRITE, buf, sizeof(buf)),
-              "fh=5 off=100 size=16 flags=O_RDONLY");
-    CHECK_STR(args_of(FUSE_MKDIR, buf, sizeof(buf)),
-              "name=\"dir\" mode=0755 umask=022");
-    CHECK_STR(args_of(FUSE_SETXATTR, buf, sizeof(buf)),
-              "name=\"user.test\" size=5 flags=XATTR_CREATE");
-    CHECK_STR(args_of(FUSE_RELEASE, buf, sizeof(buf)),
-              "fh=5 flags=O_RDONLY release_flags=FLUSH");
-    CHECK_STR(args_of(FUSE_ACCESS, buf, sizeof(buf)), "mask=R_OK");
-    CHECK_STR(args_of(FUSE_LSEEK, buf, sizeof(buf)),
-              "fh=5 off=0 whence=SEEK_DATA");
-    CHECK_STR(args_of(FUSE_BATCH_FORGET, buf, sizeof(buf)), "count=2");
-    CHECK_STR(args_of(FUSE_STATFS, buf, sizeof(buf)), "");
-    CHECK_STR(args_of(FUSE_INIT, buf, sizeof(buf)),
-              "version=7.45 max_readahead=131072 "
-              "flags=ASYNC_READ|MAX_PAGES|INIT_EXT|PASSTHROUGH");
+    EXPECT_STREQ(args_of(FUSE_LOOKUP, buf, sizeof(buf)), "name=\"file.txt\"");
+    EXPECT_STREQ(args_of(FUSE_SYMLINK, buf, sizeof(buf)),
+                 "name=\"link\" target=\"../target\"");
+    EXPECT_STREQ(args_of(FUSE_RENAME2, buf, sizeof(buf)),
+                 "name=\"old\" newdir=9 newname=\"new\" flags=NOREPLACE");
+    EXPECT_STREQ(args_of(FUSE_READ, buf, sizeof(buf)),
+                 "fh=5 off=4096 size=65536");
+    EXPECT_STREQ(args_of(FUSE_WRITE, buf, sizeof(buf)),
+                 "fh=5 off=100 size=16 flags=O_RDONLY");
+    EXPECT_STREQ(args_of(FUSE_MKDIR, buf, sizeof(buf)),
+                 "name=\"dir\" mode=0755 umask=022");
+    EXPECT_STREQ(args_of(FUSE_SETXATTR, buf, sizeof(buf)),
+                 "name=\"user.test\" size=5 flags=XATTR_CREATE");
+    EXPECT_STREQ(args_of(FUSE_RELEASE, buf, sizeof(buf)),
+                 "fh=5 flags=O_RDONLY release_flags=FLUSH");
+    EXPECT_STREQ(args_of(FUSE_ACCESS, buf, sizeof(buf)), "mask=R_OK");
+    EXPECT_STREQ(args_of(FUSE_LSEEK, buf, sizeof(buf)),
+                 "fh=5 off=0 whence=SEEK_DATA");
+    EXPECT_STREQ(args_of(FUSE_BATCH_FORGET, buf, sizeof(buf)), "count=2");
+    EXPECT_STREQ(args_of(FUSE_STATFS, buf, sizeof(buf)), "");
+    EXPECT_STREQ(args_of(FUSE_INIT, buf, sizeof(buf)),
+                 "version=7.45 max_readahead=131072 "
+                 "flags=ASYNC_READ|MAX_PAGES|INIT_EXT|PASSTHROUGH");
 }
 
 static void format_args_escapes_unprintable_names(void)
@@ -1355,9 +1355,9 @@ static void format_args_escapes_unprintable_names(void)
     msg_start(&m, FUSE_LOOKUP, 1);
     msg_str(&m, "a\"b\\c\n\xff");
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), 0);
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
-              "name=\"a\\\"b\\\\c\\x0a\\xff\"");
+    EXPECT_EQ(decode(&m, &req), 0);
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)),
+                 "name=\"a\\\"b\\\\c\\x0a\\xff\"");
 }
 
 static void format_args_of_failed_and_unknown_requests(void)
@@ -1369,17 +1369,17 @@ static void format_args_of_failed_and_unknown_requests(void)
     msg_start(&m, FUSE_LOOKUP, 1);
     msg_put(&m, "abc", 3);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "(undecoded)");
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)), "(undecoded)");
 
     msg_start(&m, 99, 1);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -ENOSYS);
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "len=40");
+    EXPECT_EQ(decode(&m, &req), -ENOSYS);
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)), "len=40");
 
     memset(&req, 0, sizeof(req));
-    CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)), "");
-    CHECK_STR(fsp_op_describe(NULL, buf, sizeof(buf)), "");
+    EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)), "");
+    EXPECT_STREQ(fsp_op_describe(NULL, buf, sizeof(buf)), "");
 }
 
 /* Every opcode as msg_valid() builds it: the whole text of each. */
@@ -1450,11 +1450,11 @@ static void format_args_of_every_opcode_as_the_kernel_sends_it(void)
     size_t built = 0;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        CHECK_STR(args_of(rows[i].opcode, buf, sizeof(buf)), rows[i].text);
+        EXPECT_STREQ(args_of(rows[i].opcode, buf, sizeof(buf)), rows[i].text);
     /* The table misses none of the opcodes msg_valid() builds. */
     for (uint32_t op = 0; op < MSG_OPCODE_END; op++)
         built += msg_valid(&m, op);
-    CHECK_EQ(sizeof(rows) / sizeof(rows[0]), built);
+    EXPECT_EQ(sizeof(rows) / sizeof(rows[0]), built);
 }
 
 /*
@@ -1651,8 +1651,8 @@ static void format_args_of_less_common_arguments(void)
         msg_end(&m);
         fsp_op_decode(m.words, m.len, rows[i].minor ? rows[i].minor : MINOR,
                       &req);
-        CHECK_STR(fsp_op_describe(&req, buf, sizeof(buf)),
-                  rows[i].text);
+        EXPECT_STREQ(fsp_op_describe(&req, buf, sizeof(buf)),
+                     rows[i].text);
     }
 }
 
@@ -1682,144 +1682,147 @@ static void describe_functions_are_the_formatter_of_their_opcode(void)
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         msg_valid(&m, rows[i].opcode);
-        CHECK_EQ(decode(&m, &req), 0);
+        EXPECT_EQ(decode(&m, &req), 0);
         fsp_op_describe(&req, want, sizeof(want));
         memset(got, 0x5a, sizeof(got));
         rows[i].describe(&req, got, sizeof(got));
-        CHECK(want[0] != '\0' || rows[i].opcode == FUSE_READLINK);
-        CHECK_STR(got, want);
+        EXPECT_TRUE(want[0] != '\0' || rows[i].opcode == FUSE_READLINK);
+        EXPECT_STREQ(got, want);
     }
 
     msg_start(&m, FUSE_SETUPMAPPING, 1);
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -ENOSYS);
+    EXPECT_EQ(decode(&m, &req), -ENOSYS);
     fsp_describe_setupmapping(&req, got, sizeof(got));
-    CHECK_STR(got, "len=40");
+    EXPECT_STREQ(got, "len=40");
 
     msg_start(&m, FUSE_MKDIR, 1);
     msg_str(&m, "dir");
     msg_end(&m);
-    CHECK_EQ(decode(&m, &req), -EPROTO);
+    EXPECT_EQ(decode(&m, &req), -EPROTO);
     /* A failed decode is the table's to tell: the describe function of
      * the opcode is not called. */
-    CHECK_STR(fsp_op_describe(&req, got, sizeof(got)), "(undecoded)");
+    EXPECT_STREQ(fsp_op_describe(&req, got, sizeof(got)), "(undecoded)");
     fsp_describe_mkdir(NULL, got, sizeof(got));
-    CHECK_STR(got, "");
+    EXPECT_STREQ(got, "");
     memset(got, 0x5a, sizeof(got));
     fsp_op_describe(&req, got, 0);
-    CHECK_EQ(got[0], 0x5a);
+    EXPECT_EQ(got[0], 0x5a);
     fsp_op_describe(&req, got, 4);
-    CHECK_STR(got, "(un");
+    EXPECT_STREQ(got, "(un");
 }
 
 static void format_args_never_overflows_tiny_buffers(void)
 {
-    char buf[64 + 16];
+       char buf[64 + 16];
 
-    for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
-        char full[512];
-        struct fuse_msg m;
+       for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
+           char full[512];
+           struct fuse_msg m;
 
-        if (!msg_valid(&m, op))
-            continue;
-        args_of(op, full, sizeof(full));
-        for (size_t size = 0; size <= 64; size++) {
-            memset(buf, 0x5a, sizeof(buf));
-            args_of(op, buf, size);
-            if (size > 0) {
-                CHECK(memchr(buf, '\0', size) != NULL);
-                /* A prefix of the full text. */
-                CHECK(strncmp(buf, full, strlen(buf)) == 0);
-            }
-            for (size_t i = size; i < sizeof(buf); i++)
-                CHECK_EQ(buf[i], 0x5a);
-        }
-    }
+           if (!msg_valid(&m, op))
+               continue;
+           args_of(op, full, sizeof(full));
+           for (size_t size = 0; size <= 64; size++) {
+               memset(buf, 0x5a, sizeof(buf));
+               args_of(op, buf, size);
+               if (size > 0) {
+                   EXPECT_TRUE(memchr(buf, '\0', size) != NULL);
+                   /* A prefix of the full text. */
+                   EXPECT_TRUE(strncmp(buf, full, strlen(buf)) == 0);
+               }
+               for (size_t i = size; i < sizeof(buf); i++)
+                   EXPECT_EQ(buf[i], 0x5a);
+           }
+       }
 }
+
+static const struct expect_case cases[] = {
+       EXPECT_CASE(header_shorter_than_40_bytes_is_einval),
+       EXPECT_CASE(len_field_must_match_bytes_read),
+       EXPECT_CASE(null_or_misaligned_buffer_is_einval),
+       EXPECT_CASE(unknown_opcode_gets_enosys),
+       EXPECT_CASE(dax_mapping_opcodes_are_named_but_get_enosys),
+
+       EXPECT_CASE(every_opcode_decodes_when_well_formed),
+       EXPECT_CASE(fixed_arguments_point_right_after_the_header),
+       EXPECT_CASE(lookup_decodes_its_name),
+       EXPECT_CASE(symlink_carries_link_name_then_target),
+       EXPECT_CASE(rename_and_rename2_decode_both_names),
+       EXPECT_CASE(rename_with_one_name_is_rejected),
+       EXPECT_CASE(create_mknod_mkdir_link_tmpfile_decode_struct_and_name),
+       EXPECT_CASE(write_data_follows_write_in),
+       EXPECT_CASE(write_data_longer_than_request_is_rejected),
+       EXPECT_CASE(write_with_huge_size_is_rejected),
+       EXPECT_CASE(write_of_zero_bytes_is_well_formed),
+       EXPECT_CASE(setxattr_uses_the_8_byte_header_then_name_then_value),
+       EXPECT_CASE(setxattr_value_larger_than_body_is_rejected),
+       EXPECT_CASE(getxattr_has_name_listxattr_has_none),
+       EXPECT_CASE(ioctl_input_must_fit_in_the_body),
+       EXPECT_CASE(notify_reply_data_must_fit_in_the_body),
+       EXPECT_CASE(batch_forget_data_is_the_array_of_forget_one),
+       EXPECT_CASE(batch_forget_count_larger_than_body_is_rejected),
+       EXPECT_CASE(batch_forget_of_zero_nodes_is_well_formed),
+
+       EXPECT_CASE(truncated_body_of_every_opcode_is_eproto),
+       EXPECT_CASE(args_decoded_tells_a_decoded_request_from_a_failed_one),
+       EXPECT_CASE(lookup_name_must_be_nul_terminated),
+       EXPECT_CASE(names_missing_nul_are_rejected_for_every_named_opcode),
+       EXPECT_CASE(empty_body_for_a_named_opcode_is_rejected),
+       EXPECT_CASE(extensions_are_not_part_of_the_body),
+       EXPECT_CASE(huge_sizes_never_pass),
+
+       EXPECT_CASE(init_accepts_the_short_pre_7_36_body),
+       EXPECT_CASE(init_shorter_than_16_bytes_is_rejected),
+       EXPECT_CASE(init_longer_than_we_know_is_capped),
+       EXPECT_CASE(getattr_before_7_9_has_no_body),
+       EXPECT_CASE(read_and_write_before_7_9_use_24_byte_structs),
+       EXPECT_CASE(mknod_and_create_before_7_12_use_8_byte_structs),
+
+       EXPECT_CASE(forget_batch_forget_interrupt_and_notify_reply_get_no_reply),
+       EXPECT_CASE(opcode_names_match_the_kernel_enum),
+
+       EXPECT_CASE(init_from_7_45_kernel_negotiates_passthrough_only_when_asked),
+       EXPECT_CASE(passthrough_needs_the_kernels_offer),
+       EXPECT_CASE(passthrough_gives_way_to_the_writeback_cache),
+       EXPECT_CASE(passthrough_stack_depth_is_kept_within_the_kernels_limit),
+       EXPECT_CASE(init_from_old_7_31_kernel_without_flags2),
+       EXPECT_CASE(init_flags2_counts_only_with_init_ext),
+       EXPECT_CASE(io_uring_is_negotiated_only_when_offered_and_asked),
+       EXPECT_CASE(init_leaves_atomic_o_trunc_off_when_asked),
+       EXPECT_CASE(init_asks_for_the_basics_and_never_for_unwanted_flags),
+       EXPECT_CASE(init_never_takes_more_than_the_kernel_offers),
+       EXPECT_CASE(init_minor_is_the_smaller_of_both),
+       EXPECT_CASE(init_with_another_major_version_is_eproto_and_says_7),
+       EXPECT_CASE(init_max_pages_follows_max_write),
+       EXPECT_CASE(without_max_pages_writes_stay_within_32_pages),
+       EXPECT_CASE(init_copies_limits_and_time_granularity),
+
+       EXPECT_CASE(timeouts_convert_milliseconds),
+       EXPECT_CASE(infinite_timeout_is_long_but_safe_for_the_kernel),
+       EXPECT_CASE(attr_blocks_round_up_to_512_byte_units),
+       EXPECT_CASE(attr_takes_every_field_of_file_info),
+       EXPECT_CASE(attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0),
+       EXPECT_CASE(attr_nanoseconds_stay_below_one_second),
+
+       EXPECT_CASE(dirents_are_8_byte_aligned_with_zeroed_padding),
+       EXPECT_CASE(dirent_that_does_not_fit_returns_0),
+       EXPECT_CASE(direntplus_carries_the_entry_and_its_attributes),
+       EXPECT_CASE(dirents_may_start_at_unaligned_buffers),
+
+       EXPECT_CASE(format_args_shows_open_flags_symbolically),
+       EXPECT_CASE(format_args_lists_setattr_valid_bits_by_name),
+       EXPECT_CASE(format_args_of_common_requests),
+       EXPECT_CASE(format_args_of_every_opcode_as_the_kernel_sends_it),
+       EXPECT_CASE(format_args_of_less_common_arguments),
+       EXPECT_CASE(format_args_escapes_unprintable_names),
+       EXPECT_CASE(format_args_of_failed_and_unknown_requests),
+       EXPECT_CASE(format_args_never_overflows_tiny_buffers),
+       EXPECT_CASE(describe_functions_are_the_formatter_of_their_opcode),
+
+};
 
 int main(void)
 {
-    RUN(header_shorter_than_40_bytes_is_einval);
-    RUN(len_field_must_match_bytes_read);
-    RUN(null_or_misaligned_buffer_is_einval);
-    RUN(unknown_opcode_gets_enosys);
-    RUN(dax_mapping_opcodes_are_named_but_get_enosys);
-
-    RUN(every_opcode_decodes_when_well_formed);
-    RUN(fixed_arguments_point_right_after_the_header);
-    RUN(lookup_decodes_its_name);
-    RUN(symlink_carries_link_name_then_target);
-    RUN(rename_and_rename2_decode_both_names);
-    RUN(rename_with_one_name_is_rejected);
-    RUN(create_mknod_mkdir_link_tmpfile_decode_struct_and_name);
-    RUN(write_data_follows_write_in);
-    RUN(write_data_longer_than_request_is_rejected);
-    RUN(write_with_huge_size_is_rejected);
-    RUN(write_of_zero_bytes_is_well_formed);
-    RUN(setxattr_uses_the_8_byte_header_then_name_then_value);
-    RUN(setxattr_value_larger_than_body_is_rejected);
-    RUN(getxattr_has_name_listxattr_has_none);
-    RUN(ioctl_input_must_fit_in_the_body);
-    RUN(notify_reply_data_must_fit_in_the_body);
-    RUN(batch_forget_data_is_the_array_of_forget_one);
-    RUN(batch_forget_count_larger_than_body_is_rejected);
-    RUN(batch_forget_of_zero_nodes_is_well_formed);
-
-    RUN(truncated_body_of_every_opcode_is_eproto);
-    RUN(args_decoded_tells_a_decoded_request_from_a_failed_one);
-    RUN(lookup_name_must_be_nul_terminated);
-    RUN(names_missing_nul_are_rejected_for_every_named_opcode);
-    RUN(empty_body_for_a_named_opcode_is_rejected);
-    RUN(extensions_are_not_part_of_the_body);
-    RUN(huge_sizes_never_pass);
-
-    RUN(init_accepts_the_short_pre_7_36_body);
-    RUN(init_shorter_than_16_bytes_is_rejected);
-    RUN(init_longer_than_we_know_is_capped);
-    RUN(getattr_before_7_9_has_no_body);
-    RUN(read_and_write_before_7_9_use_24_byte_structs);
-    RUN(mknod_and_create_before_7_12_use_8_byte_structs);
-
-    RUN(forget_batch_forget_interrupt_and_notify_reply_get_no_reply);
-    RUN(opcode_names_match_the_kernel_enum);
-
-    RUN(init_from_7_45_kernel_negotiates_passthrough_only_when_asked);
-    RUN(passthrough_needs_the_kernels_offer);
-    RUN(passthrough_gives_way_to_the_writeback_cache);
-    RUN(passthrough_stack_depth_is_kept_within_the_kernels_limit);
-    RUN(init_from_old_7_31_kernel_without_flags2);
-    RUN(init_flags2_counts_only_with_init_ext);
-    RUN(io_uring_is_negotiated_only_when_offered_and_asked);
-    RUN(init_leaves_atomic_o_trunc_off_when_asked);
-    RUN(init_asks_for_the_basics_and_never_for_unwanted_flags);
-    RUN(init_never_takes_more_than_the_kernel_offers);
-    RUN(init_minor_is_the_smaller_of_both);
-    RUN(init_with_another_major_version_is_eproto_and_says_7);
-    RUN(init_max_pages_follows_max_write);
-    RUN(without_max_pages_writes_stay_within_32_pages);
-    RUN(init_copies_limits_and_time_granularity);
-
-    RUN(timeouts_convert_milliseconds);
-    RUN(infinite_timeout_is_long_but_safe_for_the_kernel);
-    RUN(attr_blocks_round_up_to_512_byte_units);
-    RUN(attr_takes_every_field_of_file_info);
-    RUN(attr_ino_falls_back_to_nodeid_and_nlink_0_stays_0);
-    RUN(attr_nanoseconds_stay_below_one_second);
-
-    RUN(dirents_are_8_byte_aligned_with_zeroed_padding);
-    RUN(dirent_that_does_not_fit_returns_0);
-    RUN(direntplus_carries_the_entry_and_its_attributes);
-    RUN(dirents_may_start_at_unaligned_buffers);
-
-    RUN(format_args_shows_open_flags_symbolically);
-    RUN(format_args_lists_setattr_valid_bits_by_name);
-    RUN(format_args_of_common_requests);
-    RUN(format_args_of_every_opcode_as_the_kernel_sends_it);
-    RUN(format_args_of_less_common_arguments);
-    RUN(format_args_escapes_unprintable_names);
-    RUN(format_args_of_failed_and_unknown_requests);
-    RUN(format_args_never_overflows_tiny_buffers);
-    RUN(describe_functions_are_the_formatter_of_their_opcode);
-
-    return check_report("test_protocol");
+       return expect_run("test_protocol", cases, sizeof cases / sizeof *cases);
 }

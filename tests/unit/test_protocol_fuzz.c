@@ -15,8 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "describe.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "op_table.h"
 #include "protocol.h"
@@ -249,7 +249,7 @@ static void mutated_requests_never_crash_or_read_outside(void)
     struct guarded g;
     int failures = 0;
 
-    CHECK(guarded_init(&g));
+    EXPECT_TRUE(guarded_init(&g));
     if (!g.area)
         return;
     for (long i = 0; i < ITERATIONS && failures < MAX_FAILURES; i++) {
@@ -268,13 +268,13 @@ static void mutated_requests_never_crash_or_read_outside(void)
         }
         if (!decode_survives(&g, m.words, m.len, random_minor(&r),
                              rng_below(&r, 300), &o)) {
-            CHECK(!"decode of a mutated request misbehaved");
+            EXPECT_TRUE(!"decode of a mutated request misbehaved");
             fprintf(stderr, "    iteration %ld, opcode %u\n", i, op);
             failures++;
         }
     }
     print_outcomes("mutated requests", &o);
-    CHECK(o.ok > 0 && o.einval > 0 && o.eproto > 0 && o.enosys > 0);
+    EXPECT_TRUE(o.ok > 0 && o.einval > 0 && o.eproto > 0 && o.enosys > 0);
 }
 
 static void random_bytes_never_crash_or_read_outside(void)
@@ -284,7 +284,7 @@ static void random_bytes_never_crash_or_read_outside(void)
     struct guarded g;
     int failures = 0;
 
-    CHECK(guarded_init(&g));
+    EXPECT_TRUE(guarded_init(&g));
     if (!g.area)
         return;
     for (long i = 0; i < ITERATIONS / 4 && failures < MAX_FAILURES; i++) {
@@ -304,7 +304,7 @@ static void random_bytes_never_crash_or_read_outside(void)
         }
         if (!decode_survives(&g, words, len, random_minor(&r),
                              rng_below(&r, 300), &o)) {
-            CHECK(!"decode of random bytes misbehaved");
+            EXPECT_TRUE(!"decode of random bytes misbehaved");
             fprintf(stderr, "    iteration %ld\n", i);
             failures++;
         }
@@ -317,7 +317,7 @@ static void every_length_of_every_request_is_handled(void)
     struct outcomes o = {0};
     struct guarded g;
 
-    CHECK(guarded_init(&g));
+    EXPECT_TRUE(guarded_init(&g));
     if (!g.area)
         return;
     for (uint32_t op = 0; op < MSG_OPCODE_END; op++) {
@@ -331,16 +331,19 @@ static void every_length_of_every_request_is_handled(void)
 
             if (len >= 4)
                 memcpy(MSG_BYTES(&cut), &len32, 4);
-            CHECK(decode_survives(&g, cut.words, len, 45, 64, &o));
+            EXPECT_TRUE(decode_survives(&g, cut.words, len, 45, 64, &o));
         }
     }
     print_outcomes("every length", &o);
 }
 
+static const struct expect_case cases[] = {
+    EXPECT_CASE(mutated_requests_never_crash_or_read_outside),
+    EXPECT_CASE(random_bytes_never_crash_or_read_outside),
+    EXPECT_CASE(every_length_of_every_request_is_handled),
+};
+
 int main(void)
 {
-    RUN(mutated_requests_never_crash_or_read_outside);
-    RUN(random_bytes_never_crash_or_read_outside);
-    RUN(every_length_of_every_request_is_handled);
-    return check_report("test_protocol_fuzz");
+    return expect_run("test_protocol_fuzz", cases, sizeof cases / sizeof *cases);
 }

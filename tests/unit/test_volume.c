@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "dispatch.h"
+#include "expect.h"
 #include "fuse_msg.h"
 #include "pending.h"
 
@@ -261,7 +261,7 @@ static int t_read(fsp_fs_t *fs, void *ctx, void *buf, uint64_t offset,
     if (tfs.respond_early) {
         fsp_response_t rsp = { .hint = oc->hint, .bytes_transferred = 5 };
 
-        CHECK_EQ(fsp_fs_send_response(fs, &rsp), 0);
+        EXPECT_EQ(fsp_fs_send_response(fs, &rsp), 0);
     }
     return FSP_PENDING;
 }
@@ -318,7 +318,7 @@ static void bench_start(struct bench *b, bool per_file_context)
     params.per_file_context = per_file_context;
     params.file_info_timeout_ms = 1000;
     params.dir_info_timeout_ms = 1000;
-    CHECK_EQ(fsp_fs_create(&params, &iface, NULL, &b->fs), 0);
+    EXPECT_EQ(fsp_fs_create(&params, &iface, NULL, &b->fs), 0);
     tfs.fs = b->fs;
     pthread_mutex_init(&b->ch.lock, NULL);
     b->ch.base.ops = &fake_ops;
@@ -420,16 +420,16 @@ static void each_lookup_is_counted_until_forgotten(void)
     bench_start(&b, false);
     lookup(&b, FUSE_ROOT_ID, "a");
     lookup(&b, FUSE_ROOT_ID, "a");
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
     node = entry_node(last_reply(&b));
-    CHECK(node != 0 && node != FUSE_ROOT_ID);
-    CHECK_EQ(b.fs->nodes.count, 2);
+    EXPECT_TRUE(node != 0 && node != FUSE_ROOT_ID);
+    EXPECT_EQ(b.fs->nodes.count, 2);
     forget(&b, node, 1);
-    CHECK_EQ(b.fs->nodes.count, 2);     /* one lookup left */
+    EXPECT_EQ(b.fs->nodes.count, 2);     /* one lookup left */
     forget(&b, node, 1);
-    CHECK_EQ(b.fs->nodes.count, 1);     /* the root alone */
-    CHECK_EQ(b.ch.count, 2);            /* FORGET takes no reply */
+    EXPECT_EQ(b.fs->nodes.count, 1);     /* the root alone */
+    EXPECT_EQ(b.ch.count, 2);            /* FORGET takes no reply */
     bench_stop(&b);
 }
 
@@ -439,12 +439,12 @@ static void a_name_that_is_not_there_is_answered_enoent(void)
 
     bench_start(&b, false);
     lookup(&b, FUSE_ROOT_ID, "nothing");
-    CHECK_EQ(b.ch.count, 1);
-    CHECK_EQ(last_reply(&b)->hdr.error, -ENOENT);
-    CHECK_EQ(last_reply(&b)->body_size, 0);
-    CHECK_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(b.ch.count, 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOENT);
+    EXPECT_EQ(last_reply(&b)->body_size, 0);
+    EXPECT_EQ(b.fs->nodes.count, 1);
     lookup(&b, 777, "a");               /* a node the table never had */
-    CHECK_EQ(last_reply(&b)->hdr.error, -ESTALE);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ESTALE);
     bench_stop(&b);
 }
 
@@ -455,8 +455,8 @@ static void a_lookup_the_kernel_refused_is_not_counted_dev(void)
     bench_start(&b, false);
     b.ch.refuse = -ENOENT;              /* the caller was interrupted */
     lookup(&b, FUSE_ROOT_ID, "a");
-    CHECK_EQ(b.ch.count, 1);
-    CHECK_EQ(b.fs->nodes.count, 1);     /* no FORGET will come for it */
+    EXPECT_EQ(b.ch.count, 1);
+    EXPECT_EQ(b.fs->nodes.count, 1);     /* no FORGET will come for it */
     bench_stop(&b);
 }
 
@@ -467,11 +467,11 @@ static void a_lookup_the_ring_refused_later_is_not_counted(void)
 
     bench_start(&b, false);
     lookup(&b, FUSE_ROOT_ID, "a");
-    CHECK_EQ(b.fs->nodes.count, 2);
+    EXPECT_EQ(b.fs->nodes.count, 2);
     r = last_reply(&b);
     /* the commit's completion, long after the transaction */
     fsp_dispatch_undelivered(b.fs, FUSE_LOOKUP, r->body, r->body_size);
-    CHECK_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(b.fs->nodes.count, 1);
     bench_stop(&b);
 }
 
@@ -486,16 +486,16 @@ static void an_open_the_kernel_refused_is_closed(void)
         node = entry_node(last_reply(&b));
         b.ch.refuse = kind == 0 ? -ENOENT : 0;
         open_file(&b, node, FUSE_OPEN);
-        CHECK_EQ(last_reply(&b)->hdr.error, 0);
-        CHECK(open_fh(last_reply(&b), 0) != 0);
+        EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+        EXPECT_TRUE(open_fh(last_reply(&b), 0) != 0);
         if (kind == 1) {
-            CHECK_EQ(b.fs->handles.count, 1);
+            EXPECT_EQ(b.fs->handles.count, 1);
             fsp_dispatch_undelivered(b.fs, FUSE_OPEN, last_reply(&b)->body,
                                      last_reply(&b)->body_size);
         }
-        CHECK_EQ(b.fs->handles.count, 0);
-        CHECK_EQ(tfs.opens, 1);
-        CHECK_EQ(tfs.closes, 1);
+        EXPECT_EQ(b.fs->handles.count, 0);
+        EXPECT_EQ(tfs.opens, 1);
+        EXPECT_EQ(tfs.closes, 1);
         bench_stop(&b);
     }
 }
@@ -512,12 +512,12 @@ static void a_create_the_kernel_refused_leaves_neither_handle_nor_node(void)
     msg_put(&m, &in, sizeof in);
     msg_str(&m, "new");
     serve(&b, &m);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
-    CHECK_EQ(last_reply(&b)->body_size, sizeof(struct fuse_entry_out) +
-                                            sizeof(struct fuse_open_out));
-    CHECK_EQ(b.fs->handles.count, 0);
-    CHECK_EQ(b.fs->nodes.count, 1);
-    CHECK_EQ(tfs.closes, 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_entry_out) +
+                                             sizeof(struct fuse_open_out));
+    EXPECT_EQ(b.fs->handles.count, 0);
+    EXPECT_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(tfs.closes, 1);
     bench_stop(&b);
 }
 
@@ -531,14 +531,14 @@ static void a_listing_the_kernel_refused_gives_back_its_lookups(void)
     bench_start(&b, false);
     open_file(&b, FUSE_ROOT_ID, FUSE_OPENDIR);
     fh = open_fh(last_reply(&b), 0);
-    CHECK(fh != 0);
+    EXPECT_TRUE(fh != 0);
     b.ch.refuse = -ENOENT;
     in.fh = fh;
     msg_start(&m, FUSE_READDIRPLUS, FUSE_ROOT_ID);
     msg_put(&m, &in, sizeof in);
     serve(&b, &m);
-    CHECK(last_reply(&b)->body_size > 0);   /* ".", "..", a, b, d */
-    CHECK_EQ(b.fs->nodes.count, 1);         /* a, b and d forgotten */
+    EXPECT_TRUE(last_reply(&b)->body_size > 0);   /* ".", "..", a, b, d */
+    EXPECT_EQ(b.fs->nodes.count, 1);         /* a, b and d forgotten */
     bench_stop(&b);
 }
 
@@ -553,18 +553,18 @@ static void a_read_answered_later_is_answered_once(void)
     node = entry_node(last_reply(&b));
     tfs.read_pends = true;
     unique = read_file(&b, node, 0);
-    CHECK_EQ(b.ch.count, 1);            /* nothing yet */
-    CHECK_EQ(tfs.pending_hint, unique);
+    EXPECT_EQ(b.ch.count, 1);            /* nothing yet */
+    EXPECT_EQ(tfs.pending_hint, unique);
     memset(&rsp, 0, sizeof rsp);
     rsp.hint = unique;
     rsp.bytes_transferred = 5;
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
-    CHECK_EQ(last_reply(&b)->body_size, 5);
-    CHECK(memcmp(last_reply(&b)->body, "later", 5) == 0);
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ENOENT);
-    CHECK_EQ(b.ch.count, 2);
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->body_size, 5);
+    EXPECT_TRUE(memcmp(last_reply(&b)->body, "later", 5) == 0);
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), -ENOENT);
+    EXPECT_EQ(b.ch.count, 2);
     bench_stop(&b);
 }
 
@@ -579,9 +579,9 @@ static void a_response_before_the_callback_returns_is_answered_once(void)
     tfs.read_pends = true;
     tfs.respond_early = true;
     read_file(&b, node, 0);
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
-    CHECK_EQ(last_reply(&b)->body_size, 5);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, 5);
     bench_stop(&b);
 }
 
@@ -604,14 +604,14 @@ static void an_interrupted_pending_read_is_answered_eintr_at_once(void)
     tfs.read_pends = true;
     unique = read_file(&b, node, 0);
     interrupt(&b, unique);
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
-    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINTR);
     memset(&rsp, 0, sizeof rsp);
     rsp.hint = unique;
     rsp.bytes_transferred = 5;
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
-    CHECK_EQ(b.ch.count, 2);            /* the late response is dropped */
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    EXPECT_EQ(b.ch.count, 2);            /* the late response is dropped */
     bench_stop(&b);
 }
 
@@ -627,14 +627,14 @@ static void an_interrupt_that_overtakes_its_read_still_counts(void)
     tfs.read_pends = true;
     /* read by another worker first: the READ after this INTERRUPT */
     interrupt(&b, next_unique + 4);
-    CHECK_EQ(b.ch.count, 1);            /* INTERRUPT takes no reply */
+    EXPECT_EQ(b.ch.count, 1);            /* INTERRUPT takes no reply */
     unique = read_file(&b, node, 0);
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
-    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINTR);
     memset(&rsp, 0, sizeof rsp);
     rsp.hint = unique;
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
     bench_stop(&b);
 }
 
@@ -652,22 +652,22 @@ static void handles_are_numbered_apart_and_released_once(void)
     fh1 = open_fh(last_reply(&b), 0);
     open_file(&b, node, FUSE_OPEN);
     fh2 = open_fh(last_reply(&b), 0);
-    CHECK(fh1 != 0 && fh2 != 0 && fh1 != fh2);
-    CHECK_EQ(b.fs->handles.count, 2);
+    EXPECT_TRUE(fh1 != 0 && fh2 != 0 && fh1 != fh2);
+    EXPECT_EQ(b.fs->handles.count, 2);
     read_file(&b, node, fh2);
-    CHECK_EQ(last_reply(&b)->body_size, 5);
+    EXPECT_EQ(last_reply(&b)->body_size, 5);
     memset(&in, 0, sizeof in);
     in.fh = fh1;
     msg_start(&m, FUSE_RELEASE, node);
     msg_put(&m, &in, sizeof in);
     serve(&b, &m);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
     serve(&b, &m);                      /* the same fh again */
-    CHECK_EQ(last_reply(&b)->hdr.error, -EBADF);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EBADF);
     read_file(&b, node, fh1);
-    CHECK_EQ(last_reply(&b)->hdr.error, -EBADF);
-    CHECK_EQ(b.fs->handles.count, 1);
-    CHECK_EQ(tfs.closes, 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EBADF);
+    EXPECT_EQ(b.fs->handles.count, 1);
+    EXPECT_EQ(tfs.closes, 1);
     bench_stop(&b);
 }
 
@@ -704,9 +704,9 @@ static void a_lookup_raced_by_a_directory_rename_asks_again(void)
     b.fs->iface.get_file_info_by_name = racing_by_name;
     b.fs->params.negative_timeout_ms = 1000;
     lookup(&b, FUSE_ROOT_ID, "a");
-    CHECK_EQ(tfs.lookups, 2);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
-    CHECK(entry_node(last_reply(&b)) != 0);     /* not a negative entry */
+    EXPECT_EQ(tfs.lookups, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_TRUE(entry_node(last_reply(&b)) != 0);     /* not a negative entry */
     bench_stop(&b);
 }
 
@@ -721,10 +721,10 @@ static void an_opcode_without_execute_is_answered_enosys(void)
     msg_start(&m, FUSE_GETLK, FUSE_ROOT_ID);
     msg_put(&m, &in, sizeof in);
     serve(&b, &m);
-    CHECK_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
     msg_start(&m, 999, FUSE_ROOT_ID);
     serve(&b, &m);
-    CHECK_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
     bench_stop(&b);
 }
 
@@ -750,17 +750,17 @@ static void a_lookup_answered_later_counts_its_entry(void)
     bench_start(&b, false);
     tfs.pends = true;
     unique = lookup(&b, FUSE_ROOT_ID, "a");
-    CHECK_EQ(b.ch.count, 0);
-    CHECK_EQ(tfs.pended, 1);
+    EXPECT_EQ(b.ch.count, 0);
+    EXPECT_EQ(tfs.pended, 1);
     fill(&files[0], &info);
-    CHECK_EQ(respond(&b, 0, &info), 0);
-    CHECK_EQ(b.ch.count, 1);
-    CHECK_EQ(last_reply(&b)->hdr.unique, unique);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
-    CHECK(entry_node(last_reply(&b)) != 0);
-    CHECK_EQ(b.fs->nodes.count, 2);
+    EXPECT_EQ(respond(&b, 0, &info), 0);
+    EXPECT_EQ(b.ch.count, 1);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_TRUE(entry_node(last_reply(&b)) != 0);
+    EXPECT_EQ(b.fs->nodes.count, 2);
     forget(&b, entry_node(last_reply(&b)), 1);
-    CHECK_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(b.fs->nodes.count, 1);
     bench_stop(&b);
 }
 
@@ -774,11 +774,11 @@ static void an_interrupted_lookup_answered_later_counts_nothing(void)
     tfs.pends = true;
     unique = lookup(&b, FUSE_ROOT_ID, "a");
     interrupt(&b, unique);
-    CHECK_EQ(last_reply(&b)->hdr.error, -EINTR);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINTR);
     fill(&files[0], &info);
-    CHECK_EQ(respond(&b, 0, &info), -ECANCELED);
-    CHECK_EQ(b.ch.count, 1);
-    CHECK_EQ(b.fs->nodes.count, 1);     /* the dropped entry undone */
+    EXPECT_EQ(respond(&b, 0, &info), -ECANCELED);
+    EXPECT_EQ(b.ch.count, 1);
+    EXPECT_EQ(b.fs->nodes.count, 1);     /* the dropped entry undone */
     bench_stop(&b);
 }
 
@@ -796,17 +796,17 @@ static void a_create_answered_after_eintr_leaves_nothing_open(void)
     msg_put(&m, &in, sizeof in);
     msg_str(&m, "new");
     unique = serve(&b, &m);
-    CHECK_STR(tfs.last_call, "create");
+    EXPECT_STREQ(tfs.last_call, "create");
     interrupt(&b, unique);
     memset(&rsp, 0, sizeof rsp);
     rsp.hint = unique;
     rsp.file_context = (void *)&files[1];
     rsp.file_info.mode = S_IFREG | 0644;
     rsp.file_info.index_number = 99;
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
-    CHECK_EQ(b.fs->handles.count, 0);
-    CHECK_EQ(b.fs->nodes.count, 1);
-    CHECK_EQ(tfs.closes, 1);            /* the new context, closed */
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), -ECANCELED);
+    EXPECT_EQ(b.fs->handles.count, 0);
+    EXPECT_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(tfs.closes, 1);            /* the new context, closed */
     bench_stop(&b);
 }
 
@@ -826,19 +826,19 @@ static void a_setattr_of_size_and_mode_completes_each_step_later(void)
     in.size = 3;
     in.mode = S_IFREG | 0600;
     unique = serve_arg(&b, FUSE_SETATTR, node, &in, sizeof in);
-    CHECK_STR(tfs.last_call, "set_file_size");
+    EXPECT_STREQ(tfs.last_call, "set_file_size");
     fill(&files[0], &info);
-    CHECK_EQ(respond(&b, 0, &info), 0);
-    CHECK_STR(tfs.last_call, "set_basic_info");  /* the next step */
-    CHECK_EQ(tfs.pending_hint, unique);
-    CHECK_EQ(b.ch.count, 1);                     /* the LOOKUP's only */
+    EXPECT_EQ(respond(&b, 0, &info), 0);
+    EXPECT_STREQ(tfs.last_call, "set_basic_info");  /* the next step */
+    EXPECT_EQ(tfs.pending_hint, unique);
+    EXPECT_EQ(b.ch.count, 1);                     /* the LOOKUP's only */
     info.mode = S_IFREG | 0600;
-    CHECK_EQ(respond(&b, 0, &info), 0);
-    CHECK_EQ(b.ch.count, 2);
-    CHECK_EQ(last_reply(&b)->hdr.error, 0);
-    CHECK_EQ(last_reply(&b)->body_size, sizeof(struct fuse_attr_out));
-    CHECK_EQ(((struct fuse_attr_out *)last_reply(&b)->body)->attr.mode,
-             S_IFREG | 0600);
+    EXPECT_EQ(respond(&b, 0, &info), 0);
+    EXPECT_EQ(b.ch.count, 2);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_attr_out));
+    EXPECT_EQ(((struct fuse_attr_out *)last_reply(&b)->body)->attr.mode,
+              S_IFREG | 0600);
     bench_stop(&b);
 }
 
@@ -852,16 +852,16 @@ static void a_statfs_answered_later_reports_the_volume(void)
     tfs.pends = true;
     msg_start(&m, FUSE_STATFS, FUSE_ROOT_ID);
     serve(&b, &m);
-    CHECK_EQ(b.ch.count, 0);
+    EXPECT_EQ(b.ch.count, 0);
     memset(&rsp, 0, sizeof rsp);
     rsp.hint = tfs.pending_hint;
     rsp.volume_info.total_size = 8192 * 4096;
     rsp.volume_info.free_size = 4096;
-    CHECK_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
-    CHECK_EQ(b.ch.count, 1);
-    CHECK_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.blocks,
-             8192);
-    CHECK_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.bfree, 1);
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    EXPECT_EQ(b.ch.count, 1);
+    EXPECT_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.blocks,
+              8192);
+    EXPECT_EQ(((struct fuse_statfs_out *)last_reply(&b)->body)->st.bfree, 1);
     bench_stop(&b);
 }
 
@@ -872,33 +872,36 @@ static void an_error_answered_later_is_the_reply(void)
     bench_start(&b, false);
     tfs.pends = true;
     lookup(&b, FUSE_ROOT_ID, "nothing");
-    CHECK_EQ(respond(&b, -EACCES, NULL), 0);
-    CHECK_EQ(last_reply(&b)->hdr.error, -EACCES);
-    CHECK_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(respond(&b, -EACCES, NULL), 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EACCES);
+    EXPECT_EQ(b.fs->nodes.count, 1);
     bench_stop(&b);
 }
 
+static const struct expect_case cases[] = {
+    EXPECT_CASE(each_lookup_is_counted_until_forgotten),
+    EXPECT_CASE(a_name_that_is_not_there_is_answered_enoent),
+    EXPECT_CASE(a_lookup_the_kernel_refused_is_not_counted_dev),
+    EXPECT_CASE(a_lookup_the_ring_refused_later_is_not_counted),
+    EXPECT_CASE(an_open_the_kernel_refused_is_closed),
+    EXPECT_CASE(a_create_the_kernel_refused_leaves_neither_handle_nor_node),
+    EXPECT_CASE(a_listing_the_kernel_refused_gives_back_its_lookups),
+    EXPECT_CASE(a_read_answered_later_is_answered_once),
+    EXPECT_CASE(a_response_before_the_callback_returns_is_answered_once),
+    EXPECT_CASE(an_interrupted_pending_read_is_answered_eintr_at_once),
+    EXPECT_CASE(an_interrupt_that_overtakes_its_read_still_counts),
+    EXPECT_CASE(handles_are_numbered_apart_and_released_once),
+    EXPECT_CASE(a_lookup_raced_by_a_directory_rename_asks_again),
+    EXPECT_CASE(an_opcode_without_execute_is_answered_enosys),
+    EXPECT_CASE(a_lookup_answered_later_counts_its_entry),
+    EXPECT_CASE(an_interrupted_lookup_answered_later_counts_nothing),
+    EXPECT_CASE(a_create_answered_after_eintr_leaves_nothing_open),
+    EXPECT_CASE(a_setattr_of_size_and_mode_completes_each_step_later),
+    EXPECT_CASE(a_statfs_answered_later_reports_the_volume),
+    EXPECT_CASE(an_error_answered_later_is_the_reply),
+};
+
 int main(void)
 {
-    RUN(each_lookup_is_counted_until_forgotten);
-    RUN(a_name_that_is_not_there_is_answered_enoent);
-    RUN(a_lookup_the_kernel_refused_is_not_counted_dev);
-    RUN(a_lookup_the_ring_refused_later_is_not_counted);
-    RUN(an_open_the_kernel_refused_is_closed);
-    RUN(a_create_the_kernel_refused_leaves_neither_handle_nor_node);
-    RUN(a_listing_the_kernel_refused_gives_back_its_lookups);
-    RUN(a_read_answered_later_is_answered_once);
-    RUN(a_response_before_the_callback_returns_is_answered_once);
-    RUN(an_interrupted_pending_read_is_answered_eintr_at_once);
-    RUN(an_interrupt_that_overtakes_its_read_still_counts);
-    RUN(handles_are_numbered_apart_and_released_once);
-    RUN(a_lookup_raced_by_a_directory_rename_asks_again);
-    RUN(an_opcode_without_execute_is_answered_enosys);
-    RUN(a_lookup_answered_later_counts_its_entry);
-    RUN(an_interrupted_lookup_answered_later_counts_nothing);
-    RUN(a_create_answered_after_eintr_leaves_nothing_open);
-    RUN(a_setattr_of_size_and_mode_completes_each_step_later);
-    RUN(a_statfs_answered_later_reports_the_volume);
-    RUN(an_error_answered_later_is_the_reply);
-    return check_report("test_volume");
+    return expect_run("test_volume", cases, sizeof cases / sizeof *cases);
 }

@@ -20,23 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "stats.h"
 
-struct results {
-    int passed;
-    int failed;
-};
-
-#define CHECK(r, cond)                                                         \
-    do {                                                                       \
-        if (cond) {                                                            \
-            (r)->passed++;                                                     \
-        } else {                                                               \
-            (r)->failed++;                                                     \
-            fprintf(stderr, "test_stats: FAILED at %s:%d: %s\n", __FILE__,     \
-                    __LINE__, #cond);                                          \
-        }                                                                      \
-    } while (0)
+/* The temporary $XDG_RUNTIME_DIR of the run. */
+static char xdg[] = "/tmp/test_stats.XXXXXX";
 
 /* Map @path read-write the way fsptool does. NULL on failure. */
 static struct fsp_stats_shared *map_file(const char *path)
@@ -86,7 +74,7 @@ static int write_fake(const char *path, pid_t pid)
     return n == (ssize_t)sizeof(sh) ? 0 : -EIO;
 }
 
-static void test_dir(struct results *r, const char *xdg)
+static void test_dir(void)
 {
     char dir[PATH_MAX], want[PATH_MAX + 32];
 
@@ -94,32 +82,32 @@ static void test_dir(struct results *r, const char *xdg)
         snprintf(want, sizeof(want), "/run/fsp");
     else
         snprintf(want, sizeof(want), "%s/fsp", xdg);
-    CHECK(r, fsp_stats_dir(dir, sizeof(dir)) == 0);
-    CHECK(r, !strcmp(dir, want));
-    CHECK(r, fsp_stats_dir(dir, 4) == -ENAMETOOLONG);
+    EXPECT_TRUE(fsp_stats_dir(dir, sizeof(dir)) == 0);
+    EXPECT_TRUE(!strcmp(dir, want));
+    EXPECT_TRUE(fsp_stats_dir(dir, 4) == -ENAMETOOLONG);
 }
 
-static void test_publish(struct results *r)
+static void test_publish(void)
 {
     struct fsp_stats st;
     struct fsp_stats_shared *sh;
     char dir[PATH_MAX], want[PATH_MAX + 32];
     struct stat sb;
 
-    CHECK(r, fsp_stats_open(&st, "/mnt/test volume", "testfs", "dev", 42,
-                            3) == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/test volume", "testfs", "dev", 42,
+                               3) == 0);
     if (!st.shared)
         return;
     fsp_stats_dir(dir, sizeof(dir));
     snprintf(want, sizeof(want), "%s/%d-42.vol", dir, (int)getpid());
-    CHECK(r, st.path && !strcmp(st.path, want));
+    EXPECT_TRUE(st.path && !strcmp(st.path, want));
     /* /run/fsp may predate the test; it must not be writable by others. */
-    CHECK(r, stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-                 (geteuid() == 0 ? (sb.st_mode & 022) == 0
-                                 : (sb.st_mode & 0777) == 0700));
-    CHECK(r, stat(st.path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-                 (sb.st_mode & 0777) == 0644 &&
-                 (size_t)sb.st_size == sizeof(*sh));
+    EXPECT_TRUE(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+                    (geteuid() == 0 ? (sb.st_mode & 022) == 0
+                                    : (sb.st_mode & 0777) == 0700));
+    EXPECT_TRUE(stat(st.path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                    (sb.st_mode & 0777) == 0644 &&
+                    (size_t)sb.st_size == sizeof(*sh));
 
     fsp_stats_request(&st, 1);          /* LOOKUP */
     fsp_stats_request(&st, 1);
@@ -137,33 +125,33 @@ static void test_publish(struct results *r)
     fsp_stats_reply(&st, 7);            /* not an errno: "other" */
 
     sh = map_file(st.path);
-    CHECK(r, sh != NULL);
+    EXPECT_TRUE(sh != NULL);
     if (!sh)
         goto out;
-    CHECK(r, sh->magic == FSP_STATS_MAGIC);
-    CHECK(r, sh->version == FSP_STATS_VERSION);
-    CHECK(r, sh->pid == getpid());
-    CHECK(r, sh->threads == 3);
-    CHECK(r, sh->started_unix_ns > 0);
-    CHECK(r, !strcmp(sh->mountpoint, "/mnt/test volume"));
-    CHECK(r, !strcmp(sh->fs_name, "testfs"));
-    CHECK(r, !strcmp(sh->channel, "dev"));
-    CHECK(r, load(&sh->requests[1]) == 2);
-    CHECK(r, load(&sh->requests[63]) == 1);
-    CHECK(r, load(&sh->requests[0]) == 3);
-    CHECK(r, load(&sh->replies_by_errno[0]) == 2);
-    CHECK(r, load(&sh->replies_by_errno[ENOENT]) == 1);
-    CHECK(r, load(&sh->replies_by_errno[158]) == 1);
-    CHECK(r, load(&sh->replies_by_errno[FSP_STATS_ERRNOS - 1]) == 4);
+    EXPECT_TRUE(sh->magic == FSP_STATS_MAGIC);
+    EXPECT_TRUE(sh->version == FSP_STATS_VERSION);
+    EXPECT_TRUE(sh->pid == getpid());
+    EXPECT_TRUE(sh->threads == 3);
+    EXPECT_TRUE(sh->started_unix_ns > 0);
+    EXPECT_TRUE(!strcmp(sh->mountpoint, "/mnt/test volume"));
+    EXPECT_TRUE(!strcmp(sh->fs_name, "testfs"));
+    EXPECT_TRUE(!strcmp(sh->channel, "dev"));
+    EXPECT_TRUE(load(&sh->requests[1]) == 2);
+    EXPECT_TRUE(load(&sh->requests[63]) == 1);
+    EXPECT_TRUE(load(&sh->requests[0]) == 3);
+    EXPECT_TRUE(load(&sh->replies_by_errno[0]) == 2);
+    EXPECT_TRUE(load(&sh->replies_by_errno[ENOENT]) == 1);
+    EXPECT_TRUE(load(&sh->replies_by_errno[158]) == 1);
+    EXPECT_TRUE(load(&sh->replies_by_errno[FSP_STATS_ERRNOS - 1]) == 4);
 
     /* The debug switch: fsptool writes, the volume reads. */
     atomic_store(&sh->debug, 1);
-    CHECK(r, atomic_load(&st.shared->debug) == 1);
+    EXPECT_TRUE(atomic_load(&st.shared->debug) == 1);
 
     fsp_stats_close(&st);
-    CHECK(r, st.shared == NULL && st.path == NULL);
-    CHECK(r, access(want, F_OK) != 0 && errno == ENOENT);
-    CHECK(r, sh->magic == 0);           /* readers see the volume gone */
+    EXPECT_TRUE(st.shared == NULL && st.path == NULL);
+    EXPECT_TRUE(access(want, F_OK) != 0 && errno == ENOENT);
+    EXPECT_TRUE(sh->magic == 0);           /* readers see the volume gone */
     fsp_stats_close(&st);               /* idempotent */
     munmap(sh, sizeof(*sh));
 out:
@@ -172,7 +160,7 @@ out:
 
 /* Long names: a mount point that cannot be published whole is refused;
  * a long fs name is cut and stays NUL-terminated. */
-static void test_long_names(struct results *r)
+static void test_long_names(void)
 {
     struct fsp_stats st;
     char *longpath = malloc(5000);
@@ -183,24 +171,24 @@ static void test_long_names(struct results *r)
     memset(longpath, 'a', 4999);
     longpath[0] = '/';
     longpath[4999] = '\0';
-    CHECK(r, fsp_stats_open(&st, longpath, "x", "dev", 1, 1) ==
-                 -ENAMETOOLONG);
-    CHECK(r, st.shared == NULL);
+    EXPECT_TRUE(fsp_stats_open(&st, longpath, "x", "dev", 1, 1) ==
+                    -ENAMETOOLONG);
+    EXPECT_TRUE(st.shared == NULL);
     free(longpath);
 
     memset(name, 'n', sizeof(name) - 1);
     name[sizeof(name) - 1] = '\0';
-    CHECK(r, fsp_stats_open(&st, "/mnt/x", name, "io_uring", 2, 1) == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/x", name, "io_uring", 2, 1) == 0);
     if (st.shared) {
-        CHECK(r, strlen(st.shared->fs_name) == sizeof(st.shared->fs_name) - 1);
-        CHECK(r, !strcmp(st.shared->channel, "io_uring"));
+        EXPECT_TRUE(strlen(st.shared->fs_name) == sizeof(st.shared->fs_name) - 1);
+        EXPECT_TRUE(!strcmp(st.shared->channel, "io_uring"));
     }
     fsp_stats_close(&st);
 }
 
 /* A file with our name left by a dead process is replaced; one that names
  * a live process (only a hand-made file can) is left alone. */
-static void test_stale(struct results *r)
+static void test_stale(void)
 {
     struct fsp_stats st;
     char dir[PATH_MAX], path[PATH_MAX + 32];
@@ -208,19 +196,19 @@ static void test_stale(struct results *r)
 
     fsp_stats_dir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/%d-43.vol", dir, (int)getpid());
-    CHECK(r, dead > 0 && write_fake(path, dead) == 0);
-    CHECK(r, fsp_stats_open(&st, "/mnt/stale", "t", "dev", 43, 1) == 0);
-    CHECK(r, st.shared && st.shared->pid == getpid());
+    EXPECT_TRUE(dead > 0 && write_fake(path, dead) == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/stale", "t", "dev", 43, 1) == 0);
+    EXPECT_TRUE(st.shared && st.shared->pid == getpid());
     fsp_stats_close(&st);
 
-    CHECK(r, write_fake(path, getppid()) == 0);
-    CHECK(r, fsp_stats_open(&st, "/mnt/live", "t", "dev", 43, 1) == -EEXIST);
-    CHECK(r, st.shared == NULL);
+    EXPECT_TRUE(write_fake(path, getppid()) == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/live", "t", "dev", 43, 1) == -EEXIST);
+    EXPECT_TRUE(st.shared == NULL);
     unlink(path);
 }
 
 /* Publishing failed: every call must be harmless. */
-static void test_unpublished(struct results *r)
+static void test_unpublished(void)
 {
     struct fsp_stats st = { NULL, NULL };
 
@@ -228,7 +216,7 @@ static void test_unpublished(struct results *r)
     fsp_stats_reply(&st, -ENOENT);
     fsp_stats_close(&st);
     fsp_stats_close(NULL);
-    CHECK(r, st.shared == NULL);
+    EXPECT_TRUE(st.shared == NULL);
 }
 
 #define THREADS 4
@@ -246,13 +234,13 @@ static void *hammer(void *arg)
 }
 
 /* Concurrent counting loses nothing. */
-static void test_threads(struct results *r)
+static void test_threads(void)
 {
     pthread_t t[THREADS];
     struct fsp_stats st;
     int started = 0;
 
-    CHECK(r, fsp_stats_open(&st, "/mnt/mt", "t", "dev", 44, THREADS) == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/mt", "t", "dev", 44, THREADS) == 0);
     if (!st.shared)
         return;
     for (; started < THREADS; started++) {
@@ -261,18 +249,26 @@ static void test_threads(struct results *r)
     }
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
-    CHECK(r, started == THREADS);
-    CHECK(r, load(&st.shared->requests[15]) == (uint64_t)THREADS * PER_THREAD);
-    CHECK(r, load(&st.shared->replies_by_errno[0]) ==
-                 (uint64_t)THREADS * PER_THREAD);
+    EXPECT_TRUE(started == THREADS);
+    EXPECT_TRUE(load(&st.shared->requests[15]) == (uint64_t)THREADS * PER_THREAD);
+    EXPECT_TRUE(load(&st.shared->replies_by_errno[0]) ==
+                    (uint64_t)THREADS * PER_THREAD);
     fsp_stats_close(&st);
 }
 
+static const struct expect_case cases[] = {
+    EXPECT_CASE(test_dir),
+    EXPECT_CASE(test_publish),
+    EXPECT_CASE(test_long_names),
+    EXPECT_CASE(test_stale),
+    EXPECT_CASE(test_unpublished),
+    EXPECT_CASE(test_threads),
+};
+
 int main(void)
 {
-    struct results r = { 0, 0 };
-    char xdg[] = "/tmp/test_stats.XXXXXX";
     char dir[PATH_MAX];
+    int rc;
 
     if (!mkdtemp(xdg)) {
         perror("test_stats: mkdtemp");
@@ -280,12 +276,7 @@ int main(void)
     }
     setenv("XDG_RUNTIME_DIR", xdg, 1);
 
-    test_dir(&r, xdg);
-    test_publish(&r);
-    test_long_names(&r);
-    test_stale(&r);
-    test_unpublished(&r);
-    test_threads(&r);
+    rc = expect_run("test_stats", cases, sizeof cases / sizeof *cases);
 
     /* Leave nothing behind: the fsp/ directory (if the test made it under
      * the temporary XDG dir) and the temporary dir itself. */
@@ -293,6 +284,5 @@ int main(void)
     rmdir(dir);
     rmdir(xdg);
 
-    printf("test_stats: %d passed, %d failed\n", r.passed, r.failed);
-    return r.failed ? 1 : 0;
+    return rc;
 }
