@@ -221,8 +221,8 @@ void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len)
         fsp_log(fs, "dropped a malformed request of %zu bytes", len);
         goto out;
     }
-    has_reply = fsp_op_has_reply(t->in.opcode);
     p->op = fsp_op_of(t->in.opcode);
+    has_reply = !p->op || !p->op->shape.no_reply; /* unknown: ENOSYS */
     fsp_stats_request(&fs->stats, t->in.opcode);
     if (fs->stats.shared && has_reply)
         atomic_fetch_add_explicit(&fs->stats.shared->pending, 1,

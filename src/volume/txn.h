@@ -108,7 +108,10 @@ struct fsp_txn {
     bool renaming_dir;              /* a directory rename is bracketed
                                        (fsp_node_dir_rename_begin) */
     struct fsp_paths_snapshot snap; /* LOOKUP: paths before the ask */
-    uint32_t bits;                  /* SETATTR: set_basic_info's bits */
+    uint32_t bits;                  /* SETATTR: set_basic_info's bits;
+                                       RENAME: its fsp_rename_flags */
+    uint32_t mode;                  /* OPEN: the opened file's mode, for
+                                       the steps that follow open() */
     fsp_file_info_t wanted;         /* SETATTR: set_basic_info's new_info */
 
     /* ---- READ, WRITE, READDIR(PLUS) ---- */
@@ -143,6 +146,12 @@ static inline fsp_response_t *fsp_txn_rsp(struct fsp_txn *t)
  * the name's path in t->path. Returns 0, -ESTALE, -EROFS (read-only
  * volume), or fsp_node_path()'s errors. (volume.c) */
 int fsp_volume_hold_change(struct fsp_txn *t);
+
+/* MKNOD, MKDIR, SYMLINK, CREATE: create() of t->in.name in directory
+ * t->in.nodeid (held as fsp_volume_hold_change() does), with @ci as the
+ * request says and the caller's uid and gid, into txn.rsp. Returns what
+ * an execute function returns. (volume.c) */
+int fsp_volume_create(struct fsp_txn *t, fsp_create_info_t *ci);
 
 /* Let go of what @t holds (see above). The dispatcher calls it once, when
  * the transaction has ended. */
@@ -186,9 +195,9 @@ typedef void fsp_undelivered_fn(struct fsp_fs *fs, const void *body,
 
 fsp_execute_fn fsp_vol_lookup, fsp_vol_forget, fsp_vol_batch_forget,
     fsp_vol_getattr, fsp_vol_setattr, fsp_vol_readlink, fsp_vol_symlink,
-    fsp_vol_mknod, fsp_vol_mkdir, fsp_vol_unlink, fsp_vol_rmdir,
+    fsp_vol_mknod, fsp_vol_mkdir, fsp_vol_remove,
     fsp_vol_rename, fsp_vol_rename2, fsp_vol_link, fsp_vol_statfs,
-    fsp_vol_open, fsp_vol_opendir, fsp_vol_create, fsp_vol_read,
+    fsp_vol_open, fsp_vol_create, fsp_vol_read,
     fsp_vol_write, fsp_vol_flush, fsp_vol_release, fsp_vol_releasedir,
     fsp_vol_fsync, fsp_vol_fallocate, fsp_vol_syncfs, fsp_vol_setxattr,
     fsp_vol_getxattr, fsp_vol_listxattr, fsp_vol_removexattr,

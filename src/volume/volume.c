@@ -38,6 +38,25 @@ int fsp_volume_hold_change(struct fsp_txn *t)
     return t->path ? 0 : err;
 }
 
+int fsp_volume_create(struct fsp_txn *t, fsp_create_info_t *ci)
+{
+    struct fsp_fs *fs = t->fs;
+    fsp_response_t *rsp;
+    int err;
+
+    err = fsp_volume_hold_change(t);
+    if (err)
+        return err;
+    if (!fs->iface.create)
+        return -ENOSYS;
+    ci->uid = t->in.hdr->uid;
+    ci->gid = t->in.hdr->gid;
+    rsp = fsp_txn_rsp(t);
+    return fsp_txn_called(t, fs->iface.create(fs, t->path, ci,
+                                              &rsp->file_context,
+                                              &rsp->file_info));
+}
+
 static void timeout_of(struct fsp_fs *fs, uint32_t mode, uint64_t *sec,
                        uint32_t *nsec)
 {

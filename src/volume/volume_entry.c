@@ -324,26 +324,13 @@ int fsp_vol_readlink_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 static int make_node(struct fsp_txn *t, uint32_t mode, uint32_t rdev,
                      const char *link_target)
 {
-    struct fsp_fs *fs = t->fs;
     fsp_create_info_t ci;
-    fsp_response_t *rsp;
-    int err;
 
-    err = fsp_volume_hold_change(t);
-    if (err)
-        return err;
-    if (!fs->iface.create)
-        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = mode;
     ci.rdev = rdev;
-    ci.uid = t->in.hdr->uid;
-    ci.gid = t->in.hdr->gid;
     ci.link_target = link_target;
-    rsp = fsp_txn_rsp(t);
-    return fsp_txn_called(t, fs->iface.create(fs, t->path, &ci,
-                                              &rsp->file_context,
-                                              &rsp->file_info));
+    return fsp_volume_create(t, &ci);
 }
 
 int fsp_vol_make_complete(struct fsp_txn *t, const fsp_response_t *rsp)
@@ -402,7 +389,7 @@ static int context_of_name(struct fsp_txn *t)
 }
 
 /* UNLINK and RMDIR: the kernel checked the type (EISDIR / ENOTDIR). */
-static int remove_name(struct fsp_txn *t)
+int fsp_vol_remove(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     int err;
@@ -426,16 +413,6 @@ int fsp_vol_remove_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     if (!rsp->error)
         fsp_node_unlinked(t->fs, t->parent, t->in.name);
     return rsp->error;
-}
-
-int fsp_vol_unlink(struct fsp_txn *t)
-{
-    return remove_name(t);
-}
-
-int fsp_vol_rmdir(struct fsp_txn *t)
-{
-    return remove_name(t);
 }
 
 static int do_rename(struct fsp_txn *t, uint64_t newdir, unsigned flags)

@@ -130,13 +130,13 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     if (t->step == OPEN_CALL && !rsp->error) {
         t->ctx = rsp->file_context;
         t->ctx_owned = true;
-        t->wanted = rsp->file_info;     /* its mode, for passthrough */
+        t->mode = rsp->file_info.mode;
     }
     if (rsp->error)
         return rsp->error;              /* the release closes t->ctx */
     /* ATOMIC_O_TRUNC: the kernel leaves the truncation to us. */
     if (t->step == OPEN_CALL && !is_dir && (flags & O_TRUNC) &&
-        open_writes(flags) && S_ISREG(t->wanted.mode)) {
+        open_writes(flags) && S_ISREG(t->mode)) {
         t->step = OPEN_TRUNCATE;
         return FSP_TXN_CONTINUE;
     }
@@ -146,40 +146,22 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
         t->step = OPEN_KILL_SUID;
         return FSP_TXN_CONTINUE;
     }
-    return open_reply(t, t->wanted.mode);
-}
-
-int fsp_vol_opendir(struct fsp_txn *t)
-{
-    return fsp_vol_open(t);
+    return open_reply(t, t->mode);
 }
 
 /* CREATE: create(), the new entry, and an open file; the undelivered step
  * fsp_undo_create gives back both the lookup and the handle. */
 int fsp_vol_create(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = t->fs;
     const struct fuse_create_in *in = t->in.arg;
     fsp_create_info_t ci;
-    fsp_response_t *rsp;
-    int err;
 
-    err = fsp_volume_hold_change(t);
-    if (err)
-        return err;
-    if (!fs->iface.create)
-        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = in->mode;
     if (!(ci.mode & S_IFMT))
         ci.mode |= S_IFREG;
-    ci.uid = t->in.hdr->uid;
-    ci.gid = t->in.hdr->gid;
     ci.flags = (int)in->flags;
-    rsp = fsp_txn_rsp(t);
-    return fsp_txn_called(t, fs->iface.create(fs, t->path, &ci,
-                                              &rsp->file_context,
-                                              &rsp->file_info));
+    return fsp_volume_create(t, &ci);
 }
 
 int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
