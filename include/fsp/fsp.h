@@ -95,6 +95,56 @@ typedef struct fsp_volume_info {
 } fsp_volume_info_t;
 
 /**
+ * Who keeps POSIX ACLs (acl(5)) in step with the files of a volume: the
+ * value of fsp_volume_params::posix_acl. With either of the two "on"
+ * values fsp asks the kernel for FUSE_POSIX_ACL: the kernel then reads a
+ * file's ACLs with get_xattr() ("system.posix_acl_access" and
+ * "system.posix_acl_default"), caches them and enforces them
+ * (default_permissions is implied), and leaves the umask to the volume,
+ * which fsp applies (to a new file whose directory has no default ACL).
+ * Both need extended_attributes and the get_xattr() and set_xattr()
+ * callbacks; without them the volume has no ACLs, as with
+ * FSP_POSIX_ACL_OFF. The rules fsp follows are the kernel's for its own
+ * file systems (docs/SEMANTICS.md, "POSIX ACLs").
+ */
+enum fsp_posix_acl {
+    /** No ACLs: the two names are ordinary xattrs, never consulted; the
+     *  kernel applies the umask. */
+    FSP_POSIX_ACL_OFF = 0,
+    /**
+     * fsp does for the file system what the kernel does for a local one,
+     * through its xattr and attribute callbacks, so that a file system
+     * needs nothing but an xattr store:
+     * - setting "system.posix_acl_access" sets the file's mode to the
+     *   ACL's (set_basic_info() with FSP_SET_MODE); an ACL that says no
+     *   more than a mode is not stored at all (remove_xattr()), so
+     *   get_xattr() answers -ENODATA and `ls -l` shows no '+'; an
+     *   invalid ACL fails with EINVAL;
+     * - chmod keeps a stored access ACL in step (its owner, group-class
+     *   and other entries take the new mode's bits);
+     * - a new file, directory, device or socket inherits its directory's
+     *   default ACL: create() gets the mode masked by it, then the new
+     *   file's access ACL (and a directory's default ACL) are set with
+     *   set_xattr() on create()'s file context;
+     * - in a set-group-ID directory a new file takes the directory's
+     *   group, and a new directory is set-group-ID too (ci->gid, ci->mode);
+     * - an ACL set by a caller outside the file's group and without
+     *   CAP_FSETID clears the file's set-group-ID bit.
+     */
+    FSP_POSIX_ACL_FSP = 1,
+    /**
+     * The file system keeps ACLs itself (a pass-through file system whose
+     * backing file system does, like ptfs over ext4): fsp passes the
+     * xattrs through unchanged and does not create or inherit them; it
+     * still applies the umask where the directory has no default ACL
+     * (create() gets the mode as a local file system would), and clears
+     * set-group-ID where the kernel asks (set_basic_info() with
+     * FSP_SET_MODE after set_xattr()).
+     */
+    FSP_POSIX_ACL_FILE_SYSTEM = 2,
+};
+
+/**
  * The volume parameters: fixed when the volume is created.
  * Initialize with fsp_volume_params_init(), then change what you need.
  */
@@ -133,6 +183,8 @@ typedef struct fsp_volume_params {
     bool keep_cache;
     /** Extended attributes are supported (the *_xattr callbacks). */
     bool extended_attributes;
+    /** POSIX ACLs (an ::fsp_posix_acl); FSP_POSIX_ACL_OFF by default. */
+    uint8_t posix_acl;
     /** Call cleanup only for files that were modified through the handle. */
     bool post_cleanup_when_modified_only;
     /**
@@ -761,7 +813,8 @@ FSP_API void fsp_volume_params_init(fsp_volume_params_t *params);
  * @param interface  the callbacks (copied)
  * @param user_context the file system's own data, see fsp_fs_user_context()
  * @param pfs        out: the new volume
- * @return 0, -EINVAL for inconsistent parameters, -ENOMEM
+ * @return 0, -EINVAL for inconsistent parameters (writeback_cache with
+ *         read_only, a posix_acl that is no ::fsp_posix_acl), -ENOMEM
  */
 FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
                   const fsp_fs_interface_t *interface, void *user_context,

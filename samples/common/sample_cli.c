@@ -130,6 +130,12 @@ static int set_flag_option(struct sample_cli *cli, const char *name)
 {
     size_t i;
 
+    /* The sample chose who keeps ACLs; this turns them off. */
+    if (strcmp(name, "noacl") == 0) {
+        cli->volume.posix_acl = FSP_POSIX_ACL_OFF;
+        return 0;
+    }
+
     for (i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++) {
         if (strcmp(name, flag_options[i].name) == 0) {
             *(bool *)((char *)&cli->volume + flag_options[i].offset) =

@@ -103,7 +103,8 @@ void sample_cli_init(struct sample_cli *cli, const char *program,
  *                        most 1024), fsname=NAME (volume.source),
  *                        subtype=NAME (volume.fs_name), allow_other,
  *                        [no_]default_permissions, [no_]auto_unmount,
- *                        nonempty, ro, rw, writeback_cache, keep_cache.
+ *                        nonempty, ro, rw, writeback_cache, keep_cache,
+ *                        noacl (volume.posix_acl off).
  * Any other name goes to cli->option. Strings of argv are cut up in
  * place and pointed to from *cli, so argv must outlive the volume.
  *

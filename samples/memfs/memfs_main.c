@@ -57,6 +57,8 @@ static const char usage_text[] =
     "  ro, rw                read-only or read-write (default rw)\n"
     "  writeback_cache       let the kernel cache writes\n"
     "  keep_cache            keep cached data across opens\n"
+    "  noacl                 no POSIX ACLs (default: fsp keeps them, stored\n"
+    "                        as xattrs, in step with the modes)\n"
     "  io_uring              serve requests through FUSE over io_uring (needs\n"
     "                        /sys/module/fuse/parameters/enable_uring = Y;\n"
     "                        otherwise logs why and uses /dev/fuse)\n"
@@ -188,6 +190,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     /* memfs keeps no per-open state (its file context is the file): one
      * context per file spares the OPEN/RELEASE round trips. */
     cl->cli.volume.per_file_context = true;
+    /* ACLs in the xattr store, kept in step with the modes by fsp. */
+    cl->cli.volume.posix_acl = FSP_POSIX_ACL_FSP;
 
     parsed = sample_cli_parse(&cl->cli, argc, argv);
     if (parsed != 0)

@@ -81,6 +81,8 @@ static const char usage_text[] =
     "  ro, rw                read-only or read-write (default rw)\n"
     "  writeback_cache       let the kernel cache writes\n"
     "  keep_cache            keep cached data across opens\n"
+    "  noacl                 no POSIX ACLs (default: SOURCE's, enforced by\n"
+    "                        the kernel)\n"
     "  io_uring              serve requests through FUSE over io_uring (needs\n"
     "                        /sys/module/fuse/parameters/enable_uring = Y;\n"
     "                        otherwise logs why and uses /dev/fuse)\n"
@@ -178,6 +180,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     memset(cl, 0, sizeof *cl);
     sample_cli_init(&cl->cli, "ptfs", usage_text, operand_names, 2);
     cl->ptfs.passthrough = true; /* -o no_passthrough turns it off */
+    /* SOURCE keeps mode and ACLs in step itself (-o noacl: no ACLs). */
+    cl->cli.volume.posix_acl = FSP_POSIX_ACL_FILE_SYSTEM;
     cl->cli.option = set_ptfs_option;
     cl->cli.option_context = cl;
 
@@ -235,7 +239,8 @@ static int run(const struct command_line *cl)
     bool ready = false;
     int err;
 
-    /* Modes are the caller's, umask already applied by the kernel. */
+    /* Modes are the caller's, umask already applied (by the kernel, or
+     * with ACLs by fsp where the directory has no default ACL). */
     umask(0);
     raise_open_file_limit();
     /* A write past RLIMIT_FSIZE must fail with EFBIG, not kill ptfs. */

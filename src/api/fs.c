@@ -50,6 +50,8 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
         return -EINVAL;
     if (params->writeback_cache && params->read_only)
         return -EINVAL;
+    if (params->posix_acl > FSP_POSIX_ACL_FILE_SYSTEM)
+        return -EINVAL;
     fs = calloc(1, sizeof *fs);
     if (!fs)
         return -ENOMEM;

@@ -59,7 +59,7 @@ struct fsp_fs {
     struct fsp_stats stats;
 
     /* set at INIT */
-    atomic_uint proto_minor;
+    atomic_uint proto_minor;    /* with FSP_PROTO_* layout bits */
     uint64_t init_flags;
     uint32_t max_write;
     uint32_t max_read;

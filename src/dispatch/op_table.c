@@ -112,10 +112,10 @@ static const struct fsp_op op_table[] = {
         {sizeof(struct fuse_fsync_in), FSP_TAIL_NONE, false, false},
         fsp_vol_fsync, fsp_vol_result_complete, NULL, NULL, NULL, false,
         fsp_describe_fsync},
-    /* Always the 8-byte form: fsp never negotiates FUSE_SETXATTR_EXT. */
+    /* The 8-byte form until FUSE_SETXATTR_EXT (protocol.c). */
     [FUSE_SETXATTR] = {"SETXATTR",
-        {FUSE_COMPAT_SETXATTR_IN_SIZE, FSP_TAIL_XATTR, false, false},
-        fsp_vol_setxattr, fsp_vol_result_complete, NULL, NULL, NULL, false,
+        {sizeof(struct fuse_setxattr_in), FSP_TAIL_XATTR, false, false},
+        fsp_vol_setxattr, fsp_vol_setxattr_complete, NULL, NULL, NULL, false,
         fsp_describe_setxattr},
     [FUSE_GETXATTR] = {"GETXATTR",
         {sizeof(struct fuse_getxattr_in), FSP_TAIL_NAME, false, false},
@@ -128,7 +128,8 @@ static const struct fsp_op op_table[] = {
         fsp_encode_xattr, NULL, NULL, true,
         fsp_describe_listxattr},
     [FUSE_REMOVEXATTR] = {"REMOVEXATTR", {0, FSP_TAIL_NAME, false, false},
-        fsp_vol_removexattr, fsp_vol_result_complete, NULL, NULL, NULL, false,
+        fsp_vol_removexattr, fsp_vol_removexattr_complete, NULL, NULL, NULL,
+        false,
         fsp_describe_removexattr},
     [FUSE_FLUSH] = {"FLUSH",
         {sizeof(struct fuse_flush_in), FSP_TAIL_NONE, false, false},

@@ -573,7 +573,7 @@ struct fuse_fsync_in {
 /*
  * SETXATTR: fuse_setxattr_in, then the name, then size bytes of value.
  * Only the first 8 bytes (FUSE_COMPAT_SETXATTR_IN_SIZE) are sent unless
- * FUSE_SETXATTR_EXT was negotiated; fsp does not negotiate it.
+ * FUSE_SETXATTR_EXT was negotiated (fsp does with posix_acl).
  */
 struct fuse_setxattr_in {
     uint32_t size;

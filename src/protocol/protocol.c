@@ -30,12 +30,15 @@
 #define COMPAT_READ_IN_SIZE 24 /* fuse_read_in up to read_flags */
 
 /*
- * The size of @opcode's fixed argument in protocol 7.@minor, given its
- * current size @size. Arguments that grew since 7.0 were shorter before.
+ * The size of @opcode's fixed argument in protocol 7.@minor (with the
+ * FSP_PROTO_* layout bits), given its current size @size. Arguments that
+ * grew since 7.0 were shorter before.
  */
-static uint32_t compat_arg_size(uint32_t opcode, uint32_t minor,
+static uint32_t compat_arg_size(uint32_t opcode, uint32_t layout,
                                 uint32_t size)
 {
+    uint32_t minor = layout & FSP_PROTO_MINOR_MASK;
+
     switch (opcode) {
     case FUSE_GETATTR:
         return minor < 9 ? 0 : size;
@@ -50,12 +53,13 @@ static uint32_t compat_arg_size(uint32_t opcode, uint32_t minor,
     case FUSE_CREATE:
         /* Before 7.12, CREATE carried a bare fuse_open_in. */
         return minor < 12 ? sizeof(struct fuse_open_in) : size;
+    case FUSE_SETXATTR:
+        /* The 16-byte form only once FUSE_SETXATTR_EXT was negotiated
+         * (the caller says so in @minor, see fsp_proto_decode()). */
+        return (layout & FSP_PROTO_SETXATTR_EXT)
+                   ? size
+                   : FUSE_COMPAT_SETXATTR_IN_SIZE;
     default:
-        /*
-         * SETXATTR is always the 8-byte form here: the 16-byte form needs
-         * FUSE_SETXATTR_EXT, which fsp_proto_negotiate_init() never asks
-         * for (decode only knows the minor, not the flags).
-         */
         return size;
     }
 }
@@ -251,11 +255,12 @@ bool fsp_proto_args_decoded(const struct fsp_wire_shape *op,
  * FUSE_DONT_MASK (the kernel applies the umask), FUSE_EXPORT_SUPPORT (no
  * lookups of "." and ".."), FUSE_SPLICE_* (plain read/write), the
  * HANDLE_KILLPRIV pair (the kernel clears suid/sgid; V2 only on request,
- * see fsp_init_config), FUSE_SETXATTR_EXT
- * (see compat_arg_size()), FUSE_SECURITY_CTX and FUSE_CREATE_SUPP_GROUP
+ * see fsp_init_config), FUSE_SECURITY_CTX and FUSE_CREATE_SUPP_GROUP
  * (no request extensions), FUSE_ABORT_ERROR (an aborted connection must
- * read as ENODEV, which stops the dispatcher), FUSE_POSIX_ACL,
- * FUSE_EXPLICIT_INVAL_DATA (we want AUTO_INVAL_DATA).
+ * read as ENODEV, which stops the dispatcher), FUSE_EXPLICIT_INVAL_DATA
+ * (we want AUTO_INVAL_DATA). FUSE_POSIX_ACL, with FUSE_DONT_MASK and
+ * FUSE_SETXATTR_EXT, only on request (fsp_init_config.posix_acl): the
+ * umask is then the volume's to apply.
  * FUSE_HAS_EXPIRE_ONLY and FUSE_HAS_RESEND only say what the kernel can
  * do; they are echoed so that the negotiated flags tell the volume.
  * FUSE_NO_EXPORT_SUPPORT: node ids do not survive a restart, so NFS
@@ -295,6 +300,8 @@ static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
         want |= FUSE_OVER_IO_URING;
     if (cfg->handle_killpriv_v2)
         want |= FUSE_HANDLE_KILLPRIV_V2;
+    if (cfg->posix_acl)
+        want |= FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
     return want;
 }
 
@@ -354,6 +361,9 @@ int fsp_proto_negotiate_init(const struct fuse_init_in *in, size_t in_size,
      * (fs/fuse/inode.c, process_init_reply); say so in the flags. */
     if (flags & FUSE_WRITEBACK_CACHE)
         flags &= ~FUSE_PASSTHROUGH;
+    /* The umask is ours to apply only where ACLs are (see acl.c). */
+    if (!(flags & FUSE_POSIX_ACL))
+        flags &= ~(uint64_t)FUSE_DONT_MASK;
 
     out->max_readahead = in->max_readahead;
     if (cfg->max_readahead != 0 && cfg->max_readahead < in->max_readahead)

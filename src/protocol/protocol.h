@@ -74,8 +74,12 @@ typedef const struct fsp_wire_shape *fsp_wire_shape_of(uint32_t opcode);
  *   -ENOSYS  an opcode without a shape, or not decoded (req->hdr, opcode,
  *            unique set): reply ENOSYS
  * @minor is the negotiated protocol minor version (0 before INIT), which
- * decides the size of some structs (e.g. fuse_init_in).
+ * decides the size of some structs (e.g. fuse_init_in), or'ed with
+ * FSP_PROTO_SETXATTR_EXT once FUSE_SETXATTR_EXT was negotiated (SETXATTR
+ * then carries the 16-byte fuse_setxattr_in).
  */
+#define FSP_PROTO_SETXATTR_EXT (1u << 31)
+#define FSP_PROTO_MINOR_MASK 0xffffu
 int fsp_proto_decode(const void *buf, size_t len, uint32_t minor,
                      fsp_wire_shape_of *shape_of, struct fsp_request *req);
 
@@ -108,6 +112,9 @@ struct fsp_init_config {
     bool over_io_uring;           /* FUSE_OVER_IO_URING */
     uint32_t max_stack_depth;     /* with passthrough */
     bool handle_killpriv_v2;      /* the fs kills suid/sgid (SB_NOSEC) */
+    /* FUSE_POSIX_ACL, with FUSE_DONT_MASK (the volume applies the umask)
+     * and FUSE_SETXATTR_EXT (for FUSE_SETXATTR_ACL_KILL_SGID). */
+    bool posix_acl;
 };
 
 /*

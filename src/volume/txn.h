@@ -113,6 +113,7 @@ struct fsp_txn {
     uint32_t mode;                  /* OPEN: the opened file's mode, for
                                        the steps that follow open() */
     fsp_file_info_t wanted;         /* SETATTR: set_basic_info's new_info */
+    struct fsp_acl_state *acl;      /* the ACL steps' (acl.h), malloc'd */
 
     /* ---- READ, WRITE, READDIR(PLUS) ---- */
     struct fsp_handle *handle;      /* the open file (pinned by the
@@ -152,6 +153,14 @@ int fsp_volume_hold_change(struct fsp_txn *t);
  * request says and the caller's uid and gid, into txn.rsp. Returns what
  * an execute function returns. (volume.c) */
 int fsp_volume_create(struct fsp_txn *t, fsp_create_info_t *ci);
+
+/* The complete side of fsp_volume_create(): after create() (and the ACL
+ * steps that follow it) *@info is the new file's attributes and t->ctx
+ * its context, which the release closes unless the caller clears
+ * t->ctx_owned. Returns 0 then, else FSP_TXN_CONTINUE or the error.
+ * (volume.c) */
+int fsp_volume_created(struct fsp_txn *t, const fsp_response_t *rsp,
+                       const fsp_file_info_t **info);
 
 /* Let go of what @t holds (see above). The dispatcher calls it once, when
  * the transaction has ended. */
@@ -212,7 +221,8 @@ fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
     fsp_vol_statfs_complete, fsp_vol_open_complete,
     fsp_vol_create_complete, fsp_vol_read_complete, fsp_vol_write_complete,
     fsp_vol_result_complete, fsp_vol_fallocate_complete,
-    fsp_vol_xattr_complete, fsp_vol_readdir_complete;
+    fsp_vol_xattr_complete, fsp_vol_setxattr_complete,
+    fsp_vol_removexattr_complete, fsp_vol_readdir_complete;
 
 /* ---- encoders (encode.c) ---- */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acl.h"
 #include "fs_internal.h"
 #include "txn.h"
 
@@ -44,17 +45,44 @@ int fsp_volume_create(struct fsp_txn *t, fsp_create_info_t *ci)
     fsp_response_t *rsp;
     int err;
 
-    err = fsp_volume_hold_change(t);
-    if (err)
-        return err;
-    if (!fs->iface.create)
-        return -ENOSYS;
+    if (t->step == FSP_ACL_CREATE_BEGIN) {
+        err = fsp_volume_hold_change(t);
+        if (err)
+            return err;
+        if (!fs->iface.create)
+            return -ENOSYS;
+        err = fsp_acl_create_begin(t);
+        if (err)
+            return err;
+    }
+    /* The directory's ACL and group before, the new file's ACLs after. */
+    if (t->step != FSP_ACL_CREATE_CALL)
+        return fsp_acl_create_step(t);
     ci->uid = t->in.hdr->uid;
     ci->gid = t->in.hdr->gid;
+    fsp_acl_create_info(t, ci);
     rsp = fsp_txn_rsp(t);
     return fsp_txn_called(t, fs->iface.create(fs, t->path, ci,
                                               &rsp->file_context,
                                               &rsp->file_info));
+}
+
+int fsp_volume_created(struct fsp_txn *t, const fsp_response_t *rsp,
+                       const fsp_file_info_t **info)
+{
+    int err;
+
+    if (t->step == FSP_ACL_CREATE_CALL && !rsp->error) {
+        t->ctx = rsp->file_context;
+        t->ctx_owned = true;
+        if (t->acl)
+            t->acl->info = rsp->file_info;
+    }
+    err = fsp_acl_create_next(t, rsp);
+    if (err)
+        return err;
+    *info = t->acl ? &t->acl->info : &rsp->file_info;
+    return 0;
 }
 
 static void timeout_of(struct fsp_fs *fs, uint32_t mode, uint64_t *sec,
@@ -134,6 +162,10 @@ int fsp_vol_init(struct fsp_txn *t)
     /* Without it every passthrough write asks GETXATTR security.capability
      * first (see passthrough.c). */
     cfg.handle_killpriv_v2 = cfg.passthrough;
+    /* ACLs live in xattrs: without them the volume has none. */
+    cfg.posix_acl = fs->params.posix_acl != FSP_POSIX_ACL_OFF &&
+                    fs->params.extended_attributes && fs->iface.get_xattr &&
+                    fs->iface.set_xattr;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);
@@ -144,8 +176,11 @@ int fsp_vol_init(struct fsp_txn *t)
         return 0;
     }
     fs->init_flags = flags;
-    atomic_store(&fs->proto_minor, out->minor < in->minor ? out->minor
-                                                          : in->minor);
+    /* The layout of requests from now on (fsp_proto_decode()). */
+    atomic_store(&fs->proto_minor,
+                 (out->minor < in->minor ? out->minor : in->minor) |
+                     ((flags & FUSE_SETXATTR_EXT) ? FSP_PROTO_SETXATTR_EXT
+                                                  : 0));
     /* Kernels before 7.23 expect the short INIT reply. */
     if (in->minor < 23)
         t->out_size = FUSE_COMPAT_22_INIT_OUT_SIZE;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acl.h"
 #include "fs_internal.h"
 #include "txn.h"
 
@@ -248,6 +249,8 @@ int fsp_vol_setattr(struct fsp_txn *t)
                   : t->bits                ? SETATTR_BASIC
                                            : SETATTR_QUERY;
     }
+    if (t->step >= FSP_ACL_CHMOD_READ)
+        return fsp_acl_chmod_step(t);
     rsp = fsp_txn_rsp(t);
     switch (t->step) {
     case SETATTR_SIZE:
@@ -271,14 +274,26 @@ int fsp_vol_setattr(struct fsp_txn *t)
 
 int fsp_vol_setattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    if (rsp->error)
+    const fsp_file_info_t *info = &rsp->file_info;
+    int err;
+
+    if (t->step >= FSP_ACL_CHMOD_READ) {
+        err = fsp_acl_chmod_next(t, rsp);
+        if (err)
+            return err;
+        info = &t->acl->info;
+    } else if (rsp->error) {
         return rsp->error;
-    if (t->step == SETATTR_SIZE && t->bits) {
+    } else if (t->step == SETATTR_SIZE && t->bits) {
         t->step = SETATTR_BASIC;
         return FSP_TXN_CONTINUE;
+    } else if (t->step == SETATTR_BASIC && (t->bits & FSP_SET_MODE) &&
+               fsp_acl_by_fsp(t->fs)) {
+        /* chmod: a stored access ACL follows the new mode. */
+        err = fsp_acl_chmod_begin(t, info);
+        return err ? err : FSP_TXN_CONTINUE;
     }
-    fsp_volume_fill_attr_out(t->fs, t->node->nodeid, &rsp->file_info,
-                             &t->out.attr);
+    fsp_volume_fill_attr_out(t->fs, t->node->nodeid, info, &t->out.attr);
     return 0;
 }
 
@@ -335,10 +350,14 @@ static int make_node(struct fsp_txn *t, uint32_t mode, uint32_t rdev,
 
 int fsp_vol_make_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    if (rsp->error)
-        return rsp->error;
-    return entry_of(t, t->parent, t->in.name, &rsp->file_info,
-                    rsp->file_context);
+    const fsp_file_info_t *info;
+    int err;
+
+    err = fsp_volume_created(t, rsp, &info);
+    if (err)
+        return err;
+    t->ctx_owned = false;       /* entry_of's now */
+    return entry_of(t, t->parent, t->in.name, info, t->ctx);
 }
 
 int fsp_vol_mknod(struct fsp_txn *t)
@@ -526,6 +545,7 @@ void fsp_txn_release(struct fsp_txn *t)
         fs->iface.close(fs, t->ctx);
     free(t->path);
     free(t->path2);
+    free(t->acl);
     fsp_node_put(fs, t->child);
     fsp_node_put(fs, t->other);
     fsp_node_put(fs, t->node);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acl.h"
 #include "fs_internal.h"
 #include "txn.h"
 
@@ -169,15 +170,14 @@ int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     struct fsp_fs *fs = t->fs;
     const struct fuse_create_in *in = t->in.arg;
     struct fuse_open_out *out = &t->out.create.open;
+    const fsp_file_info_t *info;
     struct fsp_node *node;
     int err;
 
-    if (rsp->error)
-        return rsp->error;
-    t->ctx = rsp->file_context;
-    t->ctx_owned = true;
-    node = fsp_node_lookup_child(fs, t->parent, t->in.name, &rsp->file_info,
-                                 true);
+    err = fsp_volume_created(t, rsp, &info);
+    if (err)
+        return err;
+    node = fsp_node_lookup_child(fs, t->parent, t->in.name, info, true);
     if (!node)
         return -ENOMEM;
     t->node = node;             /* the release drops the reference */
@@ -199,14 +199,14 @@ int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
             return -ENOMEM;
         }
         t->ctx_owned = false;
-        err = fsp_passthrough_open(fs, out->fh, rsp->file_info.mode, out);
+        err = fsp_passthrough_open(fs, out->fh, info->mode, out);
         if (err) {
             fsp_handle_release(fs, out->fh); /* closes the context */
             fsp_node_forget(fs, node->nodeid, 1);
             return err;
         }
     }
-    fsp_volume_fill_entry(fs, node, &rsp->file_info, &t->out.create.entry);
+    fsp_volume_fill_entry(fs, node, info, &t->out.create.entry);
     return 0;
 }
 
@@ -404,21 +404,39 @@ static int xattr_node(struct fsp_txn *t, void *callback)
     return fsp_node_meta_ctx(fs, t->node, &t->ctx);
 }
 
+/* SETXATTR: set_xattr(), or for an ACL on a volume with ACLs the steps
+ * of acl.c (the mode follows the ACL). */
 int fsp_vol_setxattr(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_setxattr_in *in = t->in.arg;
     int err;
 
-    err = xattr_node(t, (void *)fs->iface.set_xattr);
-    if (err)
-        return err;
-    if (fs->params.read_only)
-        return -EROFS;
+    if (t->step == 0) {
+        err = xattr_node(t, (void *)fs->iface.set_xattr);
+        if (err)
+            return err;
+        if (fs->params.read_only)
+            return -EROFS;
+        if (fsp_acl_on(fs) && fsp_acl_is_acl_name(t->in.name)) {
+            err = fsp_acl_setxattr_begin(t);
+            if (err)
+                return err;
+        }
+    }
+    if (t->step != 0)
+        return fsp_acl_setxattr_step(t);
     return fsp_txn_called(t, fs->iface.set_xattr(fs, t->ctx, t->in.name,
                                                  t->in.data,
                                                  t->in.data_size,
                                                  (int)in->flags));
+}
+
+int fsp_vol_setxattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (t->step != 0)
+        return fsp_acl_setxattr_next(t, rsp);
+    return rsp->error;
 }
 
 /* GETXATTR (one value) and LISTXATTR (all names) share everything but
@@ -484,4 +502,16 @@ int fsp_vol_removexattr(struct fsp_txn *t)
         return -EROFS;
     return fsp_txn_called(t, fs->iface.remove_xattr(fs, t->ctx,
                                                     t->in.name));
+}
+
+int fsp_vol_removexattr_complete(struct fsp_txn *t,
+                                 const fsp_response_t *rsp)
+{
+    /* Removing an ACL a file does not have succeeds, as on a local file
+     * system (setfacl -b of a file whose ACL is just its mode), when fsp
+     * keeps ACLs and stores none for such files. */
+    if (rsp->error == -ENODATA && fsp_acl_by_fsp(t->fs) &&
+        fsp_acl_is_acl_name(t->in.name))
+        return 0;
+    return rsp->error;
 }

@@ -325,6 +325,33 @@ static void setxattr_value_larger_than_body_is_rejected(void)
     EXPECT_EQ(decode(&m, &req), -EPROTO);
 }
 
+static void setxattr_uses_the_16_byte_header_once_setxattr_ext_is_on(void)
+{
+    struct fuse_msg m;
+    struct fsp_request req;
+    struct fuse_setxattr_in in = {.size = 5, .flags = 2,
+                                  .setxattr_flags =
+                                      FUSE_SETXATTR_ACL_KILL_SGID};
+
+    msg_start(&m, FUSE_SETXATTR, 2);
+    msg_put(&m, &in, sizeof in);
+    msg_str(&m, "system.posix_acl_access");
+    msg_put(&m, "value", 5);
+    msg_end(&m);
+    ASSERT_EQ(fsp_op_decode(m.words, m.len, MINOR | FSP_PROTO_SETXATTR_EXT,
+                            &req),
+              0);
+    EXPECT_EQ(req.arg_size, sizeof in);
+    EXPECT_STREQ(req.name, "system.posix_acl_access");
+    EXPECT_EQ(req.data_size, 5);
+    EXPECT_EQ(((const struct fuse_setxattr_in *)req.arg)->setxattr_flags,
+              FUSE_SETXATTR_ACL_KILL_SGID);
+    /* Without the layout bit the same bytes are the 8-byte form, whose
+     * name would start inside setxattr_flags. */
+    ASSERT_EQ(decode(&m, &req), 0);
+    EXPECT_EQ(req.arg_size, FUSE_COMPAT_SETXATTR_IN_SIZE);
+}
+
 static void getxattr_has_name_listxattr_has_none(void)
 {
     struct fuse_msg m;
@@ -892,6 +919,24 @@ static void init_leaves_atomic_o_trunc_off_when_asked(void)
     EXPECT_TRUE(!(flags & FUSE_ATOMIC_O_TRUNC));
     EXPECT_TRUE(!(out.flags & FUSE_ATOMIC_O_TRUNC));
     EXPECT_TRUE(flags & FUSE_ASYNC_READ); /* the rest is untouched */
+}
+
+static void init_asks_for_posix_acl_with_dont_mask_and_setxattr_ext(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    const uint64_t acl = FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    cfg.posix_acl = true;
+    EXPECT_EQ(fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags),
+              0);
+    EXPECT_EQ(flags & acl, acl);
+    /* A kernel without POSIX_ACL must go on applying the umask itself. */
+    in.flags &= ~(uint32_t)FUSE_POSIX_ACL;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_EQ(flags & (FUSE_POSIX_ACL | FUSE_DONT_MASK), 0);
 }
 
 static void init_asks_for_the_basics_and_never_for_unwanted_flags(void)
@@ -1757,6 +1802,7 @@ static const struct expect_case cases[] = {
        EXPECT_CASE(write_of_zero_bytes_is_well_formed),
        EXPECT_CASE(setxattr_uses_the_8_byte_header_then_name_then_value),
        EXPECT_CASE(setxattr_value_larger_than_body_is_rejected),
+       EXPECT_CASE(setxattr_uses_the_16_byte_header_once_setxattr_ext_is_on),
        EXPECT_CASE(getxattr_has_name_listxattr_has_none),
        EXPECT_CASE(ioctl_input_must_fit_in_the_body),
        EXPECT_CASE(notify_reply_data_must_fit_in_the_body),
@@ -1791,6 +1837,7 @@ static const struct expect_case cases[] = {
        EXPECT_CASE(io_uring_is_negotiated_only_when_offered_and_asked),
        EXPECT_CASE(init_leaves_atomic_o_trunc_off_when_asked),
        EXPECT_CASE(init_asks_for_the_basics_and_never_for_unwanted_flags),
+       EXPECT_CASE(init_asks_for_posix_acl_with_dont_mask_and_setxattr_ext),
        EXPECT_CASE(init_never_takes_more_than_the_kernel_offers),
        EXPECT_CASE(init_minor_is_the_smaller_of_both),
        EXPECT_CASE(init_with_another_major_version_is_eproto_and_says_7),
