@@ -36,16 +36,9 @@ RSS_SLACK_KB=${FSP_STRESS_RSS_SLACK_KB:-8192}
 NDIRS=${FSP_STRESS_DIRS:-3000}
 NFILES=${FSP_STRESS_FILES:-10000}
 
-say() { echo "stress_copy: $*"; }
-in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "0" ] && [ "${CI,,}" != "false" ]; }
-
-if [ ! -e /dev/fuse ]; then
-    if in_ci; then say "FAIL: /dev/fuse is missing and CI is set"; exit 1; fi
-    echo "SKIP: /dev/fuse is missing"; exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (drop_caches, umount)"; exit 77
-fi
+NAME=stress_copy
+. "$(dirname "$0")/script_common.sh"
+require_fuse_and_root "drop_caches, umount"
 case $FS in memfs|ptfs|sqlfs) ;; *) say "FAIL: FSP_TEST_FS=$FS: memfs, ptfs or sqlfs"; exit 1;; esac
 for f in "$DAEMON" "$FSPTOOL" "$MKTREE"; do
     [ -x "$f" ] || { say "FAIL: $f is missing"; exit 1; }
@@ -59,10 +52,7 @@ EXT=$WORK/ext4copy
 BACKING=$WORK/ptfs-source
 LOG=$WORK.$FS.log
 mkdir -p "$MNT" "$EXT" "$BACKING"
-DAEMON_PID=
-FAILED=0
 
-mounted() { awk -v m="$MNT" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 conn_id() { awk -v m="$MNT" '$5 == m { split($3, d, ":"); id = d[2] } END { print id }' /proc/self/mountinfo; }
 
 cleanup() {
@@ -79,22 +69,13 @@ cleanup() {
             umount -l "$MNT" 2>/dev/null
         fi
     fi
-    if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-        for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$DAEMON_PID" 2>/dev/null
-    fi
+    reap_daemon
     mounted || timeout 300 rm -rf "$WORK"
     rm -f "$LOG"
 }
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
 
-fail() { say "FAIL: $*"; FAILED=1; }
-fatal() {
-    say "FAIL: $*"
-    if [ -s "$LOG" ]; then say "$FS log (tail):"; tail -n 20 "$LOG"; fi
-    exit 1
-}
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status" 2>/dev/null || echo "?"; }
@@ -111,14 +92,7 @@ ARGS=(-f)
 [ -n "$FS_OPTS" ] && ARGS+=(-o "${FS_OPTS#,}")
 [ "$FS" = ptfs ] && ARGS+=("$BACKING")
 [ "$FS" = sqlfs ] && ARGS+=("$WORK/volume.sqlite")
-"$DAEMON" "${ARGS[@]}" "$MNT" >"$LOG" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 1000); do
-    mounted && break
-    kill -0 "$DAEMON_PID" 2>/dev/null || fatal "$FS exited before mounting"
-    sleep 0.01
-done
-mounted || fatal "$FS did not mount $MNT within 10 s"
+start_daemon "${ARGS[@]}" "$MNT"
 say "$FS ${ARGS[*]} $MNT"
 timeout 10 stat "$MNT" >/dev/null || fatal "stat of the fresh mount"
 
@@ -202,14 +176,7 @@ else
 fi
 
 # 6. unmount: the daemon exits 0
-timeout 10 umount "$MNT" || fail "umount"
-STATUS=timeout
-for _ in $(seq 100); do
-    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then wait "$DAEMON_PID"; STATUS=$?; break; fi
-    sleep 0.05
-done
-[ "$STATUS" = 0 ] || fail "$FS exit status after umount: $STATUS"
-DAEMON_PID=
+stop_daemon
 
 say "SUMMARY: $FS${FS_OPTS:+ -o ${FS_OPTS#,}}, $NDIRS dirs + $NFILES files:" \
     "cp -a onto ${T_MEMFS}s, inside ${T_INSIDE}s, ext4 ${T_EXT4}s; rm -rf ${T_RM}s;" \

@@ -43,16 +43,9 @@ DAEMON=$BIN/$FS
 OTHER=1001      # a user outside every group below
 GROUP=1002
 
-say() { echo "tree_copy: $*"; }
-in_ci() { [ -n "${CI:-}" ] && [ "${CI}" != "0" ] && [ "${CI,,}" != "false" ]; }
-
-if [ ! -e /dev/fuse ]; then
-    if in_ci; then say "FAIL: /dev/fuse is missing and CI is set"; exit 1; fi
-    echo "SKIP: /dev/fuse is missing"; exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root (owners, tmpfs, setpriv)"; exit 77
-fi
+NAME=tree_copy
+. "$(dirname "$0")/script_common.sh"
+require_fuse_and_root "owners, tmpfs, setpriv"
 case $FS in memfs|ptfs) ;; *) say "FAIL: FSP_TEST_FS=$FS: memfs or ptfs"; exit 1;; esac
 for tool in getfacl setfacl getfattr setfattr rsync tar setpriv python3; do
     command -v "$tool" >/dev/null ||
@@ -71,33 +64,20 @@ REF=$WORK/ref             # tmpfs, or an ext4 directory
 BACKING=$WORK/ptfs-source
 LOG=$WORK.$FS.log
 mkdir -p "$SRC" "$MNT" "$REF" "$BACKING"
-DAEMON_PID=
-FAILED=0
-
-mounted() { awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 
 cleanup() {
     trap - EXIT INT TERM
-    if mounted "$MNT"; then
+    if mounted; then
         timeout 10 umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
     fi
-    if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-        for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$DAEMON_PID" 2>/dev/null
-    fi
+    reap_daemon
     mounted "$REF" && umount "$REF"
-    [ -n "${FSP_KEEP:-}" ] || mounted "$MNT" || mounted "$REF" || timeout 120 rm -rf "$WORK"
+    [ -n "${FSP_KEEP:-}" ] || mounted || mounted "$REF" || timeout 120 rm -rf "$WORK"
     rm -f "$LOG"
 }
 trap cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
 
-fail() { say "FAIL: $*"; FAILED=1; }
-fatal() {
-    say "FAIL: $*"
-    if [ -s "$LOG" ]; then say "$FS log (tail):"; tail -n 20 "$LOG"; fi
-    exit 1
-}
 as_other() { timeout 20 setpriv --reuid=$OTHER --regid=$OTHER --clear-groups "$@"; }
 
 # ---- 1. the source tree ------------------------------------------------
@@ -266,14 +246,7 @@ else
     REF_NAME=ext4
     ARGS=(-f -o "allow_other${FS_OPTS}" "$BACKING")
 fi
-"$DAEMON" "${ARGS[@]}" "$MNT" >"$LOG" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 1000); do
-    mounted "$MNT" && break
-    kill -0 "$DAEMON_PID" 2>/dev/null || fatal "$FS exited before mounting"
-    sleep 0.01
-done
-mounted "$MNT" || fatal "$FS did not mount $MNT within 10 s"
+start_daemon "${ARGS[@]}" "$MNT"
 say "$FS ${ARGS[*]} $MNT, against $REF_NAME"
 
 for how in cp tar rsync; do
@@ -320,14 +293,7 @@ for fact in "read granted ok" "read denied failed" "write granted failed" \
     grep -qxF "$fact" "$WORK/rules.$FS" || fail "rules on $FS: no line '$fact'"
 done
 
-timeout 10 umount "$MNT" || fail "umount"
-STATUS=timeout
-for _ in $(seq 100); do
-    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then wait "$DAEMON_PID"; STATUS=$?; break; fi
-    sleep 0.05
-done
-[ "$STATUS" = 0 ] || fail "$FS exit status after umount: $STATUS"
-DAEMON_PID=
+stop_daemon
 
 if [ "$FAILED" = 0 ]; then say "PASS"; exit 0; fi
 say "FAILED"

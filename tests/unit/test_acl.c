@@ -21,6 +21,15 @@ static size_t acl_bytes(unsigned char *buf, const struct fsp_acl_entry *e,
     return fsp_acl_format(&acl, buf);
 }
 
+/* @acl parsed from the bytes of @n entries @e, which must be valid. */
+static void parse_valid(const struct fsp_acl_entry *e, size_t n,
+                        struct fsp_acl *acl)
+{
+    unsigned char buf[FSP_ACL_MAX_SIZE];
+
+    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, e, n), acl), 0);
+}
+
 #define U FSP_ACL_UNDEFINED_ID
 
 static const struct fsp_acl_entry minimal_0640[] = {
@@ -75,10 +84,9 @@ static void parse_sorts_entries_by_tag_then_id(void)
         {FSP_ACL_MASK, 7, U},      {FSP_ACL_USER, 5, 1000},
         {FSP_ACL_GROUP_OBJ, 4, U}, {FSP_ACL_USER_OBJ, 6, U},
     };
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, shuffled, 6), &acl), 0);
+    parse_valid(shuffled, 6, &acl);
     EXPECT_EQ(acl.e[0].tag, FSP_ACL_USER_OBJ);
     EXPECT_EQ(acl.e[1].id, 1000);
     EXPECT_EQ(acl.e[2].id, 2000);
@@ -138,33 +146,30 @@ static void a_header_alone_is_an_empty_acl(void)
 
 static void a_minimal_acl_is_equivalent_to_its_mode(void)
 {
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
     uint32_t perm = 0;
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, minimal_0640, 3), &acl), 0);
+    parse_valid(minimal_0640, 3, &acl);
     EXPECT_TRUE(fsp_acl_equiv_mode(&acl, &perm));
     EXPECT_EQ(perm, 0640);
 }
 
 static void an_extended_acl_gives_the_mask_as_group_bits(void)
 {
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
     uint32_t perm = 0;
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, extended, 6), &acl), 0);
+    parse_valid(extended, 6, &acl);
     EXPECT_FALSE(fsp_acl_equiv_mode(&acl, &perm));
     EXPECT_EQ(perm, 0751);      /* user rwx, mask r-x, other --x */
 }
 
 static void chmod_sets_owner_mask_and_other_but_not_group_obj(void)
 {
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
     uint32_t perm = 0;
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, extended, 6), &acl), 0);
+    parse_valid(extended, 6, &acl);
     fsp_acl_chmod(&acl, 0640);
     EXPECT_EQ(acl.e[0].perm, 6); /* user:: */
     EXPECT_EQ(acl.e[1].perm, 7); /* user:1000: unchanged */
@@ -177,21 +182,19 @@ static void chmod_sets_owner_mask_and_other_but_not_group_obj(void)
 
 static void chmod_without_mask_sets_group_obj(void)
 {
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, minimal_0640, 3), &acl), 0);
+    parse_valid(minimal_0640, 3, &acl);
     fsp_acl_chmod(&acl, 0755);
     EXPECT_EQ(acl.e[1].perm, 5);
 }
 
 static void inheritance_masks_the_default_acl_with_the_create_mode(void)
 {
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
     uint32_t mode = 0100666;    /* open(O_CREAT, 0666) */
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, extended, 6), &acl), 0);
+    parse_valid(extended, 6, &acl);
     EXPECT_FALSE(fsp_acl_create_masq(&acl, &mode));
     /* user rwx & rw-, mask r-x & rw-, other --x & rw- */
     EXPECT_EQ(mode, 0100640);
@@ -208,11 +211,10 @@ static void inheriting_a_minimal_default_acl_is_just_a_mode(void)
         {FSP_ACL_GROUP_OBJ, 7, U},
         {FSP_ACL_OTHER, 5, U},
     };
-    unsigned char buf[FSP_ACL_MAX_SIZE];
     struct fsp_acl acl;
     uint32_t mode = 040755;     /* mkdir(0755): the umask does not apply */
 
-    ASSERT_EQ(fsp_acl_parse(buf, acl_bytes(buf, def, 3), &acl), 0);
+    parse_valid(def, 3, &acl);
     EXPECT_TRUE(fsp_acl_create_masq(&acl, &mode));
     EXPECT_EQ(mode, 040755);
 }
