@@ -129,7 +129,13 @@ enum fsp_posix_acl {
      * - in a set-group-ID directory a new file takes the directory's
      *   group, and a new directory is set-group-ID too (ci->gid, ci->mode);
      * - an ACL set by a caller outside the file's group and without
-     *   CAP_FSETID clears the file's set-group-ID bit.
+     *   CAP_FSETID clears the file's set-group-ID bit;
+     * - removing an ACL the file does not have succeeds.
+     * Setting an access ACL also needs get_file_info(), set_basic_info()
+     * and remove_xattr() (-EOPNOTSUPP without them). Each step is a
+     * callback of its own and may complete later (FSP_PENDING). If
+     * setting a new file's ACL fails, the request fails, but the file
+     * has been made.
      */
     FSP_POSIX_ACL_FSP = 1,
     /**
@@ -251,11 +257,19 @@ typedef struct fsp_volume_params {
 typedef struct fsp_create_info {
     uint32_t mode;            /**< type bits (S_IFREG, S_IFDIR, S_IFLNK,
                                    S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK) and
-                                   permissions, umask already applied */
+                                   permissions, umask already applied
+                                   (with posix_acl by fsp, or masked by
+                                   the directory's default ACL instead;
+                                   a directory made in a set-group-ID
+                                   one has S_ISGID with
+                                   FSP_POSIX_ACL_FSP) */
     uint32_t rdev;            /**< device number for S_IFCHR / S_IFBLK */
     uint32_t uid;             /**< owner: the caller's fsuid */
-    uint32_t gid;             /**< group: the caller's fsgid; a file system
-                                   with setgid directories overrides it */
+    uint32_t gid;             /**< group: the caller's fsgid, or with
+                                   FSP_POSIX_ACL_FSP the directory's if
+                                   it is set-group-ID; otherwise a file
+                                   system with set-group-ID directories
+                                   overrides it */
     int flags;                /**< open(2) flags for S_IFREG (O_RDWR, ...) */
     const char *link_target;  /**< target for S_IFLNK, as written */
 } fsp_create_info_t;
