@@ -717,6 +717,17 @@ enum fsp_notify_bits {
     /** The file's data changed: the kernel drops its cached pages (and
      *  its attributes). */
     FSP_NOTIFY_DATA = 1 << 2,
+    /** The name was removed and the file it named is gone: the kernel
+     *  drops the name even while it is in use (a process's current
+     *  directory, say) and takes the file as unlinked, so its link count
+     *  reads 0 through descriptors still open (FUSE_NOTIFY_DELETE). Where
+     *  the kernel knows no file under the name, this is FSP_NOTIFY_ENTRY. */
+    FSP_NOTIFY_DELETE = 1 << 3,
+    /** Nothing changed, but the volume wants the kernel to forget the file
+     *  if nobody uses it: unused cached names of it are dropped and the
+     *  kernel sends FORGET (FUSE_NOTIFY_PRUNE, protocol 7.45; older
+     *  kernels ignore it). Frees the node's memory on both sides. */
+    FSP_NOTIFY_PRUNE = 1 << 4,
 };
 
 /**
@@ -737,6 +748,79 @@ enum fsp_notify_bits {
  *         running
  */
 FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what);
+
+/**
+ * Put data into the kernel's page cache of a file, as if it had been read
+ * (FUSE_NOTIFY_STORE): a volume that learns of new contents (from a
+ * server, say) hands them over so that the next read costs no request. If
+ * the data reaches past the file's cached size, the kernel grows the size.
+ * Asynchronous and safe from any thread, like fsp_fs_notify(); @p data is
+ * copied.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  where the data goes in the file
+ * @param data    the bytes; not NULL unless @p size is 0
+ * @param size    how many, at most the volume's negotiated max_write
+ * @return 0 (queued, or the kernel has not cached the file, which then
+ *         costs nothing); -EINVAL for a bad path, NULL data or a size
+ *         over max_write; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_store(fsp_fs_t *fs, const char *path,
+                                uint64_t offset, const void *data,
+                                size_t size);
+
+/**
+ * What fsp_fs_notify_retrieve() found, called once per retrieve, on a
+ * thread of fsp's (a worker, or the notify thread for an error).
+ *
+ * @param fs      the volume
+ * @param ctx     the retrieve's @p ctx
+ * @param error   0, or -ENOENT when the kernel has not cached the file,
+ *                -EINVAL when it is not a regular file, -ECANCELED when
+ *                the volume stopped first
+ * @param offset  where @p data starts in the file
+ * @param data    the cached bytes from @p offset on, up to the first page
+ *                the kernel does not have (so possibly none); valid only
+ *                during the call
+ * @param size    how many bytes
+ */
+typedef void fsp_retrieve_done_t(fsp_fs_t *fs, void *ctx, int error,
+                                 uint64_t offset, const void *data,
+                                 size_t size);
+
+/**
+ * Ask the kernel for what it has cached of a file's data
+ * (FUSE_NOTIFY_RETRIEVE): a write-back volume can read dirty pages back,
+ * a coherent one can compare. The kernel answers with a NOTIFY_REPLY
+ * request, and fsp calls @p done with it. Asynchronous and safe from any
+ * thread; @p done is called exactly once whenever this returns 0.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  the first byte wanted
+ * @param size    how many bytes at most (the kernel caps it at max_write)
+ * @param done    called with the result; not NULL
+ * @param ctx     passed to @p done
+ * @return 0 (@p done will be called); -EINVAL for a bad path or NULL
+ *         @p done; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
+                                   uint64_t offset, size_t size,
+                                   fsp_retrieve_done_t *done, void *ctx);
+
+/**
+ * Tell the kernel that every name it has cached may be stale
+ * (FUSE_NOTIFY_INC_EPOCH, protocol 7.44): after a reconnection to a
+ * server, or a snapshot switch, one call instead of a walk. Names are
+ * looked up again on next use; open files and cached data stay.
+ * Asynchronous and safe from any thread.
+ *
+ * @param fs  a started volume
+ * @return 0 (queued); -EOPNOTSUPP when the kernel's protocol is older than
+ *         7.44; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_epoch(fsp_fs_t *fs);
 
 /**
  * Compare two names (one path component each, or two whole paths) the

@@ -205,7 +205,7 @@ static const struct fsp_op op_table[] = {
     [FUSE_NOTIFY_REPLY] = {"NOTIFY_REPLY",
         {sizeof(struct fuse_notify_retrieve_in), FSP_TAIL_RETRIEVE,
          NO_REPLY, false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_notify_reply, NULL, NULL, NULL, NULL, false,
         fsp_describe_notify_reply},
     [FUSE_BATCH_FORGET] = {"BATCH_FORGET",
         {sizeof(struct fuse_batch_forget_in), FSP_TAIL_FORGETS, NO_REPLY,

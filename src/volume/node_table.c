@@ -658,14 +658,16 @@ void fsp_node_paths_wait(struct fsp_fs *fs)
     }
 }
 
-int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
+int fsp_node_cached_path(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *out)
 {
     struct fsp_node_table *t = &fs->nodes;
     struct fsp_node *dir = t->root, *node = t->root;
     struct fsp_name *nm = NULL;
-    char component[NAME_MAX + 1];
     const char *p = path;
+    int err = 0;
 
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&t->lock);
     /* Walk the names the kernel knows; where the walk leaves them, the
      * kernel has nothing cached below, except a name in the last known
@@ -680,32 +682,28 @@ int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
             break;
         end = strchrnul(p, '/');
         len = (size_t)(end - p);
-        if (len > NAME_MAX)
+        if (len > NAME_MAX) {
+            err = -ENAMETOOLONG;
             goto out;
+        }
         if (!node)
             goto out; /* a directory in the path is unknown */
-        memcpy(component, p, len);
-        component[len] = '\0';
+        memcpy(out->name, p, len);
+        out->name[len] = '\0';
         dir = node;
-        nm = find_name(fs, dir, component);
+        nm = find_name(fs, dir, out->name);
         node = nm ? nm->node : NULL;
         p = end;
     }
     if (node == t->root && !nm) {
-        /* "/": only attributes and data apply. */
-        if (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA))
-            fsp_notify_queue_inode(fs, FUSE_ROOT_ID,
-                                   (what & FSP_NOTIFY_DATA) != 0);
+        out->node = FUSE_ROOT_ID; /* "/": no name, no parent */
         goto out;
     }
-    if (what & FSP_NOTIFY_ENTRY)
-        fsp_notify_queue_entry(fs, dir->nodeid, component);
-    if (node && (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA)))
-        fsp_notify_queue_inode(fs, node->nodeid,
-                               (what & FSP_NOTIFY_DATA) != 0);
+    out->parent = dir->nodeid;
+    out->node = node ? node->nodeid : 0;
 out:
     pthread_mutex_unlock(&t->lock);
-    return 0;
+    return err;
 }
 
 #define META_OPEN_ATTEMPTS 8

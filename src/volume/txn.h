@@ -203,6 +203,9 @@ fsp_execute_fn fsp_vol_lookup, fsp_vol_forget, fsp_vol_batch_forget,
     fsp_vol_getxattr, fsp_vol_listxattr, fsp_vol_removexattr,
     fsp_vol_readdir, fsp_vol_readdirplus, fsp_vol_init, fsp_vol_destroy;
 
+/* Notification replies (notify.c): the kernel's answer to a retrieve. */
+fsp_execute_fn fsp_vol_notify_reply;
+
 /* ---- complete functions ---- */
 
 fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,

@@ -9,6 +9,7 @@
 #ifndef FSP_VOLUME_H
 #define FSP_VOLUME_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -207,9 +208,20 @@ void fsp_node_paths_wait(struct fsp_fs *fs);
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,
                      const char *newname, unsigned flags);
-/* fsp_fs_notify(): queue the invalidations @what (FSP_NOTIFY_* bits) of
- * @path for what the kernel has cached of it. Returns 0. */
-int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what);
+/* What the kernel may have cached of a path (for notifications). */
+struct fsp_cached_path {
+    uint64_t parent;            /* the directory holding the last name, as
+                                   far as the kernel knows it; 0 for "/" or
+                                   when a directory on the way is unknown */
+    uint64_t node;              /* the file the path names, or 0 when the
+                                   kernel has not looked it up */
+    char name[NAME_MAX + 1];    /* the last name ("" for "/") */
+};
+/* Resolve @path (absolute) through the names the kernel has looked up.
+ * Node ids are never reused, so a stale id only makes the kernel answer
+ * ENOENT. Returns 0, or -ENAMETOOLONG for a name over NAME_MAX. */
+int fsp_node_cached_path(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *out);
 /* The node's attributes-only file context, opened on first use. */
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
 /* Make @ctx (just opened, or from create()) the meta context of @node; if
