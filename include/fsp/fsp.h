@@ -191,6 +191,22 @@ typedef struct fsp_volume_params {
      * shows the channel in use ("io_uring" or "dev").
      */
     bool io_uring;
+
+    /**
+     * Seconds the kernel waits for the answer to any request before it
+     * gives up on the volume and aborts the connection (FUSE_REQUEST_TIMEOUT,
+     * protocol 7.43): a volume whose server stops answering then fails its
+     * callers instead of hanging them (ECONNABORTED for the requests in
+     * flight, ENOTCONN after), and the dispatcher stops. The kernel checks
+     * about every 15 s, so the abort comes up to that much after the
+     * limit; it also caps the value by /proc/sys/fs/fuse/max_request_timeout
+     * when that is set. A volume that pends requests for long on purpose
+     * (a blocking lock) must not set it below that wait. 0 (the default):
+     * no limit of the volume's own (the kernel's
+     * /proc/sys/fs/fuse/default_request_timeout applies). Kernels without
+     * the feature ignore it.
+     */
+    uint16_t request_timeout_s;
 } fsp_volume_params_t;
 
 /**

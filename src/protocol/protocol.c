@@ -295,6 +295,8 @@ static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
         want |= FUSE_OVER_IO_URING;
     if (cfg->handle_killpriv_v2)
         want |= FUSE_HANDLE_KILLPRIV_V2;
+    if (cfg->request_timeout_s)
+        want |= FUSE_REQUEST_TIMEOUT;
     return want;
 }
 
@@ -373,6 +375,9 @@ int fsp_proto_negotiate_init(const struct fuse_init_in *in, size_t in_size,
         if (out->max_stack_depth > MAX_STACK_DEPTH_LIMIT)
             out->max_stack_depth = MAX_STACK_DEPTH_LIMIT;
     }
+
+    if (flags & FUSE_REQUEST_TIMEOUT)
+        out->request_timeout = cfg->request_timeout_s;
 
     out->flags = (uint32_t)flags;
     /* Bits 32..63 are only in @flags if the kernel offered FUSE_INIT_EXT

@@ -134,6 +134,7 @@ int fsp_vol_init(struct fsp_txn *t)
     /* Without it every passthrough write asks GETXATTR security.capability
      * first (see passthrough.c). */
     cfg.handle_killpriv_v2 = cfg.passthrough;
+    cfg.request_timeout_s = fs->params.request_timeout_s;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);
