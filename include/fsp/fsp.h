@@ -207,6 +207,20 @@ typedef struct fsp_volume_params {
      * the feature ignore it.
      */
     uint16_t request_timeout_s;
+
+    /**
+     * Let the volume be seen through idmapped mounts (FUSE_ALLOW_IDMAP,
+     * Linux 6.12): mount_setattr(2) with MOUNT_ATTR_IDMAP may then make
+     * views of it whose owners are shifted through a user namespace's
+     * mapping, and the kernel maps the owner it sends in CREATE, MKDIR,
+     * MKNOD and SYMLINK (fsp_create_info_t's uid and gid). The price: in
+     * every other request the kernel no longer says who asks, so
+     * fsp_fs_operation_context() reports uid and gid FSP_UNKNOWN_ID there.
+     * Only with default_permissions (the kernel's checks are what make the
+     * views safe); ignored without it. Off by default; memfs, ptfs and
+     * sqlfs set it.
+     */
+    bool allow_idmap;
 } fsp_volume_params_t;
 
 /**
@@ -638,10 +652,13 @@ typedef struct fsp_fs_interface {
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */
+/** The uid or gid of a caller the kernel does not name (allow_idmap). */
+#define FSP_UNKNOWN_ID UINT32_MAX
+
 typedef struct fsp_operation_context {
     uint64_t hint; /**< names the request in fsp_fs_send_response() */
-    uint32_t uid;  /**< caller's fsuid */
-    uint32_t gid;  /**< caller's fsgid */
+    uint32_t uid;  /**< caller's fsuid, or FSP_UNKNOWN_ID (allow_idmap) */
+    uint32_t gid;  /**< caller's fsgid, or FSP_UNKNOWN_ID (allow_idmap) */
     uint32_t pid;  /**< caller's thread group id */
 } fsp_operation_context_t;
 

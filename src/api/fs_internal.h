@@ -51,6 +51,8 @@ struct fsp_fs {
     char *source;
 
     struct fsp_mount *mount;    /* the channel layer's (mount.h) */
+    struct fsp_channel *mount_channel; /* served INIT during mount(2)
+                                          (synchronous INIT), or NULL */
     struct fsp_kernel_port kernel;
     char error_message[512];
 

@@ -135,10 +135,9 @@ int fsp_vol_init(struct fsp_txn *t)
      * first (see passthrough.c). */
     cfg.handle_killpriv_v2 = cfg.passthrough;
     cfg.request_timeout_s = fs->params.request_timeout_s;
-    /* Idmapped mounts: the kernel then maps owners itself, which it can
-     * only with its own permission checks (it refuses the INIT reply
-     * otherwise). */
-    cfg.allow_idmap = fs->params.default_permissions;
+    /* Idmapped mounts: only with the kernel's own permission checks (it
+     * refuses the INIT reply otherwise). */
+    cfg.allow_idmap = fs->params.allow_idmap && fs->params.default_permissions;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);

@@ -7,10 +7,14 @@
  *     container runtimes make them;
  *   - NFS export, refused cleanly (FUSE_NO_EXPORT_SUPPORT): node ids do not
  *     survive a restart, so file handles that open files are refused,
- *     while the identifiers fanotify uses still work.
+ *     while the identifiers fanotify uses still work;
+ *   - synchronous INIT (FUSE_DEV_IOC_SYNC_INIT): INIT is answered during
+ *     mount(2), by a volume of this file's own.
  */
 #define _GNU_SOURCE
 #include "harness.h"
+
+#include <fsp/fsp.h>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -178,10 +182,113 @@ static void nfs_export_is_refused_but_fanotify_ids_work(void)
     EXPECT_TRUE(h.fh.handle_bytes > 0);
 }
 
+/* A volume of one empty directory, to watch its INIT. */
+static int root_only_info(fsp_fs_t *fs, const char *path,
+                          fsp_file_info_t *info)
+{
+    (void)fs;
+    if (strcmp(path, "/") != 0)
+        return -ENOENT;
+    memset(info, 0, sizeof *info);
+    info->mode = S_IFDIR | 0755;
+    info->nlink = 2;
+    return 0;
+}
+
+static const fsp_fs_interface_t root_only = {
+    .get_file_info_by_name = root_only_info,
+};
+
+/* Requests the kernel has queued for the mount at @mnt and not yet seen
+ * answered (/sys/fs/fuse/connections/N/waiting), or -1. */
+static int requests_waiting(const char *mnt)
+{
+    struct h_mountinfo mi;
+    char path[96], text[32];
+    ssize_t n;
+
+    if (!h_mountinfo_find(mnt, &mi))
+        return -1;
+    snprintf(path, sizeof path, "/sys/fs/fuse/connections/%u/waiting",
+             mi.minor);
+    n = h_read_file(path, text, sizeof text - 1);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    return atoi(text);
+}
+
+/* Mount the volume (io_uring asked or not), report how many requests wait
+ * right after fsp_fs_mount() returns, before any worker runs; then serve
+ * until unmounted. */
+static void __attribute__((noreturn)) serve_root_only(const char *mnt,
+                                                      bool io_uring, int out)
+{
+    fsp_volume_params_t params;
+    fsp_fs_t *fs = NULL;
+    int waiting, err;
+
+    fsp_volume_params_init(&params);
+    params.fs_name = "rootonly";
+    params.io_uring = io_uring;
+    err = fsp_fs_create(&params, &root_only, NULL, &fs);
+    if (!err)
+        err = fsp_fs_mount(fs, mnt);
+    waiting = err ? -2 : requests_waiting(mnt);
+    if (write(out, &waiting, sizeof waiting) != sizeof waiting || err)
+        _exit(2);
+    err = fsp_fs_start(fs, 1);
+    if (!err)
+        err = fsp_fs_wait(fs);
+    fsp_fs_delete(fs);
+    _exit(err ? 3 : 0);
+}
+
+/* How many requests waited after fsp_fs_mount() for a volume mounted
+ * with @io_uring asked; -1 on a failure (recorded). */
+static int waiting_after_mount(bool io_uring)
+{
+    char mnt[300];
+    int pipefd[2], waiting = -1, st = -1, slot;
+    pid_t pid;
+
+    snprintf(mnt, sizeof mnt, "%s/%s", h_root, io_uring ? "u" : "d");
+    if (mkdir(mnt, 0755) != 0 || pipe(pipefd) != 0) {
+        ADD_FAILURE("mkdir %s or pipe: %s", mnt, expect_errname(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        serve_root_only(mnt, io_uring, pipefd[1]);
+    }
+    close(pipefd[1]);
+    slot = h_register(mnt, pid, NULL);
+    if (read(pipefd[0], &waiting, sizeof waiting) != sizeof waiting)
+        ADD_FAILURE("the volume on %s reported nothing", mnt);
+    close(pipefd[0]);
+    EXPECT_OK(umount2(mnt, 0));
+    EXPECT_EQ(h_waitpid_timeout(pid, &st, 10), pid);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    h_unregister(slot);
+    return waiting;
+}
+
+static void init_is_answered_during_the_mount_where_the_kernel_can(void)
+{
+    /* The kernel has the ioctl (6.18): INIT is answered before mount(2)
+     * returns, so nothing waits. */
+    EXPECT_EQ(waiting_after_mount(false), 0);
+    /* io_uring volumes answer INIT later (their rings must exist first):
+     * INIT waits for the workers. */
+    EXPECT_EQ(waiting_after_mount(true), 1);
+}
+
 static const struct h_case cases[] = {
     /* allow_other: uid 10000 is not the user who mounted. */
     H_CASE(idmapped_mount_shows_and_stores_owners_through_the_mapping, "allow_other", H_DAEMON),
     H_CASE(nfs_export_is_refused_but_fanotify_ids_work, NULL, H_DAEMON),
+    H_CASE(init_is_answered_during_the_mount_where_the_kernel_can, NULL, H_DAEMON | H_NOMOUNT),
 };
 
 int main(int argc, char **argv)
