@@ -263,6 +263,12 @@ enum fsp_open_flags {
 enum fsp_rename_flags {
     FSP_RENAME_NOREPLACE = 1 << 0, /**< fail with EEXIST if new_path exists */
     FSP_RENAME_EXCHANGE = 1 << 1,  /**< swap the two names atomically */
+    /** In the same atomic step, leave at path a whiteout: a character
+     *  device 0:0 (RENAME_WHITEOUT), which overlayfs reads as "deleted in
+     *  this layer"; it needs one to use the volume as its upper layer.
+     *  Never with FSP_RENAME_EXCHANGE. A file system without whiteouts
+     *  answers -EINVAL. */
+    FSP_RENAME_WHITEOUT = 1 << 2,
 };
 
 /** Flags for write(). */
@@ -501,10 +507,12 @@ typedef struct fsp_fs_interface {
      * Without flags an existing new_path is replaced (a directory only by
      * an empty directory: -ENOTEMPTY, -EISDIR, -ENOTDIR otherwise).
      * Needs open() too (see above).
-     * @param flags  FSP_RENAME_NOREPLACE or FSP_RENAME_EXCHANGE
+     * @param flags  FSP_RENAME_NOREPLACE, FSP_RENAME_EXCHANGE,
+     *               FSP_RENAME_WHITEOUT (alone or with NOREPLACE)
      * @return 0, -EEXIST (NOREPLACE), -ENOENT (EXCHANGE with no
      *         new_path), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EINVAL (a
-     *         directory into itself), ...
+     *         directory into itself, or flags the file system does not
+     *         support), ...
      */
     int (*rename)(fsp_fs_t *fs, void *file_ctx, const char *path,
                   const char *new_path, unsigned flags);

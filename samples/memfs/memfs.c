@@ -621,15 +621,41 @@ static int check_replace(const struct memfs_node *node,
     return 0;
 }
 
+/* The whiteout RENAME_WHITEOUT leaves behind: a character device 0:0,
+ * which overlayfs reads as "deleted in this layer", under @p entry's name,
+ * owned as the file that moved away. Not yet in a directory. */
+static int new_whiteout(struct memfs *m, const struct memfs_dirent *entry,
+                        struct memfs_dirent **out)
+{
+    struct memfs_node *node;
+    int err;
+
+    *out = NULL;
+    err = memfs_node_new(m, S_IFCHR, &node);
+    if (err < 0)
+        return err;
+    node->uid = entry->node->uid;
+    node->gid = entry->node->gid;
+    node->rdev = 0;
+    *out = memfs_dirent_new(entry->name, entry->name_len, node);
+    if (!*out) {
+        memfs_node_destroy(m, node);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* rename without EXCHANGE: @p entry (in @p dir) moves to the name
- * new_name in @p new_dir, replacing @p new_entry if there is one. */
+ * new_name in @p new_dir, replacing @p new_entry if there is one; with
+ * FSP_RENAME_WHITEOUT a whiteout takes the old name. */
 static int rename_move(struct memfs *m, struct memfs_node *dir,
                        struct memfs_dirent *entry, struct memfs_node *new_dir,
                        const char *new_name, size_t new_name_len,
-                       struct memfs_dirent *new_entry, bool noreplace)
+                       struct memfs_dirent *new_entry, unsigned flags)
 {
     struct memfs_node *node = entry->node;
-    struct memfs_dirent *moved;
+    struct memfs_dirent *moved, *whiteout = NULL;
+    bool noreplace = flags & FSP_RENAME_NOREPLACE;
     int err;
 
     /*
@@ -654,17 +680,29 @@ static int rename_move(struct memfs *m, struct memfs_node *dir,
         if (err < 0)
             return err;
     }
-    /* The one allocation comes first: past it nothing can fail, so the
+    /* The allocations come first: past them nothing can fail, so the
      * rename is all or nothing. */
+    if (flags & FSP_RENAME_WHITEOUT) {
+        err = new_whiteout(m, entry, &whiteout);
+        if (err < 0)
+            return err;
+    }
     moved = memfs_dirent_new(new_name, new_name_len, node);
-    if (!moved)
+    if (!moved) {
+        if (whiteout) {
+            memfs_node_destroy(m, whiteout->node);
+            free(whiteout);
+        }
         return -ENOMEM;
+    }
 
     if (new_entry)
         drop_name(m, new_dir, new_entry);
     memfs_dirmap_remove(&dir->entries, entry->name, entry->name_len);
     free(entry);
     memfs_dirmap_insert(&new_dir->entries, moved);
+    if (whiteout)
+        add_name(dir, whiteout);
     /* A directory's ".." follows it: the subdirectory link moves from the
      * old parent to the new one. */
     if (S_ISDIR(node->mode) && dir != new_dir) {
@@ -734,8 +772,10 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
     /* As in unlink, the paths name the entries; file_ctx (the node at
      * path) is not needed. */
     (void)file_ctx;
-    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE)) ||
-        flags == (FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                             FSP_RENAME_WHITEOUT)) ||
+        ((flags & FSP_RENAME_EXCHANGE) &&
+         (flags & (FSP_RENAME_NOREPLACE | FSP_RENAME_WHITEOUT))))
         return -EINVAL;
 
     memfs_write_lock(m);
@@ -759,7 +799,7 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         err = rename_exchange(dir, entry, new_dir, new_entry);
     else
         err = rename_move(m, dir, entry, new_dir, new_name, new_name_len,
-                          new_entry, flags & FSP_RENAME_NOREPLACE);
+                          new_entry, flags);
 out:
     memfs_unlock(m);
     return err;

@@ -650,6 +650,8 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         rflags |= RENAME_NOREPLACE;
     if (flags & FSP_RENAME_EXCHANGE)
         rflags |= RENAME_EXCHANGE;
+    if (flags & FSP_RENAME_WHITEOUT)
+        rflags |= RENAME_WHITEOUT; /* SOURCE makes it (ext4, xfs, tmpfs) */
     err = ptfs_open_parent(p, path, &dir_fd, name, &found);
     if (err < 0)
         goto out;

@@ -426,8 +426,9 @@ static int do_rename(struct fsp_txn *t, uint64_t newdir, unsigned flags)
     err = hold_node(t, newdir, &t->other);
     if (err)
         return err;
-    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
-        return -EINVAL;         /* RENAME_WHITEOUT and the unknown */
+    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                            FSP_RENAME_WHITEOUT))
+        return -EINVAL;         /* unknown flags */
     t->path = fsp_volume_path_to_change(fs, t->parent, t->in.name, &err);
     if (!t->path)
         return err;
@@ -481,7 +482,10 @@ int fsp_vol_rename2(struct fsp_txn *t)
         flags |= FSP_RENAME_NOREPLACE;
     if (in->flags & RENAME_EXCHANGE)
         flags |= FSP_RENAME_EXCHANGE;
-    if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+    if (in->flags & RENAME_WHITEOUT)
+        flags |= FSP_RENAME_WHITEOUT;
+    if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+                                RENAME_WHITEOUT))
         flags |= 1u << 31;      /* unknown: do_rename answers EINVAL */
     return do_rename(t, in->newdir, flags);
 }

@@ -9,7 +9,9 @@
  *     survive a restart, so file handles that open files are refused,
  *     while the identifiers fanotify uses still work;
  *   - synchronous INIT (FUSE_DEV_IOC_SYNC_INIT): INIT is answered during
- *     mount(2), by a volume of this file's own.
+ *     mount(2), by a volume of this file's own;
+ *   - overlayfs with the volume as its upper layer (RENAME_WHITEOUT,
+ *     trusted.* extended attributes, d_type in listings).
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -284,11 +286,70 @@ static void init_is_answered_during_the_mount_where_the_kernel_can(void)
     EXPECT_EQ(waiting_after_mount(true), 1);
 }
 
+/* The first bytes of @path as a string ("" if it cannot be read). */
+static const char *content_of(const char *path)
+{
+    static char buf[64];
+    ssize_t n = h_read_file(path, buf, sizeof buf - 1);
+
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+/* lower: a plain directory beside the mount; upper and work: on the
+ * volume; the overlay on a third directory. Deleting a lower file leaves
+ * a whiteout in the upper layer, and a copy-up puts the new data there. */
+static void overlayfs_uses_the_volume_as_its_upper_layer(void)
+{
+    char lower[300], merged[300], opts[1200], path[400];
+    struct stat st;
+
+    snprintf(lower, sizeof lower, "%s.lower", h_root);
+    snprintf(merged, sizeof merged, "%s.merged", h_root);
+    ASSERT_OK(mkdir(lower, 0755));
+    ASSERT_OK(mkdir(merged, 0755));
+    snprintf(path, sizeof path, "%s/gone", lower);
+    ASSERT_TRUE(h_write_file(path, "lower", 5, 0644));
+    snprintf(path, sizeof path, "%s/kept", lower);
+    ASSERT_TRUE(h_write_file(path, "lower", 5, 0644));
+    ASSERT_OK(mkdir(h_path("upper"), 0755));
+    ASSERT_OK(mkdir(h_path("work"), 0755));
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower,
+             h_path("upper"), h_path("work"));
+    if (mount("overlay", merged, "overlay", 0, opts) != 0) {
+        ADD_FAILURE("overlayfs refuses the volume as its upper layer: %s "
+                    "(dmesg says why)", expect_errname(errno));
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/gone", merged);
+    EXPECT_OK(unlink(path));
+    EXPECT_ERRNO(lstat(path, &st), ENOENT);
+    /* The upper layer holds the whiteout that hides the lower file. */
+    EXPECT_OK(lstat(h_path("upper/gone"), &st));
+    EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+    /* Writing a lower file copies it up, with overlayfs's trusted.* marks
+     * kept by the volume. */
+    snprintf(path, sizeof path, "%s/kept", merged);
+    EXPECT_TRUE(h_write_file(path, "upper", 5, 0644));
+    EXPECT_STREQ(content_of(h_path("upper/kept")), "upper");
+    snprintf(path, sizeof path, "%s/kept", lower);
+    EXPECT_STREQ(content_of(path), "lower");
+    EXPECT_OK(umount2(merged, 0));
+out:
+    snprintf(path, sizeof path, "%s/gone", lower);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/kept", lower);
+    unlink(path);
+    rmdir(lower);
+    rmdir(merged);
+}
+
 static const struct h_case cases[] = {
     /* allow_other: uid 10000 is not the user who mounted. */
     H_CASE(idmapped_mount_shows_and_stores_owners_through_the_mapping, "allow_other", H_DAEMON),
     H_CASE(nfs_export_is_refused_but_fanotify_ids_work, NULL, H_DAEMON),
     H_CASE(init_is_answered_during_the_mount_where_the_kernel_can, NULL, H_DAEMON | H_NOMOUNT),
+    H_CASE(overlayfs_uses_the_volume_as_its_upper_layer, NULL, H_DAEMON),
 };
 
 int main(int argc, char **argv)
