@@ -796,7 +796,7 @@ static int op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
                              fsp_file_info_t *info)
 {
     struct ptfs *p = ptfs_of(fs);
-    struct ptfs_file *f = NULL;
+    struct ptfs_file *f;
     struct stat dir_st;
     int dir_fd = -1, fd = -1, err;
     gid_t gid = ci->gid;
@@ -830,15 +830,13 @@ static int op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
     err = new_file(fd, false, dir_path, NULL, &f);
     if (err < 0)
         goto out;
-    fd = -1;
+    fd = -1;                    /* the context's now */
     err = file_info(fs, f, info);
-    if (err < 0)
-        goto out;
-    *file_ctx = f;
-    f = NULL;
-out:
-    if (f)
+    if (err == 0)
+        *file_ctx = f;
+    else
         free_file(f);
+out:
     if (fd >= 0)
         close(fd);
     if (dir_fd >= 0)
