@@ -1201,6 +1201,26 @@ static void every_fallocate_mode_reaches_allocate(void)
     bench_stop(&b);
 }
 
+static void requests_without_a_mapping_get_their_fallbacks(void)
+{
+    struct bench b;
+    struct fuse_access_in access = { .mask = 4 };
+    struct fuse_bmap_in bmap = { .block = 1, .blocksize = 4096 };
+    struct fuse_syncfs_in syncfs = { 0 };
+
+    bench_start(&b, false);
+    /* Never sent with default_permissions; ENOSYS sets fc->no_access. */
+    serve_arg(&b, FUSE_ACCESS, FUSE_ROOT_ID, &access, sizeof access);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fuseblk only; ENOSYS sets fc->no_bmap. */
+    serve_arg(&b, FUSE_BMAP, FUSE_ROOT_ID, &bmap, sizeof bmap);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* No flush callback: nothing is buffered above the kernel. */
+    serve_arg(&b, FUSE_SYNCFS, FUSE_ROOT_ID, &syncfs, sizeof syncfs);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    bench_stop(&b);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(each_lookup_is_counted_until_forgotten),
     EXPECT_CASE(a_name_that_is_not_there_is_answered_enoent),
@@ -1232,6 +1252,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_tmpfile_is_an_unnamed_node_that_link_names),
     EXPECT_CASE(statx_reports_a_btime_only_when_known),
     EXPECT_CASE(every_fallocate_mode_reaches_allocate),
+    EXPECT_CASE(requests_without_a_mapping_get_their_fallbacks),
 };
 
 int main(void)
