@@ -759,16 +759,19 @@ typedef struct fsp_response {
     /** 0 or a negative errno value: the operation's result. */
     int error;
     /** read, write, get_xattr, list_xattr, copy_file_range: the count
-     *  the callback's bytes_transferred, length or bytes_copied would hold (read: bytes put in the
-     *  callback's buffer; less than asked only at end of file). Unused by
+     *  the callback's bytes_transferred, length or bytes_copied would
+     *  hold (read: bytes put in the callback's buffer; less than asked
+     *  only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with
      *  fsp_dir_buffer_add() before the response is sent, and by
      *  get_reparse_point(_by_name), whose target is in its buffer. */
     size_t bytes_transferred;
     /** get_file_info_by_name, get_file_info, create, open, set_basic_info,
-     *  set_file_size, link: the file's attributes (their info). */
+     *  set_file_size, link, create_tmpfile: the file's attributes (their
+     *  info). */
     fsp_file_info_t file_info;
-    /** create, open: the new file context (their file_ctx). */
+    /** create, open, create_tmpfile: the new file context (their
+     *  file_ctx). */
     void *file_context;
     /** get_volume_info: the volume's sizes and counts (its info). */
     fsp_volume_info_t volume_info;

@@ -1201,6 +1201,64 @@ static void every_fallocate_mode_reaches_allocate(void)
     bench_stop(&b);
 }
 
+/* The same bench, on a volume whose seek, copy_file_range,
+ * create_tmpfile and allocate are NULL. */
+static void ops1_start_without(struct bench *b)
+{
+    static fsp_fs_interface_t without;
+    fsp_volume_params_t params;
+
+    without = iface;
+    without.seek = NULL;
+    without.copy_file_range = NULL;
+    without.create_tmpfile = NULL;
+    without.allocate = NULL;
+    bench_start(b, false);
+    fsp_fs_delete(b->fs);
+    memset(&params, 0, sizeof params);
+    params.fs_name = "unitfs";
+    EXPECT_EQ(fsp_fs_create(&params, &without, NULL, &b->fs), 0);
+    b->w.fs = b->fs;
+    tfs.fs = b->fs;
+}
+
+static void null_callbacks_answer_what_makes_the_kernel_fall_back(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in cin = { .flags = O_RDWR | O_TMPFILE,
+                                  .mode = S_IFREG | 0600 };
+    uint64_t node, fh, at;
+
+    ops1_start_without(&b);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    open_file(&b, node, FUSE_OPEN);
+    fh = open_fh(last_reply(&b), 0);
+    /* fc->no_lseek: generic_file_llseek from then on. */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -ENOSYS);
+    /* fc->no_copy_file_range_64, then fc->no_copy_file_range: splice. */
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    copy_range(&b, FUSE_COPY_FILE_RANGE, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fc->no_tmpfile: the kernel answers EOPNOTSUPP itself. */
+    msg_start(&m, FUSE_TMPFILE, FUSE_ROOT_ID);
+    msg_put(&m, &cin, sizeof cin);
+    msg_str(&m, "/");
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* fallocate(2) itself fails so: no fc flag, each call asks. */
+    {
+        struct fuse_fallocate_in in = { .fh = fh, .length = 4096 };
+
+        serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
+        EXPECT_EQ(last_reply(&b)->hdr.error, -EOPNOTSUPP);
+    }
+    bench_stop(&b);
+}
+
 static void requests_without_a_mapping_get_their_fallbacks(void)
 {
     struct bench b;
@@ -1253,6 +1311,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(statx_reports_a_btime_only_when_known),
     EXPECT_CASE(every_fallocate_mode_reaches_allocate),
     EXPECT_CASE(requests_without_a_mapping_get_their_fallbacks),
+    EXPECT_CASE(null_callbacks_answer_what_makes_the_kernel_fall_back),
 };
 
 int main(void)
