@@ -283,6 +283,7 @@ static struct {
     int alloc_mode;             /* allocate's mode, -1 before a call */
     uint64_t btime;             /* get_file_info's btime (seconds) */
     int errors_logged;          /* lines at FSP_LOG_ERROR */
+    int seeks;                  /* seek calls */
 } ops1;
 
 static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
@@ -292,6 +293,7 @@ static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
     (void)ctx;
     (void)offset;
     (void)whence;
+    ops1.seeks++;
     *result = ops1.seek_result;
     return ops1.seek_return;
 }
@@ -1109,6 +1111,39 @@ static void a_copy_answered_later_replies_its_count(void)
     bench_stop(&b);
 }
 
+/* FSP_PENDING + 1 and + 2 are the dispatcher's own step codes: from a
+ * callback, or in a late response, they are garbage like any other. */
+static void a_callback_answering_a_step_code_gets_eio_once(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), at;
+    int before;
+
+    for (int code = FSP_PENDING + 1; code <= FSP_PENDING + 2; code++) {
+        ops1.seeks = 0;
+        ops1.seek_return = code;
+        EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -EIO);
+        EXPECT_EQ(ops1.seeks, 1);       /* not run again as a next step */
+    }
+    EXPECT_EQ(ops1.errors_logged, 2);
+    /* The same in a late response. */
+    ops1.copy_pends = true;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    before = b.ch.count;
+    {
+        fsp_response_t rsp;
+
+        memset(&rsp, 0, sizeof rsp);
+        rsp.hint = tfs.pending_hint;
+        rsp.error = FSP_PENDING + 2;
+        EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    }
+    EXPECT_EQ(b.ch.count, before + 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(ops1.errors_logged, 3);
+    bench_stop(&b);
+}
+
 static void a_tmpfile_is_an_unnamed_node_that_link_names(void)
 {
     struct bench b;
@@ -1304,6 +1339,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_seek_answer_reaches_the_kernel_as_given),
     EXPECT_CASE(a_seek_answer_out_of_range_is_eio_and_a_log_line),
     EXPECT_CASE(a_malformed_lseek_is_rejected_before_the_callback),
+    EXPECT_CASE(a_callback_answering_a_step_code_gets_eio_once),
     EXPECT_CASE(both_copy_forms_reply_the_count_their_way),
     EXPECT_CASE(a_copy_of_more_than_asked_is_eio_and_a_log_line),
     EXPECT_CASE(a_copy_answered_later_replies_its_count),
