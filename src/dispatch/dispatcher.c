@@ -136,6 +136,21 @@ int fsp_dispatch_interrupt(struct fsp_txn *t)
 
 /* --------------------------------------------------------- one request */
 
+int fsp_dispatch_complete(struct fsp_pending *p, const fsp_response_t *rsp)
+{
+    fsp_response_t fixed;
+
+    if (rsp->error > 0 || rsp->error < -4095) {
+        fsp_log(p->txn.fs, "unique=%llu %s: callback returned %d, not 0 or "
+                "-errno; replying EIO", (unsigned long long)p->txn.in.unique,
+                p->op->name, rsp->error);
+        fixed = *rsp;
+        fixed.error = -EIO;
+        rsp = &fixed;
+    }
+    return p->op->complete(&p->txn, rsp);
+}
+
 int fsp_dispatch_run(struct fsp_pending *p)
 {
     const struct fuse_in_header *hdr = p->txn.in.hdr;
@@ -154,7 +169,7 @@ int fsp_dispatch_run(struct fsp_pending *p)
         r = p->op->execute(&p->txn);
         if (r != FSP_TXN_CALLED || !p->op->complete)
             break;              /* FSP_PENDING, or ended before a call */
-        r = p->op->complete(&p->txn, &p->txn.rsp);
+        r = fsp_dispatch_complete(p, &p->txn.rsp);
         if (r != FSP_TXN_CONTINUE)
             break;
     }

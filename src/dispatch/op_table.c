@@ -185,6 +185,8 @@ static const struct fsp_op op_table[] = {
         {sizeof(struct fuse_interrupt_in), FSP_TAIL_NONE, NO_REPLY, false},
         fsp_dispatch_interrupt, NULL, NULL, NULL, NULL, false,
         fsp_describe_interrupt},
+    /* Only fuseblk mounts (a block device behind the volume) send BMAP;
+     * fsp mounts plain fuse, so it never comes: ENOSYS (fc->no_bmap). */
     [FUSE_BMAP] = {"BMAP",
         {sizeof(struct fuse_bmap_in), FSP_TAIL_NONE, false, false},
         NULL, NULL, NULL, NULL, NULL, false,
@@ -226,14 +228,18 @@ static const struct fsp_op op_table[] = {
         {sizeof(struct fuse_rename2_in), FSP_TAIL_TWO_NAMES, false, false},
         fsp_vol_rename2, fsp_vol_rename_complete, NULL, NULL, NULL, false,
         fsp_describe_rename2},
+    /* SEEK_DATA and SEEK_HOLE only; ENOSYS lets the kernel answer. */
     [FUSE_LSEEK] = {"LSEEK",
         {sizeof(struct fuse_lseek_in), FSP_TAIL_NONE, false, false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_lseek, fsp_vol_lseek_complete,
+        fsp_encode_lseek, NULL, NULL, false,
         fsp_describe_lseek},
+    /* Replies a fuse_write_out; the _64 form below a 64-bit count. */
     [FUSE_COPY_FILE_RANGE] = {"COPY_FILE_RANGE",
         {sizeof(struct fuse_copy_file_range_in), FSP_TAIL_NONE, false,
          false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_copy_file_range, fsp_vol_copy_file_range_complete,
+        fsp_encode_copy_file_range, NULL, NULL, false,
         fsp_describe_copy_file_range},
     /* DAX window management: only virtiofs sends these. */
     [FUSE_SETUPMAPPING] = {"SETUPMAPPING",
@@ -250,18 +256,22 @@ static const struct fsp_op op_table[] = {
         {sizeof(struct fuse_syncfs_in), FSP_TAIL_NONE, false, false},
         fsp_vol_syncfs, fsp_vol_result_complete, NULL, NULL, NULL, false,
         fsp_describe_syncfs},
+    /* CREATE's reply, for a file with no name. */
     [FUSE_TMPFILE] = {"TMPFILE",
         {sizeof(struct fuse_create_in), FSP_TAIL_NAME, false, false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_tmpfile, fsp_vol_tmpfile_complete,
+        fsp_encode_create, fsp_undo_create, NULL, false,
         fsp_describe_tmpfile},
     [FUSE_STATX] = {"STATX",
         {sizeof(struct fuse_statx_in), FSP_TAIL_NONE, false, false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_statx, fsp_vol_statx_complete,
+        fsp_encode_statx, NULL, NULL, false,
         fsp_describe_statx},
     [FUSE_COPY_FILE_RANGE_64] = {"COPY_FILE_RANGE_64",
         {sizeof(struct fuse_copy_file_range_in), FSP_TAIL_NONE, false,
          false},
-        NULL, NULL, NULL, NULL, NULL, false,
+        fsp_vol_copy_file_range, fsp_vol_copy_file_range_complete,
+        fsp_encode_copy_file_range, NULL, NULL, false,
         fsp_describe_copy_file_range_64},
 };
 

@@ -770,3 +770,62 @@ void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
         fs->iface.close(fs, ctx);
     return kept;
 }
+
+/* ---- ops1: O_TMPFILE files, which have no name at first ---- */
+
+struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
+                                      const fsp_file_info_t *info)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_node *n = calloc(1, sizeof *n);
+
+    if (!n)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    n->nodeid = t->next_id++;
+    n->index_number = info->index_number;
+    n->is_dir = S_ISDIR(info->mode);
+    /* Not in the index-number table until it has a name: the number
+     * joins it with the first one (add_name_locked). */
+    link_id(t, n);
+    t->count++;
+    stats_nodes(fs, 1);
+    n->lookup_count = 1;
+    n->refs = 2;                /* the kernel's and the caller's */
+    maybe_grow(fs);
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+int fsp_node_name_unnamed(struct fsp_fs *fs, struct fsp_node *node,
+                          struct fsp_node *parent, const char *name)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_name *nm = calloc(1, sizeof *nm), *old;
+    struct fsp_node *closing = NULL;
+    char *copy = strdup(name);
+    int err = 0;
+
+    if (!nm || !copy) {
+        err = -ENOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&t->lock);
+    if (!node->names) {
+        /* The link made the name this file's: an older binding of it is
+         * stale. */
+        old = find_name(fs, parent, name);
+        if (old)
+            drop_name_locked(fs, old, &closing);
+        add_name_locked(fs, node, parent, nm, copy);
+        nm = NULL;
+        copy = NULL;
+        maybe_grow(fs);
+    }
+    pthread_mutex_unlock(&t->lock);
+    free_closed(fs, closing);
+out:
+    free(nm);
+    free(copy);
+    return err;
+}

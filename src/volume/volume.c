@@ -4,8 +4,10 @@
  * the volume), and the session-level requests INIT, DESTROY and STATFS.
  *
  * Operations on names and attributes live in volume_entry.c, on open
- * files in volume_file.c, on directories in volume_dir.c; the opcode
- * table that names them all is src/dispatch/op_table.c.
+ * files in volume_file.c, on directories in volume_dir.c; LSEEK,
+ * COPY_FILE_RANGE(_64), TMPFILE and STATX in volume_seek.c,
+ * volume_copy.c, volume_tmpfile.c and volume_statx.c; the opcode table
+ * that names them all is src/dispatch/op_table.c (docs/OPCODES.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -91,6 +91,9 @@ struct fsp_handle {
      * table, no node reference of its own (the node owns it); a pin
      * holds a node reference instead. */
     bool shared;
+    /* ops1: ctx is the node's meta context, which the node closes (an
+     * O_TMPFILE file's one context), not the handle. */
+    bool borrowed;
     uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
@@ -228,6 +231,16 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
  * the node has one already, close @ctx instead. Returns the one kept. */
 void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
                               void *ctx);
+
+/* ops1: O_TMPFILE. A new node with no name for the file @info describes,
+ * with one kernel lookup and the caller's reference; NULL on ENOMEM. */
+struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
+                                      const fsp_file_info_t *info);
+/* After a LINK of @node: if it has no name yet (an O_TMPFILE file), give
+ * it @name in @parent, so that the new name leads to the node the kernel
+ * knows. Returns 0 or -ENOMEM. */
+int fsp_node_name_unnamed(struct fsp_fs *fs, struct fsp_node *node,
+                          struct fsp_node *parent, const char *name);
 
 /* ------------------------------------------------------ handle table */
 

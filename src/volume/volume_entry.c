@@ -139,8 +139,15 @@ static int context_for(struct fsp_fs *fs, struct fsp_node *node,
 
 int fsp_vol_getattr(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = t->fs;
     const struct fuse_getattr_in *in = t->in.arg;
+    bool has_fh = in && (in->getattr_flags & FUSE_GETATTR_FH);
+
+    return fsp_volume_get_info(t, has_fh, has_fh ? in->fh : 0);
+}
+
+int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh)
+{
+    struct fsp_fs *fs = t->fs;
     struct fsp_handle *h = NULL;
     void *ctx;
     int err;
@@ -148,8 +155,8 @@ int fsp_vol_getattr(struct fsp_txn *t)
     err = hold_node(t, t->in.nodeid, &t->node);
     if (err)
         return err;
-    if (in && (in->getattr_flags & FUSE_GETATTR_FH))
-        h = fsp_handle_get(fs, in->fh);
+    if (has_fh)
+        h = fsp_handle_get(fs, fh);
     pthread_mutex_lock(&fs->nodes.lock);
     ctx = h ? h->ctx : t->node->meta_ctx;
     pthread_mutex_unlock(&fs->nodes.lock);
@@ -513,8 +520,15 @@ int fsp_vol_link(struct fsp_txn *t)
 
 int fsp_vol_link_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
+    int err;
+
     if (rsp->error)
         return rsp->error;
+    /* An O_TMPFILE file's first name: its node is the one the kernel
+     * knows (volume_tmpfile.c). */
+    err = fsp_node_name_unnamed(t->fs, t->other, t->parent, t->in.name);
+    if (err)
+        return err;
     return entry_of(t, t->parent, t->in.name, &rsp->file_info, NULL);
 }
 
@@ -530,6 +544,8 @@ void fsp_txn_release(struct fsp_txn *t)
         fs->iface.close(fs, t->ctx);
     free(t->path);
     free(t->path2);
+    if (t->handle_out)
+        fsp_handle_unpin(fs, t->handle_out);
     fsp_node_put(fs, t->child);
     fsp_node_put(fs, t->other);
     fsp_node_put(fs, t->node);
