@@ -170,6 +170,9 @@ typedef struct fsp_volume_params {
      *   can be named only in an OPEN reply.
      * - O_TRUNC arrives as set_file_size(0) instead of overwrite(), and
      *   O_APPEND writes still carry FSP_WRITE_TO_END_OF_FILE.
+     * - A new regular file comes to create() with no open flags: fsp
+     *   answers the first CREATE ENOSYS, so the kernel creates with MKNOD
+     *   and opens without a request (a create then costs no RELEASE).
      * - The kernel keeps a file's cached pages and a directory's cached
      *   listing across opens (its defaults without OPEN: FOPEN_KEEP_CACHE,
      *   FOPEN_CACHE_DIR); it still drops them when the attributes it

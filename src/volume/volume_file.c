@@ -156,6 +156,15 @@ int fsp_vol_create(struct fsp_txn *t)
     const struct fuse_create_in *in = t->in.arg;
     fsp_create_info_t ci;
 
+    /*
+     * per_file_context: a CREATE hands the kernel an open file, which it
+     * then RELEASEs at close, though nothing is held for it. Answered
+     * ENOSYS once (fc->no_create), the kernel creates with MKNOD and opens
+     * without a request (no OPEN once that has been answered ENOSYS too),
+     * so a create costs MKNOD alone and no RELEASE follows.
+     */
+    if (t->fs->params.per_file_context)
+        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = in->mode;
     if (!(ci.mode & S_IFMT))
