@@ -27,10 +27,11 @@
 /* One notification waiting to be written. */
 struct notify_item {
     struct notify_item *next;
-    int32_t code;               /* FUSE_NOTIFY_INVAL_ENTRY or _INODE */
+    int32_t code;               /* FUSE_NOTIFY_INVAL_ENTRY, _INODE, POLL */
     union {
         struct fuse_notify_inval_entry_out entry;
         struct fuse_notify_inval_inode_out inode;
+        struct fuse_notify_poll_wakeup_out poll;
     } out;
     size_t out_size;
     char name[];                /* INVAL_ENTRY: the name and its NUL */
@@ -101,6 +102,21 @@ void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data)
     enqueue(fs, item);
 }
 
+/* FUSE_NOTIFY_POLL: nothing to resolve, no lock of the kernel's to wait
+ * for; queued all the same, so that it keeps its place among the rest. */
+static int queue_poll(struct fsp_fs *fs, uint64_t kh)
+{
+    struct notify_item *item = calloc(1, sizeof *item);
+
+    if (!item)
+        return -ENOMEM;
+    item->code = FUSE_NOTIFY_POLL;
+    item->out.poll.kh = kh;
+    item->out_size = sizeof item->out.poll;
+    enqueue(fs, item);
+    return 0;
+}
+
 /* Write one notification. The kernel answers ENOENT when it has nothing
  * cached under that id or name: that is success for us. */
 static void deliver(struct fsp_fs *fs, const struct notify_item *item)
@@ -126,7 +142,11 @@ static void deliver(struct fsp_fs *fs, const struct notify_item *item)
     r = fs->kernel.notify ? fs->kernel.notify(fs->kernel.ctx, iov, n)
                           : -ENOTCONN;
     if (atomic_load_explicit(&fs->debug, memory_order_relaxed)) {
-        if (item->code == FUSE_NOTIFY_INVAL_ENTRY)
+        if (item->code == FUSE_NOTIFY_POLL)
+            fsp_log_debug(fs, "notify: poll kh=%llu: %s",
+                    (unsigned long long)item->out.poll.kh,
+                    r < 0 ? strerror(-r) : "done");
+        else if (item->code == FUSE_NOTIFY_INVAL_ENTRY)
             fsp_log_debug(fs, "notify: inval entry %llu/%s: %s",
                     (unsigned long long)item->out.entry.parent, item->name,
                     r < 0 ? strerror(-r) : "done");
@@ -237,4 +257,14 @@ FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what)
         atomic_load(&fs->stopping))
         return -ESHUTDOWN;
     return fsp_node_notify_path(fs, path, what);
+}
+
+FSP_API int fsp_fs_notify_poll(fsp_fs_t *fs, uint64_t kh)
+{
+    if (!fs || kh == 0)
+        return -EINVAL;
+    if (!__atomic_load_n(&fs->notifier, __ATOMIC_ACQUIRE) ||
+        atomic_load(&fs->stopping))
+        return -ESHUTDOWN;
+    return queue_poll(fs, kh);
 }

@@ -134,6 +134,12 @@ int fsp_vol_init(struct fsp_txn *t)
     /* Without it every passthrough write asks GETXATTR security.capability
      * first (see passthrough.c). */
     cfg.handle_killpriv_v2 = cfg.passthrough;
+    /* Locks: the kernel's own, unless the file system serves them. An
+     * open file's locks (flock, F_OFD_) end with its RELEASE, which
+     * per_file_context volumes never get. */
+    cfg.posix_locks = fs->iface.get_lock && fs->iface.set_lock &&
+                      !fs->params.per_file_context;
+    cfg.flock_locks = fs->iface.flock && !fs->params.per_file_context;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);
