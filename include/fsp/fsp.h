@@ -668,7 +668,9 @@ typedef struct fsp_fs_interface {
      * @param conflict  out: fsp sets its type to F_UNLCK first, which
      *                  means "no conflict"; otherwise one conflicting
      *                  lock: its type, range and the holder's pid (0 if
-     *                  it is not a local process), all read. With
+     *                  it is not a local process; FUSE has no way to say
+     *                  "an open file's lock", which the kernel shows as
+     *                  pid -1, so give the pid that set it), all read. With
      *                  FSP_PENDING: fsp_response_t::lock instead, whose
      *                  type must then be set (F_UNLCK for none)
      * @return 0, -EINVAL, -ENOLCK; FSP_PENDING to complete later. A

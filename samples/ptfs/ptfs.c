@@ -316,6 +316,13 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
             err = new_file(-1, true, path, whole, &f);
     } else {
         err = ptfs_open_real(p, rpath, source_open_flags(flags), &fd);
+        /* An append-only file (chattr +a) opens for writing only with
+         * O_APPEND, which then stays on its descriptor: a file that
+         * takes nothing but appends loses nothing by it. */
+        if (err == -EPERM && (flags & O_APPEND) &&
+            (flags & O_ACCMODE) != O_RDONLY)
+            err = ptfs_open_real(p, rpath, source_open_flags(flags) | O_APPEND,
+                                 &fd);
         if (err == 0)
             err = new_file(fd, (flags & FSP_OPEN_META) != 0, path, NULL, &f);
         if (err == 0)
@@ -794,6 +801,11 @@ static const fsp_fs_interface_t ptfs_interface = {
     .set_xattr = ptfs_op_set_xattr,
     .list_xattr = ptfs_op_list_xattr,
     .remove_xattr = ptfs_op_remove_xattr,
+    .get_lock = ptfs_op_get_lock, /* ptfs_lock.c */
+    .set_lock = ptfs_op_set_lock,
+    .flock = ptfs_op_flock,
+    .ioctl = ptfs_op_ioctl,
+    .poll = ptfs_op_poll,
 };
 
 int ptfs_create(const struct ptfs_options *options,
@@ -834,6 +846,11 @@ int ptfs_create(const struct ptfs_options *options,
                                    message, message_size);
     if (err < 0)
         goto fail;
+    err = ptfs_locks_create(p);
+    if (err < 0) {
+        ptfs_redirect_table_free(&p->redirects);
+        goto fail;
+    }
     *interface = ptfs_interface;
     if (options->passthrough)
         interface->get_backing_file = op_get_backing_file;
@@ -861,6 +878,8 @@ void ptfs_stop(struct ptfs *p)
         return;
     ptfs_notify_stop(p->notify);
     p->notify = NULL;
+    /* The dispatcher has stopped: no lock may wait any more. */
+    ptfs_locks_delete(p);
 }
 
 void ptfs_delete(struct ptfs *p)
