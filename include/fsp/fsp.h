@@ -253,8 +253,9 @@ typedef struct fsp_lock {
     uint64_t end;    /**< its last byte; INT64_MAX: to the end of the file,
                           however long it grows */
     uint32_t type;   /**< F_RDLCK, F_WRLCK or F_UNLCK */
-    uint32_t pid;    /**< the process that asks (or, for a conflict, that
-                          holds it), as the volume's pid namespace sees it */
+    uint32_t pid;    /**< the process that sets it (0 for F_UNLCK and in
+                          get_lock()'s question) or, for a conflict, that
+                          holds it, as the volume's pid namespace sees it */
 } fsp_lock_t;
 
 /** Flags for set_lock(). */
@@ -663,8 +664,8 @@ typedef struct fsp_fs_interface {
      * Otherwise the kernel keeps POSIX locks itself, per mount, and never
      * asks.
      * @param file_ctx  the open file the lock is asked through
-     * @param lock      the lock that would be set: its owner, range, type
-     *                  (F_RDLCK or F_WRLCK) and the asking process's pid
+     * @param lock      the lock that would be set: its owner, range and
+     *                  type (F_RDLCK or F_WRLCK)
      * @param conflict  out: fsp sets its type to F_UNLCK first, which
      *                  means "no conflict"; otherwise one conflicting
      *                  lock: its type, range and the holder's pid (0 if

@@ -4,8 +4,9 @@
  * the volume), and the session-level requests INIT, DESTROY and STATFS.
  *
  * Operations on names and attributes live in volume_entry.c, on open
- * files in volume_file.c, on directories in volume_dir.c; the opcode
- * table that names them all is src/dispatch/op_table.c.
+ * files in volume_file.c, on directories in volume_dir.c, locks in
+ * volume_lock.c, IOCTL and POLL in volume_ioctl.c; the opcode table that
+ * names them all is src/dispatch/op_table.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>

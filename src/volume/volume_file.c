@@ -1,6 +1,7 @@
 /*
  * volume_file.c - open files: OPEN, OPENDIR, CREATE, READ, WRITE, FLUSH,
  * RELEASE, FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
+ * (FLUSH and RELEASE unlock what volume_lock.c says.)
  */
 #define _GNU_SOURCE
 #include <errno.h>

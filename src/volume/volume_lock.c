@@ -118,8 +118,7 @@ static bool unflushed_owner(struct fsp_fs *fs, struct fsp_handle *h,
 
 /* The request's lock, checked: a type the kernel sends and a range that
  * is not empty. */
-static int lock_of(const struct fuse_lk_in *in, uint32_t pid,
-                   fsp_lock_t *lock)
+static int lock_of(const struct fuse_lk_in *in, fsp_lock_t *lock)
 {
     const struct fuse_file_lock *lk = &in->lk;
 
@@ -132,7 +131,9 @@ static int lock_of(const struct fuse_lk_in *in, uint32_t pid,
     lock->start = lk->start;
     lock->end = lk->end;
     lock->type = lk->type;
-    lock->pid = pid;
+    /* the process (not the header's thread), as the volume's pid
+     * namespace sees it; 0 for an unlock and a test */
+    lock->pid = lk->pid;
     return 0;
 }
 
@@ -146,7 +147,7 @@ int fsp_vol_getlk(struct fsp_txn *t)
 
     if (!fsp_volume_posix_locks(fs))
         return -ENOSYS;
-    err = lock_of(in, t->in.hdr->pid, &lock);
+    err = lock_of(in, &lock);
     if (err)
         return err;
     if (lock.type == F_UNLCK || (in->lk_flags & FUSE_LK_FLOCK))
@@ -202,7 +203,7 @@ int fsp_vol_setlk(struct fsp_txn *t)
     fsp_lock_t lock;
     int err, op = LOCK_UN;
 
-    err = lock_of(in, t->in.hdr->pid, &lock);
+    err = lock_of(in, &lock);
     if (err)
         return err;
     if (in->lk_flags & FUSE_LK_FLOCK) {

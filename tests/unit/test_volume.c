@@ -127,6 +127,7 @@ struct testfs {
     fsp_lock_t last_lock;
     unsigned last_lock_flags;
     uint64_t poll_kh;       /* poll(): the kernel's handle it was given */
+    int ioctls;             /* ioctl() calls */
 };
 
 static struct testfs tfs;
@@ -334,6 +335,23 @@ static int t_poll(fsp_fs_t *fs, void *ctx, uint64_t kh, uint32_t events,
     return 0;
 }
 
+/* Writes "flag" back for any command. */
+static int t_ioctl(fsp_fs_t *fs, void *ctx, uint32_t cmd, const void *in,
+                   size_t in_size, void *out, size_t out_size, size_t *done)
+{
+    (void)fs;
+    (void)ctx;
+    (void)cmd;
+    (void)in;
+    (void)in_size;
+    tfs.ioctls++;
+    if (out && out_size >= 4) {
+        memcpy(out, "flag", 4);
+        *done = 4;
+    }
+    return 0;
+}
+
 static const fsp_fs_interface_t iface = {
     .get_file_info_by_name = t_by_name,
     .open = t_open,
@@ -348,6 +366,7 @@ static const fsp_fs_interface_t iface = {
     .get_lock = t_get_lock,
     .set_lock = t_set_lock,
     .poll = t_poll,
+    .ioctl = t_ioctl,
 };
 
 /* --------------------------------------------------------- fixture */
@@ -1118,6 +1137,66 @@ static void a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it(void)
     bench_stop(&b);
 }
 
+static void an_ioctl_reply_carries_every_byte_the_kernel_expects(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_msg m;
+    struct fuse_ioctl_in io = {.cmd = 0x80086601, .out_size = 8};
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, &io, sizeof io);
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    /* fuse_ioctl_out, then all 8 bytes: "flag" and zeros */
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_ioctl_out) + 8);
+    EXPECT_TRUE(memcmp(last_reply(&b)->body + sizeof(struct fuse_ioctl_out),
+                       "flag\0\0\0\0", 8) == 0);
+    bench_stop(&b);
+}
+
+static void malformed_ioctl_and_poll_are_rejected_before_the_callback(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_msg m;
+    struct fuse_ioctl_in io = {.cmd = 0x40046602, .in_size = 8};
+    struct fuse_poll_in in;
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    /* in_size says 8 bytes follow, 4 do */
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, &io, sizeof io);
+    msg_put(&m, "abcd", 4);
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    /* more output than a reply can carry */
+    io.in_size = 0;
+    io.out_size = 1u << 30;
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, &io, sizeof io);
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
+    /* an unrestricted ioctl (CUSE's) */
+    io.out_size = 0;
+    io.flags = FUSE_IOCTL_UNRESTRICTED;
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, &io, sizeof io);
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
+    /* a POLL cut short */
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in - 4);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(tfs.ioctls, 0);
+    EXPECT_EQ(tfs.poll_kh, 0);
+    bench_stop(&b);
+}
+
 static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
 {
     struct bench b;
@@ -1128,6 +1207,7 @@ static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
 
     open_a_with_locks(&b, &node, &fh);
     b.fs->iface.poll = NULL;
+    b.fs->iface.ioctl = NULL;
     io.fh = fh;
     msg_start(&m, FUSE_IOCTL, node);
     msg_put(&m, &io, sizeof io);
@@ -1166,6 +1246,8 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(getlk_reports_the_conflict_the_file_system_found),
     EXPECT_CASE(close_and_release_unlock_what_their_owners_held),
     EXPECT_CASE(a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it),
+    EXPECT_CASE(an_ioctl_reply_carries_every_byte_the_kernel_expects),
+    EXPECT_CASE(malformed_ioctl_and_poll_are_rejected_before_the_callback),
     EXPECT_CASE(without_callbacks_ioctl_is_enotty_and_poll_enosys),
 };
 
