@@ -127,7 +127,8 @@ struct testfs {
     fsp_lock_t last_lock;
     unsigned last_lock_flags;
     uint64_t poll_kh;       /* poll(): the kernel's handle it was given */
-    int ioctls;             /* ioctl() calls */
+    int ioctls;             /* ioctl() calls, and the last one's command */
+    uint32_t ioctl_cmd;
 };
 
 static struct testfs tfs;
@@ -335,16 +336,16 @@ static int t_poll(fsp_fs_t *fs, void *ctx, uint64_t kh, uint32_t events,
     return 0;
 }
 
-/* Writes "flag" back for any command. */
+/* Writes "flag" back for any command that has no input. */
 static int t_ioctl(fsp_fs_t *fs, void *ctx, uint32_t cmd, const void *in,
                    size_t in_size, void *out, size_t out_size, size_t *done)
 {
     (void)fs;
     (void)ctx;
-    (void)cmd;
-    (void)in;
-    (void)in_size;
     tfs.ioctls++;
+    tfs.ioctl_cmd = cmd;
+    if (in || in_size)
+        return -EINVAL;
     if (out && out_size >= 4) {
         memcpy(out, "flag", 4);
         *done = 4;
@@ -1137,18 +1138,29 @@ static void a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it(void)
     bench_stop(&b);
 }
 
+/* An IOCTL on @node: @io, then @n bytes of @data. */
+static void serve_ioctl(struct bench *b, uint64_t node,
+                        const struct fuse_ioctl_in *io, const void *data,
+                        size_t n)
+{
+    struct fuse_msg m;
+
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, io, sizeof *io);
+    if (n)
+        msg_put(&m, data, n);
+    serve(b, &m);
+}
+
 static void an_ioctl_reply_carries_every_byte_the_kernel_expects(void)
 {
     struct bench b;
     uint64_t node, fh;
-    struct fuse_msg m;
     struct fuse_ioctl_in io = {.cmd = 0x80086601, .out_size = 8};
 
     open_a_with_locks(&b, &node, &fh);
     io.fh = fh;
-    msg_start(&m, FUSE_IOCTL, node);
-    msg_put(&m, &io, sizeof io);
-    serve(&b, &m);
+    serve_ioctl(&b, node, &io, NULL, 0);
     EXPECT_EQ(last_reply(&b)->hdr.error, 0);
     /* fuse_ioctl_out, then all 8 bytes: "flag" and zeros */
     ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_ioctl_out) + 8);
@@ -1161,31 +1173,23 @@ static void malformed_ioctl_and_poll_are_rejected_before_the_callback(void)
 {
     struct bench b;
     uint64_t node, fh;
-    struct fuse_msg m;
     struct fuse_ioctl_in io = {.cmd = 0x40046602, .in_size = 8};
     struct fuse_poll_in in;
 
     open_a_with_locks(&b, &node, &fh);
     io.fh = fh;
     /* in_size says 8 bytes follow, 4 do */
-    msg_start(&m, FUSE_IOCTL, node);
-    msg_put(&m, &io, sizeof io);
-    msg_put(&m, "abcd", 4);
-    serve(&b, &m);
+    serve_ioctl(&b, node, &io, "abcd", 4);
     EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
     /* more output than a reply can carry */
     io.in_size = 0;
     io.out_size = 1u << 30;
-    msg_start(&m, FUSE_IOCTL, node);
-    msg_put(&m, &io, sizeof io);
-    serve(&b, &m);
+    serve_ioctl(&b, node, &io, NULL, 0);
     EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
     /* an unrestricted ioctl (CUSE's) */
     io.out_size = 0;
     io.flags = FUSE_IOCTL_UNRESTRICTED;
-    msg_start(&m, FUSE_IOCTL, node);
-    msg_put(&m, &io, sizeof io);
-    serve(&b, &m);
+    serve_ioctl(&b, node, &io, NULL, 0);
     EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
     /* a POLL cut short */
     memset(&in, 0, sizeof in);
@@ -1201,7 +1205,6 @@ static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
 {
     struct bench b;
     uint64_t node, fh;
-    struct fuse_msg m;
     struct fuse_ioctl_in io = {.cmd = 0x80046601, .out_size = 4};
     struct fuse_poll_in in;
 
@@ -1209,9 +1212,7 @@ static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
     b.fs->iface.poll = NULL;
     b.fs->iface.ioctl = NULL;
     io.fh = fh;
-    msg_start(&m, FUSE_IOCTL, node);
-    msg_put(&m, &io, sizeof io);
-    serve(&b, &m);
+    serve_ioctl(&b, node, &io, NULL, 0);
     EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
     memset(&in, 0, sizeof in);
     in.fh = fh;
