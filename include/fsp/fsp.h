@@ -299,10 +299,11 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * the network does, and no worker thread waits for it. What the callback
  * would have written into its out-parameters then travels in the
  * ::fsp_response_t (file_info, file_context, volume_info,
- * bytes_transferred: each callback says which). The exceptions, which
- * must answer at once: open() with FSP_OPEN_META (fsp opens those in the
- * middle of other requests, for their attributes; such an open should
- * cost no I/O), and get_backing_file(). Any other value (a positive one,
+ * bytes_transferred, lock, poll_events: each callback says which). A
+ * lock that must wait is the natural case (set_lock()). The exceptions,
+ * which must answer at once: open() with FSP_OPEN_META (fsp opens those
+ * in the middle of other requests, for their attributes; such an open
+ * should cost no I/O), and get_backing_file(). Any other value (a positive one,
  * FSP_PENDING where it is not allowed, below -4095) is a bug of the file
  * system: the request fails with EIO and fsp logs a line (see
  * fsp_fs_set_log_handler()).
@@ -815,7 +816,7 @@ typedef struct fsp_response {
     uint64_t hint;
     /** 0 or a negative errno value: the operation's result. */
     int error;
-    /** read, write, get_xattr, list_xattr: the count the callback's
+    /** read, write, get_xattr, list_xattr, ioctl: the count the callback's
      *  bytes_transferred or length would hold (read: bytes put in the
      *  callback's buffer; less than asked only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with

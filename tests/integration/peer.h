@@ -20,7 +20,7 @@ struct peer {
     int done[2];
 };
 
-/* Wait (at most @p timeout_s) for one byte on @p fd; false on timeout or EOF. */
+/* Wait (at most @p timeout_s) for one byte on @p fd; false on timeout/EOF. */
 bool wait_byte(int fd, double timeout_s);
 /* True if a byte is waiting on @p fd right now. */
 bool byte_ready(int fd);
