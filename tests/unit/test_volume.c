@@ -962,6 +962,41 @@ static void open_a_with_locks(struct bench *b, uint64_t *node, uint64_t *fh)
     *fh = open_fh(last_reply(b), 0);
 }
 
+/* INIT offering both lock flags: the flags of the reply. */
+static uint32_t init_flags_answered(struct bench *b)
+{
+    struct fuse_init_in in = {
+        .major = 7, .minor = 45,
+        .flags = FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_INIT_EXT,
+    };
+    struct fuse_init_out out;
+
+    serve_arg(b, FUSE_INIT, 0, &in, sizeof in);
+    memcpy(&out, last_reply(b)->body, sizeof out);
+    return out.flags;
+}
+
+static void init_asks_for_locks_only_when_the_file_system_serves_them(void)
+{
+    struct bench b;
+    uint32_t flags;
+
+    bench_start(&b, false);     /* get_lock and set_lock, no flock */
+    flags = init_flags_answered(&b);
+    EXPECT_TRUE(flags & FUSE_POSIX_LOCKS);
+    EXPECT_FALSE(flags & FUSE_FLOCK_LOCKS);
+    bench_stop(&b);
+    bench_start(&b, true);      /* per_file_context: no RELEASE to end them */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS));
+    bench_stop(&b);
+    bench_start(&b, false);
+    b.fs->iface.get_lock = NULL;  /* both are needed */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & FUSE_POSIX_LOCKS);
+    bench_stop(&b);
+}
+
 static uint64_t lock_request(struct bench *b, uint32_t opcode, uint64_t node,
                              uint64_t fh, uint64_t owner, uint32_t type)
 {
@@ -1242,6 +1277,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_setattr_of_size_and_mode_completes_each_step_later),
     EXPECT_CASE(a_statfs_answered_later_reports_the_volume),
     EXPECT_CASE(an_error_answered_later_is_the_reply),
+    EXPECT_CASE(init_asks_for_locks_only_when_the_file_system_serves_them),
     EXPECT_CASE(a_waiting_setlkw_pends_and_its_grant_is_the_reply),
     EXPECT_CASE(an_interrupted_setlkw_is_answered_eintr_and_its_grant_dropped),
     EXPECT_CASE(getlk_reports_the_conflict_the_file_system_found),
