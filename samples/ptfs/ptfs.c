@@ -854,6 +854,11 @@ int ptfs_create(const struct ptfs_options *options,
     *interface = ptfs_interface;
     if (options->passthrough)
         interface->get_backing_file = op_get_backing_file;
+    if (options->kernel_locks) {
+        interface->get_lock = NULL;
+        interface->set_lock = NULL;
+        interface->flock = NULL;
+    }
     *pptfs = p;
     return 0;
 fail:

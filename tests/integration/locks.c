@@ -30,8 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Locks served by the volume: on memfs, its table with handles (set in
- * main() for the cases that name no options); ptfs serves them always. */
+/* Locks served by the volume: on memfs, its table with handles (main()
+ * adds open_handles to every case's options); ptfs serves them always. */
 #define SERVED NULL
 
 static void make_file(const char *path)
@@ -531,7 +531,7 @@ static struct h_case cases[] = {
     H_CASE(posix_locks_conflict_between_processes_in_the_volume, SERVED,
            H_DAEMON),
     H_CASE(the_kernel_keeps_the_locks_of_a_volume_that_does_not,
-           "open_handles,kernel_locks", H_DAEMON | H_MEMFS_ONLY),
+           "kernel_locks", H_DAEMON),
     H_CASE(an_owners_locks_split_and_merge_by_range, SERVED, 0),
     H_CASE(a_waiting_setlkw_is_woken_by_the_unlock, SERVED, H_DAEMON),
     H_CASE(an_interrupted_setlkw_fails_with_eintr_and_leaves_no_lock, SERVED,
@@ -550,8 +550,14 @@ static struct h_case cases[] = {
 
 int main(int argc, char **argv)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        if (!cases[i].mount_opts && strcmp(h_fs_name(), "memfs") == 0)
+    /* memfs serves locks only with handles */
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (strcmp(h_fs_name(), "memfs") != 0)
+            continue;
+        if (!cases[i].mount_opts)
             cases[i].mount_opts = "open_handles";
+        else if (strcmp(cases[i].mount_opts, "kernel_locks") == 0)
+            cases[i].mount_opts = "open_handles,kernel_locks";
+    }
     return h_main("locks", argc, argv, cases, sizeof cases / sizeof *cases);
 }
