@@ -281,6 +281,32 @@ enum fsp_write_flags {
     FSP_WRITE_TO_END_OF_FILE = 1 << 0,
 };
 
+/**
+ * A POSIX byte-range lock, as get_lock() and set_lock() see it.
+ */
+typedef struct fsp_lock {
+    /** Who holds it: the kernel's lock owner, an opaque number. For
+     *  fcntl(2) locks, one per process (its table of descriptors); for
+     *  F_OFD_ locks, one per open file. Equal numbers, same owner. */
+    uint64_t owner;
+    uint64_t start;  /**< its first byte */
+    uint64_t end;    /**< its last byte; INT64_MAX: to the end of the file,
+                          however long it grows */
+    uint32_t type;   /**< F_RDLCK, F_WRLCK or F_UNLCK */
+    uint32_t pid;    /**< the process that sets it (0 for F_UNLCK and in
+                          get_lock()'s question) or, for a conflict, that
+                          holds it, as the volume's pid namespace sees it */
+} fsp_lock_t;
+
+/** Flags for set_lock(). */
+enum fsp_lock_flags {
+    /** F_SETLKW: wait for a conflicting lock to go, rather than fail. */
+    FSP_LOCK_WAIT = 1 << 0,
+    /** The owner closed a descriptor of the file: drop all its locks on
+     *  the file and end its waiting requests. */
+    FSP_LOCK_CLOSE = 1 << 1,
+};
+
 /** Opaque buffer that read_directory() fills with fsp_dir_buffer_add(). */
 typedef struct fsp_dir_buffer fsp_dir_buffer_t;
 
@@ -313,10 +339,11 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * the network does, and no worker thread waits for it. What the callback
  * would have written into its out-parameters then travels in the
  * ::fsp_response_t (file_info, file_context, volume_info,
- * bytes_transferred: each callback says which). The exceptions, which
- * must answer at once: open() with FSP_OPEN_META (fsp opens those in the
- * middle of other requests, for their attributes; such an open should
- * cost no I/O), and get_backing_file(). Any other value (a positive one,
+ * bytes_transferred, lock, poll_events: each callback says which). A
+ * lock that must wait is the natural case (set_lock()). The exceptions,
+ * which must answer at once: open() with FSP_OPEN_META (fsp opens those
+ * in the middle of other requests, for their attributes; such an open
+ * should cost no I/O), and get_backing_file(). Any other value (a positive one,
  * FSP_PENDING where it is not allowed, below -4095) is a bug of the file
  * system: the request fails with EIO and fsp logs a line (see
  * fsp_fs_set_log_handler()).
@@ -353,6 +380,11 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * - cleanup, close, dispatcher_stopped: nothing is called;
  * - get_backing_file: no kernel passthrough, every read and write comes
  *   to read() and write();
+ * - get_lock, set_lock, flock: the kernel keeps POSIX locks (unless
+ *   both get_lock and set_lock are set) and flock locks itself, for this
+ *   mount alone;
+ * - ioctl: ENOTTY, what ioctl(2) answers for an unknown command;
+ * - poll: every file is always ready (the kernel's default);
  * - open is needed beyond open(2): a request on a file that no open of
  *   the kernel names (unlink, rmdir, rename, link, chmod, chown, utimens,
  *   truncate by path, xattrs, readlink through get_reparse_point) runs on
@@ -777,6 +809,149 @@ typedef struct fsp_fs_interface {
                           const fsp_create_info_t *ci, void **file_ctx,
                           fsp_file_info_t *info);
     /* ---- end of ops1's block ---- */
+
+    /* ---- locks, ioctl and poll (issue 11, ops2's block) ---- */
+
+    /**
+     * Test for a POSIX byte-range lock (fcntl(2) F_GETLK, F_OFD_GETLK):
+     * would @p lock conflict with a lock another owner holds on the file?
+     * Used, with set_lock(), only when both are set and the volume is
+     * not per_file_context (whose opens end with no RELEASE, so that the
+     * locks of an open file would never end): fsp then asks the kernel to
+     * leave POSIX locks to the file system (FUSE_POSIX_LOCKS), so that
+     * they hold across machines or across the file system's own clients.
+     * Otherwise the kernel keeps POSIX locks itself, per mount, and never
+     * asks.
+     * @param file_ctx  the open file the lock is asked through
+     * @param lock      the lock that would be set: its owner, range and
+     *                  type (F_RDLCK or F_WRLCK)
+     * @param conflict  out: fsp sets its type to F_UNLCK first, which
+     *                  means "no conflict"; otherwise one conflicting
+     *                  lock: its type, range and the holder's pid (0 if
+     *                  it is not a local process; FUSE has no way to say
+     *                  "an open file's lock", which the kernel shows as
+     *                  pid -1, so give the pid that set it), all read. With
+     *                  FSP_PENDING: fsp_response_t::lock instead, whose
+     *                  type must then be set (F_UNLCK for none)
+     * @return 0, -EINVAL, -ENOLCK; FSP_PENDING to complete later. A
+     *         conflict whose type is not F_RDLCK, F_WRLCK or F_UNLCK, or
+     *         whose range is empty or beyond INT64_MAX, fails the request
+     *         with EIO and a log line.
+     */
+    int (*get_lock)(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                    fsp_lock_t *conflict);
+
+    /**
+     * Set, change or remove a POSIX byte-range lock (fcntl(2) F_SETLK,
+     * F_SETLKW and their F_OFD_ forms). A lock replaces, over its range,
+     * whatever its owner held there (a write lock turns part of a read
+     * lock into a write lock, F_UNLCK removes that part): the owner's
+     * locks split and merge as POSIX says. Set only with get_lock()
+     * (see there).
+     *
+     * Unlocking on close is the file system's part: fsp calls set_lock()
+     * with F_UNLCK over the whole file (0 to INT64_MAX) and @p flags
+     * FSP_LOCK_CLOSE when a process closes any descriptor of the file
+     * (the kernel's FLUSH names the process as lock_owner), which must
+     * also end that owner's waiting requests (answer them -EINTR). The
+     * kernel never says when the locks owned by an open file itself
+     * (F_OFD_SETLK) end; fsp makes the same call for them when the open
+     * file is released: for each owner that locked through it and that
+     * no close named (a process's locks are gone by then).
+     *
+     * @param file_ctx  the open file the lock is set through
+     * @param lock      the owner, range, type (F_RDLCK, F_WRLCK,
+     *                  F_UNLCK) and the asking process's pid (0 for
+     *                  F_UNLCK)
+     * @param flags     FSP_LOCK_WAIT: wait until the lock can be set
+     *                  (F_SETLKW), which should be done by returning
+     *                  FSP_PENDING and responding when the conflicting
+     *                  lock goes: fsp answers EINTR at once if the caller
+     *                  gets a signal meanwhile, and the response then
+     *                  returns -ECANCELED, after which the lock must not
+     *                  be kept. FSP_LOCK_CLOSE: see above
+     * @return 0; -EAGAIN if a conflicting lock is held and FSP_LOCK_WAIT
+     *         is not set; -EDEADLK, -ENOLCK, -EINTR; FSP_PENDING
+     */
+    int (*set_lock)(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                    unsigned flags);
+
+    /**
+     * Apply or remove a flock(2) lock: a lock on the whole file owned by
+     * the open file (the one kernel file that open(2) made, shared by
+     * dup(2) and fork(2)). Setting it asks the kernel to leave flock(2)
+     * to the file system (FUSE_FLOCK_LOCKS); with NULL the kernel keeps
+     * flock locks itself. Never used with per_file_context (the kernel
+     * then sends no RELEASE, which ends an open file's flock lock).
+     * Independent of get_lock() and set_lock(): flock and POSIX locks
+     * never conflict with each other.
+     * A new lock of the same owner converts its lock (shared to
+     * exclusive or back), not atomically (flock(2)).
+     * @param file_ctx   the open file
+     * @param owner      the open file's lock owner (the same for every
+     *                   call on this open, including the one that ends it)
+     * @param operation  LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB: fail
+     *                   with -EWOULDBLOCK rather than wait. fsp calls it
+     *                   with LOCK_UN when the kernel releases an open file
+     *                   that had flock locks, which must also end the
+     *                   owner's waiting requests. A wait should be done
+     *                   with FSP_PENDING, as in set_lock()
+     * @return 0, -EWOULDBLOCK, -EINTR, -ENOLCK; FSP_PENDING
+     */
+    int (*flock)(fsp_fs_t *fs, void *file_ctx, uint64_t owner,
+                 int operation);
+
+    /**
+     * A restricted ioctl(2) on an open file or directory: one whose
+     * argument's size and direction its command number encodes
+     * (_IOR/_IOW/_IOWR), such as FS_IOC_GETFLAGS and FS_IOC_SETFLAGS
+     * (chattr(1), lsattr(1): the kernel sends them with an int, 4 bytes)
+     * or FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR (struct fsxattr). The
+     * kernel itself checks that the caller owns the file before a
+     * SETFLAGS or FSSETXATTR and has CAP_LINUX_IMMUTABLE before it
+     * changes FS_IMMUTABLE_FL or FS_APPEND_FL; honouring those flags
+     * (refusing writes to an immutable file...) is the file system's
+     * part. Unrestricted ioctls (CUSE only) are answered ENOTTY by fsp.
+     * NULL: every ioctl fails with ENOTTY.
+     * @param file_ctx  the open file
+     * @param cmd       the command, as the caller gave it
+     * @param in        the argument's bytes the caller passed in (for
+     *                  _IOW and _IOWR commands), NULL if none
+     * @param in_size   their size
+     * @param out       where to put what goes back to the caller (for
+     *                  _IOR and _IOWR commands), NULL if nothing; out_size
+     *                  bytes, zeroed by fsp
+     * @param out_size  the size the kernel expects back
+     * @param bytes_transferred out: how many bytes of @p out were
+     *                  written, read (with FSP_PENDING:
+     *                  fsp_response_t::bytes_transferred); the rest of
+     *                  out_size goes back as zeros
+     * @return 0; -ENOTTY for a command the file system does not know,
+     *         -EINVAL, -EPERM, -EFAULT, ...; FSP_PENDING
+     */
+    int (*ioctl)(fsp_fs_t *fs, void *file_ctx, uint32_t cmd,
+                 const void *in, size_t in_size, void *out, size_t out_size,
+                 size_t *bytes_transferred);
+
+    /**
+     * poll(2), select(2), epoll(7): which events an open file has now.
+     * NULL: the kernel is answered ENOSYS once and then treats every
+     * file of the volume as always ready to read and write, asking no
+     * more.
+     * @param file_ctx  the open file
+     * @param kh        the kernel's poll handle when it wants to be told
+     *                  of a change (it waits in poll(2)): the file system
+     *                  keeps it and calls fsp_fs_notify_poll() with it
+     *                  once the file may have become ready; 0 when the
+     *                  kernel only asks
+     * @param events    the events asked for (POLLIN, POLLOUT, ...)
+     * @param revents   out: the events ready now, read (with
+     *                  FSP_PENDING: fsp_response_t::poll_events)
+     * @return 0 or -errno (the caller then sees POLLERR); FSP_PENDING
+     */
+    int (*poll)(fsp_fs_t *fs, void *file_ctx, uint64_t kh, uint32_t events,
+                uint32_t *revents);
+    /* ---- end of ops2's block ---- */
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */
@@ -802,10 +977,10 @@ typedef struct fsp_response {
     uint64_t hint;
     /** 0 or a negative errno value: the operation's result. */
     int error;
-    /** read, write, get_xattr, list_xattr, copy_file_range: the count
-     *  the callback's bytes_transferred, length or bytes_copied would
-     *  hold (read: bytes put in the callback's buffer; less than asked
-     *  only at end of file). Unused by
+    /** read, write, get_xattr, list_xattr, copy_file_range, ioctl: the
+     *  count the callback's bytes_transferred, length or bytes_copied
+     *  would hold (read: bytes put in the callback's buffer; less than
+     *  asked only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with
      *  fsp_dir_buffer_add() before the response is sent, and by
      *  get_reparse_point(_by_name), whose target is in its buffer. */
@@ -821,6 +996,11 @@ typedef struct fsp_response {
     fsp_volume_info_t volume_info;
     /** seek: the offset found (its result). */
     uint64_t offset;
+    /** get_lock: the conflicting lock (its conflict), whose type must be
+     *  set: F_UNLCK for none. (ops2's block) */
+    fsp_lock_t lock;
+    /** poll: the events ready now (its revents). (ops2's block) */
+    uint32_t poll_events;
 } fsp_response_t;
 
 /**
@@ -987,6 +1167,19 @@ FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
  *         7.44; -ENOMEM; -ESHUTDOWN if the volume is not running
  */
 FSP_API int fsp_fs_notify_epoch(fsp_fs_t *fs);
+
+/**
+ * Wake the poll(2) that the kernel's poll handle @p kh names: the file a
+ * poll() callback was given @p kh for may have become ready, and the
+ * kernel asks poll() again (FUSE's notify poll). Queued like
+ * fsp_fs_notify(), so safe from any thread, inside a callback too. A
+ * handle the kernel no longer waits on costs nothing.
+ * @param fs  a started volume
+ * @param kh  the handle poll() was given (not 0)
+ * @return 0; -EINVAL for kh 0; -ENOMEM; -ESHUTDOWN if the volume is not
+ *         running
+ */
+FSP_API int fsp_fs_notify_poll(fsp_fs_t *fs, uint64_t kh);
 
 /**
  * Compare two names (one path component each, or two whole paths) the

@@ -220,6 +220,9 @@ static int op_create(fsp_fs_t *fs, const char *path,
         err = -EEXIST; /* "/" exists too */
         goto out;
     }
+    err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
     err = memfs_make_node(m, parent, ci, &node);
     if (err < 0)
         goto out;
@@ -268,6 +271,9 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
     err = check_open_flags(node, flags);
     if (err < 0)
         goto out;
+    err = memfs_flags_check_open(node, flags);
+    if (err < 0)
+        goto out;
     node->open_count++;
     *file_ctx = node;
     memfs_node_get_info(node, info);
@@ -283,6 +289,8 @@ static void op_close(fsp_fs_t *fs, void *file_ctx)
 
     memfs_write_lock(m);
     node->open_count--;
+    if (node->open_count == 0)
+        memfs_locks_last_close(m, node); /* F_OFD_ locks left */
     memfs_node_release(m, node); /* the last open of an unlinked file */
     memfs_unlock(m);
 }
@@ -328,6 +336,8 @@ static int op_overwrite(fsp_fs_t *fs, void *file_ctx)
 
     memfs_write_lock(m);
     err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     err = resize_file(m, node, 0);
@@ -372,6 +382,10 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
 
     memfs_write_lock(m);
     err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, (flags & FSP_WRITE_TO_END_OF_FILE)
+                                          ? MEMFS_CHANGE_APPEND
+                                          : MEMFS_CHANGE_DATA);
     if (err < 0)
         goto out;
     if (flags & FSP_WRITE_TO_END_OF_FILE)
@@ -422,6 +436,8 @@ static int op_set_file_size(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
 
     memfs_write_lock(m);
     err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     err = resize_file(m, node, new_size);
@@ -483,6 +499,8 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
 
     memfs_write_lock(m);
     err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     if (length == 0) {
@@ -548,8 +566,19 @@ static int op_set_basic_info(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
     struct timespec now = memfs_now();
+    int err;
 
     memfs_write_lock(m);
+    err = memfs_flags_check(node,
+                            (valid & ~(uint32_t)(FSP_SET_ATIME_NOW |
+                                                 FSP_SET_MTIME_NOW |
+                                                 FSP_SET_KILL_SUID |
+                                                 FSP_SET_CTIME))
+                                ? MEMFS_CHANGE_ATTR
+                                : MEMFS_CHANGE_TIMES_NOW);
+    if (err < 0 && valid != FSP_SET_KILL_SUID)
+        goto out;
+    err = 0;
     if (valid & FSP_SET_MODE)
         node->mode = (node->mode & S_IFMT) | (new_info->mode & 07777);
     if (valid & FSP_SET_UID)
@@ -572,8 +601,9 @@ static int op_set_basic_info(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
     else if (valid)
         node->ctime = now;
     memfs_node_get_info(node, info);
+out:
     memfs_unlock(m);
-    return 0;
+    return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -611,6 +641,11 @@ static int op_unlink(fsp_fs_t *fs, void *file_ctx, const char *path)
         err = -ENOTEMPTY;
         goto out;
     }
+    err = memfs_flags_check(entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_REMOVE);
+    if (err < 0)
+        goto out;
     drop_name(m, parent, entry);
 out:
     memfs_unlock(m);
@@ -804,6 +839,16 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         goto out;
     }
     new_entry = memfs_dirmap_find(&new_dir->entries, new_name, new_name_len);
+    err = memfs_flags_check(entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0 && new_entry)
+        err = memfs_flags_check(new_entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(dir, MEMFS_CHANGE_DIR_REMOVE);
+    if (err == 0)
+        err = memfs_flags_check(new_dir, new_entry ? MEMFS_CHANGE_DIR_REMOVE
+                                                   : MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
     if (flags & FSP_RENAME_EXCHANGE)
         err = rename_exchange(dir, entry, new_dir, new_entry);
     else
@@ -845,6 +890,11 @@ static int op_link(fsp_fs_t *fs, void *file_ctx, const char *new_path,
         err = -EEXIST;
         goto out;
     }
+    err = memfs_flags_check(node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
     entry = memfs_dirent_new(name, name_len, node);
     if (!entry) {
         err = -ENOMEM;
@@ -1003,10 +1053,18 @@ static const fsp_fs_interface_t memfs_interface = {
     .list_xattr = memfs_op_list_xattr,
     .remove_xattr = memfs_op_remove_xattr,
     .dispatcher_stopped = op_dispatcher_stopped,
-    /* ops1 */
+    /* lseek, copy_file_range and O_TMPFILE (memfs_seek.c, memfs_copy.c,
+     * memfs_tmpfile.c) */
     .seek = memfs_op_seek,                   /* memfs_seek.c */
     .copy_file_range = memfs_op_copy_file_range, /* memfs_copy.c */
     .create_tmpfile = memfs_op_create_tmpfile, /* memfs_tmpfile.c */
+    /* locks (memfs_locks.c, unless kernel_locks), chattr flags and poll
+     * (memfs_ioctl.c) */
+    .get_lock = memfs_op_get_lock,
+    .set_lock = memfs_op_set_lock,
+    .flock = memfs_op_flock,
+    .ioctl = memfs_op_ioctl,
+    .poll = memfs_op_poll,
 };
 
 void memfs_options_init(struct memfs_options *options)
@@ -1087,7 +1145,19 @@ int memfs_create(const struct memfs_options *options,
         }
     }
 
+    if (!options->kernel_locks) {
+        err = memfs_locks_create(m);
+        if (err < 0) {
+            memfs_delete(m);
+            return err;
+        }
+    }
     *interface = memfs_interface;
+    if (options->kernel_locks) {
+        interface->get_lock = NULL;
+        interface->set_lock = NULL;
+        interface->flock = NULL;
+    }
     if (m->slowio && options->slowio_all)
         memfs_slowio_wrap_all(interface, &m->base_interface);
     *pmemfs = m;
@@ -1101,6 +1171,7 @@ void memfs_delete(struct memfs *m)
     memfs_slowio_delete(m->slowio);
     while (m->all_nodes)
         memfs_node_destroy(m, m->all_nodes);
+    memfs_locks_delete(m);
     pthread_rwlock_destroy(&m->lock);
     free(m);
 }

@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -1694,6 +1696,154 @@ static void test_tmpfile_and_copy(void)
     teardown();
 }
 
+/* A POSIX lock of @owner over [start, end]. */
+static fsp_lock_t lock_of(uint64_t owner, uint32_t type, uint64_t start,
+                          uint64_t end)
+{
+    fsp_lock_t l = {.owner = owner, .start = start, .end = end,
+                    .type = type, .pid = (uint32_t)owner};
+    return l;
+}
+
+/* The conflict get_lock() reports for @want (type F_UNLCK: none). */
+static fsp_lock_t conflict_for(void *ctx, fsp_lock_t want)
+{
+    fsp_lock_t c = {.type = F_UNLCK};
+
+    EXPECT_EQ(fi.get_lock(fs, ctx, &want, &c), 0);
+    return c;
+}
+
+static void test_locks(void)
+{
+    fsp_lock_t l, c;
+    fsp_response_t rsp;
+    unsigned before;
+    void *ctx;
+
+    setup(NULL);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDWR, NULL);
+    /* owner 1: read [0, 99], then write [40, 59], unlock [80, 89] */
+    l = lock_of(1, F_RDLCK, 0, 49);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_RDLCK, 50, 99);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_WRLCK, 40, 59);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_UNLCK, 80, 89);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    c = conflict_for(ctx, lock_of(2, F_WRLCK, 0, 0));
+    EXPECT_EQ(c.type, F_RDLCK);
+    EXPECT_EQ(c.end, 39);               /* merged, then split */
+    EXPECT_EQ(c.pid, 1);
+    c = conflict_for(ctx, lock_of(2, F_RDLCK, 45, 45));
+    EXPECT_EQ(c.type, F_WRLCK);
+    EXPECT_EQ(c.start, 40);
+    EXPECT_EQ(c.end, 59);
+    c = conflict_for(ctx, lock_of(2, F_WRLCK, 80, 89));
+    EXPECT_EQ(c.type, F_UNLCK);         /* the hole */
+    c = conflict_for(ctx, lock_of(1, F_WRLCK, 0, 99));
+    EXPECT_EQ(c.type, F_UNLCK);         /* an owner never conflicts */
+    l = lock_of(2, F_RDLCK, 0, 10);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);      /* read shares */
+    l = lock_of(2, F_WRLCK, 45, 45);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), -EAGAIN);
+
+    /* a wait pends, and owner 1's unlock grants it */
+    before = selftest_wait_responses(0, 0, NULL);
+    selftest_set_hint(11);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    selftest_set_hint(0);
+    l = lock_of(1, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 11);
+    EXPECT_EQ(rsp.error, 0);
+    c = conflict_for(ctx, lock_of(3, F_RDLCK, 45, 45));
+    EXPECT_EQ(c.type, F_WRLCK);
+    EXPECT_EQ(c.pid, 2);
+
+    /* a wait the caller gave up (hint unknown: -ENOENT) takes nothing */
+    l = lock_of(3, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    l = lock_of(2, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    c = conflict_for(ctx, lock_of(4, F_WRLCK, 0, 99));
+    EXPECT_EQ(c.type, F_UNLCK);
+
+    /* the owner's close ends its waits with EINTR */
+    l = lock_of(5, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    selftest_set_hint(12);
+    l = lock_of(6, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    selftest_set_hint(0);
+    before = selftest_wait_responses(0, 0, NULL);
+    l = lock_of(6, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_CLOSE), 0);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 12);
+    EXPECT_EQ(rsp.error, -EINTR);
+
+    /* flock: per owner, apart from POSIX locks, converted */
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_SH | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_SH | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_EX | LOCK_NB), -EAGAIN);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_UN), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_EX | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_SH | LOCK_NB), -EAGAIN);
+    fi.close(fs, ctx);      /* the last close drops what is left */
+    ctx = open_file("/f", O_RDWR, NULL);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_EX | LOCK_NB), 0);
+    c = conflict_for(ctx, lock_of(9, F_WRLCK, 0, INT64_MAX));
+    EXPECT_EQ(c.type, F_UNLCK);
+    fi.close(fs, ctx);
+    check_volume_consistent();
+    teardown();
+}
+
+static void test_attribute_flags(void)
+{
+    int flags = FS_IMMUTABLE_FL, got = 0;
+    size_t n = 0;
+    void *ctx, *dir;
+    int err;
+
+    setup(NULL);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDONLY, NULL);
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_GETFLAGS, NULL, 0, &got, sizeof got,
+                       &n), 0);
+    EXPECT_EQ(n, sizeof got);
+    EXPECT_EQ(got, FS_IMMUTABLE_FL);
+    EXPECT_TRUE(open_file("/f", O_WRONLY, &err) == NULL);
+    EXPECT_EQ(err, -EPERM);
+    dir = open_file("/", O_RDONLY | O_DIRECTORY, NULL);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), -EPERM);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 0, &(fsp_file_info_t){0}), -EPERM);
+    flags = FS_APPEND_FL;
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.write(fs, ctx, "x", 0, 1, 0, &n), -EPERM);
+    EXPECT_EQ(fi.write(fs, ctx, "x", 0, 1, FSP_WRITE_TO_END_OF_FILE, &n), 0);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), -EPERM);
+    flags = 1 << 30;        /* a flag memfs does not keep */
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), -EOPNOTSUPP);
+    EXPECT_EQ(fi.ioctl(fs, ctx, 0x1234, NULL, 0, NULL, 0, &n), -ENOTTY);
+    flags = 0;
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), 0);
+    fi.close(fs, ctx);
+    fi.close(fs, dir);
+    check_volume_consistent();
+    teardown();
+}
+
 int main(void)
 {
     static const struct expect_case tests[] = {
@@ -1727,6 +1877,8 @@ int main(void)
         {"slowio", test_slowio},
         {"data_seek", test_data_seek},
         {"tmpfile_and_copy", test_tmpfile_and_copy},
+        {"locks", test_locks},
+        {"attribute_flags", test_attribute_flags},
     };
     return expect_run("memfs_selftest", tests, sizeof tests / sizeof tests[0]);
 }

@@ -331,6 +331,13 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
             err = new_file(-1, true, path, whole, &f);
     } else {
         err = ptfs_open_real(p, rpath, source_open_flags(flags), &fd);
+        /* An append-only file (chattr +a) opens for writing only with
+         * O_APPEND, which then stays on its descriptor: a file that
+         * takes nothing but appends loses nothing by it. */
+        if (err == -EPERM && (flags & O_APPEND) &&
+            (flags & O_ACCMODE) != O_RDONLY)
+            err = ptfs_open_real(p, rpath, source_open_flags(flags) | O_APPEND,
+                                 &fd);
         if (err == 0)
             err = new_file(fd, (flags & FSP_OPEN_META) != 0, path, NULL, &f);
         if (err == 0)
@@ -875,6 +882,11 @@ static const fsp_fs_interface_t ptfs_interface = {
     .seek = ptfs_op_seek,                       /* ptfs_range.c */
     .copy_file_range = ptfs_op_copy_file_range, /* ptfs_range.c */
     .create_tmpfile = op_create_tmpfile,
+    .get_lock = ptfs_op_get_lock, /* ptfs_lock.c */
+    .set_lock = ptfs_op_set_lock,
+    .flock = ptfs_op_flock,
+    .ioctl = ptfs_op_ioctl,
+    .poll = ptfs_op_poll,
 };
 
 int ptfs_create(const struct ptfs_options *options,
@@ -915,9 +927,19 @@ int ptfs_create(const struct ptfs_options *options,
                                    message, message_size);
     if (err < 0)
         goto fail;
+    err = ptfs_locks_create(p);
+    if (err < 0) {
+        ptfs_redirect_table_free(&p->redirects);
+        goto fail;
+    }
     *interface = ptfs_interface;
     if (options->passthrough)
         interface->get_backing_file = op_get_backing_file;
+    if (options->kernel_locks) {
+        interface->get_lock = NULL;
+        interface->set_lock = NULL;
+        interface->flock = NULL;
+    }
     *pptfs = p;
     return 0;
 fail:
@@ -942,6 +964,8 @@ void ptfs_stop(struct ptfs *p)
         return;
     ptfs_notify_stop(p->notify);
     p->notify = NULL;
+    /* The dispatcher has stopped: no lock may wait any more. */
+    ptfs_locks_delete(p);
 }
 
 void ptfs_delete(struct ptfs *p)

@@ -59,6 +59,7 @@ struct notify_item {
         struct fuse_notify_store_out store;
         struct fuse_notify_retrieve_out retrieve;
         struct fuse_notify_prune_out prune;
+        struct fuse_notify_poll_wakeup_out poll;
     } out;
     size_t out_size;            /* 0 for INC_EPOCH, which has no body */
     size_t tail_size;           /* bytes of tail[] sent after out */
@@ -174,6 +175,19 @@ static int queue_prune(struct fsp_fs *fs, uint64_t nodeid)
     return enqueue(fs, item);
 }
 
+/* FUSE_NOTIFY_POLL: nothing to resolve, no lock of the kernel's to wait
+ * for; queued all the same, so that it keeps its place among the rest. */
+static int queue_poll(struct fsp_fs *fs, uint64_t kh)
+{
+    struct notify_item *item;
+
+    item = new_item(FUSE_NOTIFY_POLL, sizeof item->out.poll, NULL, 0);
+    if (!item)
+        return -ENOMEM;
+    item->out.poll.kh = kh;
+    return enqueue(fs, item);
+}
+
 /* The waiter registered under @unique, taken off the list; NULL if none. */
 static struct retrieve_wait *take_retrieve(struct fsp_notifier *n,
                                            uint64_t unique)
@@ -202,6 +216,7 @@ static const char *code_name(int32_t code)
     case FUSE_NOTIFY_RETRIEVE: return "retrieve";
     case FUSE_NOTIFY_INC_EPOCH: return "inc epoch";
     case FUSE_NOTIFY_PRUNE: return "prune";
+    case FUSE_NOTIFY_POLL: return "poll";
     default: return "notification";
     }
 }
@@ -215,6 +230,7 @@ static uint64_t item_node(const struct notify_item *item)
     case FUSE_NOTIFY_DELETE: return item->out.del.child;
     case FUSE_NOTIFY_STORE: return item->out.store.nodeid;
     case FUSE_NOTIFY_RETRIEVE: return item->out.retrieve.nodeid;
+    case FUSE_NOTIFY_POLL: return item->out.poll.kh;
     case FUSE_NOTIFY_PRUNE: {
         uint64_t id;
 
@@ -538,6 +554,18 @@ FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
         return err;
     }
     return 0;
+}
+
+FSP_API int fsp_fs_notify_poll(fsp_fs_t *fs, uint64_t kh)
+{
+    int err;
+
+    if (!fs || kh == 0)
+        return -EINVAL;
+    err = running(fs);
+    if (err)
+        return err;
+    return queue_poll(fs, kh);
 }
 
 FSP_API int fsp_fs_notify_epoch(fsp_fs_t *fs)

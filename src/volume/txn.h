@@ -68,6 +68,9 @@ union fsp_txn_out {
     struct fuse_copy_file_range_out copy; /* COPY_FILE_RANGE_64 (the
                                        32-bit form replies in write) */
     struct fuse_statx_out statx;     /* STATX */
+    /* ---- ops2's block ---- */
+    struct fuse_lk_out lk;           /* GETLK */
+    struct fuse_poll_out poll;       /* POLL */
 };
 
 /* An execute function's return: the callback answered at once, its
@@ -114,6 +117,7 @@ struct fsp_txn {
                                        (fsp_node_dir_rename_begin) */
     struct fsp_paths_snapshot snap; /* LOOKUP: paths before the ask */
     uint32_t bits;                  /* SETATTR: set_basic_info's bits;
+                                       RELEASE: its unlocks so far;
                                        RENAME: its fsp_rename_flags */
     uint32_t mode;                  /* OPEN: the opened file's mode, for
                                        the steps that follow open() */
@@ -245,6 +249,30 @@ int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh);
 
 /* The FOPEN_* flags of a new open of a regular file. (volume_file.c) */
 uint32_t fsp_volume_open_flags(struct fsp_fs *fs);
+/* ---- locks, ioctl, poll (volume_lock.c, volume_ioctl.c; ops2's block) ---- */
+
+fsp_execute_fn fsp_vol_getlk, fsp_vol_setlk, fsp_vol_ioctl, fsp_vol_poll;
+fsp_complete_fn fsp_vol_getlk_complete, fsp_vol_ioctl_complete,
+    fsp_vol_poll_complete, fsp_vol_release_complete;
+fsp_encode_fn fsp_encode_lk, fsp_encode_poll;
+
+/* Whether the kernel leaves POSIX locks (flock locks) to the file system
+ * on this mount: negotiated in INIT when its callbacks are set. */
+bool fsp_volume_posix_locks(const struct fsp_fs *fs);
+bool fsp_volume_flock_locks(const struct fsp_fs *fs);
+
+/* FLUSH's part: with POSIX locks served, set_lock(FSP_LOCK_CLOSE) of the
+ * closing process's locks on the file, into txn.rsp; what an execute
+ * function returns. */
+int fsp_volume_unlock_on_close(struct fsp_txn *t, void *ctx,
+                               uint64_t owner);
+
+/* RELEASE's part, step by step (t->bits counts the owners done): the
+ * flock(LOCK_UN) of an open file that had flock locks
+ * (FUSE_RELEASE_FLOCK_UNLOCK), then set_lock(FSP_LOCK_CLOSE) of each
+ * open-file owner of POSIX locks on handle @h, into txn.rsp. Returns what
+ * an execute function returns, or 1 when nothing is left to unlock. */
+int fsp_volume_unlock_on_release(struct fsp_txn *t, struct fsp_handle *h);
 
 /* ---- encoders (encode.c) ---- */
 

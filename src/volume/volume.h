@@ -101,6 +101,11 @@ struct fsp_handle {
      * context: RELEASE waits for them before it closes it. Under the
      * handle table's lock. */
     uint32_t pins;
+    /* POSIX lock owners that locked through this open file, and whether
+     * a FLUSH named each (volume_lock.c, under the handle table's lock):
+     * those no FLUSH named own open-file (F_OFD_) locks, which RELEASE
+     * unlocks. NULL until the first lock. (ops2) */
+    struct fsp_lock_owners *lock_owners;
     /* READDIR on a directory, one at a time: dir_busy is set from the
      * start of a READDIR until its reply is sent, which may be on another
      * thread (FSP_PENDING), hence a flag under dir_lock and not the mutex

@@ -1,6 +1,7 @@
 /*
  * volume_file.c - open files: OPEN, OPENDIR, CREATE, READ, WRITE, FLUSH,
  * RELEASE, FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
+ * (FLUSH and RELEASE unlock what volume_lock.c says.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,8 +21,10 @@ uint32_t fsp_volume_open_flags(struct fsp_fs *fs)
     if (fs->params.keep_cache)
         f |= FOPEN_KEEP_CACHE;
     /* FLUSH is only useful to a file system that has something to do at
-     * every close(2); fsp's interface has no such callback, so skip it. */
-    f |= FOPEN_NOFLUSH;
+     * every close(2): one that serves POSIX locks, which the closing
+     * process's FLUSH unlocks (volume_lock.c). Else skip it. */
+    if (!fsp_volume_posix_locks(fs))
+        f |= FOPEN_NOFLUSH;
     return f;
 }
 
@@ -308,24 +311,59 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 
 int fsp_vol_flush(struct fsp_txn *t)
 {
-    (void)t;
-    /* The interface has no per-close(2) callback, so FLUSH has nothing to
-     * do. FOPEN_NOFLUSH stops it for the opens fsp answers, but the
-     * kernel still flushes with the writeback cache and for opens without
-     * OPEN (per_file_context); ENOSYS once stops it for the whole mount
-     * (fc->no_flush), after the kernel has written back dirty pages. */
-    return -ENOSYS;
+    const struct fuse_flush_in *in = t->in.arg;
+    int err;
+
+    /* Without served POSIX locks the interface has nothing to do at a
+     * close(2). FOPEN_NOFLUSH stops FLUSH for the opens fsp answers, but
+     * the kernel still flushes with the writeback cache and for opens
+     * without OPEN (per_file_context); ENOSYS once stops it for the whole
+     * mount (fc->no_flush), after the kernel has written back dirty
+     * pages. */
+    if (!fsp_volume_posix_locks(t->fs))
+        return -ENOSYS;
+    err = fsp_request_handle(t->fs, t->in.nodeid, in->fh, &t->handle);
+    if (err)
+        return err;
+    return fsp_volume_unlock_on_close(t, t->handle->ctx, in->lock_owner);
 }
+
+/* RELEASE's steps. */
+enum {
+    RELEASE_UNLOCK,     /* the open file's locks (volume_lock.c) */
+    RELEASE_CLOSE,      /* the handle, and with it the file context */
+};
 
 int fsp_vol_release(struct fsp_txn *t)
 {
     const struct fuse_release_in *in = t->in.arg;
+    struct fsp_handle *h;
+    int r;
 
+    /* Not t->handle: a pending unlock must not pin the handle that this
+     * very request releases next. */
+    if (t->step == RELEASE_UNLOCK &&
+        (fsp_volume_posix_locks(t->fs) || fsp_volume_flock_locks(t->fs)) &&
+        fsp_request_handle(t->fs, t->in.nodeid, in->fh, &h) == 0) {
+        r = fsp_volume_unlock_on_release(t, h);
+        if (r != 1)
+            return r;
+    }
     /* per_file_context: fh 0 is a node's shared handle, which lives as
      * long as the node (a file created before the first OPEN). */
     if (in->fh == 0 && t->fs->params.per_file_context)
         return 0;
     return fsp_handle_release(t->fs, in->fh);
+}
+
+/* An unlock's answer changes nothing: the file goes anyway. Then the next
+ * unlock, or the close. */
+int fsp_vol_release_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        fsp_log_debug(t->fs, "unique=%llu RELEASE: unlock: %d",
+                      (unsigned long long)t->in.unique, rsp->error);
+    return FSP_TXN_CONTINUE;
 }
 
 int fsp_vol_releasedir(struct fsp_txn *t)

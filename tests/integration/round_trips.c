@@ -76,6 +76,17 @@ static void open_handles_sends_open_and_release_per_open(void)
     EXPECT_EQ(flushes, 0); /* FOPEN_NOFLUSH */
 }
 
+static void served_locks_cost_a_flush_per_close(void)
+{
+    ASSERT_TRUE(h_write_file(h_path("f"), "content", 7, 0644));
+    long long flush0 = count("flush");
+    open_close_n_times(h_path("f"), O_RDONLY);
+    long long flushes = count("flush") - flush0;
+    h_note("locks served, %d opens and closes: %lld FLUSH", N, flushes);
+    /* the unlock of the closing process's locks (docs/SEMANTICS.md) */
+    EXPECT_EQ(flushes, N);
+}
+
 static void opendir_and_listing_send_no_opendir_or_releasedir(void)
 {
     for (int i = 0; i < 10; i++)
@@ -180,13 +191,16 @@ static void creates_send_mknod_and_no_release(void)
 static const struct h_case cases[] = {
     H_CASE(open_and_close_send_no_open_release_or_flush, NULL, H_DAEMON | H_MEMFS_ONLY),
     H_CASE(creates_send_mknod_and_no_release, NULL, H_DAEMON | H_MEMFS_ONLY),
-    H_CASE(open_handles_sends_open_and_release_per_open, "open_handles",
+    /* kernel_locks: memfs's lock table would ask for a FLUSH per close */
+    H_CASE(open_handles_sends_open_and_release_per_open,
+           "open_handles,kernel_locks", H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(served_locks_cost_a_flush_per_close, "open_handles",
            H_DAEMON | H_MEMFS_ONLY),
     H_CASE(opendir_and_listing_send_no_opendir_or_releasedir, NULL, H_DAEMON | H_MEMFS_ONLY),
     H_CASE(o_trunc_without_open_truncates_through_setattr, NULL, H_DAEMON | H_MEMFS_ONLY),
     H_CASE(o_append_without_open_appends_at_the_end, NULL, H_DAEMON | H_MEMFS_ONLY),
-    H_CASE(writeback_cache_close_flushes_once_then_never, "writeback_cache,open_handles",
-           H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(writeback_cache_close_flushes_once_then_never,
+           "writeback_cache,open_handles,kernel_locks", H_DAEMON | H_MEMFS_ONLY),
 };
 
 int main(int argc, char **argv)

@@ -12,6 +12,11 @@
  * FALLOCATE, BMAP) also go, mutated, through the dispatcher and the
  * volume, to callbacks that answer garbage: each gets exactly one reply,
  * an errno or a body of its opcode's size, never a crash.
+ * The lock, ioctl and poll requests go further, through the dispatcher
+ * to a file system whose callbacks answer at random, garbage included:
+ * every reply the fake channel receives must be one the kernel takes (an
+ * error in -4095..0 with no body, or the opcode's body), and every
+ * garbage answer becomes EIO and a log line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -655,11 +660,207 @@ static void mutated_file_requests_get_one_sane_reply(void)
     fsp_fs_delete(fs);
 }
 
+/* ------------------------------- lock, ioctl and poll, dispatched */
+
+/* What the dispatched requests saw. */
+struct served {
+    struct rng rng;
+    long replies, bad_replies, garbage, eio, logged;
+};
+
+static struct served served;
+
+/* An answer at random: success, an errno, or garbage (counted). */
+static int any_answer(void)
+{
+    static const int garbage[] = {5, -5000, FSP_PENDING + 7, INT_MIN};
+    uint32_t pick = rng_below(&served.rng, 8);
+
+    if (pick < 4)
+        return 0;
+    if (pick < 6)
+        return pick == 4 ? -EAGAIN : -EINVAL;
+    served.garbage++;
+    return garbage[rng_below(&served.rng, 4)];
+}
+
+static int f_get_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      fsp_lock_t *conflict)
+{
+    (void)fs;
+    (void)ctx;
+    (void)lock;
+    if (rng_below(&served.rng, 4) == 0) {
+        /* a conflict that is no lock: EIO and a log line too */
+        conflict->type = rng_below(&served.rng, 2) ? 9 : F_WRLCK;
+        conflict->start = 10;
+        conflict->end = 5;
+        served.garbage++;
+        return 0;
+    }
+    conflict->type = F_RDLCK;
+    conflict->end = 9;
+    return any_answer();
+}
+
+static int f_set_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      unsigned flags)
+{
+    (void)fs;
+    (void)ctx;
+    (void)lock;
+    (void)flags;
+    return any_answer();
+}
+
+static int f_flock(fsp_fs_t *fs, void *ctx, uint64_t owner, int op)
+{
+    (void)fs;
+    (void)ctx;
+    (void)owner;
+    (void)op;
+    return any_answer();
+}
+
+static int f_ioctl(fsp_fs_t *fs, void *ctx, uint32_t cmd, const void *in,
+                   size_t in_size, void *out, size_t out_size, size_t *done)
+{
+    (void)fs;
+    (void)ctx;
+    (void)cmd;
+    (void)in;
+    (void)in_size;
+    if (out)
+        memset(out, 0xa5, out_size);
+    *done = out_size;
+    if (rng_below(&served.rng, 5) == 0) {
+        *done = out_size + 1;   /* more than there is room for */
+        served.garbage++;
+        return 0;
+    }
+    return any_answer();
+}
+
+static int f_poll(fsp_fs_t *fs, void *ctx, uint64_t kh, uint32_t events,
+                  uint32_t *revents)
+{
+    (void)fs;
+    (void)ctx;
+    (void)kh;
+    *revents = events;
+    return any_answer();
+}
+
+/* The fake kernel: checks each reply as fuse_dev_do_write() would. */
+static int check_reply(struct fsp_channel *ch, const struct iovec *iov,
+                       int iovcnt)
+{
+    const struct fuse_out_header *hdr = iov[0].iov_base;
+    size_t len = 0, body;
+
+    (void)ch;
+    for (int i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
+    body = len - sizeof *hdr;
+    served.replies++;
+    if (hdr->error == -EIO)
+        served.eio++;
+    if (hdr->len != len || hdr->error > 0 || hdr->error < -4095 ||
+        (hdr->error && body))
+        served.bad_replies++;
+    return 0;
+}
+
+static void destroy_nothing(struct fsp_channel *ch)
+{
+    (void)ch;
+}
+
+static const struct fsp_channel_ops checking_ops = {
+    .kind = "fake", .send = check_reply, .destroy = destroy_nothing,
+};
+
+static void count_log(fsp_fs_t *fs, int level, const char *message,
+                      void *user)
+{
+    (void)fs;
+    (void)message;
+    (void)user;
+    if (level == FSP_LOG_ERROR)
+        served.logged++;
+}
+
+static void mutated_lock_ioctl_poll_requests_get_replies_the_kernel_takes(void)
+{
+    static const uint32_t ops[] = {FUSE_GETLK, FUSE_SETLK, FUSE_SETLKW,
+                                   FUSE_IOCTL, FUSE_POLL, FUSE_FLUSH};
+    fsp_fs_interface_t iface = {
+        .get_lock = f_get_lock, .set_lock = f_set_lock, .flock = f_flock,
+        .ioctl = f_ioctl, .poll = f_poll,
+    };
+    fsp_volume_params_t params;
+    struct fsp_channel ch = {.ops = &checking_ops};
+    struct fsp_worker w;
+    struct fsp_node *root;
+    fsp_fs_t *fs;
+    uint64_t fh;
+
+    memset(&served, 0, sizeof served);
+    served.rng.state = 0x10c4ed10c4edull;
+    fsp_volume_params_init(&params);
+    params.fs_name = "fuzzfs";
+    ASSERT_EQ(fsp_fs_create(&params, &iface, NULL, &fs), 0);
+    fsp_fs_set_log_handler(fs, count_log, NULL);
+    fs->init_flags |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
+    root = fsp_node_get(fs, FUSE_ROOT_ID);
+    fh = fsp_handle_open(fs, NULL, root, O_RDWR, false);
+    fsp_node_put(fs, root);
+    ASSERT_TRUE(fh != 0);
+    memset(&w, 0, sizeof w);
+    w.fs = fs;
+    w.ch = &ch;
+    w.reply_buf_size = 64 * 1024;
+    w.reply_buf = malloc(w.reply_buf_size);
+    ASSERT_TRUE(w.reply_buf != NULL);
+
+    for (long i = 0; i < ITERATIONS / 10; i++) {
+        static struct fuse_msg m;
+        uint32_t op = ops[rng_below(&served.rng, 6)];
+
+        if (!msg_valid(&m, op))
+            continue;
+        MSG_HDR(&m)->nodeid = FUSE_ROOT_ID;
+        MSG_HDR(&m)->unique = 2 * (uint64_t)i + 2;
+        /* the open file's fh: the first field of each of these */
+        memcpy(MSG_BYTES(&m) + sizeof(struct fuse_in_header), &fh,
+               sizeof fh);
+        for (uint32_t n = rng_below(&served.rng, 3); n > 0; n--)
+            mutate(&served.rng, &m);
+        if (m.len >= 4) {
+            uint32_t len = (uint32_t)m.len;
+
+            memcpy(MSG_BYTES(&m), &len, 4);
+        }
+        fsp_dispatch_request(&w, m.words, m.len);
+    }
+    printf("# dispatched: %ld replies, %ld garbage answers, %ld EIO, "
+           "%ld logged\n", served.replies, served.garbage, served.eio,
+           served.logged);
+    EXPECT_EQ(served.bad_replies, 0);
+    EXPECT_TRUE(served.garbage > 0);
+    EXPECT_TRUE(served.eio >= served.garbage);
+    EXPECT_TRUE(served.logged >= served.garbage);
+    fsp_pending_free_spare(&w);
+    free(w.reply_buf);
+    fsp_fs_delete(fs);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(mutated_requests_never_crash_or_read_outside),
     EXPECT_CASE(random_bytes_never_crash_or_read_outside),
     EXPECT_CASE(every_length_of_every_request_is_handled),
     EXPECT_CASE(mutated_file_requests_get_one_sane_reply),
+    EXPECT_CASE(mutated_lock_ioctl_poll_requests_get_replies_the_kernel_takes),
 };
 
 int main(void)

@@ -13,12 +13,14 @@
  * The file system under test is a table of names in this file: files
  * "a" and "b" and directory "d" in the root, served through the public
  * interface (fsp.h), with a read() that can be told to return
- * FSP_PENDING.
+ * FSP_PENDING, and lock and poll callbacks that note what they are
+ * asked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,13 @@ struct testfs {
     uint64_t pending_hint;
     bool respond_early;     /* read() responds before it returns */
     fsp_fs_t *fs;
+    /* set_lock() calls: the last one's lock and flags */
+    int set_locks;
+    fsp_lock_t last_lock;
+    unsigned last_lock_flags;
+    uint64_t poll_kh;       /* poll(): the kernel's handle it was given */
+    int ioctls;             /* ioctl() calls, and the last one's command */
+    uint32_t ioctl_cmd;
 };
 
 static struct testfs tfs;
@@ -359,6 +368,64 @@ static int t_get_info_btime(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
     return err;
 }
 
+/* A lock that must wait pends (the waiting case); others are granted. */
+static int t_set_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      unsigned flags)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.set_locks++;
+    tfs.last_lock = *lock;
+    tfs.last_lock_flags = flags;
+    if (flags & FSP_LOCK_WAIT) {
+        tfs.pending_hint = fsp_fs_operation_context()->hint;
+        tfs.last_call = "set_lock";
+        return FSP_PENDING;
+    }
+    return 0;
+}
+
+/* Everything conflicts with a read lock of pid 77 on [0, 9]. */
+static int t_get_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      fsp_lock_t *conflict)
+{
+    (void)fs;
+    (void)ctx;
+    (void)lock;
+    conflict->type = F_RDLCK;
+    conflict->start = 0;
+    conflict->end = 9;
+    conflict->pid = 77;
+    return 0;
+}
+
+static int t_poll(fsp_fs_t *fs, void *ctx, uint64_t kh, uint32_t events,
+                  uint32_t *revents)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.poll_kh = kh;
+    *revents = events & POLLIN;
+    return 0;
+}
+
+/* Writes "flag" back for any command that has no input. */
+static int t_ioctl(fsp_fs_t *fs, void *ctx, uint32_t cmd, const void *in,
+                   size_t in_size, void *out, size_t out_size, size_t *done)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.ioctls++;
+    tfs.ioctl_cmd = cmd;
+    if (in || in_size)
+        return -EINVAL;
+    if (out && out_size >= 4) {
+        memcpy(out, "flag", 4);
+        *done = 4;
+    }
+    return 0;
+}
+
 static const fsp_fs_interface_t iface = {
     .get_file_info_by_name = t_by_name,
     .open = t_open,
@@ -376,6 +443,10 @@ static const fsp_fs_interface_t iface = {
     .create_tmpfile = t_tmpfile,
     .allocate = t_allocate,
     .link = t_link,
+    .get_lock = t_get_lock,
+    .set_lock = t_set_lock,
+    .poll = t_poll,
+    .ioctl = t_ioctl,
 };
 
 /* --------------------------------------------------------- fixture */
@@ -1314,6 +1385,313 @@ static void requests_without_a_mapping_get_their_fallbacks(void)
     bench_stop(&b);
 }
 
+/* ------------------------------------------------ locks and poll */
+
+/* A volume that serves locks, with "a" open: its node and fh. */
+static void open_a_with_locks(struct bench *b, uint64_t *node, uint64_t *fh)
+{
+    bench_start(b, false);
+    b->fs->init_flags |= FUSE_POSIX_LOCKS; /* as INIT negotiated it */
+    lookup(b, FUSE_ROOT_ID, "a");
+    *node = entry_node(last_reply(b));
+    open_file(b, *node, FUSE_OPEN);
+    *fh = open_fh(last_reply(b), 0);
+}
+
+/* INIT offering both lock flags: the flags of the reply. */
+static uint32_t init_flags_answered(struct bench *b)
+{
+    struct fuse_init_in in = {
+        .major = 7, .minor = 45,
+        .flags = FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_INIT_EXT,
+    };
+    struct fuse_init_out out;
+
+    serve_arg(b, FUSE_INIT, 0, &in, sizeof in);
+    memcpy(&out, last_reply(b)->body, sizeof out);
+    return out.flags;
+}
+
+static void init_asks_for_locks_only_when_the_file_system_serves_them(void)
+{
+    struct bench b;
+    uint32_t flags;
+
+    bench_start(&b, false);     /* get_lock and set_lock, no flock */
+    flags = init_flags_answered(&b);
+    EXPECT_TRUE(flags & FUSE_POSIX_LOCKS);
+    EXPECT_FALSE(flags & FUSE_FLOCK_LOCKS);
+    bench_stop(&b);
+    bench_start(&b, true);      /* per_file_context: no RELEASE to end them */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS));
+    bench_stop(&b);
+    bench_start(&b, false);
+    b.fs->iface.get_lock = NULL;  /* both are needed */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & FUSE_POSIX_LOCKS);
+    bench_stop(&b);
+}
+
+static uint64_t lock_request(struct bench *b, uint32_t opcode, uint64_t node,
+                             uint64_t fh, uint64_t owner, uint32_t type)
+{
+    struct fuse_lk_in in = {
+        .fh = fh, .owner = owner,
+        .lk = {.start = 0, .end = 99, .type = type, .pid = 4242},
+    };
+
+    return serve_arg(b, opcode, node, &in, sizeof in);
+}
+
+static void a_waiting_setlkw_pends_and_its_grant_is_the_reply(void)
+{
+    struct bench b;
+    uint64_t node, fh, unique;
+
+    open_a_with_locks(&b, &node, &fh);
+    unique = lock_request(&b, FUSE_SETLKW, node, fh, 0x55, F_WRLCK);
+    EXPECT_STREQ(tfs.last_call, "set_lock");
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_WAIT);
+    EXPECT_EQ(tfs.last_lock.owner, 0x55);
+    EXPECT_EQ(tfs.last_lock.end, 99);
+    EXPECT_EQ(tfs.last_lock.pid, 4242);
+    EXPECT_EQ(b.ch.count, 2);                    /* LOOKUP, OPEN only */
+    EXPECT_EQ(respond(&b, 0, NULL), 0);          /* the holder let go */
+    EXPECT_EQ(b.ch.count, 3);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    bench_stop(&b);
+}
+
+static void an_interrupted_setlkw_is_answered_eintr_and_its_grant_dropped(void)
+{
+    struct bench b;
+    uint64_t node, fh, unique;
+
+    open_a_with_locks(&b, &node, &fh);
+    unique = lock_request(&b, FUSE_SETLKW, node, fh, 0x55, F_WRLCK);
+    interrupt(&b, unique);
+    EXPECT_EQ(b.ch.count, 3);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINTR);
+    /* the file system's late grant: fsp says the caller is gone, and a
+     * file system must then not keep the lock */
+    EXPECT_EQ(respond(&b, 0, NULL), -ECANCELED);
+    EXPECT_EQ(b.ch.count, 3);
+    bench_stop(&b);
+}
+
+static void getlk_reports_the_conflict_the_file_system_found(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_lk_out out;
+
+    open_a_with_locks(&b, &node, &fh);
+    lock_request(&b, FUSE_GETLK, node, fh, 0x55, F_WRLCK);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.lk.type, F_RDLCK);
+    EXPECT_EQ(out.lk.end, 9);
+    EXPECT_EQ(out.lk.pid, 77);
+    /* a malformed request never reaches the file system */
+    lock_request(&b, FUSE_GETLK, node, fh, 0x55, 7);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
+    bench_stop(&b);
+}
+
+static void close_and_release_unlock_what_their_owners_held(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_flush_in flush;
+    struct fuse_release_in rel;
+
+    open_a_with_locks(&b, &node, &fh);
+    lock_request(&b, FUSE_SETLK, node, fh, 0x11, F_WRLCK); /* a process */
+    lock_request(&b, FUSE_SETLK, node, fh, 0x22, F_RDLCK); /* an open file */
+    EXPECT_EQ(tfs.set_locks, 2);
+    /* the process closes its descriptor: its locks go */
+    memset(&flush, 0, sizeof flush);
+    flush.fh = fh;
+    flush.lock_owner = 0x11;
+    serve_arg(&b, FUSE_FLUSH, node, &flush, sizeof flush);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(tfs.set_locks, 3);
+    EXPECT_EQ(tfs.last_lock.owner, 0x11);
+    EXPECT_EQ(tfs.last_lock.type, F_UNLCK);
+    EXPECT_EQ(tfs.last_lock.end, INT64_MAX);
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_CLOSE);
+    /* the release: the owner no close named is the open file's */
+    memset(&rel, 0, sizeof rel);
+    rel.fh = fh;
+    serve_arg(&b, FUSE_RELEASE, node, &rel, sizeof rel);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(tfs.set_locks, 4);
+    EXPECT_EQ(tfs.last_lock.owner, 0x22);
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_CLOSE);
+    EXPECT_EQ(b.fs->handles.count, 0);
+    EXPECT_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+/* The fake kernel's end of notifications: the last one written. */
+static struct {
+    pthread_mutex_t lock;
+    int count;
+    int32_t code;
+    uint64_t kh;
+} notified = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+
+static int fake_notify(void *ctx, const struct iovec *iov, int iovcnt)
+{
+    const struct fuse_out_header *hdr = iov[0].iov_base;
+    struct fuse_notify_poll_wakeup_out out;
+
+    (void)ctx;
+    pthread_mutex_lock(&notified.lock);
+    notified.count++;
+    notified.code = hdr->error;
+    if (iovcnt > 1 && iov[1].iov_len == sizeof out) {
+        memcpy(&out, iov[1].iov_base, sizeof out);
+        notified.kh = out.kh;
+    }
+    pthread_mutex_unlock(&notified.lock);
+    return 0;
+}
+
+static int notified_count(void)
+{
+    int n;
+
+    pthread_mutex_lock(&notified.lock);
+    n = notified.count;
+    pthread_mutex_unlock(&notified.lock);
+    return n;
+}
+
+static void a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_poll_in in;
+    struct fuse_poll_out out;
+
+    open_a_with_locks(&b, &node, &fh);
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    in.kh = 0x4b48;
+    in.events = POLLIN | POLLOUT;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);   /* only asks */
+    EXPECT_EQ(tfs.poll_kh, 0);
+    in.flags = FUSE_POLL_SCHEDULE_NOTIFY;             /* waits */
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);
+    EXPECT_EQ(tfs.poll_kh, 0x4b48);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.revents, POLLIN);
+
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0x4b48), -ESHUTDOWN); /* not running */
+    b.fs->kernel.notify = fake_notify;
+    ASSERT_EQ(fsp_notify_start(b.fs), 0);
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0x4b48), 0);
+    /* written by the notify thread, soon (2 s at most) */
+    for (int i = 0; i < 200 && notified_count() == 0; i++)
+        usleep(10000);
+    fsp_notify_stop(b.fs);
+    EXPECT_EQ(notified.count, 1);
+    EXPECT_EQ(notified.code, FUSE_NOTIFY_POLL);
+    EXPECT_EQ(notified.kh, 0x4b48);
+    bench_stop(&b);
+}
+
+/* An IOCTL on @node: @io, then @n bytes of @data. */
+static void serve_ioctl(struct bench *b, uint64_t node,
+                        const struct fuse_ioctl_in *io, const void *data,
+                        size_t n)
+{
+    struct fuse_msg m;
+
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, io, sizeof *io);
+    if (n)
+        msg_put(&m, data, n);
+    serve(b, &m);
+}
+
+static void an_ioctl_reply_carries_every_byte_the_kernel_expects(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x80086601, .out_size = 8};
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    /* fuse_ioctl_out, then all 8 bytes: "flag" and zeros */
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_ioctl_out) + 8);
+    EXPECT_TRUE(memcmp(last_reply(&b)->body + sizeof(struct fuse_ioctl_out),
+                       "flag\0\0\0\0", 8) == 0);
+    bench_stop(&b);
+}
+
+static void malformed_ioctl_and_poll_are_rejected_before_the_callback(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x40046602, .in_size = 8};
+    struct fuse_poll_in in;
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    /* in_size says 8 bytes follow, 4 do */
+    serve_ioctl(&b, node, &io, "abcd", 4);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    /* more output than a reply can carry */
+    io.in_size = 0;
+    io.out_size = 1u << 30;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
+    /* an unrestricted ioctl (CUSE's) */
+    io.out_size = 0;
+    io.flags = FUSE_IOCTL_UNRESTRICTED;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
+    /* a POLL cut short */
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in - 4);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(tfs.ioctls, 0);
+    EXPECT_EQ(tfs.poll_kh, 0);
+    bench_stop(&b);
+}
+
+static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x80046601, .out_size = 4};
+    struct fuse_poll_in in;
+
+    open_a_with_locks(&b, &node, &fh);
+    b.fs->iface.poll = NULL;
+    b.fs->iface.ioctl = NULL;
+    io.fh = fh;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    bench_stop(&b);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(each_lookup_is_counted_until_forgotten),
     EXPECT_CASE(a_name_that_is_not_there_is_answered_enoent),
@@ -1348,6 +1726,15 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(every_fallocate_mode_reaches_allocate),
     EXPECT_CASE(requests_without_a_mapping_get_their_fallbacks),
     EXPECT_CASE(null_callbacks_answer_what_makes_the_kernel_fall_back),
+    EXPECT_CASE(init_asks_for_locks_only_when_the_file_system_serves_them),
+    EXPECT_CASE(a_waiting_setlkw_pends_and_its_grant_is_the_reply),
+    EXPECT_CASE(an_interrupted_setlkw_is_answered_eintr_and_its_grant_dropped),
+    EXPECT_CASE(getlk_reports_the_conflict_the_file_system_found),
+    EXPECT_CASE(close_and_release_unlock_what_their_owners_held),
+    EXPECT_CASE(a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it),
+    EXPECT_CASE(an_ioctl_reply_carries_every_byte_the_kernel_expects),
+    EXPECT_CASE(malformed_ioctl_and_poll_are_rejected_before_the_callback),
+    EXPECT_CASE(without_callbacks_ioctl_is_enotty_and_poll_enosys),
 };
 
 int main(void)
