@@ -59,3 +59,36 @@ machine_line() {
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "$(nproc) CPUs ($cpu), kernel $(uname -r)"
 }
+
+# Signals while a command runs: the script's INT, TERM and HUP traps call
+# on_signal STATUS, which only notes the signal and ends the command; the
+# script then exits with STATUS from run_child, outside the trap (an exit
+# from inside a trap that interrupted wait can abort bash 5.2 with
+# "reader_loop: bad jump"), and its EXIT trap cleans up.
+child=""
+interrupted=""
+on_signal() {
+    interrupted=$1
+    [ -z "$child" ] || kill "$child" 2>/dev/null
+}
+check_interrupted() {
+    [ -z "$interrupted" ] || exit "$interrupted"
+}
+
+# Run a command in the background and wait for it, so that a signal is
+# seen at once, not when the command is done. Returns its status.
+run_child() {
+    local status
+    check_interrupted
+    "$@" &
+    child=$!
+    wait "$child"
+    status=$?
+    if [ -n "$interrupted" ]; then
+        wait "$child" 2>/dev/null
+        child=""
+        exit "$interrupted"
+    fi
+    child=""
+    return $status
+}
