@@ -91,7 +91,9 @@ static void run_mark(const char *what)
 }
 
 /* -j: tell the runner this client is ready, and wait until it lets every
- * client go at once (it closes the pipe: read gets end of file). */
+ * client go at once (it closes the pipe: read gets end of file). The
+ * ready pipe is closed once written, so that the runner sees its end as
+ * soon as every client is ready or gone, even one that failed before. */
 static void wait_for_start(struct fsb_run *r)
 {
     char c = 0;
@@ -100,6 +102,8 @@ static void wait_for_start(struct fsb_run *r)
         return;
     if (write(r->ready_fd, &c, 1) != 1)
         fsb_syserr("-j: cannot signal the runner", NULL);
+    close(r->ready_fd);
+    r->ready_fd = -1;
     while (read(r->go_fd, &c, 1) < 0 && errno == EINTR)
         ;
 }
