@@ -80,7 +80,8 @@ typedef struct fsp_file_info {
     struct timespec atime;    /**< last access */
     struct timespec mtime;    /**< last data modification */
     struct timespec ctime;    /**< last status change */
-    struct timespec btime;    /**< creation (birth) time; informational */
+    struct timespec btime;    /**< creation (birth) time, shown by statx(2);
+                                   0 if not known */
 } fsp_file_info_t;
 
 /** What statfs(2) shows of a volume. */
@@ -191,6 +192,36 @@ typedef struct fsp_volume_params {
      * shows the channel in use ("io_uring" or "dev").
      */
     bool io_uring;
+
+    /**
+     * Seconds the kernel waits for the answer to any request before it
+     * gives up on the volume and aborts the connection (FUSE_REQUEST_TIMEOUT,
+     * protocol 7.43): a volume whose server stops answering then fails its
+     * callers instead of hanging them (ECONNABORTED for the requests in
+     * flight, ENOTCONN after), and the dispatcher stops. The kernel checks
+     * about every 15 s, so the abort comes up to that much after the
+     * limit; it also caps the value by /proc/sys/fs/fuse/max_request_timeout
+     * when that is set. A volume that pends requests for long on purpose
+     * (a blocking lock) must not set it below that wait. 0 (the default):
+     * no limit of the volume's own (the kernel's
+     * /proc/sys/fs/fuse/default_request_timeout applies). Kernels without
+     * the feature ignore it.
+     */
+    uint16_t request_timeout_s;
+
+    /**
+     * Let the volume be seen through idmapped mounts (FUSE_ALLOW_IDMAP,
+     * Linux 6.12): mount_setattr(2) with MOUNT_ATTR_IDMAP may then make
+     * views of it whose owners are shifted through a user namespace's
+     * mapping, and the kernel maps the owner it sends in CREATE, MKDIR,
+     * MKNOD and SYMLINK (fsp_create_info_t's uid and gid). The price: in
+     * every other request the kernel no longer says who asks, so
+     * fsp_fs_operation_context() reports uid and gid FSP_UNKNOWN_ID there.
+     * Only with default_permissions (the kernel's checks are what make the
+     * views safe); ignored without it. Off by default; memfs, ptfs and
+     * sqlfs set it.
+     */
+    bool allow_idmap;
 } fsp_volume_params_t;
 
 /**
@@ -233,6 +264,12 @@ enum fsp_open_flags {
 enum fsp_rename_flags {
     FSP_RENAME_NOREPLACE = 1 << 0, /**< fail with EEXIST if new_path exists */
     FSP_RENAME_EXCHANGE = 1 << 1,  /**< swap the two names atomically */
+    /** In the same atomic step, leave at path a whiteout: a character
+     *  device 0:0 (RENAME_WHITEOUT), which overlayfs reads as "deleted in
+     *  this layer"; it needs one to use the volume as its upper layer.
+     *  Never with FSP_RENAME_EXCHANGE. A file system without whiteouts
+     *  answers -EINVAL. */
+    FSP_RENAME_WHITEOUT = 1 << 2,
 };
 
 /** Flags for write(). */
@@ -284,9 +321,10 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * **Out-parameters** are zeroed by fsp before the call. Each callback
  * says which of them fsp reads; a file system may leave the rest alone.
  * Where "its attributes" are read, that is every field of
- * ::fsp_file_info_t but btime and reserved: they become what stat(2)
- * shows, for as long as the volume's info timeouts let the kernel cache
- * them.
+ * ::fsp_file_info_t but reserved: they become what stat(2) shows, for as
+ * long as the volume's info timeouts let the kernel cache them. btime is
+ * shown only by statx(2) with STATX_BTIME, and only when it is not zero
+ * (0 means "not known").
  *
  * **A NULL callback** means "not supported": fsp answers the requests it
  * would serve with ENOSYS (FUSE's "not implemented"; for xattrs the
@@ -305,6 +343,10 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  *   buffered above the kernel;
  * - allocate: fallocate(2) fails with EOPNOTSUPP, what a file system
  *   without fallocate answers;
+ * - seek: lseek(2) with SEEK_DATA or SEEK_HOLE is answered by the kernel
+ *   from the file's size (all data, one hole at the end);
+ * - copy_file_range: the kernel copies by reading and writing;
+ * - create_tmpfile: open(2) with O_TMPFILE fails with EOPNOTSUPP;
  * - cleanup, close, dispatcher_stopped: nothing is called;
  * - get_backing_file: no kernel passthrough, every read and write comes
  *   to read() and write();
@@ -423,7 +465,10 @@ typedef struct fsp_fs_interface {
     int (*flush)(fsp_fs_t *fs, void *file_ctx);
 
     /**
-     * Report an open file's attributes (fstat).
+     * Report an open file's attributes (fstat), or a known file's through
+     * its meta context. Also serves statx(2) when it asks for the birth
+     * time (the kernel's STATX request), for which btime is read too;
+     * get_file_info_by_name() serves it when no context is open.
      * @param info  out: its attributes, all read
      * @return 0 or -errno
      */
@@ -451,9 +496,27 @@ typedef struct fsp_fs_interface {
                          fsp_file_info_t *info);
 
     /**
-     * Allocate or punch space (fallocate).
-     * @param mode    fallocate(2) mode bits (FALLOC_FL_KEEP_SIZE, ...)
-     * @return 0, -EOPNOTSUPP for modes not supported, -ENOSPC, ...
+     * Allocate, punch or zero space in an open regular file (fallocate(2)).
+     * Every mode the kernel passes on comes here as it is; those it sends:
+     * - 0: allocate [offset, offset + length) and grow the file to its
+     *   end if it is shorter;
+     * - FALLOC_FL_KEEP_SIZE: allocate without changing the size (space
+     *   beyond end of file);
+     * - FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE (the kernel refuses
+     *   PUNCH_HOLE alone): the range reads as zeros and its space may be
+     *   given back; the size stays;
+     * - FALLOC_FL_ZERO_RANGE, with or without FALLOC_FL_KEEP_SIZE: the
+     *   range reads as zeros and is allocated; without KEEP_SIZE the
+     *   file grows to the range's end if it is shorter.
+     * The kernel itself refuses the modes FUSE never sends (collapse,
+     * insert and unshare range come back EOPNOTSUPP without a request).
+     * @param file_ctx the open file, open for writing
+     * @param mode    the fallocate(2) mode bits, above
+     * @param offset  start of the range
+     * @param length  its length, never 0
+     * @return 0, -EOPNOTSUPP for a mode not supported (the caller's
+     *         fallocate(2) then fails so), -ENOSPC, -EFBIG, ...;
+     *         FSP_PENDING to complete later
      */
     int (*allocate)(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
                     uint64_t length);
@@ -471,10 +534,12 @@ typedef struct fsp_fs_interface {
      * Without flags an existing new_path is replaced (a directory only by
      * an empty directory: -ENOTEMPTY, -EISDIR, -ENOTDIR otherwise).
      * Needs open() too (see above).
-     * @param flags  FSP_RENAME_NOREPLACE or FSP_RENAME_EXCHANGE
+     * @param flags  FSP_RENAME_NOREPLACE, FSP_RENAME_EXCHANGE,
+     *               FSP_RENAME_WHITEOUT (alone or with NOREPLACE)
      * @return 0, -EEXIST (NOREPLACE), -ENOENT (EXCHANGE with no
      *         new_path), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EINVAL (a
-     *         directory into itself), ...
+     *         directory into itself, or flags the file system does not
+     *         support), ...
      */
     int (*rename)(fsp_fs_t *fs, void *file_ctx, const char *path,
                   const char *new_path, unsigned flags);
@@ -619,13 +684,106 @@ typedef struct fsp_fs_interface {
      *         read() and write(); other errors fail the open
      */
     int (*get_backing_file)(fsp_fs_t *fs, void *file_ctx, int *fd);
+
+    /* ---- ops1: lseek, copy_file_range, O_TMPFILE (protocol 7.45) ---- */
+
+    /**
+     * Find data or a hole in an open regular file: lseek(2) with
+     * SEEK_DATA or SEEK_HOLE (the kernel answers SEEK_SET, SEEK_CUR and
+     * SEEK_END by itself). Optional: with NULL fsp answers ENOSYS once,
+     * and from then on the kernel answers these itself for the whole
+     * mount, from the file's size: everything before end of file is
+     * data, end of file is the only hole. Return -ENOSYS for the same.
+     * @param file_ctx the open file
+     * @param offset   where the search starts (never beyond 2^63 - 1)
+     * @param whence   SEEK_DATA: find the first byte of data at or after
+     *                 @p offset; SEEK_HOLE: the first byte of a hole at or
+     *                 after it (end of file counts as a hole)
+     * @param result   out: the offset found, read (with FSP_PENDING:
+     *                 fsp_response_t::offset instead). It must be at least
+     *                 @p offset and at most 2^63 - 1; anything else is a
+     *                 bug of the file system: the request fails with EIO
+     *                 and fsp logs a line
+     * @return 0; -ENXIO when @p offset is at or beyond end of file, or
+     *         SEEK_DATA finds no data after it; -ENOSYS (as NULL); other
+     *         errors fail the lseek; FSP_PENDING to complete later
+     */
+    int (*seek)(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                uint64_t *result);
+
+    /**
+     * Copy a range of bytes between two open regular files of the volume,
+     * inside the file system (copy_file_range(2)): a server-side copy, a
+     * reflink, shared pages. The kernel sends either form of the request,
+     * COPY_FILE_RANGE_64 (7.45) or, on older kernels, COPY_FILE_RANGE,
+     * whose reply holds 32 bits (it then asks for less than 4 GiB at a
+     * time); both come here. The two ranges never overlap when the files
+     * are one (the kernel checks). The destination grows when the copy
+     * ends beyond its size; a hole in the source may stay a hole.
+     * Optional: with NULL fsp answers ENOSYS once, after which the kernel
+     * copies by reading and writing, for the whole mount.
+     * @param src_ctx      the open file to read (open for reading)
+     * @param src_offset   where to read
+     * @param dst_ctx      the open file to write (open for writing; may
+     *                     be @p src_ctx)
+     * @param dst_offset   where to write
+     * @param length       bytes asked for
+     * @param flags        copy_file_range(2)'s flags: 0 today
+     * @param bytes_copied out: bytes copied, read (with FSP_PENDING:
+     *                     fsp_response_t::bytes_transferred instead): at
+     *                     most @p length, fewer only at the source's end
+     *                     of file (0 from at or beyond it). More than
+     *                     @p length is a bug of the file system: the
+     *                     request fails with EIO and fsp logs a line
+     * @return 0, -ENOSPC, -EFBIG, -EISDIR, -EINVAL, ...; -EOPNOTSUPP or
+     *         -EXDEV: the kernel copies this range by reading and
+     *         writing; -ENOSYS: as NULL; FSP_PENDING to complete later
+     */
+    int (*copy_file_range)(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                           void *dst_ctx, uint64_t dst_offset,
+                           size_t length, uint32_t flags,
+                           size_t *bytes_copied);
+
+    /**
+     * Create an unnamed regular file in a directory, open (open(2) with
+     * O_TMPFILE): it has no name until linkat(2) gives it one (through
+     * /proc/self/fd or AT_EMPTY_PATH; not if O_EXCL was given, which the
+     * kernel checks), and it goes away when it is closed unnamed. The
+     * kernel names no path for such a file, so its context serves every
+     * request on it, not only the open's I/O: attribute calls, xattrs
+     * and link(), which must then accept a file of nlink 0 that came from
+     * here. fsp calls close() for it once, when the kernel forgets the
+     * file (after its last close, or once it has a name, as for any
+     * file).
+     * Optional: with NULL fsp answers ENOSYS once, and the kernel answers
+     * every later open(O_TMPFILE) of the mount with EOPNOTSUPP by itself.
+     * @param dir_path the directory, which exists (fsp checked)
+     * @param ci       mode (S_IFREG and permissions, umask applied), uid
+     *                 and gid (the caller's; a file system with
+     *                 set-group-ID directories overrides gid), flags (the
+     *                 open(2) flags, without O_TMPFILE's own bits)
+     * @param file_ctx out: the file system's object for the new file,
+     *                 read (with FSP_PENDING:
+     *                 fsp_response_t::file_context)
+     * @param info     out: its attributes, all read (nlink 0)
+     * @return 0, -ENOSPC, -EOPNOTSUPP (no unnamed files in this
+     *         directory), ...; -ENOSYS: as NULL; FSP_PENDING to complete
+     *         later
+     */
+    int (*create_tmpfile)(fsp_fs_t *fs, const char *dir_path,
+                          const fsp_create_info_t *ci, void **file_ctx,
+                          fsp_file_info_t *info);
+    /* ---- end of ops1's block ---- */
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */
+/** The uid or gid of a caller the kernel does not name (allow_idmap). */
+#define FSP_UNKNOWN_ID UINT32_MAX
+
 typedef struct fsp_operation_context {
     uint64_t hint; /**< names the request in fsp_fs_send_response() */
-    uint32_t uid;  /**< caller's fsuid */
-    uint32_t gid;  /**< caller's fsgid */
+    uint32_t uid;  /**< caller's fsuid, or FSP_UNKNOWN_ID (allow_idmap) */
+    uint32_t gid;  /**< caller's fsgid, or FSP_UNKNOWN_ID (allow_idmap) */
     uint32_t pid;  /**< caller's thread group id */
 } fsp_operation_context_t;
 
@@ -641,20 +799,25 @@ typedef struct fsp_response {
     uint64_t hint;
     /** 0 or a negative errno value: the operation's result. */
     int error;
-    /** read, write, get_xattr, list_xattr: the count the callback's
-     *  bytes_transferred or length would hold (read: bytes put in the
-     *  callback's buffer; less than asked only at end of file). Unused by
+    /** read, write, get_xattr, list_xattr, copy_file_range: the count
+     *  the callback's bytes_transferred, length or bytes_copied would
+     *  hold (read: bytes put in the callback's buffer; less than asked
+     *  only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with
      *  fsp_dir_buffer_add() before the response is sent, and by
      *  get_reparse_point(_by_name), whose target is in its buffer. */
     size_t bytes_transferred;
     /** get_file_info_by_name, get_file_info, create, open, set_basic_info,
-     *  set_file_size, link: the file's attributes (their info). */
+     *  set_file_size, link, create_tmpfile: the file's attributes (their
+     *  info). */
     fsp_file_info_t file_info;
-    /** create, open: the new file context (their file_ctx). */
+    /** create, open, create_tmpfile: the new file context (their
+     *  file_ctx). */
     void *file_context;
     /** get_volume_info: the volume's sizes and counts (its info). */
     fsp_volume_info_t volume_info;
+    /** seek: the offset found (its result). */
+    uint64_t offset;
 } fsp_response_t;
 
 /**
@@ -717,6 +880,17 @@ enum fsp_notify_bits {
     /** The file's data changed: the kernel drops its cached pages (and
      *  its attributes). */
     FSP_NOTIFY_DATA = 1 << 2,
+    /** The name was removed and the file it named is gone: the kernel
+     *  drops the name even while it is in use (a process's current
+     *  directory, say) and takes the file as unlinked, so its link count
+     *  reads 0 through descriptors still open (FUSE_NOTIFY_DELETE). Where
+     *  the kernel knows no file under the name, this is FSP_NOTIFY_ENTRY. */
+    FSP_NOTIFY_DELETE = 1 << 3,
+    /** Nothing changed, but the volume wants the kernel to forget the file
+     *  if nobody uses it: unused cached names of it are dropped and the
+     *  kernel sends FORGET (FUSE_NOTIFY_PRUNE, protocol 7.45; older
+     *  kernels ignore it). Frees the node's memory on both sides. */
+    FSP_NOTIFY_PRUNE = 1 << 4,
 };
 
 /**
@@ -737,6 +911,79 @@ enum fsp_notify_bits {
  *         running
  */
 FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what);
+
+/**
+ * Put data into the kernel's page cache of a file, as if it had been read
+ * (FUSE_NOTIFY_STORE): a volume that learns of new contents (from a
+ * server, say) hands them over so that the next read costs no request. If
+ * the data reaches past the file's cached size, the kernel grows the size.
+ * Asynchronous and safe from any thread, like fsp_fs_notify(); @p data is
+ * copied.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  where the data goes in the file
+ * @param data    the bytes; not NULL unless @p size is 0
+ * @param size    how many, at most the volume's negotiated max_write
+ * @return 0 (queued, or the kernel has not cached the file, which then
+ *         costs nothing); -EINVAL for a bad path, NULL data or a size
+ *         over max_write; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_store(fsp_fs_t *fs, const char *path,
+                                uint64_t offset, const void *data,
+                                size_t size);
+
+/**
+ * What fsp_fs_notify_retrieve() found, called once per retrieve, on a
+ * thread of fsp's (a worker, or the notify thread for an error).
+ *
+ * @param fs      the volume
+ * @param ctx     the retrieve's @p ctx
+ * @param error   0, or -ENOENT when the kernel has not cached the file,
+ *                -EINVAL when it is not a regular file, -ECANCELED when
+ *                the volume stopped first
+ * @param offset  where @p data starts in the file
+ * @param data    the cached bytes from @p offset on, up to the first page
+ *                the kernel does not have (so possibly none); valid only
+ *                during the call
+ * @param size    how many bytes
+ */
+typedef void fsp_retrieve_done_t(fsp_fs_t *fs, void *ctx, int error,
+                                 uint64_t offset, const void *data,
+                                 size_t size);
+
+/**
+ * Ask the kernel for what it has cached of a file's data
+ * (FUSE_NOTIFY_RETRIEVE): a write-back volume can read dirty pages back,
+ * a coherent one can compare. The kernel answers with a NOTIFY_REPLY
+ * request, and fsp calls @p done with it. Asynchronous and safe from any
+ * thread; @p done is called exactly once whenever this returns 0.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  the first byte wanted
+ * @param size    how many bytes at most (the kernel caps it at max_write)
+ * @param done    called with the result; not NULL
+ * @param ctx     passed to @p done
+ * @return 0 (@p done will be called); -EINVAL for a bad path or NULL
+ *         @p done; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
+                                   uint64_t offset, size_t size,
+                                   fsp_retrieve_done_t *done, void *ctx);
+
+/**
+ * Tell the kernel that every name it has cached may be stale
+ * (FUSE_NOTIFY_INC_EPOCH, protocol 7.44): after a reconnection to a
+ * server, or a snapshot switch, one call instead of a walk. Names are
+ * looked up again on next use; open files and cached data stay.
+ * Asynchronous and safe from any thread.
+ *
+ * @param fs  a started volume
+ * @return 0 (queued); -EOPNOTSUPP when the kernel's protocol is older than
+ *         7.44; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_epoch(fsp_fs_t *fs);
 
 /**
  * Compare two names (one path component each, or two whole paths) the

@@ -38,15 +38,15 @@
 /* ------------------------------------------------------------------ */
 
 /* -ENOSPC unless the volume has room for @p pages more data pages. */
-static int check_room_for_pages(const struct memfs *m, uint64_t pages)
+int memfs_check_room(const struct memfs *m, uint64_t pages)
 {
     return pages <= memfs_free_bytes(m) / MEMFS_PAGE_SIZE ? 0 : -ENOSPC;
 }
 
 /* After a file's pages changed in number: bring the volume's count in
  * step. (Unsigned wrap-around in between is harmless: the result is.) */
-static void account_pages(struct memfs *m, const struct memfs_node *node,
-                          uint64_t pages_before)
+void memfs_account_pages(struct memfs *m, const struct memfs_node *node,
+                         uint64_t pages_before)
 {
     m->used_bytes += (node->data.page_count - pages_before) * MEMFS_PAGE_SIZE;
 }
@@ -105,8 +105,8 @@ out:
 
 /* A new node for create(): type-specific checks, owner, and the group
  * rule of set-group-ID directories. */
-static int make_node(struct memfs *m, const struct memfs_node *parent,
-                     const fsp_create_info_t *ci, struct memfs_node **out)
+int memfs_make_node(struct memfs *m, const struct memfs_node *parent,
+                    const fsp_create_info_t *ci, struct memfs_node **out)
 {
     uint32_t mode = ci->mode, gid = ci->gid;
     char *link_target = NULL;
@@ -220,7 +220,7 @@ static int op_create(fsp_fs_t *fs, const char *path,
         err = -EEXIST; /* "/" exists too */
         goto out;
     }
-    err = make_node(m, parent, ci, &node);
+    err = memfs_make_node(m, parent, ci, &node);
     if (err < 0)
         goto out;
     entry = memfs_dirent_new(name, name_len, node);
@@ -292,7 +292,7 @@ static void op_close(fsp_fs_t *fs, void *file_ctx)
 /* ------------------------------------------------------------------ */
 
 /* Data callbacks apply to regular files only. */
-static int check_regular(const struct memfs_node *node)
+int memfs_check_regular(const struct memfs_node *node)
 {
     if (S_ISREG(node->mode))
         return 0;
@@ -314,7 +314,7 @@ static int resize_file(struct memfs *m, struct memfs_node *node,
         return -EFBIG;
     if (new_size < node->size) {
         memfs_data_zero(&node->data, new_size, UINT64_MAX);
-        account_pages(m, node, pages_before);
+        memfs_account_pages(m, node, pages_before);
     }
     node->size = new_size;
     return 0;
@@ -327,7 +327,7 @@ static int op_overwrite(fsp_fs_t *fs, void *file_ctx)
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     err = resize_file(m, node, 0);
@@ -347,7 +347,7 @@ static int read_now(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
     int err;
 
     memfs_read_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     if (offset >= node->size)
@@ -371,7 +371,7 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     if (flags & FSP_WRITE_TO_END_OF_FILE)
@@ -385,13 +385,13 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
         }
         if (length > limit - offset)
             length = limit - offset;
-        err = check_room_for_pages(
+        err = memfs_check_room(
             m, memfs_data_missing_pages(&node->data, offset, length));
         if (err < 0)
             goto out;
         pages_before = node->data.page_count;
         err = memfs_data_write(&node->data, buf, offset, length);
-        account_pages(m, node, pages_before);
+        memfs_account_pages(m, node, pages_before);
         if (err < 0)
             goto out;
         /* A gap between the old end and offset is a hole: zeros. */
@@ -421,7 +421,7 @@ static int op_set_file_size(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     err = resize_file(m, node, new_size);
@@ -435,8 +435,9 @@ out:
     return err;
 }
 
-/* fallocate modes 0 and KEEP_SIZE: make sure every page of the range
- * exists, so that later writes there cannot fail for lack of space. */
+/* fallocate modes 0 and KEEP_SIZE (and the second half of ZERO_RANGE):
+ * make sure every page of the range exists, so that later writes there
+ * cannot fail for lack of space. */
 static int preallocate(struct memfs *m, struct memfs_node *node,
                        uint64_t offset, uint64_t length, bool keep_size)
 {
@@ -445,13 +446,13 @@ static int preallocate(struct memfs *m, struct memfs_node *node,
 
     if (length > limit || offset > limit - length)
         return -EFBIG;
-    err = check_room_for_pages(
+    err = memfs_check_room(
         m, memfs_data_missing_pages(&node->data, offset, length));
     if (err < 0)
         return err;
     pages_before = node->data.page_count;
     err = memfs_data_allocate(&node->data, offset, length);
-    account_pages(m, node, pages_before);
+    memfs_account_pages(m, node, pages_before);
     if (err < 0)
         return err;
     if (!keep_size && offset + length > node->size) {
@@ -469,7 +470,7 @@ static void punch_hole(struct memfs *m, struct memfs_node *node,
     uint64_t pages_before = node->data.page_count;
 
     memfs_data_zero(&node->data, offset, length);
-    account_pages(m, node, pages_before);
+    memfs_account_pages(m, node, pages_before);
     memfs_node_touch_modified(node);
 }
 
@@ -481,7 +482,7 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     if (length == 0) {
@@ -496,8 +497,16 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
     case FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
         punch_hole(m, node, offset, length);
         break;
+    case FALLOC_FL_ZERO_RANGE:
+    case FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE:
+        /* Zeros that are allocated: clear (whole pages go), then
+         * allocate what is missing, growing the file unless KEEP_SIZE. */
+        punch_hole(m, node, offset, length);
+        err = preallocate(m, node, offset, length, mode & FALLOC_FL_KEEP_SIZE);
+        break;
     default:
-        err = -EOPNOTSUPP; /* collapse, insert, zero range, ... */
+        err = -EOPNOTSUPP; /* collapse, insert, unshare: the kernel does
+                              not pass them on anyway */
         break;
     }
 out:
@@ -621,15 +630,41 @@ static int check_replace(const struct memfs_node *node,
     return 0;
 }
 
+/* The whiteout RENAME_WHITEOUT leaves behind: a character device 0:0,
+ * which overlayfs reads as "deleted in this layer", under @p entry's name,
+ * owned as the file that moved away. Not yet in a directory. */
+static int new_whiteout(struct memfs *m, const struct memfs_dirent *entry,
+                        struct memfs_dirent **out)
+{
+    struct memfs_node *node;
+    int err;
+
+    *out = NULL;
+    err = memfs_node_new(m, S_IFCHR, &node);
+    if (err < 0)
+        return err;
+    node->uid = entry->node->uid;
+    node->gid = entry->node->gid;
+    node->rdev = 0;
+    *out = memfs_dirent_new(entry->name, entry->name_len, node);
+    if (!*out) {
+        memfs_node_destroy(m, node);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* rename without EXCHANGE: @p entry (in @p dir) moves to the name
- * new_name in @p new_dir, replacing @p new_entry if there is one. */
+ * new_name in @p new_dir, replacing @p new_entry if there is one; with
+ * FSP_RENAME_WHITEOUT a whiteout takes the old name. */
 static int rename_move(struct memfs *m, struct memfs_node *dir,
                        struct memfs_dirent *entry, struct memfs_node *new_dir,
                        const char *new_name, size_t new_name_len,
-                       struct memfs_dirent *new_entry, bool noreplace)
+                       struct memfs_dirent *new_entry, unsigned flags)
 {
     struct memfs_node *node = entry->node;
-    struct memfs_dirent *moved;
+    struct memfs_dirent *moved, *whiteout = NULL;
+    bool noreplace = flags & FSP_RENAME_NOREPLACE;
     int err;
 
     /*
@@ -654,17 +689,29 @@ static int rename_move(struct memfs *m, struct memfs_node *dir,
         if (err < 0)
             return err;
     }
-    /* The one allocation comes first: past it nothing can fail, so the
+    /* The allocations come first: past them nothing can fail, so the
      * rename is all or nothing. */
+    if (flags & FSP_RENAME_WHITEOUT) {
+        err = new_whiteout(m, entry, &whiteout);
+        if (err < 0)
+            return err;
+    }
     moved = memfs_dirent_new(new_name, new_name_len, node);
-    if (!moved)
+    if (!moved) {
+        if (whiteout) {
+            memfs_node_destroy(m, whiteout->node);
+            free(whiteout);
+        }
         return -ENOMEM;
+    }
 
     if (new_entry)
         drop_name(m, new_dir, new_entry);
     memfs_dirmap_remove(&dir->entries, entry->name, entry->name_len);
     free(entry);
     memfs_dirmap_insert(&new_dir->entries, moved);
+    if (whiteout)
+        add_name(dir, whiteout);
     /* A directory's ".." follows it: the subdirectory link moves from the
      * old parent to the new one. */
     if (S_ISDIR(node->mode) && dir != new_dir) {
@@ -734,8 +781,10 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
     /* As in unlink, the paths name the entries; file_ctx (the node at
      * path) is not needed. */
     (void)file_ctx;
-    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE)) ||
-        flags == (FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                             FSP_RENAME_WHITEOUT)) ||
+        ((flags & FSP_RENAME_EXCHANGE) &&
+         (flags & (FSP_RENAME_NOREPLACE | FSP_RENAME_WHITEOUT))))
         return -EINVAL;
 
     memfs_write_lock(m);
@@ -759,7 +808,7 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         err = rename_exchange(dir, entry, new_dir, new_entry);
     else
         err = rename_move(m, dir, entry, new_dir, new_name, new_name_len,
-                          new_entry, flags & FSP_RENAME_NOREPLACE);
+                          new_entry, flags);
 out:
     memfs_unlock(m);
     return err;
@@ -780,10 +829,11 @@ static int op_link(fsp_fs_t *fs, void *file_ctx, const char *new_path,
         err = -EPERM; /* hard links to directories would make loops */
         goto out;
     }
-    if (node->nlink == 0) {
+    if (node->nlink == 0 && !node->linkable) {
         err = -ENOENT; /* unlinked while open: Linux does not revive it */
         goto out;
     }
+    node->linkable = false; /* an O_TMPFILE file gets one first name */
     if (node->nlink == UINT32_MAX) {
         err = -EMLINK;
         goto out;
@@ -953,6 +1003,10 @@ static const fsp_fs_interface_t memfs_interface = {
     .list_xattr = memfs_op_list_xattr,
     .remove_xattr = memfs_op_remove_xattr,
     .dispatcher_stopped = op_dispatcher_stopped,
+    /* ops1 */
+    .seek = memfs_op_seek,                   /* memfs_seek.c */
+    .copy_file_range = memfs_op_copy_file_range, /* memfs_copy.c */
+    .create_tmpfile = memfs_op_create_tmpfile, /* memfs_tmpfile.c */
 };
 
 void memfs_options_init(struct memfs_options *options)

@@ -67,6 +67,9 @@ struct memfs_node {
                                        NULL for the root and once removed */
     /* S_IFLNK */
     char *link_target;
+    /* An O_TMPFILE file not yet linked: link() may give it a name even
+     * though nlink is 0 (memfs_tmpfile.c). */
+    bool linkable;
 };
 
 /** The volume. Nothing of memfs is global: it all hangs from here. */
@@ -148,6 +151,32 @@ int memfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
 int memfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
                         size_t *length);
 int memfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+/* ---- memfs.c, for the callbacks in other files ---- */
+
+/** -ENOSPC unless the volume has room for @p pages more data pages. */
+int memfs_check_room(const struct memfs *m, uint64_t pages);
+/** After a file's pages changed in number: the volume's count follows. */
+void memfs_account_pages(struct memfs *m, const struct memfs_node *node,
+                         uint64_t pages_before);
+/** 0 for a regular file, else what a data callback answers. */
+int memfs_check_regular(const struct memfs_node *node);
+/** A new node for create() in @p parent (type checks, owner, and the
+ *  group of set-group-ID directories), with no name yet. */
+int memfs_make_node(struct memfs *m, const struct memfs_node *parent,
+                    const fsp_create_info_t *ci, struct memfs_node **out);
+
+/* ---- ops1: memfs_seek.c, memfs_copy.c, memfs_tmpfile.c ---- */
+
+int memfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                  uint64_t *result);
+int memfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                             void *dst_ctx, uint64_t dst_offset,
+                             size_t length, uint32_t flags,
+                             size_t *bytes_copied);
+int memfs_op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
+                            const fsp_create_info_t *ci, void **file_ctx,
+                            fsp_file_info_t *info);
 
 /* ---- for every callback ---- */
 

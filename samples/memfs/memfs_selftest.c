@@ -472,9 +472,26 @@ static void test_allocate(void)
     EXPECT_TRUE(all_zero(back + 100, 8192));
     EXPECT_TRUE(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
 
+    /* Zero range: the same zeros, but allocated (page 1 comes back), and
+     * past the end the file grows unless KEEP_SIZE. */
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 100, 8192), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf);
+    EXPECT_EQ(info.allocation_size, 5 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
+    EXPECT_TRUE(all_zero(back + 100, 8192));
+    EXPECT_TRUE(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                          sizeof buf, 100), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, sizeof buf, 100), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf + 100);
+
     EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10),
               -EOPNOTSUPP);
-    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10),
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_COLLAPSE_RANGE, 0, 4096),
               -EOPNOTSUPP);
     EXPECT_EQ(fi.allocate(fs, ctx, 0, 0, 0), -EINVAL);
     EXPECT_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1),
@@ -1593,6 +1610,90 @@ static void test_slowio(void)
     free(listing);
 }
 
+/* ops1: the page tree's SEEK_DATA/SEEK_HOLE against a page-by-page
+ * oracle (missing_pages of one page), over a tree three levels high. */
+static void test_data_seek(void)
+{
+    struct memfs_data data = {0};
+    const uint64_t far = (UINT64_C(1) << 30) + 5 * MEMFS_PAGE_SIZE;
+    bool agree = true;
+
+    EXPECT_EQ(memfs_data_seek(&data, 0, true), MEMFS_DATA_MAX_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 12345, false), 12288);
+    EXPECT_EQ(memfs_data_write(&data, "x", far + 10, 1), 0);
+    EXPECT_EQ(memfs_data_write(&data, "y", 3 * MEMFS_PAGE_SIZE, 1), 0);
+    EXPECT_EQ(memfs_data_seek(&data, 0, true), 3 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 3 * MEMFS_PAGE_SIZE + 1, false),
+              4 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 4 * MEMFS_PAGE_SIZE, true), far);
+    EXPECT_EQ(memfs_data_seek(&data, far, false), far + MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, far + 1, true), far);
+    EXPECT_EQ(memfs_data_seek(&data, far + MEMFS_PAGE_SIZE, true),
+              MEMFS_DATA_MAX_SIZE);
+    for (int i = 0; i < 200; i++)
+        EXPECT_EQ(memfs_data_allocate(&data, rnd(64) * MEMFS_PAGE_SIZE, 1), 0);
+    for (uint64_t at = 0; at < 70 * MEMFS_PAGE_SIZE; at += 1000) {
+        uint64_t d = memfs_data_seek(&data, at, true);
+        uint64_t h = memfs_data_seek(&data, at, false);
+        uint64_t p = at - at % MEMFS_PAGE_SIZE;
+
+        /* The next page of each kind, and none of it in between. */
+        while (memfs_data_missing_pages(&data, p, 1) == 1)
+            p += MEMFS_PAGE_SIZE;
+        agree &= d == p;
+        p = at - at % MEMFS_PAGE_SIZE;
+        while (memfs_data_missing_pages(&data, p, 1) == 0)
+            p += MEMFS_PAGE_SIZE;
+        agree &= h == p;
+        if (!agree) {
+            fprintf(stderr, "    at %llu: data %llu, hole %llu\n",
+                    (unsigned long long)at, (unsigned long long)d,
+                    (unsigned long long)h);
+            break;
+        }
+    }
+    EXPECT_TRUE(agree);
+    memfs_data_free(&data);
+}
+
+/* ops1: O_TMPFILE, its link, and copy_file_range, by the callbacks. */
+static void test_tmpfile_and_copy(void)
+{
+    fsp_create_info_t ci = {.mode = S_IFREG | 0600, .flags = O_RDWR};
+    fsp_file_info_t info = {0};
+    unsigned char back[16];
+    size_t n = 0;
+    void *tmp = NULL, *dst;
+
+    setup(NULL);
+    EXPECT_EQ(fi.create_tmpfile(fs, "/", &ci, &tmp, &info), 0);
+    EXPECT_EQ(info.nlink, 0);
+    EXPECT_TRUE(S_ISREG(info.mode));
+    EXPECT_EQ(write_at(tmp, "0123456789", 0, 10, NULL), 0);
+    EXPECT_EQ(stat_error("/t"), -ENOENT); /* no name yet */
+    EXPECT_EQ(fi.link(fs, tmp, "/t", &info), 0);
+    EXPECT_EQ(info.nlink, 1);
+    /* Linked once; a second link is an ordinary one. */
+    EXPECT_EQ(fi.link(fs, tmp, "/t2", &info), 0);
+    EXPECT_EQ(info.nlink, 2);
+    EXPECT_EQ(make("/d", S_IFREG | 0644), 0);
+    dst = open_file("/d", O_RDWR, NULL);
+    EXPECT_EQ(fi.copy_file_range(fs, tmp, 2, dst, 100, 50, 0, &n), 0);
+    EXPECT_EQ(n, 8);            /* to the source's end */
+    EXPECT_EQ(stat_path("/d", NULL).size, 108);
+    EXPECT_EQ(read_at(dst, back, 100, 8), 8);
+    EXPECT_TRUE(memcmp(back, "23456789", 8) == 0);
+    EXPECT_EQ(fi.copy_file_range(fs, tmp, 10, dst, 0, 50, 0, &n), 0);
+    EXPECT_EQ(n, 0);            /* from the end: nothing */
+    fi.close(fs, tmp);
+    fi.close(fs, dst);
+    /* An unnamed one goes with its last close. */
+    EXPECT_EQ(fi.create_tmpfile(fs, "/", &ci, &tmp, &info), 0);
+    fi.close(fs, tmp);
+    check_volume_consistent();
+    teardown();
+}
+
 int main(void)
 {
     static const struct expect_case tests[] = {
@@ -1624,6 +1725,8 @@ int main(void)
         {"data", test_data},
         {"threads", test_threads},
         {"slowio", test_slowio},
+        {"data_seek", test_data_seek},
+        {"tmpfile_and_copy", test_tmpfile_and_copy},
     };
     return expect_run("memfs_selftest", tests, sizeof tests / sizeof tests[0]);
 }

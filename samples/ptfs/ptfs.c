@@ -45,6 +45,19 @@ void ptfs_stat_to_info(const struct stat *st, fsp_file_info_t *info)
     info->ctime = st->st_ctim;
 }
 
+/* The birth time of the file @fd, where SOURCE keeps one (statx). */
+static void add_btime(int fd, fsp_file_info_t *info)
+{
+    struct statx stx;
+
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME,
+              &stx) == 0 &&
+        (stx.stx_mask & STATX_BTIME)) {
+        info->btime.tv_sec = stx.stx_btime.tv_sec;
+        info->btime.tv_nsec = stx.stx_btime.tv_nsec;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* File contexts                                                       */
 /* ------------------------------------------------------------------ */
@@ -92,6 +105,7 @@ static int file_info(fsp_fs_t *fs, struct ptfs_file *f, fsp_file_info_t *info)
     if (fstat(f->fd, &st) < 0)
         return -errno;
     ptfs_stat_to_info(&st, info);
+    add_btime(f->fd, info);
     if (S_ISLNK(st.st_mode))
         ptfs_link_fix_size(fs, f->fd, "", f->vpath, info);
     return 0;
@@ -153,6 +167,7 @@ static int op_get_file_info_by_name(fsp_fs_t *fs, const char *path,
         goto out;
     }
     ptfs_stat_to_info(&st, info);
+    add_btime(fd, info);
     if (S_ISLNK(st.st_mode))
         ptfs_link_fix_size(fs, fd, "", path, info);
 out:
@@ -650,6 +665,8 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         rflags |= RENAME_NOREPLACE;
     if (flags & FSP_RENAME_EXCHANGE)
         rflags |= RENAME_EXCHANGE;
+    if (flags & FSP_RENAME_WHITEOUT)
+        rflags |= RENAME_WHITEOUT; /* SOURCE makes it (ext4, xfs, tmpfs) */
     err = ptfs_open_parent(p, path, &dir_fd, name, &found);
     if (err < 0)
         goto out;
@@ -769,6 +786,66 @@ out:
 /* The volume object                                                   */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* ops1: O_TMPFILE                                                     */
+/* ------------------------------------------------------------------ */
+
+/* An unnamed file in SOURCE's directory (O_TMPFILE there too), owned by
+ * the caller when running as root; link() names it later through
+ * /proc/self/fd, as for any file. */
+static int op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
+                             const fsp_create_info_t *ci, void **file_ctx,
+                             fsp_file_info_t *info)
+{
+    struct ptfs *p = ptfs_of(fs);
+    struct ptfs_file *f;
+    struct stat dir_st;
+    int dir_fd = -1, fd = -1, err;
+    gid_t gid = ci->gid;
+
+    err = ptfs_open_virtual(p, dir_path, O_PATH | O_DIRECTORY, &dir_fd);
+    if (err < 0)
+        goto out;
+    fd = openat(dir_fd, ".",
+                O_TMPFILE | O_CLOEXEC |
+                    source_open_flags(ci->flags & ~(FSP_OPEN_META |
+                                                    O_DIRECTORY)),
+                ci->mode & 07777);
+    if (fd < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (p->as_root) {
+        if (fstat(dir_fd, &dir_st) < 0) {
+            err = -errno;
+            goto out;
+        }
+        if (dir_st.st_mode & S_ISGID)
+            gid = dir_st.st_gid;
+        if (fchown(fd, ci->uid, gid) < 0 ||
+            ((ci->mode & (S_ISUID | S_ISGID)) &&
+             fchmod(fd, ci->mode & 07777) < 0)) {
+            err = -errno;
+            goto out;
+        }
+    }
+    err = new_file(fd, false, dir_path, NULL, &f);
+    if (err < 0)
+        goto out;
+    fd = -1;                    /* the context's now */
+    err = file_info(fs, f, info);
+    if (err == 0)
+        *file_ctx = f;
+    else
+        free_file(f);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dir_fd >= 0)
+        close(dir_fd);
+    return err;
+}
+
 static const fsp_fs_interface_t ptfs_interface = {
     .get_volume_info = op_get_volume_info,
     .get_file_info_by_name = op_get_file_info_by_name,
@@ -794,6 +871,10 @@ static const fsp_fs_interface_t ptfs_interface = {
     .set_xattr = ptfs_op_set_xattr,
     .list_xattr = ptfs_op_list_xattr,
     .remove_xattr = ptfs_op_remove_xattr,
+    /* ops1 */
+    .seek = ptfs_op_seek,                       /* ptfs_range.c */
+    .copy_file_range = ptfs_op_copy_file_range, /* ptfs_range.c */
+    .create_tmpfile = op_create_tmpfile,
 };
 
 int ptfs_create(const struct ptfs_options *options,

@@ -9,6 +9,7 @@
  *   ptfs_link.c      symbolic link targets as ptfs serves them
  *   ptfs_redirect.c  the redirection table
  *   ptfs_notify.c    the inotify watcher
+ *   ptfs_range.c     lseek(SEEK_DATA/SEEK_HOLE) and copy_file_range
  */
 #ifndef PTFS_INTERNAL_H
 #define PTFS_INTERNAL_H
@@ -182,6 +183,14 @@ int ptfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
 int ptfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
                        size_t *length);
 int ptfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+/* ---- ops1: lseek and copy_file_range on SOURCE's files (ptfs_range.c) */
+
+int ptfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                 uint64_t *result);
+int ptfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                            void *dst_ctx, uint64_t dst_offset, size_t length,
+                            uint32_t flags, size_t *bytes_copied);
 
 /* ---- notify (ptfs_notify.c) ---- */
 

@@ -47,7 +47,7 @@ static const char usage_text[] =
     "                 (milliseconds, -1 for ever; default 1000)\n"
     "  threads=N, fsname=NAME, subtype=NAME, allow_other,\n"
     "  [no_]default_permissions, [no_]auto_unmount, nonempty, ro, rw,\n"
-    "  writeback_cache, keep_cache\n"
+    "  writeback_cache, keep_cache, request_timeout=S\n"
     "                 as for every fsp sample (see memfs -h)\n"
     "\n"
     "SIGUSR1 switches the debug log on and off while sqlfs runs.\n";

@@ -108,6 +108,9 @@ struct fsp_init_config {
     bool over_io_uring;           /* FUSE_OVER_IO_URING */
     uint32_t max_stack_depth;     /* with passthrough */
     bool handle_killpriv_v2;      /* the fs kills suid/sgid (SB_NOSEC) */
+    uint16_t request_timeout_s;   /* FUSE_REQUEST_TIMEOUT; 0: none */
+    bool allow_idmap;             /* FUSE_ALLOW_IDMAP; needs the mount's
+                                     default_permissions */
 };
 
 /*

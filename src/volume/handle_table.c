@@ -140,7 +140,7 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
     }
     /* Before close(): the backing file is the context's descriptor. */
     fsp_passthrough_release(fs, h);
-    if (fs->iface.close)
+    if (fs->iface.close && !h->borrowed)
         fs->iface.close(fs, h->ctx);
     fsp_node_put(fs, h->node);
     pthread_cond_destroy(&h->dir_cond);

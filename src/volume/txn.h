@@ -63,6 +63,11 @@ union fsp_txn_out {
     struct fuse_statfs_out statfs;   /* STATFS */
     struct fuse_getxattr_out xattr;  /* GETXATTR, LISTXATTR size queries */
     struct fuse_init_out init;       /* INIT */
+    /* ops1 */
+    struct fuse_lseek_out lseek;     /* LSEEK */
+    struct fuse_copy_file_range_out copy; /* COPY_FILE_RANGE_64 (the
+                                       32-bit form replies in write) */
+    struct fuse_statx_out statx;     /* STATX */
 };
 
 /* An execute function's return: the callback answered at once, its
@@ -122,6 +127,10 @@ struct fsp_txn {
                                        until complete() */
     struct fsp_dir_buffer db;       /* READDIR(PLUS): the listing */
     char marker[NAME_MAX + 1];      /* READDIR(PLUS): resume after it */
+
+    /* ---- ops1: COPY_FILE_RANGE(_64) ---- */
+    struct fsp_handle *handle_out;  /* the destination, pinned until
+                                       fsp_txn_release() */
 };
 
 /* The callback's answer @r: FSP_PENDING, or FSP_TXN_CALLED with @r as
@@ -203,6 +212,9 @@ fsp_execute_fn fsp_vol_lookup, fsp_vol_forget, fsp_vol_batch_forget,
     fsp_vol_getxattr, fsp_vol_listxattr, fsp_vol_removexattr,
     fsp_vol_readdir, fsp_vol_readdirplus, fsp_vol_init, fsp_vol_destroy;
 
+/* Notification replies (notify.c): the kernel's answer to a retrieve. */
+fsp_execute_fn fsp_vol_notify_reply;
+
 /* ---- complete functions ---- */
 
 fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
@@ -213,6 +225,26 @@ fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
     fsp_vol_create_complete, fsp_vol_read_complete, fsp_vol_write_complete,
     fsp_vol_result_complete, fsp_vol_fallocate_complete,
     fsp_vol_xattr_complete, fsp_vol_readdir_complete;
+
+/* ---- ops1: LSEEK (volume_seek.c), COPY_FILE_RANGE and
+ * COPY_FILE_RANGE_64 (volume_copy.c), TMPFILE (volume_tmpfile.c), STATX
+ * (volume_statx.c) ---- */
+
+fsp_execute_fn fsp_vol_lseek, fsp_vol_copy_file_range, fsp_vol_tmpfile,
+    fsp_vol_statx;
+fsp_complete_fn fsp_vol_lseek_complete, fsp_vol_copy_file_range_complete,
+    fsp_vol_tmpfile_complete, fsp_vol_statx_complete;
+fsp_encode_fn fsp_encode_lseek, fsp_encode_copy_file_range,
+    fsp_encode_statx;
+
+/* GETATTR and STATX: get_file_info() of the open file @fh (if @has_fh and
+ * open) or of the node's meta context if it has one, else
+ * get_file_info_by_name(); into txn.rsp, the node held in t->node.
+ * Returns what an execute function returns. (volume_entry.c) */
+int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh);
+
+/* The FOPEN_* flags of a new open of a regular file. (volume_file.c) */
+uint32_t fsp_volume_open_flags(struct fsp_fs *fs);
 
 /* ---- encoders (encode.c) ---- */
 

@@ -4,8 +4,10 @@
  * the volume), and the session-level requests INIT, DESTROY and STATFS.
  *
  * Operations on names and attributes live in volume_entry.c, on open
- * files in volume_file.c, on directories in volume_dir.c; the opcode
- * table that names them all is src/dispatch/op_table.c.
+ * files in volume_file.c, on directories in volume_dir.c; LSEEK,
+ * COPY_FILE_RANGE(_64), TMPFILE and STATX in volume_seek.c,
+ * volume_copy.c, volume_tmpfile.c and volume_statx.c; the opcode table
+ * that names them all is src/dispatch/op_table.c (docs/OPCODES.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,6 +136,10 @@ int fsp_vol_init(struct fsp_txn *t)
     /* Without it every passthrough write asks GETXATTR security.capability
      * first (see passthrough.c). */
     cfg.handle_killpriv_v2 = cfg.passthrough;
+    cfg.request_timeout_s = fs->params.request_timeout_s;
+    /* Idmapped mounts: only with the kernel's own permission checks (it
+     * refuses the INIT reply otherwise). */
+    cfg.allow_idmap = fs->params.allow_idmap && fs->params.default_permissions;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);

@@ -9,6 +9,7 @@
 #ifndef FSP_VOLUME_H
 #define FSP_VOLUME_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -90,6 +91,9 @@ struct fsp_handle {
      * table, no node reference of its own (the node owns it); a pin
      * holds a node reference instead. */
     bool shared;
+    /* ops1: ctx is the node's meta context, which the node closes (an
+     * O_TMPFILE file's one context), not the handle. */
+    bool borrowed;
     uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
@@ -217,15 +221,36 @@ void fsp_node_paths_wait(struct fsp_fs *fs);
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,
                      const char *newname, unsigned flags);
-/* fsp_fs_notify(): queue the invalidations @what (FSP_NOTIFY_* bits) of
- * @path for what the kernel has cached of it. Returns 0. */
-int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what);
+/* What the kernel may have cached of a path (for notifications). */
+struct fsp_cached_path {
+    uint64_t parent;            /* the directory holding the last name, as
+                                   far as the kernel knows it; 0 for "/" or
+                                   when a directory on the way is unknown */
+    uint64_t node;              /* the file the path names, or 0 when the
+                                   kernel has not looked it up */
+    char name[NAME_MAX + 1];    /* the last name ("" for "/") */
+};
+/* Resolve @path (absolute) through the names the kernel has looked up.
+ * Node ids are never reused, so a stale id only makes the kernel answer
+ * ENOENT. Returns 0, or -ENAMETOOLONG for a name over NAME_MAX. */
+int fsp_node_cached_path(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *out);
 /* The node's attributes-only file context, opened on first use. */
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
 /* Make @ctx (just opened, or from create()) the meta context of @node; if
  * the node has one already, close @ctx instead. Returns the one kept. */
 void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
                               void *ctx);
+
+/* ops1: O_TMPFILE. A new node with no name for the file @info describes,
+ * with one kernel lookup and the caller's reference; NULL on ENOMEM. */
+struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
+                                      const fsp_file_info_t *info);
+/* After a LINK of @node: if it has no name yet (an O_TMPFILE file), give
+ * it @name in @parent, so that the new name leads to the node the kernel
+ * knows. Returns 0 or -ENOMEM. */
+int fsp_node_name_unnamed(struct fsp_fs *fs, struct fsp_node *node,
+                          struct fsp_node *parent, const char *name);
 
 /* ------------------------------------------------------ handle table */
 

@@ -12,8 +12,8 @@
 #include "fs_internal.h"
 #include "txn.h"
 
-/* FOPEN_* flags for a new open of a regular file. */
-static uint32_t open_flags_for(struct fsp_fs *fs)
+/* FOPEN_* flags for a new open of a regular file (txn.h). */
+uint32_t fsp_volume_open_flags(struct fsp_fs *fs)
 {
     uint32_t f = 0;
 
@@ -110,7 +110,7 @@ static int open_reply(struct fsp_txn *t, uint32_t mode)
         return -ENOMEM;         /* the release closes the context */
     t->ctx_owned = false;       /* the handle's now */
     if (!is_dir)
-        out->open_flags = open_flags_for(fs);
+        out->open_flags = fsp_volume_open_flags(fs);
     else if (fs->params.dir_info_timeout_ms == FSP_TIMEOUT_INFINITE)
         /* With a directory timeout of forever the kernel may keep the
          * listing it read. */
@@ -183,7 +183,7 @@ int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
         return -ENOMEM;
     t->node = node;             /* the release drops the reference */
     memset(out, 0, sizeof *out);
-    out->open_flags = open_flags_for(fs);
+    out->open_flags = fsp_volume_open_flags(fs);
     if (fs->params.per_file_context) {
         /* Once OPEN has been answered ENOSYS the kernel sends no RELEASE
          * for any file, created ones included: a handle of its own would

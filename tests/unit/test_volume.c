@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #include "dispatch.h"
 #include "expect.h"
+#include "fake_channel.h"
 #include "fuse_msg.h"
 #include "pending.h"
 
@@ -72,29 +74,12 @@ static int fake_send(struct fsp_channel *ch, const struct iovec *iov,
     return err;
 }
 
-static int fake_detach(struct fsp_channel *ch, void **buf)
-{
-    (void)ch;
-    *buf = NULL;
-    return -ENOTSUP;        /* only a pending WRITE needs it */
-}
-
-static void fake_free_detached(void *buf)
-{
-    free(buf);
-}
-
-static void fake_destroy(struct fsp_channel *ch)
-{
-    (void)ch;
-}
-
 static const struct fsp_channel_ops fake_ops = {
     .kind = "fake",
     .send = fake_send,
-    .detach = fake_detach,
-    .free_detached = fake_free_detached,
-    .destroy = fake_destroy,
+    .detach = fake_channel_detach,
+    .free_detached = fake_channel_free_detached,
+    .destroy = fake_channel_destroy,
 };
 
 /* -------------------------------------------------- the file system */
@@ -286,17 +271,111 @@ static int t_read_dir(fsp_fs_t *fs, void *ctx, const char *marker,
     return 0;
 }
 
+/* ---- ops1: seek, copy_file_range, create_tmpfile, allocate ---- */
+
+/* What the callbacks below are told to answer, and what they were asked. */
+static struct {
+    uint64_t seek_result;       /* seek's answer */
+    int seek_return;            /* and its return */
+    size_t copy_extra;          /* copy_file_range copies length + this */
+    bool copy_pends;
+    size_t copy_length;         /* the length it was asked for */
+    int alloc_mode;             /* allocate's mode, -1 before a call */
+    uint64_t btime;             /* get_file_info's btime (seconds) */
+    int errors_logged;          /* lines at FSP_LOG_ERROR */
+    int seeks;                  /* seek calls */
+} ops1;
+
+static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
+                  uint64_t *result)
+{
+    (void)fs;
+    (void)ctx;
+    (void)offset;
+    (void)whence;
+    ops1.seeks++;
+    *result = ops1.seek_result;
+    return ops1.seek_return;
+}
+
+static int t_copy(fsp_fs_t *fs, void *src, uint64_t src_offset, void *dst,
+                  uint64_t dst_offset, size_t length, uint32_t flags,
+                  size_t *copied)
+{
+    (void)fs;
+    (void)src;
+    (void)src_offset;
+    (void)dst;
+    (void)dst_offset;
+    (void)flags;
+    ops1.copy_length = length;
+    if (ops1.copy_pends) {
+        tfs.pending_hint = fsp_fs_operation_context()->hint;
+        return FSP_PENDING;
+    }
+    *copied = length + ops1.copy_extra;
+    return 0;
+}
+
+static int t_tmpfile(fsp_fs_t *fs, const char *dir, const fsp_create_info_t *ci,
+                     void **ctx, fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)dir;
+    memset(info, 0, sizeof *info);
+    info->mode = ci->mode;
+    info->index_number = 77;
+    *ctx = (void *)&files[1];
+    tfs.opens++;
+    return 0;
+}
+
+static int t_allocate(fsp_fs_t *fs, void *ctx, int mode, uint64_t offset,
+                      uint64_t length)
+{
+    (void)fs;
+    (void)ctx;
+    (void)offset;
+    (void)length;
+    ops1.alloc_mode = mode;
+    return 0;
+}
+
+static int t_link(fsp_fs_t *fs, void *ctx, const char *path,
+                  fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)path;
+    fill(ctx, info);
+    info->index_number = 77;
+    return 0;
+}
+
+static int t_get_info_btime(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
+{
+    int err = t_get_info(fs, ctx, info);
+
+    info->btime.tv_sec = (time_t)ops1.btime;
+    return err;
+}
+
 static const fsp_fs_interface_t iface = {
     .get_file_info_by_name = t_by_name,
     .open = t_open,
     .create = t_create,
     .close = t_close,
-    .get_file_info = t_get_info,
+    .get_file_info = t_get_info_btime, /* t_get_info, and ops1.btime */
     .read = t_read,
     .read_directory = t_read_dir,
     .set_file_size = t_set_size,
     .set_basic_info = t_set_basic,
     .get_volume_info = t_volume_info,
+    /* ops1 */
+    .seek = t_seek,
+    .copy_file_range = t_copy,
+    .create_tmpfile = t_tmpfile,
+    .allocate = t_allocate,
+    .link = t_link,
 };
 
 /* --------------------------------------------------------- fixture */
@@ -878,6 +957,363 @@ static void an_error_answered_later_is_the_reply(void)
     bench_stop(&b);
 }
 
+/* ---- ops1: LSEEK, COPY_FILE_RANGE(_64), TMPFILE, STATX, FALLOCATE ---- */
+
+static void count_errors(fsp_fs_t *fs, int level, const char *message,
+                         void *user)
+{
+    (void)fs;
+    (void)message;
+    (void)user;
+    if (level == FSP_LOG_ERROR)
+        ops1.errors_logged++;
+}
+
+/* A bench with file "a" open (its node in *node, its fh returned) and
+ * error lines counted. */
+static uint64_t ops1_start(struct bench *b, uint64_t *node)
+{
+    bench_start(b, false);
+    memset(&ops1, 0, sizeof ops1);
+    ops1.alloc_mode = -1;
+    EXPECT_EQ(fsp_fs_set_log_handler(b->fs, count_errors, NULL), 0);
+    lookup(b, FUSE_ROOT_ID, "a");
+    *node = entry_node(last_reply(b));
+    open_file(b, *node, FUSE_OPEN);
+    return open_fh(last_reply(b), 0);
+}
+
+static int lseek_reply(struct bench *b, uint64_t node, uint64_t fh,
+                       uint64_t offset, uint32_t whence, uint64_t *result)
+{
+    struct fuse_lseek_in in = { .fh = fh, .offset = offset,
+                                .whence = whence };
+    struct fuse_lseek_out out = { 0 };
+
+    serve_arg(b, FUSE_LSEEK, node, &in, sizeof in);
+    memcpy(&out, last_reply(b)->body, sizeof out);
+    *result = out.offset;
+    return last_reply(b)->hdr.error;
+}
+
+static void a_seek_answer_reaches_the_kernel_as_given(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), at;
+
+    ops1.seek_result = 8192;
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), 0);
+    EXPECT_EQ(at, 8192u);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_lseek_out));
+    ops1.seek_return = -ENXIO;
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -ENXIO);
+    EXPECT_EQ(ops1.errors_logged, 0);
+    bench_stop(&b);
+}
+
+static void a_seek_answer_out_of_range_is_eio_and_a_log_line(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), at;
+
+    ops1.seek_result = 50;              /* before the offset asked about */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), -EIO);
+    EXPECT_EQ(ops1.errors_logged, 1);
+    ops1.seek_result = (uint64_t)INT64_MAX + 1; /* beyond a loff_t */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
+    EXPECT_EQ(ops1.errors_logged, 2);
+    ops1.seek_result = 200;
+    ops1.seek_return = 3;               /* neither 0 nor -errno */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
+    EXPECT_EQ(ops1.errors_logged, 3);
+    bench_stop(&b);
+}
+
+static void a_malformed_lseek_is_rejected_before_the_callback(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), at;
+    struct fuse_lseek_in in = { .fh = fh, .whence = SEEK_DATA };
+
+    ops1.seek_return = -EBADMSG;        /* would show if it were called */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_SET, &at), -EINVAL);
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_END, &at), -EINVAL);
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, 77, &at), -EINVAL);
+    /* Shorter than a fuse_lseek_in: undecodable. */
+    serve_arg(&b, FUSE_LSEEK, node, &in, sizeof in - 8);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    /* A handle that is not open. */
+    EXPECT_EQ(lseek_reply(&b, node, fh + 1, 0, SEEK_DATA, &at), -EBADF);
+    bench_stop(&b);
+}
+
+static void copy_range(struct bench *b, uint32_t opcode, uint64_t node,
+                       uint64_t fh, uint64_t len)
+{
+    struct fuse_copy_file_range_in in = {
+        .fh_in = fh, .off_in = 0, .nodeid_out = node, .fh_out = fh,
+        .off_out = 1 << 20, .len = len,
+    };
+
+    serve_arg(b, opcode, node, &in, sizeof in);
+}
+
+static void both_copy_forms_reply_the_count_their_way(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), count = 0;
+    struct fuse_write_out w;
+
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 5ull << 32);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof count);
+    memcpy(&count, last_reply(&b)->body, sizeof count);
+    EXPECT_EQ(count, 5ull << 32);       /* more than 32 bits hold */
+    copy_range(&b, FUSE_COPY_FILE_RANGE, node, fh, 5ull << 32);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof w);
+    memcpy(&w, last_reply(&b)->body, sizeof w);
+    /* The 32-bit form asks for no more than its reply can count. */
+    EXPECT_EQ(ops1.copy_length, (size_t)(UINT32_MAX & ~4095u));
+    EXPECT_EQ(w.size, UINT32_MAX & ~4095u);
+    bench_stop(&b);
+}
+
+static void a_copy_of_more_than_asked_is_eio_and_a_log_line(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node);
+
+    ops1.copy_extra = 1;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(ops1.errors_logged, 1);
+    bench_stop(&b);
+}
+
+static void a_copy_answered_later_replies_its_count(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), count = 0;
+    int before = b.ch.count;
+    fsp_response_t rsp;
+
+    ops1.copy_pends = true;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(b.ch.count, before);      /* nothing sent yet */
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = tfs.pending_hint;
+    rsp.bytes_transferred = 1000;
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    memcpy(&count, last_reply(&b)->body, sizeof count);
+    EXPECT_EQ(count, 1000u);
+    bench_stop(&b);
+}
+
+/* FSP_PENDING + 1 and + 2 are the dispatcher's own step codes: from a
+ * callback, or in a late response, they are garbage like any other. */
+static void a_callback_answering_a_step_code_gets_eio_once(void)
+{
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node), at;
+    int before;
+
+    for (int code = FSP_PENDING + 1; code <= FSP_PENDING + 2; code++) {
+        ops1.seeks = 0;
+        ops1.seek_return = code;
+        EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -EIO);
+        EXPECT_EQ(ops1.seeks, 1);       /* not run again as a next step */
+    }
+    EXPECT_EQ(ops1.errors_logged, 2);
+    /* The same in a late response. */
+    ops1.copy_pends = true;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    before = b.ch.count;
+    {
+        fsp_response_t rsp;
+
+        memset(&rsp, 0, sizeof rsp);
+        rsp.hint = tfs.pending_hint;
+        rsp.error = FSP_PENDING + 2;
+        EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    }
+    EXPECT_EQ(b.ch.count, before + 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(ops1.errors_logged, 3);
+    bench_stop(&b);
+}
+
+static void a_tmpfile_is_an_unnamed_node_that_link_names(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in in = { .flags = O_RDWR | O_TMPFILE,
+                                 .mode = S_IFREG | 0600 };
+    struct fuse_release_in rel = { 0 };
+    struct fuse_link_in li = { 0 };
+    struct fuse_entry_out e;
+    uint64_t node;
+
+    bench_start(&b, false);
+    msg_start(&m, FUSE_TMPFILE, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    msg_str(&m, "/");
+    serve(&b, &m);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_entry_out) +
+                                             sizeof(struct fuse_open_out));
+    node = entry_node(last_reply(&b));
+    rel.fh = open_fh(last_reply(&b), sizeof(struct fuse_entry_out));
+    EXPECT_TRUE(rel.fh != 0);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* linkat(2): the name leads to the node the kernel knows. */
+    li.oldnodeid = node;
+    msg_start(&m, FUSE_LINK, FUSE_ROOT_ID);
+    msg_put(&m, &li, sizeof li);
+    msg_str(&m, "named");
+    serve(&b, &m);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    memcpy(&e, last_reply(&b)->body, sizeof e);
+    EXPECT_EQ(e.nodeid, node);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* The handle borrows the node's context: RELEASE closes nothing, the
+     * node's end closes it once. */
+    serve_arg(&b, FUSE_RELEASE, node, &rel, sizeof rel);
+    EXPECT_EQ(tfs.closes, 0);
+    forget(&b, node, 2);                /* TMPFILE's lookup and LINK's */
+    EXPECT_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+static void statx_reports_a_btime_only_when_known(void)
+{
+    struct bench b;
+    struct fuse_statx_in in = { 0 };
+    struct fuse_statx_out out;
+    uint64_t node, fh = ops1_start(&b, &node);
+
+    in.getattr_flags = FUSE_GETATTR_FH;
+    in.fh = fh;
+    in.sx_mask = 0xfff;
+    ops1.btime = 1700000000;
+    serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.stat.mask & 0x800u, 0x800u);  /* STATX_BTIME */
+    EXPECT_EQ(out.stat.btime.tv_sec, 1700000000);
+    EXPECT_EQ(out.stat.mode, S_IFREG | 0644);
+    EXPECT_EQ(out.stat.ino, 10u);
+    EXPECT_EQ(out.stat.size, 5u);
+    ops1.btime = 0;
+    serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.stat.mask & 0x800u, 0u);
+    EXPECT_EQ(out.stat.mask & 0x7ffu, 0x7ffu);  /* STATX_BASIC_STATS */
+    bench_stop(&b);
+}
+
+static void every_fallocate_mode_reaches_allocate(void)
+{
+    static const uint32_t modes[] = {
+        0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+    };
+    struct bench b;
+    uint64_t node, fh = ops1_start(&b, &node);
+
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct fuse_fallocate_in in = { .fh = fh, .offset = 4096,
+                                        .length = 8192, .mode = modes[i] };
+
+        ops1.alloc_mode = -1;
+        serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
+        EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+        EXPECT_EQ(ops1.alloc_mode, (int)modes[i]);
+    }
+    bench_stop(&b);
+}
+
+/* The same bench, on a volume whose seek, copy_file_range,
+ * create_tmpfile and allocate are NULL. */
+static void ops1_start_without(struct bench *b)
+{
+    static fsp_fs_interface_t without;
+    fsp_volume_params_t params;
+
+    without = iface;
+    without.seek = NULL;
+    without.copy_file_range = NULL;
+    without.create_tmpfile = NULL;
+    without.allocate = NULL;
+    bench_start(b, false);
+    fsp_fs_delete(b->fs);
+    memset(&params, 0, sizeof params);
+    params.fs_name = "unitfs";
+    EXPECT_EQ(fsp_fs_create(&params, &without, NULL, &b->fs), 0);
+    b->w.fs = b->fs;
+    tfs.fs = b->fs;
+}
+
+static void null_callbacks_answer_what_makes_the_kernel_fall_back(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in cin = { .flags = O_RDWR | O_TMPFILE,
+                                  .mode = S_IFREG | 0600 };
+    uint64_t node, fh, at;
+
+    ops1_start_without(&b);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    open_file(&b, node, FUSE_OPEN);
+    fh = open_fh(last_reply(&b), 0);
+    /* fc->no_lseek: generic_file_llseek from then on. */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -ENOSYS);
+    /* fc->no_copy_file_range_64, then fc->no_copy_file_range: splice. */
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    copy_range(&b, FUSE_COPY_FILE_RANGE, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fc->no_tmpfile: the kernel answers EOPNOTSUPP itself. */
+    msg_start(&m, FUSE_TMPFILE, FUSE_ROOT_ID);
+    msg_put(&m, &cin, sizeof cin);
+    msg_str(&m, "/");
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* fallocate(2) itself fails so: no fc flag, each call asks. */
+    {
+        struct fuse_fallocate_in in = { .fh = fh, .length = 4096 };
+
+        serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
+        EXPECT_EQ(last_reply(&b)->hdr.error, -EOPNOTSUPP);
+    }
+    bench_stop(&b);
+}
+
+static void requests_without_a_mapping_get_their_fallbacks(void)
+{
+    struct bench b;
+    struct fuse_access_in access = { .mask = 4 };
+    struct fuse_bmap_in bmap = { .block = 1, .blocksize = 4096 };
+    struct fuse_syncfs_in syncfs = { 0 };
+
+    bench_start(&b, false);
+    /* Never sent with default_permissions; ENOSYS sets fc->no_access. */
+    serve_arg(&b, FUSE_ACCESS, FUSE_ROOT_ID, &access, sizeof access);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fuseblk only; ENOSYS sets fc->no_bmap. */
+    serve_arg(&b, FUSE_BMAP, FUSE_ROOT_ID, &bmap, sizeof bmap);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* No flush callback: nothing is buffered above the kernel. */
+    serve_arg(&b, FUSE_SYNCFS, FUSE_ROOT_ID, &syncfs, sizeof syncfs);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    bench_stop(&b);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(each_lookup_is_counted_until_forgotten),
     EXPECT_CASE(a_name_that_is_not_there_is_answered_enoent),
@@ -899,6 +1335,19 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_setattr_of_size_and_mode_completes_each_step_later),
     EXPECT_CASE(a_statfs_answered_later_reports_the_volume),
     EXPECT_CASE(an_error_answered_later_is_the_reply),
+    /* ops1 */
+    EXPECT_CASE(a_seek_answer_reaches_the_kernel_as_given),
+    EXPECT_CASE(a_seek_answer_out_of_range_is_eio_and_a_log_line),
+    EXPECT_CASE(a_malformed_lseek_is_rejected_before_the_callback),
+    EXPECT_CASE(a_callback_answering_a_step_code_gets_eio_once),
+    EXPECT_CASE(both_copy_forms_reply_the_count_their_way),
+    EXPECT_CASE(a_copy_of_more_than_asked_is_eio_and_a_log_line),
+    EXPECT_CASE(a_copy_answered_later_replies_its_count),
+    EXPECT_CASE(a_tmpfile_is_an_unnamed_node_that_link_names),
+    EXPECT_CASE(statx_reports_a_btime_only_when_known),
+    EXPECT_CASE(every_fallocate_mode_reaches_allocate),
+    EXPECT_CASE(requests_without_a_mapping_get_their_fallbacks),
+    EXPECT_CASE(null_callbacks_answer_what_makes_the_kernel_fall_back),
 };
 
 int main(void)
