@@ -147,6 +147,7 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
     pthread_mutex_destroy(&h->dir_lock);
     free(h->dir_names);
     free(h->lock_owners);
+    free(h->dir_name_at);
     free(h);
     stats_handles(fs, -1);
 }

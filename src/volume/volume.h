@@ -114,14 +114,18 @@ struct fsp_handle {
     pthread_mutex_t dir_lock;
     pthread_cond_t dir_cond;
     bool dir_busy;
-    /* The names of the entries in the last READDIR reply, NUL-separated,
-     * so that the next READDIR can resume after any of them: the kernel
-     * asks for the offset after the last entry it could use, which is not
-     * always the last one it got. */
+    /* The name of every entry the listing has handed out, by index, so
+     * that a READDIR at any offset the kernel was given (the next one, or
+     * a telldir position it seeks back to) resumes after the entry before
+     * it by name, in one callback: entry 2 + i ("." and ".." have none)
+     * is dir_names + dir_name_at[i]. The names are NUL-terminated, one
+     * after the other; a name that changes at an index is appended
+     * again. Emptied when the listing starts over at offset 0. Written
+     * only while dir_busy is held. */
     char *dir_names;
-    size_t dir_names_len;
-    uint64_t dir_first_index;   /* index of the first of them */
-    uint32_t dir_count;
+    size_t dir_names_len, dir_names_cap;
+    size_t *dir_name_at;
+    size_t dir_count, dir_count_cap;
 };
 
 struct fsp_handle_table {
@@ -155,6 +159,12 @@ struct fsp_dir_buffer {
     uint64_t first_index;
     uint32_t count;
 };
+
+/* @info came for @node (OPENDIR, GETATTR): the root, which no LOOKUP ever
+ * names, takes @info's inode number if it has none yet; the listings' "."
+ * and ".." show it (volume_dir.c). */
+void fsp_vol_note_dir_ino(struct fsp_fs *fs, struct fsp_node *node,
+                        const fsp_file_info_t *info);
 
 /* -------------------------------------------------------- node table */
 

@@ -176,6 +176,7 @@ int fsp_vol_getattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
     if (rsp->error)
         return rsp->error;
+    fsp_vol_note_dir_ino(t->fs, t->node, &rsp->file_info);
     fsp_volume_fill_attr_out(t->fs, t->node->nodeid, &rsp->file_info,
                              &t->out.attr);
     return 0;

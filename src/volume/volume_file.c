@@ -134,6 +134,7 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
         t->ctx = rsp->file_context;
         t->ctx_owned = true;
         t->mode = rsp->file_info.mode;
+        fsp_vol_note_dir_ino(t->fs, t->node, &rsp->file_info);
     }
     if (rsp->error)
         return rsp->error;              /* the release closes t->ctx */
