@@ -720,7 +720,7 @@ typedef struct fsp_fs_interface {
      */
     int (*get_backing_file)(fsp_fs_t *fs, void *file_ctx, int *fd);
 
-    /* ---- ops1: lseek, copy_file_range, O_TMPFILE (protocol 7.45) ---- */
+    /* ---- lseek, copy_file_range, O_TMPFILE (protocol 7.45) ---- */
 
     /**
      * Find data or a hole in an open regular file: lseek(2) with
@@ -808,9 +808,9 @@ typedef struct fsp_fs_interface {
     int (*create_tmpfile)(fsp_fs_t *fs, const char *dir_path,
                           const fsp_create_info_t *ci, void **file_ctx,
                           fsp_file_info_t *info);
-    /* ---- end of ops1's block ---- */
+    /* ---- end of lseek, copy_file_range and O_TMPFILE ---- */
 
-    /* ---- locks, ioctl and poll (issue 11, ops2's block) ---- */
+    /* ---- locks, ioctl and poll ---- */
 
     /**
      * Test for a POSIX byte-range lock (fcntl(2) F_GETLK, F_OFD_GETLK):
@@ -951,7 +951,7 @@ typedef struct fsp_fs_interface {
      */
     int (*poll)(fsp_fs_t *fs, void *file_ctx, uint64_t kh, uint32_t events,
                 uint32_t *revents);
-    /* ---- end of ops2's block ---- */
+    /* ---- end of the locks, ioctl and poll ---- */
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */
@@ -997,9 +997,9 @@ typedef struct fsp_response {
     /** seek: the offset found (its result). */
     uint64_t offset;
     /** get_lock: the conflicting lock (its conflict), whose type must be
-     *  set: F_UNLCK for none. (ops2's block) */
+     *  set: F_UNLCK for none. */
     fsp_lock_t lock;
-    /** poll: the events ready now (its revents). (ops2's block) */
+    /** poll: the events ready now (its revents). */
     uint32_t poll_events;
 } fsp_response_t;
 

@@ -71,7 +71,7 @@ struct memfs_node {
     /* An O_TMPFILE file not yet linked: link() may give it a name even
      * though nlink is 0 (memfs_tmpfile.c). */
     bool linkable;
-    /* ops2: chattr flags (FS_*_FL, memfs_ioctl.c) and the locks held
+    /* chattr flags (FS_*_FL, memfs_ioctl.c) and the locks held
      * (memfs_locks.c, under its own mutex) */
     uint32_t attr_flags;
     struct memfs_lock *locks;
@@ -172,7 +172,7 @@ int memfs_check_regular(const struct memfs_node *node);
 int memfs_make_node(struct memfs *m, const struct memfs_node *parent,
                     const fsp_create_info_t *ci, struct memfs_node **out);
 
-/* ---- ops1: memfs_seek.c, memfs_copy.c, memfs_tmpfile.c ---- */
+/* ---- memfs_seek.c, memfs_copy.c, memfs_tmpfile.c ---- */
 
 int memfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
                   uint64_t *result);
@@ -183,7 +183,7 @@ int memfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
 int memfs_op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
                             const fsp_create_info_t *ci, void **file_ctx,
                             fsp_file_info_t *info);
-/* ---- memfs_locks.c, memfs_ioctl.c (ops2) ---- */
+/* ---- memfs_locks.c, memfs_ioctl.c ---- */
 
 /** The lock table of a volume; -ENOMEM. */
 int memfs_locks_create(struct memfs *m);

@@ -1612,7 +1612,7 @@ static void test_slowio(void)
     free(listing);
 }
 
-/* ops1: the page tree's SEEK_DATA/SEEK_HOLE against a page-by-page
+/* the page tree's SEEK_DATA/SEEK_HOLE against a page-by-page
  * oracle (missing_pages of one page), over a tree three levels high. */
 static void test_data_seek(void)
 {
@@ -1658,7 +1658,7 @@ static void test_data_seek(void)
     memfs_data_free(&data);
 }
 
-/* ops1: O_TMPFILE, its link, and copy_file_range, by the callbacks. */
+/* O_TMPFILE, its link, and copy_file_range, by the callbacks. */
 static void test_tmpfile_and_copy(void)
 {
     fsp_create_info_t ci = {.mode = S_IFREG | 0600, .flags = O_RDWR};

@@ -201,7 +201,7 @@ static int remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name)
     return later(fs, base_of(fs)->remove_xattr(fs, file_ctx, name), &rsp);
 }
 
-/* ---- ops1: lseek, copy_file_range, O_TMPFILE ---- */
+/* ---- lseek, copy_file_range, O_TMPFILE ---- */
 
 static int seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
                 uint64_t *result)

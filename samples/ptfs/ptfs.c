@@ -794,7 +794,7 @@ out:
 /* ------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------ */
-/* ops1: O_TMPFILE                                                     */
+/* O_TMPFILE                                                     */
 /* ------------------------------------------------------------------ */
 
 /* An unnamed file in SOURCE's directory (O_TMPFILE there too), owned by
@@ -878,7 +878,7 @@ static const fsp_fs_interface_t ptfs_interface = {
     .set_xattr = ptfs_op_set_xattr,
     .list_xattr = ptfs_op_list_xattr,
     .remove_xattr = ptfs_op_remove_xattr,
-    /* ops1 */
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
     .seek = ptfs_op_seek,                       /* ptfs_range.c */
     .copy_file_range = ptfs_op_copy_file_range, /* ptfs_range.c */
     .create_tmpfile = op_create_tmpfile,

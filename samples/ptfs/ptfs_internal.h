@@ -187,7 +187,7 @@ int ptfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
                        size_t *length);
 int ptfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
 
-/* ---- ops1: lseek and copy_file_range on SOURCE's files (ptfs_range.c) */
+/* ---- lseek and copy_file_range on SOURCE's files (ptfs_range.c) */
 
 int ptfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
                  uint64_t *result);

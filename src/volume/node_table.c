@@ -771,7 +771,7 @@ void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
     return kept;
 }
 
-/* ---- ops1: O_TMPFILE files, which have no name at first ---- */
+/* ---- O_TMPFILE files, which have no name at first ---- */
 
 struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
                                       const fsp_file_info_t *info)

@@ -63,12 +63,12 @@ union fsp_txn_out {
     struct fuse_statfs_out statfs;   /* STATFS */
     struct fuse_getxattr_out xattr;  /* GETXATTR, LISTXATTR size queries */
     struct fuse_init_out init;       /* INIT */
-    /* ops1 */
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
     struct fuse_lseek_out lseek;     /* LSEEK */
     struct fuse_copy_file_range_out copy; /* COPY_FILE_RANGE_64 (the
                                        32-bit form replies in write) */
     struct fuse_statx_out statx;     /* STATX */
-    /* ---- ops2's block ---- */
+    /* ---- locks and poll ---- */
     struct fuse_lk_out lk;           /* GETLK */
     struct fuse_poll_out poll;       /* POLL */
 };
@@ -132,7 +132,7 @@ struct fsp_txn {
     struct fsp_dir_buffer db;       /* READDIR(PLUS): the listing */
     char marker[NAME_MAX + 1];      /* READDIR(PLUS): resume after it */
 
-    /* ---- ops1: COPY_FILE_RANGE(_64) ---- */
+    /* ---- COPY_FILE_RANGE(_64) ---- */
     struct fsp_handle *handle_out;  /* the destination, pinned until
                                        fsp_txn_release() */
 };
@@ -230,7 +230,7 @@ fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
     fsp_vol_result_complete, fsp_vol_fallocate_complete,
     fsp_vol_xattr_complete, fsp_vol_readdir_complete;
 
-/* ---- ops1: LSEEK (volume_seek.c), COPY_FILE_RANGE and
+/* ---- LSEEK (volume_seek.c), COPY_FILE_RANGE and
  * COPY_FILE_RANGE_64 (volume_copy.c), TMPFILE (volume_tmpfile.c), STATX
  * (volume_statx.c) ---- */
 
@@ -249,7 +249,7 @@ int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh);
 
 /* The FOPEN_* flags of a new open of a regular file. (volume_file.c) */
 uint32_t fsp_volume_open_flags(struct fsp_fs *fs);
-/* ---- locks, ioctl, poll (volume_lock.c, volume_ioctl.c; ops2's block) ---- */
+/* ---- locks, ioctl, poll (volume_lock.c, volume_ioctl.c) ---- */
 
 fsp_execute_fn fsp_vol_getlk, fsp_vol_setlk, fsp_vol_ioctl, fsp_vol_poll;
 fsp_complete_fn fsp_vol_getlk_complete, fsp_vol_ioctl_complete,

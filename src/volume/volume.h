@@ -91,7 +91,7 @@ struct fsp_handle {
      * table, no node reference of its own (the node owns it); a pin
      * holds a node reference instead. */
     bool shared;
-    /* ops1: ctx is the node's meta context, which the node closes (an
+    /* ctx is the node's meta context, which the node closes (an
      * O_TMPFILE file's one context), not the handle. */
     bool borrowed;
     uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
@@ -104,7 +104,7 @@ struct fsp_handle {
     /* POSIX lock owners that locked through this open file, and whether
      * a FLUSH named each (volume_lock.c, under the handle table's lock):
      * those no FLUSH named own open-file (F_OFD_) locks, which RELEASE
-     * unlocks. NULL until the first lock. (ops2) */
+     * unlocks. NULL until the first lock. */
     struct fsp_lock_owners *lock_owners;
     /* READDIR on a directory, one at a time: dir_busy is set from the
      * start of a READDIR until its reply is sent, which may be on another
@@ -247,7 +247,7 @@ int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
 void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
                               void *ctx);
 
-/* ops1: O_TMPFILE. A new node with no name for the file @info describes,
+/* O_TMPFILE. A new node with no name for the file @info describes,
  * with one kernel lookup and the caller's reference; NULL on ENOMEM. */
 struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
                                       const fsp_file_info_t *info);

@@ -354,7 +354,7 @@ static void every_length_of_every_request_is_handled(void)
     print_outcomes("every length", &o);
 }
 
-/* ---- ops1: the file requests of 7.45, served by a volume ---- */
+/* ---- the file requests of 7.45, served by a volume ---- */
 
 /* A channel that keeps the last reply: its header, body size and the
  * body's first bytes. */

@@ -280,7 +280,7 @@ static int t_read_dir(fsp_fs_t *fs, void *ctx, const char *marker,
     return 0;
 }
 
-/* ---- ops1: seek, copy_file_range, create_tmpfile, allocate ---- */
+/* ---- seek, copy_file_range, create_tmpfile, allocate ---- */
 
 /* What the callbacks below are told to answer, and what they were asked. */
 static struct {
@@ -293,7 +293,7 @@ static struct {
     uint64_t btime;             /* get_file_info's btime (seconds) */
     int errors_logged;          /* lines at FSP_LOG_ERROR */
     int seeks;                  /* seek calls */
-} ops1;
+} file_ops;
 
 static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
                   uint64_t *result)
@@ -302,9 +302,9 @@ static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
     (void)ctx;
     (void)offset;
     (void)whence;
-    ops1.seeks++;
-    *result = ops1.seek_result;
-    return ops1.seek_return;
+    file_ops.seeks++;
+    *result = file_ops.seek_result;
+    return file_ops.seek_return;
 }
 
 static int t_copy(fsp_fs_t *fs, void *src, uint64_t src_offset, void *dst,
@@ -317,12 +317,12 @@ static int t_copy(fsp_fs_t *fs, void *src, uint64_t src_offset, void *dst,
     (void)dst;
     (void)dst_offset;
     (void)flags;
-    ops1.copy_length = length;
-    if (ops1.copy_pends) {
+    file_ops.copy_length = length;
+    if (file_ops.copy_pends) {
         tfs.pending_hint = fsp_fs_operation_context()->hint;
         return FSP_PENDING;
     }
-    *copied = length + ops1.copy_extra;
+    *copied = length + file_ops.copy_extra;
     return 0;
 }
 
@@ -346,7 +346,7 @@ static int t_allocate(fsp_fs_t *fs, void *ctx, int mode, uint64_t offset,
     (void)ctx;
     (void)offset;
     (void)length;
-    ops1.alloc_mode = mode;
+    file_ops.alloc_mode = mode;
     return 0;
 }
 
@@ -364,7 +364,7 @@ static int t_get_info_btime(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
 {
     int err = t_get_info(fs, ctx, info);
 
-    info->btime.tv_sec = (time_t)ops1.btime;
+    info->btime.tv_sec = (time_t)file_ops.btime;
     return err;
 }
 
@@ -431,13 +431,13 @@ static const fsp_fs_interface_t iface = {
     .open = t_open,
     .create = t_create,
     .close = t_close,
-    .get_file_info = t_get_info_btime, /* t_get_info, and ops1.btime */
+    .get_file_info = t_get_info_btime, /* t_get_info, and file_ops.btime */
     .read = t_read,
     .read_directory = t_read_dir,
     .set_file_size = t_set_size,
     .set_basic_info = t_set_basic,
     .get_volume_info = t_volume_info,
-    /* ops1 */
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
     .seek = t_seek,
     .copy_file_range = t_copy,
     .create_tmpfile = t_tmpfile,
@@ -1028,7 +1028,7 @@ static void an_error_answered_later_is_the_reply(void)
     bench_stop(&b);
 }
 
-/* ---- ops1: LSEEK, COPY_FILE_RANGE(_64), TMPFILE, STATX, FALLOCATE ---- */
+/* ---- LSEEK, COPY_FILE_RANGE(_64), TMPFILE, STATX, FALLOCATE ---- */
 
 static void count_errors(fsp_fs_t *fs, int level, const char *message,
                          void *user)
@@ -1037,16 +1037,16 @@ static void count_errors(fsp_fs_t *fs, int level, const char *message,
     (void)message;
     (void)user;
     if (level == FSP_LOG_ERROR)
-        ops1.errors_logged++;
+        file_ops.errors_logged++;
 }
 
 /* A bench with file "a" open (its node in *node, its fh returned) and
  * error lines counted. */
-static uint64_t ops1_start(struct bench *b, uint64_t *node)
+static uint64_t file_ops_start(struct bench *b, uint64_t *node)
 {
     bench_start(b, false);
-    memset(&ops1, 0, sizeof ops1);
-    ops1.alloc_mode = -1;
+    memset(&file_ops, 0, sizeof file_ops);
+    file_ops.alloc_mode = -1;
     EXPECT_EQ(fsp_fs_set_log_handler(b->fs, count_errors, NULL), 0);
     lookup(b, FUSE_ROOT_ID, "a");
     *node = entry_node(last_reply(b));
@@ -1070,43 +1070,43 @@ static int lseek_reply(struct bench *b, uint64_t node, uint64_t fh,
 static void a_seek_answer_reaches_the_kernel_as_given(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), at;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
 
-    ops1.seek_result = 8192;
+    file_ops.seek_result = 8192;
     EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), 0);
     EXPECT_EQ(at, 8192u);
     EXPECT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_lseek_out));
-    ops1.seek_return = -ENXIO;
+    file_ops.seek_return = -ENXIO;
     EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -ENXIO);
-    EXPECT_EQ(ops1.errors_logged, 0);
+    EXPECT_EQ(file_ops.errors_logged, 0);
     bench_stop(&b);
 }
 
 static void a_seek_answer_out_of_range_is_eio_and_a_log_line(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), at;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
 
-    ops1.seek_result = 50;              /* before the offset asked about */
+    file_ops.seek_result = 50;              /* before the offset asked about */
     EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), -EIO);
-    EXPECT_EQ(ops1.errors_logged, 1);
-    ops1.seek_result = (uint64_t)INT64_MAX + 1; /* beyond a loff_t */
+    EXPECT_EQ(file_ops.errors_logged, 1);
+    file_ops.seek_result = (uint64_t)INT64_MAX + 1; /* beyond a loff_t */
     EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
-    EXPECT_EQ(ops1.errors_logged, 2);
-    ops1.seek_result = 200;
-    ops1.seek_return = 3;               /* neither 0 nor -errno */
+    EXPECT_EQ(file_ops.errors_logged, 2);
+    file_ops.seek_result = 200;
+    file_ops.seek_return = 3;               /* neither 0 nor -errno */
     EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
-    EXPECT_EQ(ops1.errors_logged, 3);
+    EXPECT_EQ(file_ops.errors_logged, 3);
     bench_stop(&b);
 }
 
 static void a_malformed_lseek_is_rejected_before_the_callback(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), at;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
     struct fuse_lseek_in in = { .fh = fh, .whence = SEEK_DATA };
 
-    ops1.seek_return = -EBADMSG;        /* would show if it were called */
+    file_ops.seek_return = -EBADMSG;        /* would show if it were called */
     EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_SET, &at), -EINVAL);
     EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_END, &at), -EINVAL);
     EXPECT_EQ(lseek_reply(&b, node, fh, 0, 77, &at), -EINVAL);
@@ -1132,7 +1132,7 @@ static void copy_range(struct bench *b, uint32_t opcode, uint64_t node,
 static void both_copy_forms_reply_the_count_their_way(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), count = 0;
+    uint64_t node, fh = file_ops_start(&b, &node), count = 0;
     struct fuse_write_out w;
 
     copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 5ull << 32);
@@ -1145,7 +1145,7 @@ static void both_copy_forms_reply_the_count_their_way(void)
     EXPECT_EQ(last_reply(&b)->body_size, sizeof w);
     memcpy(&w, last_reply(&b)->body, sizeof w);
     /* The 32-bit form asks for no more than its reply can count. */
-    EXPECT_EQ(ops1.copy_length, (size_t)(UINT32_MAX & ~4095u));
+    EXPECT_EQ(file_ops.copy_length, (size_t)(UINT32_MAX & ~4095u));
     EXPECT_EQ(w.size, UINT32_MAX & ~4095u);
     bench_stop(&b);
 }
@@ -1153,23 +1153,23 @@ static void both_copy_forms_reply_the_count_their_way(void)
 static void a_copy_of_more_than_asked_is_eio_and_a_log_line(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node);
+    uint64_t node, fh = file_ops_start(&b, &node);
 
-    ops1.copy_extra = 1;
+    file_ops.copy_extra = 1;
     copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
     EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
-    EXPECT_EQ(ops1.errors_logged, 1);
+    EXPECT_EQ(file_ops.errors_logged, 1);
     bench_stop(&b);
 }
 
 static void a_copy_answered_later_replies_its_count(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), count = 0;
+    uint64_t node, fh = file_ops_start(&b, &node), count = 0;
     int before = b.ch.count;
     fsp_response_t rsp;
 
-    ops1.copy_pends = true;
+    file_ops.copy_pends = true;
     copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
     EXPECT_EQ(b.ch.count, before);      /* nothing sent yet */
     memset(&rsp, 0, sizeof rsp);
@@ -1187,18 +1187,18 @@ static void a_copy_answered_later_replies_its_count(void)
 static void a_callback_answering_a_step_code_gets_eio_once(void)
 {
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node), at;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
     int before;
 
     for (int code = FSP_PENDING + 1; code <= FSP_PENDING + 2; code++) {
-        ops1.seeks = 0;
-        ops1.seek_return = code;
+        file_ops.seeks = 0;
+        file_ops.seek_return = code;
         EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -EIO);
-        EXPECT_EQ(ops1.seeks, 1);       /* not run again as a next step */
+        EXPECT_EQ(file_ops.seeks, 1);       /* not run again as a next step */
     }
-    EXPECT_EQ(ops1.errors_logged, 2);
+    EXPECT_EQ(file_ops.errors_logged, 2);
     /* The same in a late response. */
-    ops1.copy_pends = true;
+    file_ops.copy_pends = true;
     copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
     before = b.ch.count;
     {
@@ -1211,7 +1211,7 @@ static void a_callback_answering_a_step_code_gets_eio_once(void)
     }
     EXPECT_EQ(b.ch.count, before + 1);
     EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
-    EXPECT_EQ(ops1.errors_logged, 3);
+    EXPECT_EQ(file_ops.errors_logged, 3);
     bench_stop(&b);
 }
 
@@ -1263,12 +1263,12 @@ static void statx_reports_a_btime_only_when_known(void)
     struct bench b;
     struct fuse_statx_in in = { 0 };
     struct fuse_statx_out out;
-    uint64_t node, fh = ops1_start(&b, &node);
+    uint64_t node, fh = file_ops_start(&b, &node);
 
     in.getattr_flags = FUSE_GETATTR_FH;
     in.fh = fh;
     in.sx_mask = 0xfff;
-    ops1.btime = 1700000000;
+    file_ops.btime = 1700000000;
     serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
     ASSERT_EQ(last_reply(&b)->hdr.error, 0);
     ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
@@ -1278,7 +1278,7 @@ static void statx_reports_a_btime_only_when_known(void)
     EXPECT_EQ(out.stat.mode, S_IFREG | 0644);
     EXPECT_EQ(out.stat.ino, 10u);
     EXPECT_EQ(out.stat.size, 5u);
-    ops1.btime = 0;
+    file_ops.btime = 0;
     serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
     memcpy(&out, last_reply(&b)->body, sizeof out);
     EXPECT_EQ(out.stat.mask & 0x800u, 0u);
@@ -1293,23 +1293,23 @@ static void every_fallocate_mode_reaches_allocate(void)
         FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
     };
     struct bench b;
-    uint64_t node, fh = ops1_start(&b, &node);
+    uint64_t node, fh = file_ops_start(&b, &node);
 
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         struct fuse_fallocate_in in = { .fh = fh, .offset = 4096,
                                         .length = 8192, .mode = modes[i] };
 
-        ops1.alloc_mode = -1;
+        file_ops.alloc_mode = -1;
         serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
         EXPECT_EQ(last_reply(&b)->hdr.error, 0);
-        EXPECT_EQ(ops1.alloc_mode, (int)modes[i]);
+        EXPECT_EQ(file_ops.alloc_mode, (int)modes[i]);
     }
     bench_stop(&b);
 }
 
 /* The same bench, on a volume whose seek, copy_file_range,
  * create_tmpfile and allocate are NULL. */
-static void ops1_start_without(struct bench *b)
+static void file_ops_start_without(struct bench *b)
 {
     static fsp_fs_interface_t without;
     fsp_volume_params_t params;
@@ -1336,7 +1336,7 @@ static void null_callbacks_answer_what_makes_the_kernel_fall_back(void)
                                   .mode = S_IFREG | 0600 };
     uint64_t node, fh, at;
 
-    ops1_start_without(&b);
+    file_ops_start_without(&b);
     lookup(&b, FUSE_ROOT_ID, "a");
     node = entry_node(last_reply(&b));
     open_file(&b, node, FUSE_OPEN);
@@ -1713,7 +1713,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_setattr_of_size_and_mode_completes_each_step_later),
     EXPECT_CASE(a_statfs_answered_later_reports_the_volume),
     EXPECT_CASE(an_error_answered_later_is_the_reply),
-    /* ops1 */
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
     EXPECT_CASE(a_seek_answer_reaches_the_kernel_as_given),
     EXPECT_CASE(a_seek_answer_out_of_range_is_eio_and_a_log_line),
     EXPECT_CASE(a_malformed_lseek_is_rejected_before_the_callback),
