@@ -6,9 +6,7 @@
  * fs_ops.c holds the POSIX semantics (link counts, rename rules, chunk
  * arithmetic, the orphan list); a backend only stores and finds rows. A
  * backend is a table of functions (struct sqlfs_backend_ops) and an
- * object that begins with struct sqlfs_backend. sqlite.c is the first;
- * a PostgreSQL one (pg.c) is meant to slot in beside it with the same
- * table.
+ * object that begins with struct sqlfs_backend: sqlite.c and pg.c.
  *
  * Every call but open/close/begin runs inside a transaction, named by the
  * struct sqlfs_txn that begin() returned. Exactly one of commit() and
@@ -66,6 +64,15 @@ struct sqlfs_usage {
                                included */
 };
 
+/**
+ * Where a backend shared by several mounts (PostgreSQL) reports what
+ * another mount changed, from a thread of its own.
+ * @param context  sqlfs_open_options::changed_context
+ * @param path     the changed file or name, from the root ("/a/b")
+ * @param what     FSP_NOTIFY_* bits (fsp.h)
+ */
+typedef void sqlfs_change_fn(void *context, const char *path, unsigned what);
+
 /** The mode a backend is opened in. */
 struct sqlfs_open_options {
     const char *database;  /**< file path or connection string */
@@ -77,6 +84,11 @@ struct sqlfs_open_options {
                                 entry_delete match names in any case
                                 (fsp_name_compare()); names keep the case
                                 they were created with */
+    unsigned timeout_ms;   /**< a server that went away: how long a
+                                request waits for it before -EIO (0: the
+                                backend's default) */
+    sqlfs_change_fn *changed; /**< the other mounts' changes, or NULL */
+    void *changed_context;    /**< passed to changed */
 };
 
 struct sqlfs_txn;
@@ -232,9 +244,14 @@ struct sqlfs_backend {
 /** The SQLite backend (sqlite.c): DATABASE is a file path. */
 extern const struct sqlfs_backend_ops sqlfs_sqlite_ops;
 
+/** The PostgreSQL backend (pg.c): DATABASE is a libpq connection string
+ *  or URI. */
+extern const struct sqlfs_backend_ops sqlfs_pg_ops;
+
 /**
- * The backend for a DATABASE operand. Only SQLite for now; a
- * "postgresql://" URI or "host=... dbname=..." string will choose pg.c.
+ * The backend for a DATABASE operand: PostgreSQL for a "postgresql://" or
+ * "postgres://" URI or a "keyword=value ..." connection string, SQLite
+ * for anything else (a file path).
  * @param message  out: why there is none, when NULL is returned
  * @return the backend's functions, or NULL
  */

@@ -20,14 +20,18 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
     "usage: sqlfs [-f] [-d] [-o opt[,opt...]]... DATABASE MOUNTPOINT\n"
     "       sqlfs --check DATABASE\n"
     "\n"
-    "A persistent file system in an SQLite database file. DATABASE is\n"
-    "created, with its schema, on the first mount; one mount at a time.\n"
+    "A persistent file system in an SQL database. DATABASE is an SQLite\n"
+    "file (created, with its schema, on the first mount; one mount at a\n"
+    "time), or a PostgreSQL connection string or URI (postgresql://...,\n"
+    "\"host=... dbname=...\"): the database must exist, sqlfs creates its\n"
+    "tables, and any number of mounts may share it.\n"
     "--check verifies the database and names what is wrong (exit 1), or\n"
     "prints a summary (exit 0).\n"
     "\n"
@@ -40,6 +44,9 @@ static const char usage_text[] =
     "                 the machine after fsync(2) or syncfs(2) (the default)\n"
     "  sync=full      every commit is on stable storage before the reply\n"
     "  case_insensitive  find names by any case, list them as created\n"
+    "  server_timeout=MS  PostgreSQL: how long a request waits for a server\n"
+    "                 that went away before it fails with EIO (default\n"
+    "                 10000)\n"
     "  open_handles   an fsp handle per open(2) (default: one context per\n"
     "                 file, and the kernel sends no OPEN nor RELEASE)\n"
     "  file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS\n"
@@ -75,6 +82,14 @@ static int set_sqlfs_option(void *context, const char *name, char *value)
             return -ENOENT;
         cl->sqlfs.case_insensitive = true;
         cl->cli.volume.case_insensitive = true;
+        return 0;
+    }
+    if (strcmp(name, "server_timeout") == 0) {
+        char *end;
+        unsigned long ms = value ? strtoul(value, &end, 10) : 0;
+        if (!value || *end || ms == 0 || ms > 3600000)
+            return -EINVAL;
+        cl->sqlfs.timeout_ms = (unsigned)ms;
         return 0;
     }
     if (strcmp(name, "sync") == 0) {
@@ -136,8 +151,11 @@ static int run(const struct command_line *cl)
     err = sample_cli_create_volume(cli, &interface, sqlfs, &fs);
     if (err < 0)
         goto out;
+    sqlfs_attach(sqlfs, fs);
     err = sample_cli_serve(cli, fs, &ready);
 out:
+    if (sqlfs)
+        sqlfs_attach(sqlfs, NULL);
     sample_cli_delete_volume(cli, fs, ready); /* closes what is open */
     sqlfs_delete(sqlfs);                      /* then the database */
     return err < 0 ? 1 : 0;
