@@ -672,9 +672,11 @@ static int pq_orphan_next(struct sqlfs_txn *t, uint64_t after, uint64_t *ino)
     return select_u64(t, PG_ORPHAN_NEXT, &p, ino);
 }
 
-/* The space a volume on a server has left is the server's business: sqlfs
- * shows a nominal figure, the same whatever it holds. */
-#define PG_NOMINAL_FREE (UINT64_C(1) << 40)
+/* The space a volume on a server may take is the server's business: sqlfs
+ * shows a nominal size, of which the files' bytes (and a nominal 256 bytes
+ * an inode) are used. */
+#define PG_NOMINAL_SIZE (UINT64_C(1) << 40)
+#define PG_INODE_BYTES 256
 
 static int pq_usage(struct sqlfs_txn *t, struct sqlfs_usage *out)
 {
@@ -686,8 +688,10 @@ static int pq_usage(struct sqlfs_txn *t, struct sqlfs_usage *out)
     err = run(t, PG_USAGE, &p, &r);
     if (err == 0 && PQntuples(r) == 1) {
         out->inodes = col_u64(r, 0, 0);
-        out->used_bytes = col_u64(r, 0, 1);
-        out->free_bytes = PG_NOMINAL_FREE;
+        out->used_bytes = col_u64(r, 0, 1) + out->inodes * PG_INODE_BYTES;
+        if (out->used_bytes > PG_NOMINAL_SIZE)
+            out->used_bytes = PG_NOMINAL_SIZE;
+        out->free_bytes = PG_NOMINAL_SIZE - out->used_bytes;
     }
     PQclear(r);
     return err;
