@@ -145,6 +145,7 @@ static void set_state(struct pg_backend *b, enum pg_state state,
 static int revive(struct pg_backend *b, struct pg_slot *slot, double deadline)
 {
     char msg[1024];
+    double left;
 
     for (;;) {
         if (slot->conn && PQstatus(slot->conn) == CONNECTION_OK &&
@@ -166,9 +167,10 @@ static int revive(struct pg_backend *b, struct pg_slot *slot, double deadline)
             slot->conn = NULL;
         }
         set_state(b, PG_STATE_RECONNECTING, msg);
-        if (now_ms() + RETRY_PAUSE_MS > deadline)
+        left = deadline - now_ms();
+        if (left <= 0)
             return -EIO;
-        usleep(RETRY_PAUSE_MS * 1000);
+        usleep((useconds_t)(1000 * (left < RETRY_PAUSE_MS ? left : RETRY_PAUSE_MS)));
     }
 }
 
