@@ -16,8 +16,8 @@
  *   asynchronous on the server (they survive the death of sqlfs, and of
  *   the server unless its machine dies in the next few hundred ms), and
  *   sync(), which fsync(2) and fdatasync(2) call, commits a transaction
- *   synchronously: the server flushes its WAL in order, so every earlier
- *   commit is durable when it returns.
+ *   that writes WAL synchronously: the server flushes its WAL in order, so
+ *   every earlier commit is durable when it returns.
  * - A writing transaction lists what it changed and commits with a
  *   NOTIFY, so that the other mounts drop what their kernels cached
  *   (pg_notify.c).
@@ -290,10 +290,14 @@ static int pq_sync(struct sqlfs_backend *base)
     err = pg_slot_take(b, &slot);
     if (err < 0)
         return err;
-    /* A transaction with an id, committed synchronously: the server
-     * flushes its WAL up to here, every earlier commit with it. */
+    /* A transaction that writes WAL (a logical message, no table), committed
+     * synchronously: the server flushes its WAL up to its commit, every
+     * earlier commit with it. (A transaction that only took an id would
+     * not do: it writes no WAL before its commit record, and PostgreSQL
+     * commits such a one asynchronously.) */
     r = PQexec(slot->conn, "BEGIN; SET LOCAL synchronous_commit = on; "
-                           "SELECT pg_current_xact_id(); COMMIT");
+                           "SELECT pg_logical_emit_message(true, 'sqlfs', "
+                           "'sync'); COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         err = pg_error_of(b, slot->conn, r);
     PQclear(r);

@@ -342,6 +342,103 @@ static void write_after_write_from_two_mounts_ends_with_one_whole_version(void)
     shared_done(&s);
 }
 
+/* sqlfs --check on the case's database: its exit code, output in *p. */
+static int run_check(const struct shared *s, struct h_proc *p)
+{
+    char sqlfs[512];
+    snprintf(sqlfs, sizeof sqlfs, "%s/sqlfs", h_bin_dir);
+    return h_runl(p, 120, sqlfs, "--check", s->database, NULL);
+}
+
+/* Run psql -c SQL on the case's database. */
+static void psql(const struct shared *s, const char *sql)
+{
+    struct h_proc p;
+    EXPECT_EQ(h_runl(&p, 30, "/usr/bin/psql", "-qAtX", "-v", "ON_ERROR_STOP=1",
+                     "-d", s->dbname, "-c", sql, NULL), 0);
+}
+
+/* Files written through one mount are there, whole, after every mount is
+ * gone and one comes back; --check passes between, and names a
+ * corruption made behind sqlfs's back. */
+static void data_survives_remount_and_check_passes_then_names_a_corruption(void)
+{
+    static unsigned char data[300000];
+    struct shared s;
+    struct h_proc p;
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7 + i / 65536);
+    shared_init(&s);
+    shared_mount(&s, 2, NULL);
+    ASSERT_TRUE(h_write_file(at(&s, 0, "big"), data, sizeof data, 0644));
+    ASSERT_OK(mkdir(at(&s, 1, "dir"), 0755));
+    ASSERT_OK(symlink("big", at(&s, 1, "dir/link")));
+    ASSERT_OK(link(at(&s, 0, "big"), at(&s, 0, "dir/hard")));
+    shared_unmount(&s);
+    EXPECT_EQ(run_check(&s, &p), 0);
+    EXPECT_TRUE(strstr(p.out, ": ok: ") != NULL);
+    shared_mount(&s, 1, NULL);
+    static unsigned char got[sizeof data + 1];
+    EXPECT_EQ(h_read_file(at(&s, 0, "dir/hard"), got, sizeof got), (ssize_t)sizeof data);
+    EXPECT_MEMEQ(got, data, sizeof data);
+    char target[16] = "";
+    EXPECT_EQ(readlink(at(&s, 0, "dir/link"), target, sizeof target - 1), 3);
+    EXPECT_STREQ(target, "big");
+    struct stat st;
+    EXPECT_OK(stat(at(&s, 0, "big"), &st));
+    EXPECT_EQ(st.st_nlink, 2);
+    shared_unmount(&s);
+    psql(&s, "UPDATE inodes SET nlink = 5 WHERE ino = "
+             "(SELECT ino FROM dirents WHERE name = 'big'::bytea)");
+    EXPECT_EQ(run_check(&s, &p), 1);
+    EXPECT_TRUE(strstr(p.out, "has link count 5 but 2 names") != NULL);
+    if (h_failures())
+        h_note("--check: %s", p.out);
+    shared_done(&s);
+}
+
+/* sqlfs -f DATABASE MNT, expected to fail before mounting: its stderr. */
+static void expect_refusal(const struct shared *s, const char *database,
+                           const char *says)
+{
+    char sqlfs[512];
+    struct h_proc p;
+    snprintf(sqlfs, sizeof sqlfs, "%s/sqlfs", h_bin_dir);
+    EXPECT_EQ(h_runl(&p, 60, sqlfs, "-f", database, s->mnt[0], NULL), 1);
+    EXPECT_TRUE(strstr(p.err, says) != NULL);
+    if (!strstr(p.err, says))
+        h_note("%s: %s", database, p.err);
+}
+
+/* The databases sqlfs cannot serve are refused with their cause and fix. */
+static void unreachable_server_bad_credentials_foreign_and_newer_are_refused(void)
+{
+    struct shared s;
+    char db[256];
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    shared_init(&s);
+    expect_refusal(&s, "host=/nonexistent dbname=x",
+                   "cannot reach the PostgreSQL server");
+    expect_refusal(&s, "host=127.0.0.1 port=1 dbname=x",
+                   "check that it runs, the host and port");
+    snprintf(db, sizeof db, "user=fsp_secret password=wrong dbname=%s", s.dbname);
+    expect_refusal(&s, db, "refused the credentials");
+    expect_refusal(&s, "dbname=fsp_no_such_database",
+                   "the database does not exist");
+    psql(&s, "CREATE TABLE accounts (id int)");
+    expect_refusal(&s, s.database, "tables of another application");
+    psql(&s, "DROP TABLE accounts");
+    shared_mount(&s, 1, NULL); /* makes the tables */
+    shared_unmount(&s);
+    psql(&s, "UPDATE meta SET value = '9' WHERE key = 'schema_version'");
+    expect_refusal(&s, s.database, "newer than the version 1");
+    expect_refusal(&s, "postgresql://[oops", "is not a PostgreSQL connection string");
+    shared_done(&s);
+}
+
 /* ---- faults ---- */
 
 /* Run the cluster script with @p args in a child; returns its pid. */
@@ -448,6 +545,52 @@ static void a_server_gone_past_the_bound_fails_with_eio_then_recovers(void)
     shared_done(&s);
 }
 
+/* PostgreSQL itself is killed (SIGKILL of the postmaster) after a mount
+ * wrote and fsynced files: once it has started again (and recovered),
+ * --check passes and every file fsynced before the kill is there, whole. */
+static void a_killed_server_loses_nothing_fsynced(void)
+{
+    struct shared s;
+    struct h_proc p;
+    char name[32], want[64];
+    int synced = 0, status = 0;
+    require_cluster_control();
+    shared_init(&s);
+    shared_mount(&s, 1, "server_timeout=15000");
+    double end = h_now() + 1.5;
+    for (int i = 0; h_now() < end; i++) {
+        snprintf(name, sizeof name, "f%d", i);
+        snprintf(want, sizeof want, "contents of file %d", i);
+        int fd = open(at(&s, 0, name), O_WRONLY | O_CREAT, 0644);
+        ASSERT_TRUE(fd >= 0);
+        EXPECT_EQ(write(fd, want, strlen(want)), (ssize_t)strlen(want));
+        EXPECT_OK(fsync(fd));
+        EXPECT_OK(close(fd));
+        synced = i + 1;
+    }
+    pid_t pid = cluster_async("kill", NULL, NULL);
+    EXPECT_EQ(h_waitpid_timeout(pid, &status, 30), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pid = cluster_async("restart", NULL, NULL);
+    EXPECT_EQ(h_waitpid_timeout(pid, &status, 60), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* What the server has, through a mount made after its recovery. */
+    shared_unmount(&s);
+    EXPECT_EQ(run_check(&s, &p), 0);
+    shared_mount(&s, 1, NULL);
+    int lost = 0;
+    for (int i = 0; i < synced; i++) {
+        char got[64] = "";
+        snprintf(name, sizeof name, "f%d", i);
+        snprintf(want, sizeof want, "contents of file %d", i);
+        lost += h_read_file(at(&s, 0, name), got, sizeof got - 1) != (ssize_t)strlen(want) ||
+                strcmp(got, want) != 0;
+    }
+    EXPECT_EQ(lost, 0);
+    h_note("%d files fsynced before the server was killed, %d lost", synced, lost);
+    shared_done(&s);
+}
+
 static const struct h_case cases[] = {
     H_CASE_T(changes_show_through_the_other_mounts_within_100ms, NULL,
              H_DAEMON | H_NOMOUNT, 120),
@@ -459,6 +602,12 @@ static const struct h_case cases[] = {
              H_DAEMON | H_NOMOUNT, 120),
     H_CASE_T(a_server_gone_past_the_bound_fails_with_eio_then_recovers, NULL,
              H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(data_survives_remount_and_check_passes_then_names_a_corruption,
+             NULL, H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(unreachable_server_bad_credentials_foreign_and_newer_are_refused,
+             NULL, H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(a_killed_server_loses_nothing_fsynced, NULL, H_DAEMON | H_NOMOUNT,
+             120),
 };
 
 int main(int argc, char **argv)
