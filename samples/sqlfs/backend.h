@@ -80,6 +80,9 @@ struct sqlfs_open_options {
     bool create;           /**< create the schema in an empty database */
     bool read_only;        /**< open for reading only (--check) */
     bool exclusive;        /**< refuse if another process uses it */
+    unsigned read_delay_ms; /**< debugging: the server takes this long
+                                 over every read_async() (PostgreSQL:
+                                 pg_sleep), to show that reads overlap */
     bool case_insensitive; /**< entry_find, entry_retarget and
                                 entry_delete match names in any case
                                 (fsp_name_compare()); names keep the case
@@ -93,6 +96,15 @@ struct sqlfs_open_options {
 
 struct sqlfs_txn;
 struct sqlfs_backend;
+
+/**
+ * The end of a read_async(): called once, from the backend's own thread.
+ * @param context  read_async()'s context
+ * @param error    0 or -errno
+ * @param bytes    bytes put in the buffer (less than asked at the end of
+ *                 the file)
+ */
+typedef void sqlfs_read_done_fn(void *context, int error, size_t bytes);
 
 /**
  * A visitor of directory entries or attribute names.
@@ -234,6 +246,24 @@ struct sqlfs_backend_ops {
      */
     int (*query)(struct sqlfs_txn *t, const char *sql, sqlfs_row_fn *fn,
                  void *context);
+
+    /**
+     * Read bytes [offset, offset + length) of regular file @p ino into
+     * @p buf later, in one transaction of its own, without blocking the
+     * caller; @p done is called when the bytes are there. NULL: the
+     * backend has no asynchronous reads (SQLite).
+     * @return 0 (queued: done will be called), or -errno (not queued,
+     *         done will not be called)
+     */
+    int (*read_async)(struct sqlfs_backend *b, uint64_t ino, uint64_t offset,
+                      size_t length, void *buf, sqlfs_read_done_fn *done,
+                      void *context);
+    /**
+     * Wait until every read_async() has called its done function, and
+     * take no more (those then fail with -ESHUTDOWN). NULL: nothing to
+     * wait for.
+     */
+    void (*quiesce)(struct sqlfs_backend *b);
 };
 
 /** The part of every backend that fs_ops.c sees. */

@@ -460,6 +460,8 @@ static void changed_elsewhere(void *context, const char *path, unsigned what)
 
 void sqlfs_attach(struct sqlfs *s, fsp_fs_t *fs)
 {
+    if (!fs && s->backend && s->db->quiesce)
+        s->db->quiesce(s->backend); /* pending reads answered first */
     pthread_mutex_lock(&s->fs_lock);
     s->fs = fs;
     pthread_mutex_unlock(&s->fs_lock);
@@ -476,6 +478,7 @@ int sqlfs_create(const struct sqlfs_options *options,
         .exclusive = true,
         .case_insensitive = options->case_insensitive,
         .timeout_ms = options->timeout_ms,
+        .read_delay_ms = options->read_delay_ms,
         .changed = changed_elsewhere,
     };
     const char *why;

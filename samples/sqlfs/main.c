@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  server_timeout=MS  PostgreSQL: how long a request waits for a server\n"
     "                 that went away before it fails with EIO (default\n"
     "                 10000)\n"
+    "  debug_read_delay=MS  PostgreSQL, for tests: the server sleeps MS in\n"
+    "                 every read of file data (reads still overlap)\n"
     "  open_handles   an fsp handle per open(2) (default: one context per\n"
     "                 file, and the kernel sends no OPEN nor RELEASE)\n"
     "  file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS\n"
@@ -84,12 +86,16 @@ static int set_sqlfs_option(void *context, const char *name, char *value)
         cl->cli.volume.case_insensitive = true;
         return 0;
     }
-    if (strcmp(name, "server_timeout") == 0) {
+    if (strcmp(name, "server_timeout") == 0 ||
+        strcmp(name, "debug_read_delay") == 0) {
         char *end;
         unsigned long ms = value ? strtoul(value, &end, 10) : 0;
         if (!value || *end || ms == 0 || ms > 3600000)
             return -EINVAL;
-        cl->sqlfs.timeout_ms = (unsigned)ms;
+        if (name[0] == 's')
+            cl->sqlfs.timeout_ms = (unsigned)ms;
+        else
+            cl->sqlfs.read_delay_ms = (unsigned)ms;
         return 0;
     }
     if (strcmp(name, "sync") == 0) {

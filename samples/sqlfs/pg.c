@@ -21,6 +21,8 @@
  * - A writing transaction lists what it changed and commits with a
  *   NOTIFY, so that the other mounts drop what their kernels cached
  *   (pg_notify.c).
+ * - Reads of file data do not hold a worker: read_async() (pg_async.c)
+ *   answers them later, from libpq's asynchronous API.
  */
 #include "pg_internal.h"
 
@@ -755,4 +757,6 @@ const struct sqlfs_backend_ops sqlfs_pg_ops = {
     .orphan_next = pq_orphan_next,
     .usage = pq_usage,
     .query = pq_query,
+    .read_async = pq_read_async,
+    .quiesce = pq_quiesce,
 };

@@ -10,7 +10,8 @@
  * - pg_conn.c: connecting, the pool, reconnecting within the time bound,
  *   and the messages that name why a server cannot serve;
  * - pg_schema.c: the tables, created on the first mount, checked after;
- * - pg_notify.c: LISTEN/NOTIFY between the mounts of one database.
+ * - pg_notify.c: LISTEN/NOTIFY between the mounts of one database;
+ * - pg_async.c: reads answered later, from libpq's asynchronous API.
  */
 #ifndef SQLFS_PG_INTERNAL_H
 #define SQLFS_PG_INTERNAL_H
@@ -105,6 +106,8 @@ struct pg_backend {
     char mount_id[40];         /**< this mount, in its NOTIFY payloads */
     sqlfs_change_fn *changed;  /**< where changes of the others go */
     void *changed_context;
+    unsigned read_delay_ms;    /**< debugging: pg_sleep in every async read */
+    struct pg_async *async;    /**< the read engine (pg_async.c), or NULL */
     pthread_t listener;        /**< pg_notify.c */
     bool listening;
     int stop_pipe[2];          /**< wakes the listener to stop */
@@ -163,6 +166,20 @@ void pg_note_inode(struct sqlfs_txn *t, char kind, uint64_t ino);
 
 /** Note that the transaction changed the entry @p name of @p parent. */
 void pg_note_entry(struct sqlfs_txn *t, uint64_t parent, const char *name);
+
+/** Start the read engine (pg_async.c). @return 0 or -errno */
+int pg_async_start(struct pg_backend *b, char *msg, size_t size);
+
+/** Stop it, after the reads it holds are done (nothing if not started). */
+void pg_async_stop(struct pg_backend *b);
+
+/** See sqlfs_backend_ops::read_async. */
+int pq_read_async(struct sqlfs_backend *base, uint64_t ino, uint64_t offset,
+                  size_t length, void *buf, sqlfs_read_done_fn *done,
+                  void *context);
+
+/** See sqlfs_backend_ops::quiesce. */
+void pq_quiesce(struct sqlfs_backend *base);
 
 /** See sqlfs_backend_ops::open. */
 int pg_backend_open(const struct sqlfs_open_options *o, char *msg,

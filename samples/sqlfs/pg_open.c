@@ -58,6 +58,7 @@ void pg_backend_close(struct sqlfs_backend *base)
 
     if (!b)
         return;
+    pg_async_stop(b);
     pg_notify_stop(b);
     pg_pool_close(b);
     pthread_cond_destroy(&b->freed);
@@ -88,6 +89,7 @@ int pg_backend_open(const struct sqlfs_open_options *o, char *msg,
     b->full_sync = o->full_sync;
     b->read_only = o->read_only;
     b->case_insensitive = o->case_insensitive;
+    b->read_delay_ms = o->read_delay_ms;
     b->changed = o->changed;
     b->changed_context = o->changed_context;
     /* This mount, in its NOTIFY payloads, so that it skips its own. */
@@ -112,6 +114,8 @@ int pg_backend_open(const struct sqlfs_open_options *o, char *msg,
     conn = NULL;
     if (b->changed && !b->read_only)
         err = pg_notify_start(b, msg, size);
+    if (err == 0 && b->changed) /* a mount, not --check */
+        err = pg_async_start(b, msg, size);
 out:
     PQfinish(conn);
     if (err < 0) {

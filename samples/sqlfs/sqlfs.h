@@ -18,6 +18,9 @@ struct sqlfs_options {
     bool full_sync;       /**< -o sync=full: every commit is synced */
     bool case_insensitive; /**< -o case_insensitive: names match in any
                                 case, and keep the one they were made in */
+    unsigned read_delay_ms; /**< -o debug_read_delay=MS: the server sleeps
+                                 that long in every read (PostgreSQL), to
+                                 show reads overlapping */
     unsigned timeout_ms;  /**< -o server_timeout=MS: how long a request
                                waits for a database server that went away
                                before it fails with EIO (0: 10 s) */

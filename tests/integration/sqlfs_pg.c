@@ -439,6 +439,92 @@ static void unreachable_server_bad_credentials_foreign_and_newer_are_refused(voi
     shared_done(&s);
 }
 
+/* The delay the server takes over each read in the overlap case. */
+#define READ_DELAY_MS 400
+#define READERS 16
+
+/* A reader: open its file, say so on @p ready, wait for @p go to close,
+ * read. Exits 0 when it read the whole file. */
+static void reader(const struct shared *s, int idx, int ready, int go)
+{
+    char name[16], buf[8192], c;
+    snprintf(name, sizeof name, "r%d", idx);
+    int fd = open(at(s, 0, name), O_RDONLY);
+    if (fd < 0 || write(ready, "r", 1) != 1)
+        _exit(1);
+    if (read(go, &c, 1) != 0) /* end of file: go */
+        _exit(1);
+    _exit(read(fd, buf, sizeof buf) == 4096 ? 0 : 1);
+}
+
+/* Sixteen readers of sixteen files, on a server that takes 400 ms over
+ * every read and a daemon with two worker threads: the reads pend
+ * (FSP_PENDING) and run at the server side by side, so from the moment
+ * all of them read (their files open) to the last one's bytes is close to
+ * one delay, not to sixteen (nor to eight, two at a time). */
+static void sixteen_slow_reads_overlap(void)
+{
+    static char data[4096];
+    struct shared s;
+    char name[16], opts[64], c;
+    pid_t pids[READERS];
+    int ready[2], go[2], status, failed = 0;
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    memset(data, 'r', sizeof data);
+    shared_init(&s);
+    shared_mount(&s, 1, NULL);
+    for (int i = 0; i < READERS; i++) {
+        snprintf(name, sizeof name, "r%d", i);
+        ASSERT_TRUE(h_write_file(at(&s, 0, name), data, sizeof data, 0644));
+    }
+    shared_unmount(&s); /* nothing left in the page cache */
+    snprintf(opts, sizeof opts, "threads=2,debug_read_delay=%d", READ_DELAY_MS);
+    shared_mount(&s, 1, opts);
+    /* The read engine connects in the background: the case measures the
+     * reads, not that. */
+    char log[4096] = "";
+    double end = h_now() + 30;
+    while (!strstr(log, "read engine ready") && h_now() < end) {
+        h_sleep(0.05);
+        h_read_file(s.m[0].log, log, sizeof log - 1);
+    }
+    EXPECT_TRUE(strstr(log, "read engine ready, 16 of 16") != NULL);
+    ASSERT_OK(pipe(ready));
+    ASSERT_OK(pipe(go));
+    fflush(NULL);
+    for (int i = 0; i < READERS; i++) {
+        pids[i] = fork();
+        ASSERT_TRUE(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(ready[0]);
+            close(go[1]);
+            reader(&s, i, ready[1], go[0]);
+        }
+    }
+    close(ready[1]);
+    close(go[0]);
+    for (int i = 0; i < READERS; i++) /* every file open */
+        EXPECT_EQ(read(ready[0], &c, 1), 1);
+    double t0 = h_now();
+    close(go[1]);
+    for (int i = 0; i < READERS; i++) {
+        if (h_waitpid_timeout(pids[i], &status, 30) != pids[i]) {
+            kill(pids[i], SIGKILL);
+            h_waitpid_timeout(pids[i], &status, 5);
+        }
+        failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    double wall = h_now() - t0;
+    close(ready[0]);
+    EXPECT_EQ(failed, 0);
+    EXPECT_LT(wall, 2.5 * READ_DELAY_MS / 1000.0);
+    h_note("%d reads with a %d ms server delay each: %.2f s wall (%.1f "
+           "delays; one at a time would be %d)",
+           READERS, READ_DELAY_MS, wall, wall * 1000.0 / READ_DELAY_MS, READERS);
+    shared_done(&s);
+}
+
 /* ---- faults ---- */
 
 /* Run the cluster script with @p args in a child; returns its pid. */
@@ -608,6 +694,7 @@ static const struct h_case cases[] = {
              NULL, H_DAEMON | H_NOMOUNT, 120),
     H_CASE_T(a_killed_server_loses_nothing_fsynced, NULL, H_DAEMON | H_NOMOUNT,
              120),
+    H_CASE_T(sixteen_slow_reads_overlap, NULL, H_DAEMON | H_NOMOUNT, 120),
 };
 
 int main(int argc, char **argv)
