@@ -274,7 +274,10 @@ static void *engine(void *arg)
 
     /* The connections up front (a connect and a prepare each), so that
      * the first reads find them ready; one that fails is made later. */
-    for (i = 0, n = 0; i < PG_ASYNC_CONNS && !a->stopping; i++)
+    pthread_mutex_lock(&a->lock);
+    stop = a->stopping;
+    pthread_mutex_unlock(&a->lock);
+    for (i = 0, n = 0; i < PG_ASYNC_CONNS && !stop; i++)
         n += connect_one(a, &a->conns[i]) == 0;
     fprintf(stderr, "sqlfs: %s: read engine ready, %d of %d connections\n",
             a->b->label, n, PG_ASYNC_CONNS);
