@@ -121,8 +121,10 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     sample_cli_init(&cl->cli, "sqlfs", usage_text, operand_names, 2);
     cl->cli.option = set_sqlfs_option;
     cl->cli.option_context = cl;
-    /* Every change goes through this mount (one mount per database): the
-     * kernel may remember that a name is absent. */
+    /* Every change goes through this mount (SQLite: one mount per
+     * database), or another mount's is announced (PostgreSQL: NOTIFY,
+     * then fsp_fs_notify()): the kernel may remember that a name is
+     * absent. */
     cl->cli.volume.negative_timeout_ms = 1000;
     /* The file context is the inode, shared by its opens. */
     cl->cli.volume.per_file_context = true;
