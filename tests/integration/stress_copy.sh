@@ -20,7 +20,9 @@
 # after.
 #
 # Environment: FSP_TEST_FS (memfs, ptfs over a directory of its own, or
-# sqlfs on a database file of its own),
+# sqlfs on a database file of its own, or with FSP_TEST_PG=1 on a
+# PostgreSQL database of its own in the cluster PGHOST/PGPORT/PGUSER name:
+# tests/pg/cluster),
 # FSP_TEST_FS_OPTS (more -o options: open_handles, io_uring...),
 # FSP_STRESS_DIRS (3000), FSP_STRESS_FILES (10000), FSP_STRESS_RSS_SLACK_KB
 # (8192), CI (a missing /dev/fuse fails instead of skipping; exit 77 = skip).
@@ -61,6 +63,10 @@ LOG=$WORK.$FS.log
 mkdir -p "$MNT" "$EXT" "$BACKING"
 DAEMON_PID=
 FAILED=0
+PG_DB=
+if [ "$FS" = sqlfs ] && [ -n "${FSP_TEST_PG:-}" ] && [ "$FSP_TEST_PG" != 0 ]; then
+    PG_DB=fsp_stress_$$
+fi
 
 mounted() { awk -v m="$MNT" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 conn_id() { awk -v m="$MNT" '$5 == m { split($3, d, ":"); id = d[2] } END { print id }' /proc/self/mountinfo; }
@@ -84,6 +90,7 @@ cleanup() {
         kill -9 "$DAEMON_PID" 2>/dev/null
     fi
     mounted || timeout 300 rm -rf "$WORK"
+    [ -n "$PG_DB" ] && timeout 30 dropdb --if-exists --force "$PG_DB"
     rm -f "$LOG"
 }
 trap cleanup EXIT
@@ -110,7 +117,12 @@ say "source tree built in $(elapsed "$T0" "$(now)") s"
 ARGS=(-f)
 [ -n "$FS_OPTS" ] && ARGS+=(-o "${FS_OPTS#,}")
 [ "$FS" = ptfs ] && ARGS+=("$BACKING")
-[ "$FS" = sqlfs ] && ARGS+=("$WORK/volume.sqlite")
+if [ -n "$PG_DB" ]; then
+    timeout 30 createdb "$PG_DB" || fatal "createdb $PG_DB (is the cluster up? tests/pg/cluster)"
+    ARGS+=("dbname=$PG_DB")
+elif [ "$FS" = sqlfs ]; then
+    ARGS+=("$WORK/volume.sqlite")
+fi
 "$DAEMON" "${ARGS[@]}" "$MNT" >"$LOG" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1000); do
