@@ -5,7 +5,8 @@
 # Exit status: 0 when every package is installed; 1, with a message, when
 # one is missing and cannot be installed (not root, or apt-get failed).
 set -euo pipefail
-packages=(build-essential cmake pkg-config fuse3 attr acl rsync tar liburing-dev libsqlite3-dev util-linux procps python3)
+packages=(build-essential cmake pkg-config fuse3 attr acl rsync tar liburing-dev libsqlite3-dev libpq-dev postgresql util-linux procps python3
+  meson ninja-build) # meson, ninja-build: bench/peers builds libfuse
 missing=()
 for p in "${packages[@]}"; do
   # Not `dpkg-query | grep -q`: under pipefail, grep leaving early could

@@ -80,7 +80,8 @@ typedef struct fsp_file_info {
     struct timespec atime;    /**< last access */
     struct timespec mtime;    /**< last data modification */
     struct timespec ctime;    /**< last status change */
-    struct timespec btime;    /**< creation (birth) time; informational */
+    struct timespec btime;    /**< creation (birth) time, shown by statx(2);
+                                   0 if not known */
 } fsp_file_info_t;
 
 /** What statfs(2) shows of a volume. */
@@ -227,6 +228,9 @@ typedef struct fsp_volume_params {
      *   can be named only in an OPEN reply.
      * - O_TRUNC arrives as set_file_size(0) instead of overwrite(), and
      *   O_APPEND writes still carry FSP_WRITE_TO_END_OF_FILE.
+     * - A new regular file comes to create() with no open flags: fsp
+     *   answers the first CREATE ENOSYS, so the kernel creates with MKNOD
+     *   and opens without a request (a create then costs no RELEASE).
      * - The kernel keeps a file's cached pages and a directory's cached
      *   listing across opens (its defaults without OPEN: FOPEN_KEEP_CACHE,
      *   FOPEN_CACHE_DIR); it still drops them when the attributes it
@@ -249,6 +253,36 @@ typedef struct fsp_volume_params {
      * shows the channel in use ("io_uring" or "dev").
      */
     bool io_uring;
+
+    /**
+     * Seconds the kernel waits for the answer to any request before it
+     * gives up on the volume and aborts the connection (FUSE_REQUEST_TIMEOUT,
+     * protocol 7.43): a volume whose server stops answering then fails its
+     * callers instead of hanging them (ECONNABORTED for the requests in
+     * flight, ENOTCONN after), and the dispatcher stops. The kernel checks
+     * about every 15 s, so the abort comes up to that much after the
+     * limit; it also caps the value by /proc/sys/fs/fuse/max_request_timeout
+     * when that is set. A volume that pends requests for long on purpose
+     * (a blocking lock) must not set it below that wait. 0 (the default):
+     * no limit of the volume's own (the kernel's
+     * /proc/sys/fs/fuse/default_request_timeout applies). Kernels without
+     * the feature ignore it.
+     */
+    uint16_t request_timeout_s;
+
+    /**
+     * Let the volume be seen through idmapped mounts (FUSE_ALLOW_IDMAP,
+     * Linux 6.12): mount_setattr(2) with MOUNT_ATTR_IDMAP may then make
+     * views of it whose owners are shifted through a user namespace's
+     * mapping, and the kernel maps the owner it sends in CREATE, MKDIR,
+     * MKNOD and SYMLINK (fsp_create_info_t's uid and gid). The price: in
+     * every other request the kernel no longer says who asks, so
+     * fsp_fs_operation_context() reports uid and gid FSP_UNKNOWN_ID there.
+     * Only with default_permissions (the kernel's checks are what make the
+     * views safe); ignored without it. Off by default; memfs, ptfs and
+     * sqlfs set it.
+     */
+    bool allow_idmap;
 } fsp_volume_params_t;
 
 /**
@@ -299,12 +333,44 @@ enum fsp_open_flags {
 enum fsp_rename_flags {
     FSP_RENAME_NOREPLACE = 1 << 0, /**< fail with EEXIST if new_path exists */
     FSP_RENAME_EXCHANGE = 1 << 1,  /**< swap the two names atomically */
+    /** In the same atomic step, leave at path a whiteout: a character
+     *  device 0:0 (RENAME_WHITEOUT), which overlayfs reads as "deleted in
+     *  this layer"; it needs one to use the volume as its upper layer.
+     *  Never with FSP_RENAME_EXCHANGE. A file system without whiteouts
+     *  answers -EINVAL. */
+    FSP_RENAME_WHITEOUT = 1 << 2,
 };
 
 /** Flags for write(). */
 enum fsp_write_flags {
     /** Ignore the offset and append at the end of the file (O_APPEND). */
     FSP_WRITE_TO_END_OF_FILE = 1 << 0,
+};
+
+/**
+ * A POSIX byte-range lock, as get_lock() and set_lock() see it.
+ */
+typedef struct fsp_lock {
+    /** Who holds it: the kernel's lock owner, an opaque number. For
+     *  fcntl(2) locks, one per process (its table of descriptors); for
+     *  F_OFD_ locks, one per open file. Equal numbers, same owner. */
+    uint64_t owner;
+    uint64_t start;  /**< its first byte */
+    uint64_t end;    /**< its last byte; INT64_MAX: to the end of the file,
+                          however long it grows */
+    uint32_t type;   /**< F_RDLCK, F_WRLCK or F_UNLCK */
+    uint32_t pid;    /**< the process that sets it (0 for F_UNLCK and in
+                          get_lock()'s question) or, for a conflict, that
+                          holds it, as the volume's pid namespace sees it */
+} fsp_lock_t;
+
+/** Flags for set_lock(). */
+enum fsp_lock_flags {
+    /** F_SETLKW: wait for a conflicting lock to go, rather than fail. */
+    FSP_LOCK_WAIT = 1 << 0,
+    /** The owner closed a descriptor of the file: drop all its locks on
+     *  the file and end its waiting requests. */
+    FSP_LOCK_CLOSE = 1 << 1,
 };
 
 /** Opaque buffer that read_directory() fills with fsp_dir_buffer_add(). */
@@ -339,10 +405,11 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * the network does, and no worker thread waits for it. What the callback
  * would have written into its out-parameters then travels in the
  * ::fsp_response_t (file_info, file_context, volume_info,
- * bytes_transferred: each callback says which). The exceptions, which
- * must answer at once: open() with FSP_OPEN_META (fsp opens those in the
- * middle of other requests, for their attributes; such an open should
- * cost no I/O), and get_backing_file(). Any other value (a positive one,
+ * bytes_transferred, lock, poll_events: each callback says which). A
+ * lock that must wait is the natural case (set_lock()). The exceptions,
+ * which must answer at once: open() with FSP_OPEN_META (fsp opens those
+ * in the middle of other requests, for their attributes; such an open
+ * should cost no I/O), and get_backing_file(). Any other value (a positive one,
  * FSP_PENDING where it is not allowed, below -4095) is a bug of the file
  * system: the request fails with EIO and fsp logs a line (see
  * fsp_fs_set_log_handler()).
@@ -350,9 +417,10 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  * **Out-parameters** are zeroed by fsp before the call. Each callback
  * says which of them fsp reads; a file system may leave the rest alone.
  * Where "its attributes" are read, that is every field of
- * ::fsp_file_info_t but btime and reserved: they become what stat(2)
- * shows, for as long as the volume's info timeouts let the kernel cache
- * them.
+ * ::fsp_file_info_t but reserved: they become what stat(2) shows, for as
+ * long as the volume's info timeouts let the kernel cache them. btime is
+ * shown only by statx(2) with STATX_BTIME, and only when it is not zero
+ * (0 means "not known").
  *
  * **A NULL callback** means "not supported": fsp answers the requests it
  * would serve with ENOSYS (FUSE's "not implemented"; for xattrs the
@@ -371,9 +439,18 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *buf, const char *name,
  *   buffered above the kernel;
  * - allocate: fallocate(2) fails with EOPNOTSUPP, what a file system
  *   without fallocate answers;
+ * - seek: lseek(2) with SEEK_DATA or SEEK_HOLE is answered by the kernel
+ *   from the file's size (all data, one hole at the end);
+ * - copy_file_range: the kernel copies by reading and writing;
+ * - create_tmpfile: open(2) with O_TMPFILE fails with EOPNOTSUPP;
  * - cleanup, close, dispatcher_stopped: nothing is called;
  * - get_backing_file: no kernel passthrough, every read and write comes
  *   to read() and write();
+ * - get_lock, set_lock, flock: the kernel keeps POSIX locks (unless
+ *   both get_lock and set_lock are set) and flock locks itself, for this
+ *   mount alone;
+ * - ioctl: ENOTTY, what ioctl(2) answers for an unknown command;
+ * - poll: every file is always ready (the kernel's default);
  * - open is needed beyond open(2): a request on a file that no open of
  *   the kernel names (unlink, rmdir, rename, link, chmod, chown, utimens,
  *   truncate by path, xattrs, readlink through get_reparse_point) runs on
@@ -489,7 +566,10 @@ typedef struct fsp_fs_interface {
     int (*flush)(fsp_fs_t *fs, void *file_ctx);
 
     /**
-     * Report an open file's attributes (fstat).
+     * Report an open file's attributes (fstat), or a known file's through
+     * its meta context. Also serves statx(2) when it asks for the birth
+     * time (the kernel's STATX request), for which btime is read too;
+     * get_file_info_by_name() serves it when no context is open.
      * @param info  out: its attributes, all read
      * @return 0 or -errno
      */
@@ -517,9 +597,27 @@ typedef struct fsp_fs_interface {
                          fsp_file_info_t *info);
 
     /**
-     * Allocate or punch space (fallocate).
-     * @param mode    fallocate(2) mode bits (FALLOC_FL_KEEP_SIZE, ...)
-     * @return 0, -EOPNOTSUPP for modes not supported, -ENOSPC, ...
+     * Allocate, punch or zero space in an open regular file (fallocate(2)).
+     * Every mode the kernel passes on comes here as it is; those it sends:
+     * - 0: allocate [offset, offset + length) and grow the file to its
+     *   end if it is shorter;
+     * - FALLOC_FL_KEEP_SIZE: allocate without changing the size (space
+     *   beyond end of file);
+     * - FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE (the kernel refuses
+     *   PUNCH_HOLE alone): the range reads as zeros and its space may be
+     *   given back; the size stays;
+     * - FALLOC_FL_ZERO_RANGE, with or without FALLOC_FL_KEEP_SIZE: the
+     *   range reads as zeros and is allocated; without KEEP_SIZE the
+     *   file grows to the range's end if it is shorter.
+     * The kernel itself refuses the modes FUSE never sends (collapse,
+     * insert and unshare range come back EOPNOTSUPP without a request).
+     * @param file_ctx the open file, open for writing
+     * @param mode    the fallocate(2) mode bits, above
+     * @param offset  start of the range
+     * @param length  its length, never 0
+     * @return 0, -EOPNOTSUPP for a mode not supported (the caller's
+     *         fallocate(2) then fails so), -ENOSPC, -EFBIG, ...;
+     *         FSP_PENDING to complete later
      */
     int (*allocate)(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
                     uint64_t length);
@@ -537,10 +635,12 @@ typedef struct fsp_fs_interface {
      * Without flags an existing new_path is replaced (a directory only by
      * an empty directory: -ENOTEMPTY, -EISDIR, -ENOTDIR otherwise).
      * Needs open() too (see above).
-     * @param flags  FSP_RENAME_NOREPLACE or FSP_RENAME_EXCHANGE
+     * @param flags  FSP_RENAME_NOREPLACE, FSP_RENAME_EXCHANGE,
+     *               FSP_RENAME_WHITEOUT (alone or with NOREPLACE)
      * @return 0, -EEXIST (NOREPLACE), -ENOENT (EXCHANGE with no
      *         new_path), -ENOTEMPTY, -EISDIR, -ENOTDIR, -EINVAL (a
-     *         directory into itself), ...
+     *         directory into itself, or flags the file system does not
+     *         support), ...
      */
     int (*rename)(fsp_fs_t *fs, void *file_ctx, const char *path,
                   const char *new_path, unsigned flags);
@@ -685,13 +785,249 @@ typedef struct fsp_fs_interface {
      *         read() and write(); other errors fail the open
      */
     int (*get_backing_file)(fsp_fs_t *fs, void *file_ctx, int *fd);
+
+    /* ---- lseek, copy_file_range, O_TMPFILE (protocol 7.45) ---- */
+
+    /**
+     * Find data or a hole in an open regular file: lseek(2) with
+     * SEEK_DATA or SEEK_HOLE (the kernel answers SEEK_SET, SEEK_CUR and
+     * SEEK_END by itself). Optional: with NULL fsp answers ENOSYS once,
+     * and from then on the kernel answers these itself for the whole
+     * mount, from the file's size: everything before end of file is
+     * data, end of file is the only hole. Return -ENOSYS for the same.
+     * @param file_ctx the open file
+     * @param offset   where the search starts (never beyond 2^63 - 1)
+     * @param whence   SEEK_DATA: find the first byte of data at or after
+     *                 @p offset; SEEK_HOLE: the first byte of a hole at or
+     *                 after it (end of file counts as a hole)
+     * @param result   out: the offset found, read (with FSP_PENDING:
+     *                 fsp_response_t::offset instead). It must be at least
+     *                 @p offset and at most 2^63 - 1; anything else is a
+     *                 bug of the file system: the request fails with EIO
+     *                 and fsp logs a line
+     * @return 0; -ENXIO when @p offset is at or beyond end of file, or
+     *         SEEK_DATA finds no data after it; -ENOSYS (as NULL); other
+     *         errors fail the lseek; FSP_PENDING to complete later
+     */
+    int (*seek)(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                uint64_t *result);
+
+    /**
+     * Copy a range of bytes between two open regular files of the volume,
+     * inside the file system (copy_file_range(2)): a server-side copy, a
+     * reflink, shared pages. The kernel sends either form of the request,
+     * COPY_FILE_RANGE_64 (7.45) or, on older kernels, COPY_FILE_RANGE,
+     * whose reply holds 32 bits (it then asks for less than 4 GiB at a
+     * time); both come here. The two ranges never overlap when the files
+     * are one (the kernel checks). The destination grows when the copy
+     * ends beyond its size; a hole in the source may stay a hole.
+     * Optional: with NULL fsp answers ENOSYS once, after which the kernel
+     * copies by reading and writing, for the whole mount.
+     * @param src_ctx      the open file to read (open for reading)
+     * @param src_offset   where to read
+     * @param dst_ctx      the open file to write (open for writing; may
+     *                     be @p src_ctx)
+     * @param dst_offset   where to write
+     * @param length       bytes asked for
+     * @param flags        copy_file_range(2)'s flags: 0 today
+     * @param bytes_copied out: bytes copied, read (with FSP_PENDING:
+     *                     fsp_response_t::bytes_transferred instead): at
+     *                     most @p length, fewer only at the source's end
+     *                     of file (0 from at or beyond it). More than
+     *                     @p length is a bug of the file system: the
+     *                     request fails with EIO and fsp logs a line
+     * @return 0, -ENOSPC, -EFBIG, -EISDIR, -EINVAL, ...; -EOPNOTSUPP or
+     *         -EXDEV: the kernel copies this range by reading and
+     *         writing; -ENOSYS: as NULL; FSP_PENDING to complete later
+     */
+    int (*copy_file_range)(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                           void *dst_ctx, uint64_t dst_offset,
+                           size_t length, uint32_t flags,
+                           size_t *bytes_copied);
+
+    /**
+     * Create an unnamed regular file in a directory, open (open(2) with
+     * O_TMPFILE): it has no name until linkat(2) gives it one (through
+     * /proc/self/fd or AT_EMPTY_PATH; not if O_EXCL was given, which the
+     * kernel checks), and it goes away when it is closed unnamed. The
+     * kernel names no path for such a file, so its context serves every
+     * request on it, not only the open's I/O: attribute calls, xattrs
+     * and link(), which must then accept a file of nlink 0 that came from
+     * here. fsp calls close() for it once, when the kernel forgets the
+     * file (after its last close, or once it has a name, as for any
+     * file).
+     * Optional: with NULL fsp answers ENOSYS once, and the kernel answers
+     * every later open(O_TMPFILE) of the mount with EOPNOTSUPP by itself.
+     * @param dir_path the directory, which exists (fsp checked)
+     * @param ci       mode (S_IFREG and permissions, umask applied), uid
+     *                 and gid (the caller's; a file system with
+     *                 set-group-ID directories overrides gid), flags (the
+     *                 open(2) flags, without O_TMPFILE's own bits)
+     * @param file_ctx out: the file system's object for the new file,
+     *                 read (with FSP_PENDING:
+     *                 fsp_response_t::file_context)
+     * @param info     out: its attributes, all read (nlink 0)
+     * @return 0, -ENOSPC, -EOPNOTSUPP (no unnamed files in this
+     *         directory), ...; -ENOSYS: as NULL; FSP_PENDING to complete
+     *         later
+     */
+    int (*create_tmpfile)(fsp_fs_t *fs, const char *dir_path,
+                          const fsp_create_info_t *ci, void **file_ctx,
+                          fsp_file_info_t *info);
+    /* ---- end of lseek, copy_file_range and O_TMPFILE ---- */
+
+    /* ---- locks, ioctl and poll ---- */
+
+    /**
+     * Test for a POSIX byte-range lock (fcntl(2) F_GETLK, F_OFD_GETLK):
+     * would @p lock conflict with a lock another owner holds on the file?
+     * Used, with set_lock(), only when both are set and the volume is
+     * not per_file_context (whose opens end with no RELEASE, so that the
+     * locks of an open file would never end): fsp then asks the kernel to
+     * leave POSIX locks to the file system (FUSE_POSIX_LOCKS), so that
+     * they hold across machines or across the file system's own clients.
+     * Otherwise the kernel keeps POSIX locks itself, per mount, and never
+     * asks.
+     * @param file_ctx  the open file the lock is asked through
+     * @param lock      the lock that would be set: its owner, range and
+     *                  type (F_RDLCK or F_WRLCK)
+     * @param conflict  out: fsp sets its type to F_UNLCK first, which
+     *                  means "no conflict"; otherwise one conflicting
+     *                  lock: its type, range and the holder's pid (0 if
+     *                  it is not a local process; FUSE has no way to say
+     *                  "an open file's lock", which the kernel shows as
+     *                  pid -1, so give the pid that set it), all read. With
+     *                  FSP_PENDING: fsp_response_t::lock instead, whose
+     *                  type must then be set (F_UNLCK for none)
+     * @return 0, -EINVAL, -ENOLCK; FSP_PENDING to complete later. A
+     *         conflict whose type is not F_RDLCK, F_WRLCK or F_UNLCK, or
+     *         whose range is empty or beyond INT64_MAX, fails the request
+     *         with EIO and a log line.
+     */
+    int (*get_lock)(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                    fsp_lock_t *conflict);
+
+    /**
+     * Set, change or remove a POSIX byte-range lock (fcntl(2) F_SETLK,
+     * F_SETLKW and their F_OFD_ forms). A lock replaces, over its range,
+     * whatever its owner held there (a write lock turns part of a read
+     * lock into a write lock, F_UNLCK removes that part): the owner's
+     * locks split and merge as POSIX says. Set only with get_lock()
+     * (see there).
+     *
+     * Unlocking on close is the file system's part: fsp calls set_lock()
+     * with F_UNLCK over the whole file (0 to INT64_MAX) and @p flags
+     * FSP_LOCK_CLOSE when a process closes any descriptor of the file
+     * (the kernel's FLUSH names the process as lock_owner), which must
+     * also end that owner's waiting requests (answer them -EINTR). The
+     * kernel never says when the locks owned by an open file itself
+     * (F_OFD_SETLK) end; fsp makes the same call for them when the open
+     * file is released: for each owner that locked through it and that
+     * no close named (a process's locks are gone by then).
+     *
+     * @param file_ctx  the open file the lock is set through
+     * @param lock      the owner, range, type (F_RDLCK, F_WRLCK,
+     *                  F_UNLCK) and the asking process's pid (0 for
+     *                  F_UNLCK)
+     * @param flags     FSP_LOCK_WAIT: wait until the lock can be set
+     *                  (F_SETLKW), which should be done by returning
+     *                  FSP_PENDING and responding when the conflicting
+     *                  lock goes: fsp answers EINTR at once if the caller
+     *                  gets a signal meanwhile, and the response then
+     *                  returns -ECANCELED, after which the lock must not
+     *                  be kept. FSP_LOCK_CLOSE: see above
+     * @return 0; -EAGAIN if a conflicting lock is held and FSP_LOCK_WAIT
+     *         is not set; -EDEADLK, -ENOLCK, -EINTR; FSP_PENDING
+     */
+    int (*set_lock)(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                    unsigned flags);
+
+    /**
+     * Apply or remove a flock(2) lock: a lock on the whole file owned by
+     * the open file (the one kernel file that open(2) made, shared by
+     * dup(2) and fork(2)). Setting it asks the kernel to leave flock(2)
+     * to the file system (FUSE_FLOCK_LOCKS); with NULL the kernel keeps
+     * flock locks itself. Never used with per_file_context (the kernel
+     * then sends no RELEASE, which ends an open file's flock lock).
+     * Independent of get_lock() and set_lock(): flock and POSIX locks
+     * never conflict with each other.
+     * A new lock of the same owner converts its lock (shared to
+     * exclusive or back), not atomically (flock(2)).
+     * @param file_ctx   the open file
+     * @param owner      the open file's lock owner (the same for every
+     *                   call on this open, including the one that ends it)
+     * @param operation  LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB: fail
+     *                   with -EWOULDBLOCK rather than wait. fsp calls it
+     *                   with LOCK_UN when the kernel releases an open file
+     *                   that had flock locks, which must also end the
+     *                   owner's waiting requests. A wait should be done
+     *                   with FSP_PENDING, as in set_lock()
+     * @return 0, -EWOULDBLOCK, -EINTR, -ENOLCK; FSP_PENDING
+     */
+    int (*flock)(fsp_fs_t *fs, void *file_ctx, uint64_t owner,
+                 int operation);
+
+    /**
+     * A restricted ioctl(2) on an open file or directory: one whose
+     * argument's size and direction its command number encodes
+     * (_IOR/_IOW/_IOWR), such as FS_IOC_GETFLAGS and FS_IOC_SETFLAGS
+     * (chattr(1), lsattr(1): the kernel sends them with an int, 4 bytes)
+     * or FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR (struct fsxattr). The
+     * kernel itself checks that the caller owns the file before a
+     * SETFLAGS or FSSETXATTR and has CAP_LINUX_IMMUTABLE before it
+     * changes FS_IMMUTABLE_FL or FS_APPEND_FL; honouring those flags
+     * (refusing writes to an immutable file...) is the file system's
+     * part. Unrestricted ioctls (CUSE only) are answered ENOTTY by fsp.
+     * NULL: every ioctl fails with ENOTTY.
+     * @param file_ctx  the open file
+     * @param cmd       the command, as the caller gave it
+     * @param in        the argument's bytes the caller passed in (for
+     *                  _IOW and _IOWR commands), NULL if none
+     * @param in_size   their size
+     * @param out       where to put what goes back to the caller (for
+     *                  _IOR and _IOWR commands), NULL if nothing; out_size
+     *                  bytes, zeroed by fsp
+     * @param out_size  the size the kernel expects back
+     * @param bytes_transferred out: how many bytes of @p out were
+     *                  written, read (with FSP_PENDING:
+     *                  fsp_response_t::bytes_transferred); the rest of
+     *                  out_size goes back as zeros
+     * @return 0; -ENOTTY for a command the file system does not know,
+     *         -EINVAL, -EPERM, -EFAULT, ...; FSP_PENDING
+     */
+    int (*ioctl)(fsp_fs_t *fs, void *file_ctx, uint32_t cmd,
+                 const void *in, size_t in_size, void *out, size_t out_size,
+                 size_t *bytes_transferred);
+
+    /**
+     * poll(2), select(2), epoll(7): which events an open file has now.
+     * NULL: the kernel is answered ENOSYS once and then treats every
+     * file of the volume as always ready to read and write, asking no
+     * more.
+     * @param file_ctx  the open file
+     * @param kh        the kernel's poll handle when it wants to be told
+     *                  of a change (it waits in poll(2)): the file system
+     *                  keeps it and calls fsp_fs_notify_poll() with it
+     *                  once the file may have become ready; 0 when the
+     *                  kernel only asks
+     * @param events    the events asked for (POLLIN, POLLOUT, ...)
+     * @param revents   out: the events ready now, read (with
+     *                  FSP_PENDING: fsp_response_t::poll_events)
+     * @return 0 or -errno (the caller then sees POLLERR); FSP_PENDING
+     */
+    int (*poll)(fsp_fs_t *fs, void *file_ctx, uint64_t kh, uint32_t events,
+                uint32_t *revents);
+    /* ---- end of the locks, ioctl and poll ---- */
 } fsp_fs_interface_t;
 
 /** Who made the request being served, and the hint that names it. */
+/** The uid or gid of a caller the kernel does not name (allow_idmap). */
+#define FSP_UNKNOWN_ID UINT32_MAX
+
 typedef struct fsp_operation_context {
     uint64_t hint; /**< names the request in fsp_fs_send_response() */
-    uint32_t uid;  /**< caller's fsuid */
-    uint32_t gid;  /**< caller's fsgid */
+    uint32_t uid;  /**< caller's fsuid, or FSP_UNKNOWN_ID (allow_idmap) */
+    uint32_t gid;  /**< caller's fsgid, or FSP_UNKNOWN_ID (allow_idmap) */
     uint32_t pid;  /**< caller's thread group id */
 } fsp_operation_context_t;
 
@@ -707,20 +1043,30 @@ typedef struct fsp_response {
     uint64_t hint;
     /** 0 or a negative errno value: the operation's result. */
     int error;
-    /** read, write, get_xattr, list_xattr: the count the callback's
-     *  bytes_transferred or length would hold (read: bytes put in the
-     *  callback's buffer; less than asked only at end of file). Unused by
+    /** read, write, get_xattr, list_xattr, copy_file_range, ioctl: the
+     *  count the callback's bytes_transferred, length or bytes_copied
+     *  would hold (read: bytes put in the callback's buffer; less than
+     *  asked only at end of file). Unused by
      *  read_directory, whose entries are added to its buffer with
      *  fsp_dir_buffer_add() before the response is sent, and by
      *  get_reparse_point(_by_name), whose target is in its buffer. */
     size_t bytes_transferred;
     /** get_file_info_by_name, get_file_info, create, open, set_basic_info,
-     *  set_file_size, link: the file's attributes (their info). */
+     *  set_file_size, link, create_tmpfile: the file's attributes (their
+     *  info). */
     fsp_file_info_t file_info;
-    /** create, open: the new file context (their file_ctx). */
+    /** create, open, create_tmpfile: the new file context (their
+     *  file_ctx). */
     void *file_context;
     /** get_volume_info: the volume's sizes and counts (its info). */
     fsp_volume_info_t volume_info;
+    /** seek: the offset found (its result). */
+    uint64_t offset;
+    /** get_lock: the conflicting lock (its conflict), whose type must be
+     *  set: F_UNLCK for none. */
+    fsp_lock_t lock;
+    /** poll: the events ready now (its revents). */
+    uint32_t poll_events;
 } fsp_response_t;
 
 /**
@@ -783,6 +1129,17 @@ enum fsp_notify_bits {
     /** The file's data changed: the kernel drops its cached pages (and
      *  its attributes). */
     FSP_NOTIFY_DATA = 1 << 2,
+    /** The name was removed and the file it named is gone: the kernel
+     *  drops the name even while it is in use (a process's current
+     *  directory, say) and takes the file as unlinked, so its link count
+     *  reads 0 through descriptors still open (FUSE_NOTIFY_DELETE). Where
+     *  the kernel knows no file under the name, this is FSP_NOTIFY_ENTRY. */
+    FSP_NOTIFY_DELETE = 1 << 3,
+    /** Nothing changed, but the volume wants the kernel to forget the file
+     *  if nobody uses it: unused cached names of it are dropped and the
+     *  kernel sends FORGET (FUSE_NOTIFY_PRUNE, protocol 7.45; older
+     *  kernels ignore it). Frees the node's memory on both sides. */
+    FSP_NOTIFY_PRUNE = 1 << 4,
 };
 
 /**
@@ -803,6 +1160,92 @@ enum fsp_notify_bits {
  *         running
  */
 FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what);
+
+/**
+ * Put data into the kernel's page cache of a file, as if it had been read
+ * (FUSE_NOTIFY_STORE): a volume that learns of new contents (from a
+ * server, say) hands them over so that the next read costs no request. If
+ * the data reaches past the file's cached size, the kernel grows the size.
+ * Asynchronous and safe from any thread, like fsp_fs_notify(); @p data is
+ * copied.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  where the data goes in the file
+ * @param data    the bytes; not NULL unless @p size is 0
+ * @param size    how many, at most the volume's negotiated max_write
+ * @return 0 (queued, or the kernel has not cached the file, which then
+ *         costs nothing); -EINVAL for a bad path, NULL data or a size
+ *         over max_write; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_store(fsp_fs_t *fs, const char *path,
+                                uint64_t offset, const void *data,
+                                size_t size);
+
+/**
+ * What fsp_fs_notify_retrieve() found, called once per retrieve, on a
+ * thread of fsp's (a worker, or the notify thread for an error).
+ *
+ * @param fs      the volume
+ * @param ctx     the retrieve's @p ctx
+ * @param error   0, or -ENOENT when the kernel has not cached the file,
+ *                -EINVAL when it is not a regular file, -ECANCELED when
+ *                the volume stopped first
+ * @param offset  where @p data starts in the file
+ * @param data    the cached bytes from @p offset on, up to the first page
+ *                the kernel does not have (so possibly none); valid only
+ *                during the call
+ * @param size    how many bytes
+ */
+typedef void fsp_retrieve_done_t(fsp_fs_t *fs, void *ctx, int error,
+                                 uint64_t offset, const void *data,
+                                 size_t size);
+
+/**
+ * Ask the kernel for what it has cached of a file's data
+ * (FUSE_NOTIFY_RETRIEVE): a write-back volume can read dirty pages back,
+ * a coherent one can compare. The kernel answers with a NOTIFY_REPLY
+ * request, and fsp calls @p done with it. Asynchronous and safe from any
+ * thread; @p done is called exactly once whenever this returns 0.
+ *
+ * @param fs      a started volume
+ * @param path    the file's path within the volume
+ * @param offset  the first byte wanted
+ * @param size    how many bytes at most (the kernel caps it at max_write)
+ * @param done    called with the result; not NULL
+ * @param ctx     passed to @p done
+ * @return 0 (@p done will be called); -EINVAL for a bad path or NULL
+ *         @p done; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
+                                   uint64_t offset, size_t size,
+                                   fsp_retrieve_done_t *done, void *ctx);
+
+/**
+ * Tell the kernel that every name it has cached may be stale
+ * (FUSE_NOTIFY_INC_EPOCH, protocol 7.44): after a reconnection to a
+ * server, or a snapshot switch, one call instead of a walk. Names are
+ * looked up again on next use; open files and cached data stay.
+ * Asynchronous and safe from any thread.
+ *
+ * @param fs  a started volume
+ * @return 0 (queued); -EOPNOTSUPP when the kernel's protocol is older than
+ *         7.44; -ENOMEM; -ESHUTDOWN if the volume is not running
+ */
+FSP_API int fsp_fs_notify_epoch(fsp_fs_t *fs);
+
+/**
+ * Wake the poll(2) that the kernel's poll handle @p kh names: the file a
+ * poll() callback was given @p kh for may have become ready, and the
+ * kernel asks poll() again (FUSE's notify poll). Queued like
+ * fsp_fs_notify(), so safe from any thread, inside a callback too. A
+ * handle the kernel no longer waits on costs nothing.
+ * @param fs  a started volume
+ * @param kh  the handle poll() was given (not 0)
+ * @return 0; -EINVAL for kh 0; -ENOMEM; -ESHUTDOWN if the volume is not
+ *         running
+ */
+FSP_API int fsp_fs_notify_poll(fsp_fs_t *fs, uint64_t kh);
 
 /**
  * Compare two names (one path component each, or two whole paths) the

@@ -30,6 +30,9 @@ void sample_cli_init(struct sample_cli *cli, const char *program,
     fsp_volume_params_init(&cli->volume);
     cli->volume.fs_name = program;
     cli->volume.extended_attributes = true;
+    /* The samples use the caller's ids only where the kernel still sends
+     * them (creates), so idmapped views cost them nothing. */
+    cli->volume.allow_idmap = true;
 }
 
 /* ---- values ---- */
@@ -163,7 +166,8 @@ static int set_value_option(struct sample_cli *cli, const char *name,
     else if (strcmp(name, "negative_timeout") == 0)
         timeout = &vp->negative_timeout_ms;
     else if (strcmp(name, "threads") != 0 && strcmp(name, "fsname") != 0 &&
-             strcmp(name, "subtype") != 0)
+             strcmp(name, "subtype") != 0 &&
+             strcmp(name, "request_timeout") != 0)
         return -ENOENT;
     if (!value)
         return -EINVAL;
@@ -173,6 +177,12 @@ static int set_value_option(struct sample_cli *cli, const char *name,
         if (!sample_cli_parse_number(value, 1024, &number))
             return -EINVAL;
         cli->threads = (unsigned)number;
+        return 0;
+    }
+    if (strcmp(name, "request_timeout") == 0) {
+        if (!sample_cli_parse_number(value, UINT16_MAX, &number))
+            return -EINVAL;
+        vp->request_timeout_s = (uint16_t)number;
         return 0;
     }
     if (*value == '\0')

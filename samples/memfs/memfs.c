@@ -38,15 +38,15 @@
 /* ------------------------------------------------------------------ */
 
 /* -ENOSPC unless the volume has room for @p pages more data pages. */
-static int check_room_for_pages(const struct memfs *m, uint64_t pages)
+int memfs_check_room(const struct memfs *m, uint64_t pages)
 {
     return pages <= memfs_free_bytes(m) / MEMFS_PAGE_SIZE ? 0 : -ENOSPC;
 }
 
 /* After a file's pages changed in number: bring the volume's count in
  * step. (Unsigned wrap-around in between is harmless: the result is.) */
-static void account_pages(struct memfs *m, const struct memfs_node *node,
-                          uint64_t pages_before)
+void memfs_account_pages(struct memfs *m, const struct memfs_node *node,
+                         uint64_t pages_before)
 {
     m->used_bytes += (node->data.page_count - pages_before) * MEMFS_PAGE_SIZE;
 }
@@ -105,8 +105,8 @@ out:
 
 /* A new node for create(): type-specific checks, owner, and the group
  * rule of set-group-ID directories. */
-static int make_node(struct memfs *m, const struct memfs_node *parent,
-                     const fsp_create_info_t *ci, struct memfs_node **out)
+int memfs_make_node(struct memfs *m, const struct memfs_node *parent,
+                    const fsp_create_info_t *ci, struct memfs_node **out)
 {
     uint32_t mode = ci->mode, gid = ci->gid;
     char *link_target = NULL;
@@ -220,7 +220,10 @@ static int op_create(fsp_fs_t *fs, const char *path,
         err = -EEXIST; /* "/" exists too */
         goto out;
     }
-    err = make_node(m, parent, ci, &node);
+    err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
+    err = memfs_make_node(m, parent, ci, &node);
     if (err < 0)
         goto out;
     entry = memfs_dirent_new(name, name_len, node);
@@ -268,6 +271,9 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
     err = check_open_flags(node, flags);
     if (err < 0)
         goto out;
+    err = memfs_flags_check_open(node, flags);
+    if (err < 0)
+        goto out;
     node->open_count++;
     *file_ctx = node;
     memfs_node_get_info(node, info);
@@ -283,6 +289,8 @@ static void op_close(fsp_fs_t *fs, void *file_ctx)
 
     memfs_write_lock(m);
     node->open_count--;
+    if (node->open_count == 0)
+        memfs_locks_last_close(m, node); /* F_OFD_ locks left */
     memfs_node_release(m, node); /* the last open of an unlinked file */
     memfs_unlock(m);
 }
@@ -292,7 +300,7 @@ static void op_close(fsp_fs_t *fs, void *file_ctx)
 /* ------------------------------------------------------------------ */
 
 /* Data callbacks apply to regular files only. */
-static int check_regular(const struct memfs_node *node)
+int memfs_check_regular(const struct memfs_node *node)
 {
     if (S_ISREG(node->mode))
         return 0;
@@ -314,7 +322,7 @@ static int resize_file(struct memfs *m, struct memfs_node *node,
         return -EFBIG;
     if (new_size < node->size) {
         memfs_data_zero(&node->data, new_size, UINT64_MAX);
-        account_pages(m, node, pages_before);
+        memfs_account_pages(m, node, pages_before);
     }
     node->size = new_size;
     return 0;
@@ -327,7 +335,9 @@ static int op_overwrite(fsp_fs_t *fs, void *file_ctx)
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     err = resize_file(m, node, 0);
@@ -347,7 +357,7 @@ static int read_now(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
     int err;
 
     memfs_read_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
     if (err < 0)
         goto out;
     if (offset >= node->size)
@@ -371,7 +381,11 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, (flags & FSP_WRITE_TO_END_OF_FILE)
+                                          ? MEMFS_CHANGE_APPEND
+                                          : MEMFS_CHANGE_DATA);
     if (err < 0)
         goto out;
     if (flags & FSP_WRITE_TO_END_OF_FILE)
@@ -385,13 +399,13 @@ static int write_now(fsp_fs_t *fs, void *file_ctx, const void *buf,
         }
         if (length > limit - offset)
             length = limit - offset;
-        err = check_room_for_pages(
+        err = memfs_check_room(
             m, memfs_data_missing_pages(&node->data, offset, length));
         if (err < 0)
             goto out;
         pages_before = node->data.page_count;
         err = memfs_data_write(&node->data, buf, offset, length);
-        account_pages(m, node, pages_before);
+        memfs_account_pages(m, node, pages_before);
         if (err < 0)
             goto out;
         /* A gap between the old end and offset is a hole: zeros. */
@@ -421,7 +435,9 @@ static int op_set_file_size(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     err = resize_file(m, node, new_size);
@@ -435,8 +451,9 @@ out:
     return err;
 }
 
-/* fallocate modes 0 and KEEP_SIZE: make sure every page of the range
- * exists, so that later writes there cannot fail for lack of space. */
+/* fallocate modes 0 and KEEP_SIZE (and the second half of ZERO_RANGE):
+ * make sure every page of the range exists, so that later writes there
+ * cannot fail for lack of space. */
 static int preallocate(struct memfs *m, struct memfs_node *node,
                        uint64_t offset, uint64_t length, bool keep_size)
 {
@@ -445,13 +462,13 @@ static int preallocate(struct memfs *m, struct memfs_node *node,
 
     if (length > limit || offset > limit - length)
         return -EFBIG;
-    err = check_room_for_pages(
+    err = memfs_check_room(
         m, memfs_data_missing_pages(&node->data, offset, length));
     if (err < 0)
         return err;
     pages_before = node->data.page_count;
     err = memfs_data_allocate(&node->data, offset, length);
-    account_pages(m, node, pages_before);
+    memfs_account_pages(m, node, pages_before);
     if (err < 0)
         return err;
     if (!keep_size && offset + length > node->size) {
@@ -469,7 +486,7 @@ static void punch_hole(struct memfs *m, struct memfs_node *node,
     uint64_t pages_before = node->data.page_count;
 
     memfs_data_zero(&node->data, offset, length);
-    account_pages(m, node, pages_before);
+    memfs_account_pages(m, node, pages_before);
     memfs_node_touch_modified(node);
 }
 
@@ -481,7 +498,9 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
     int err;
 
     memfs_write_lock(m);
-    err = check_regular(node);
+    err = memfs_check_regular(node);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_SIZE);
     if (err < 0)
         goto out;
     if (length == 0) {
@@ -496,8 +515,16 @@ static int op_allocate(fsp_fs_t *fs, void *file_ctx, int mode,
     case FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
         punch_hole(m, node, offset, length);
         break;
+    case FALLOC_FL_ZERO_RANGE:
+    case FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE:
+        /* Zeros that are allocated: clear (whole pages go), then
+         * allocate what is missing, growing the file unless KEEP_SIZE. */
+        punch_hole(m, node, offset, length);
+        err = preallocate(m, node, offset, length, mode & FALLOC_FL_KEEP_SIZE);
+        break;
     default:
-        err = -EOPNOTSUPP; /* collapse, insert, zero range, ... */
+        err = -EOPNOTSUPP; /* collapse, insert, unshare: the kernel does
+                              not pass them on anyway */
         break;
     }
 out:
@@ -539,8 +566,19 @@ static int op_set_basic_info(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
     struct timespec now = memfs_now();
+    int err;
 
     memfs_write_lock(m);
+    err = memfs_flags_check(node,
+                            (valid & ~(uint32_t)(FSP_SET_ATIME_NOW |
+                                                 FSP_SET_MTIME_NOW |
+                                                 FSP_SET_KILL_SUID |
+                                                 FSP_SET_CTIME))
+                                ? MEMFS_CHANGE_ATTR
+                                : MEMFS_CHANGE_TIMES_NOW);
+    if (err < 0 && valid != FSP_SET_KILL_SUID)
+        goto out;
+    err = 0;
     if (valid & FSP_SET_MODE)
         node->mode = (node->mode & S_IFMT) | (new_info->mode & 07777);
     if (valid & FSP_SET_UID)
@@ -563,8 +601,9 @@ static int op_set_basic_info(fsp_fs_t *fs, void *file_ctx, uint32_t valid,
     else if (valid)
         node->ctime = now;
     memfs_node_get_info(node, info);
+out:
     memfs_unlock(m);
-    return 0;
+    return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -602,6 +641,11 @@ static int op_unlink(fsp_fs_t *fs, void *file_ctx, const char *path)
         err = -ENOTEMPTY;
         goto out;
     }
+    err = memfs_flags_check(entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_REMOVE);
+    if (err < 0)
+        goto out;
     drop_name(m, parent, entry);
 out:
     memfs_unlock(m);
@@ -621,15 +665,41 @@ static int check_replace(const struct memfs_node *node,
     return 0;
 }
 
+/* The whiteout RENAME_WHITEOUT leaves behind: a character device 0:0,
+ * which overlayfs reads as "deleted in this layer", under @p entry's name,
+ * owned as the file that moved away. Not yet in a directory. */
+static int new_whiteout(struct memfs *m, const struct memfs_dirent *entry,
+                        struct memfs_dirent **out)
+{
+    struct memfs_node *node;
+    int err;
+
+    *out = NULL;
+    err = memfs_node_new(m, S_IFCHR, &node);
+    if (err < 0)
+        return err;
+    node->uid = entry->node->uid;
+    node->gid = entry->node->gid;
+    node->rdev = 0;
+    *out = memfs_dirent_new(entry->name, entry->name_len, node);
+    if (!*out) {
+        memfs_node_destroy(m, node);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* rename without EXCHANGE: @p entry (in @p dir) moves to the name
- * new_name in @p new_dir, replacing @p new_entry if there is one. */
+ * new_name in @p new_dir, replacing @p new_entry if there is one; with
+ * FSP_RENAME_WHITEOUT a whiteout takes the old name. */
 static int rename_move(struct memfs *m, struct memfs_node *dir,
                        struct memfs_dirent *entry, struct memfs_node *new_dir,
                        const char *new_name, size_t new_name_len,
-                       struct memfs_dirent *new_entry, bool noreplace)
+                       struct memfs_dirent *new_entry, unsigned flags)
 {
     struct memfs_node *node = entry->node;
-    struct memfs_dirent *moved;
+    struct memfs_dirent *moved, *whiteout = NULL;
+    bool noreplace = flags & FSP_RENAME_NOREPLACE;
     int err;
 
     /*
@@ -654,17 +724,29 @@ static int rename_move(struct memfs *m, struct memfs_node *dir,
         if (err < 0)
             return err;
     }
-    /* The one allocation comes first: past it nothing can fail, so the
+    /* The allocations come first: past them nothing can fail, so the
      * rename is all or nothing. */
+    if (flags & FSP_RENAME_WHITEOUT) {
+        err = new_whiteout(m, entry, &whiteout);
+        if (err < 0)
+            return err;
+    }
     moved = memfs_dirent_new(new_name, new_name_len, node);
-    if (!moved)
+    if (!moved) {
+        if (whiteout) {
+            memfs_node_destroy(m, whiteout->node);
+            free(whiteout);
+        }
         return -ENOMEM;
+    }
 
     if (new_entry)
         drop_name(m, new_dir, new_entry);
     memfs_dirmap_remove(&dir->entries, entry->name, entry->name_len);
     free(entry);
     memfs_dirmap_insert(&new_dir->entries, moved);
+    if (whiteout)
+        add_name(dir, whiteout);
     /* A directory's ".." follows it: the subdirectory link moves from the
      * old parent to the new one. */
     if (S_ISDIR(node->mode) && dir != new_dir) {
@@ -734,8 +816,10 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
     /* As in unlink, the paths name the entries; file_ctx (the node at
      * path) is not needed. */
     (void)file_ctx;
-    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE)) ||
-        flags == (FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                             FSP_RENAME_WHITEOUT)) ||
+        ((flags & FSP_RENAME_EXCHANGE) &&
+         (flags & (FSP_RENAME_NOREPLACE | FSP_RENAME_WHITEOUT))))
         return -EINVAL;
 
     memfs_write_lock(m);
@@ -755,11 +839,21 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         goto out;
     }
     new_entry = memfs_dirmap_find(&new_dir->entries, new_name, new_name_len);
+    err = memfs_flags_check(entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0 && new_entry)
+        err = memfs_flags_check(new_entry->node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(dir, MEMFS_CHANGE_DIR_REMOVE);
+    if (err == 0)
+        err = memfs_flags_check(new_dir, new_entry ? MEMFS_CHANGE_DIR_REMOVE
+                                                   : MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
     if (flags & FSP_RENAME_EXCHANGE)
         err = rename_exchange(dir, entry, new_dir, new_entry);
     else
         err = rename_move(m, dir, entry, new_dir, new_name, new_name_len,
-                          new_entry, flags & FSP_RENAME_NOREPLACE);
+                          new_entry, flags);
 out:
     memfs_unlock(m);
     return err;
@@ -780,10 +874,11 @@ static int op_link(fsp_fs_t *fs, void *file_ctx, const char *new_path,
         err = -EPERM; /* hard links to directories would make loops */
         goto out;
     }
-    if (node->nlink == 0) {
+    if (node->nlink == 0 && !node->linkable) {
         err = -ENOENT; /* unlinked while open: Linux does not revive it */
         goto out;
     }
+    node->linkable = false; /* an O_TMPFILE file gets one first name */
     if (node->nlink == UINT32_MAX) {
         err = -EMLINK;
         goto out;
@@ -795,6 +890,11 @@ static int op_link(fsp_fs_t *fs, void *file_ctx, const char *new_path,
         err = -EEXIST;
         goto out;
     }
+    err = memfs_flags_check(node, MEMFS_CHANGE_NAME);
+    if (err == 0)
+        err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_ADD);
+    if (err < 0)
+        goto out;
     entry = memfs_dirent_new(name, name_len, node);
     if (!entry) {
         err = -ENOMEM;
@@ -953,6 +1053,18 @@ static const fsp_fs_interface_t memfs_interface = {
     .list_xattr = memfs_op_list_xattr,
     .remove_xattr = memfs_op_remove_xattr,
     .dispatcher_stopped = op_dispatcher_stopped,
+    /* lseek, copy_file_range and O_TMPFILE (memfs_seek.c, memfs_copy.c,
+     * memfs_tmpfile.c) */
+    .seek = memfs_op_seek,                   /* memfs_seek.c */
+    .copy_file_range = memfs_op_copy_file_range, /* memfs_copy.c */
+    .create_tmpfile = memfs_op_create_tmpfile, /* memfs_tmpfile.c */
+    /* locks (memfs_locks.c, unless kernel_locks), chattr flags and poll
+     * (memfs_ioctl.c) */
+    .get_lock = memfs_op_get_lock,
+    .set_lock = memfs_op_set_lock,
+    .flock = memfs_op_flock,
+    .ioctl = memfs_op_ioctl,
+    .poll = memfs_op_poll,
 };
 
 void memfs_options_init(struct memfs_options *options)
@@ -1033,7 +1145,19 @@ int memfs_create(const struct memfs_options *options,
         }
     }
 
+    if (!options->kernel_locks) {
+        err = memfs_locks_create(m);
+        if (err < 0) {
+            memfs_delete(m);
+            return err;
+        }
+    }
     *interface = memfs_interface;
+    if (options->kernel_locks) {
+        interface->get_lock = NULL;
+        interface->set_lock = NULL;
+        interface->flock = NULL;
+    }
     if (m->slowio && options->slowio_all)
         memfs_slowio_wrap_all(interface, &m->base_interface);
     *pmemfs = m;
@@ -1047,6 +1171,7 @@ void memfs_delete(struct memfs *m)
     memfs_slowio_delete(m->slowio);
     while (m->all_nodes)
         memfs_node_destroy(m, m->all_nodes);
+    memfs_locks_delete(m);
     pthread_rwlock_destroy(&m->lock);
     free(m);
 }

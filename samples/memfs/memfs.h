@@ -48,6 +48,10 @@ struct memfs_options {
     bool slowio_all;
     uint32_t slowio_max_delay_ms;
     uint32_t slowio_min_delay_ms;
+    /** Leave POSIX and flock locks to the kernel (the lock callbacks
+     *  NULL), instead of memfs's own lock table (memfs_locks.c), which
+     *  serves them by default. */
+    bool kernel_locks;
 };
 
 /** Default: 1048576 files. */

@@ -282,6 +282,48 @@ void memfs_data_zero(struct memfs_data *data, uint64_t offset,
         data->height = 0;
 }
 
+/* The first page at or after byte @start (page-aligned) in subtree @block
+ * (of the given height, starting at byte @base) that is allocated
+ * (@want_data) or a hole; UINT64_MAX if the subtree has none. */
+static uint64_t seek_subtree(const void *block, unsigned height,
+                             uint64_t base, uint64_t start, bool want_data)
+{
+    const struct index_block *index = block;
+    uint64_t child_span, found;
+    unsigned i;
+
+    if (!block)
+        return want_data ? UINT64_MAX : (start > base ? start : base);
+    if (height == 0)
+        return want_data ? (start > base ? start : base) : UINT64_MAX;
+    child_span = span_of(height - 1);
+    for (i = 0; i < SLOTS_PER_BLOCK; i++) {
+        uint64_t child_base = base + i * child_span;
+
+        if (child_base + child_span <= start)
+            continue;
+        found = seek_subtree(index->slot[i], height - 1, child_base, start,
+                             want_data);
+        if (found != UINT64_MAX)
+            return found;
+    }
+    return UINT64_MAX;
+}
+
+uint64_t memfs_data_seek(const struct memfs_data *data, uint64_t offset,
+                         bool want_data)
+{
+    uint64_t start = offset - offset % MEMFS_PAGE_SIZE;
+    uint64_t span = span_of(data->height), found;
+
+    if (start >= span) /* beyond the tree: all hole */
+        return want_data ? MEMFS_DATA_MAX_SIZE : start;
+    found = seek_subtree(data->root, data->height, 0, start, want_data);
+    if (found == UINT64_MAX)
+        return want_data ? MEMFS_DATA_MAX_SIZE : span;
+    return found;
+}
+
 void memfs_data_free(struct memfs_data *data)
 {
     free_subtree(&data->root, data->height, &data->page_count);

@@ -16,6 +16,7 @@
 #ifndef MEMFS_DATA_H
 #define MEMFS_DATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,15 @@ int memfs_data_write(struct memfs_data *data, const void *buf,
  */
 void memfs_data_zero(struct memfs_data *data, uint64_t offset,
                      uint64_t length);
+
+/**
+ * Where the next run of pages of one kind starts: the offset of the first
+ * allocated page (@p want_data) or the first hole page at or after the
+ * page holding @p offset, page-aligned. @return that offset, or
+ * MEMFS_DATA_MAX_SIZE if there is none (for holes: beyond the layer).
+ */
+uint64_t memfs_data_seek(const struct memfs_data *data, uint64_t offset,
+                         bool want_data);
 
 /** Free everything; the data is then empty. */
 void memfs_data_free(struct memfs_data *data);

@@ -3,7 +3,8 @@
  * The data structures of memfs and the helpers its files share.
  *
  * memfs is spread over: memfs.c (the volume and most callbacks),
- * memfs_xattr.c (the extended attribute callbacks), memfs_slowio.c (reads,
+ * memfs_xattr.c (the extended attribute callbacks), memfs_locks.c (its
+ * lock table), memfs_ioctl.c (chattr flags and poll), memfs_slowio.c (reads,
  * writes and listings completed later, FSP_PENDING), memfs_node.c (nodes
  * and path lookup), memfs_dirmap.c (directory entries, an AVL tree) and
  * memfs_data.c (file contents, a sparse radix tree of pages).
@@ -67,6 +68,13 @@ struct memfs_node {
                                        NULL for the root and once removed */
     /* S_IFLNK */
     char *link_target;
+    /* An O_TMPFILE file not yet linked: link() may give it a name even
+     * though nlink is 0 (memfs_tmpfile.c). */
+    bool linkable;
+    /* chattr flags (FS_*_FL, memfs_ioctl.c) and the locks held
+     * (memfs_locks.c, under its own mutex) */
+    uint32_t attr_flags;
+    struct memfs_lock *locks;
 };
 
 /** The volume. Nothing of memfs is global: it all hangs from here. */
@@ -87,6 +95,7 @@ struct memfs {
     uint64_t freed_since_trim;     /* bytes freed since the last malloc_trim */
     struct memfs_options options;
     struct memfs_slowio *slowio;   /* NULL unless slowio_percent > 0 */
+    struct memfs_locks *locks;     /* memfs_locks.c; NULL with kernel_locks */
     /* slowio_all: memfs's own callbacks, which the wrappers call. */
     fsp_fs_interface_t base_interface;
 };
@@ -148,6 +157,72 @@ int memfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
 int memfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
                         size_t *length);
 int memfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+/* ---- memfs.c, for the callbacks in other files ---- */
+
+/** -ENOSPC unless the volume has room for @p pages more data pages. */
+int memfs_check_room(const struct memfs *m, uint64_t pages);
+/** After a file's pages changed in number: the volume's count follows. */
+void memfs_account_pages(struct memfs *m, const struct memfs_node *node,
+                         uint64_t pages_before);
+/** 0 for a regular file, else what a data callback answers. */
+int memfs_check_regular(const struct memfs_node *node);
+/** A new node for create() in @p parent (type checks, owner, and the
+ *  group of set-group-ID directories), with no name yet. */
+int memfs_make_node(struct memfs *m, const struct memfs_node *parent,
+                    const fsp_create_info_t *ci, struct memfs_node **out);
+
+/* ---- memfs_seek.c, memfs_copy.c, memfs_tmpfile.c ---- */
+
+int memfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                  uint64_t *result);
+int memfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                             void *dst_ctx, uint64_t dst_offset,
+                             size_t length, uint32_t flags,
+                             size_t *bytes_copied);
+int memfs_op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
+                            const fsp_create_info_t *ci, void **file_ctx,
+                            fsp_file_info_t *info);
+/* ---- memfs_locks.c, memfs_ioctl.c ---- */
+
+/** The lock table of a volume; -ENOMEM. */
+int memfs_locks_create(struct memfs *m);
+/** Free it (after fsp_fs_delete()). */
+void memfs_locks_delete(struct memfs *m);
+/** The last open of @p node closed: drop the locks left on it. */
+void memfs_locks_last_close(struct memfs *m, struct memfs_node *node);
+/** Free the locks of a node that is being destroyed. */
+void memfs_locks_free_node(struct memfs_node *node);
+
+int memfs_op_get_lock(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                      fsp_lock_t *conflict);
+int memfs_op_set_lock(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                      unsigned flags);
+int memfs_op_flock(fsp_fs_t *fs, void *file_ctx, uint64_t owner,
+                   int operation);
+
+/** What a callback is about to change, for memfs_flags_check(). */
+enum memfs_change {
+    MEMFS_CHANGE_DATA,        /* write anywhere */
+    MEMFS_CHANGE_APPEND,      /* write at the end only (O_APPEND) */
+    MEMFS_CHANGE_SIZE,        /* truncate, fallocate, O_TRUNC */
+    MEMFS_CHANGE_ATTR,        /* mode, owner, explicit times, xattrs */
+    MEMFS_CHANGE_TIMES_NOW,   /* times set to now (touch) */
+    MEMFS_CHANGE_NAME,        /* unlink, rename or link of the file */
+    MEMFS_CHANGE_DIR_ADD,     /* a directory gains an entry */
+    MEMFS_CHANGE_DIR_REMOVE,  /* a directory loses one */
+};
+
+/** -EPERM if the chattr flags of @p node forbid @p what, else 0. */
+int memfs_flags_check(const struct memfs_node *node, enum memfs_change what);
+/** The same for an open(2) with @p flags (writes, and how). */
+int memfs_flags_check_open(const struct memfs_node *node, int flags);
+
+int memfs_op_ioctl(fsp_fs_t *fs, void *file_ctx, uint32_t cmd,
+                   const void *in, size_t in_size, void *out, size_t out_size,
+                   size_t *bytes_transferred);
+int memfs_op_poll(fsp_fs_t *fs, void *file_ctx, uint64_t kh,
+                  uint32_t events, uint32_t *revents);
 
 /* ---- for every callback ---- */
 

@@ -43,6 +43,9 @@ static const char usage_text[] =
     "  negative_timeout=MS   how long it remembers that a name is absent\n"
     "    MS: milliseconds, 0 never caches, -1 caches forever (default "
     "1000)\n"
+    "  request_timeout=S     the kernel aborts the connection when a request\n"
+    "                        waits over S seconds for its answer (checked\n"
+    "                        every 15 s; default 0: no limit)\n"
     "  threads=N             worker threads (default 0: one per CPU, at "
     "least 2)\n"
     "  fsname=NAME           source shown in /proc/mounts (default memfs)\n"
@@ -66,6 +69,9 @@ static const char usage_text[] =
     "  open_handles          an fsp handle per open(2): OPEN and RELEASE\n"
     "                        requests (default: one context per file, and\n"
     "                        the kernel sends neither)\n"
+    "  kernel_locks          leave fcntl(2) and flock(2) locks to the kernel\n"
+    "                        (default: memfs's own lock table serves them;\n"
+    "                        flock locks need open_handles)\n"
     "  slowio_percent=P      complete P% of reads, writes and directory\n"
     "                        reads later, from another thread (FSP_PENDING)\n"
     "  slowio_max_delay=MS   ... after a random delay of at most MS (default\n"
@@ -114,6 +120,12 @@ static int set_memfs_option(void *context, const char *name, char *value)
             return -ENOENT; /* a flag: with a value it is no option */
         mo->case_insensitive = true;
         cl->cli.volume.case_insensitive = true;
+        return 0;
+    }
+    if (strcmp(name, "kernel_locks") == 0) {
+        if (value)
+            return -ENOENT;
+        mo->kernel_locks = true;
         return 0;
     }
     if (strcmp(name, "slowio_all") == 0) {

@@ -63,6 +63,7 @@ void memfs_node_destroy(struct memfs *m, struct memfs_node *node)
     m->freed_since_trim += node->data.page_count * MEMFS_PAGE_SIZE;
     memfs_data_free(&node->data);
     memfs_xattr_free_all(node);
+    memfs_locks_free_node(node);
     /* The entries only: their nodes have names elsewhere or die alone. */
     memfs_dirmap_clear(&node->entries);
     free(node->link_target);

@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -472,9 +474,26 @@ static void test_allocate(void)
     EXPECT_TRUE(all_zero(back + 100, 8192));
     EXPECT_TRUE(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
 
+    /* Zero range: the same zeros, but allocated (page 1 comes back), and
+     * past the end the file grows unless KEEP_SIZE. */
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 100, 8192), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf);
+    EXPECT_EQ(info.allocation_size, 5 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(read_at(ctx, back, 0, sizeof back), sizeof back);
+    EXPECT_TRUE(all_zero(back + 100, 8192));
+    EXPECT_TRUE(memcmp(back + 8292, buf + 8292, sizeof buf - 8292) == 0);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                          sizeof buf, 100), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf);
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, sizeof buf, 100), 0);
+    EXPECT_EQ(fi.get_file_info(fs, ctx, &info), 0);
+    EXPECT_EQ(info.size, sizeof buf + 100);
+
     EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_PUNCH_HOLE, 0, 10),
               -EOPNOTSUPP);
-    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_ZERO_RANGE, 0, 10),
+    EXPECT_EQ(fi.allocate(fs, ctx, FALLOC_FL_COLLAPSE_RANGE, 0, 4096),
               -EOPNOTSUPP);
     EXPECT_EQ(fi.allocate(fs, ctx, 0, 0, 0), -EINVAL);
     EXPECT_EQ(fi.allocate(fs, ctx, 0, MEMFS_DEFAULT_MAX_FILE_SIZE, 1),
@@ -1593,6 +1612,238 @@ static void test_slowio(void)
     free(listing);
 }
 
+/* the page tree's SEEK_DATA/SEEK_HOLE against a page-by-page
+ * oracle (missing_pages of one page), over a tree three levels high. */
+static void test_data_seek(void)
+{
+    struct memfs_data data = {0};
+    const uint64_t far = (UINT64_C(1) << 30) + 5 * MEMFS_PAGE_SIZE;
+    bool agree = true;
+
+    EXPECT_EQ(memfs_data_seek(&data, 0, true), MEMFS_DATA_MAX_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 12345, false), 12288);
+    EXPECT_EQ(memfs_data_write(&data, "x", far + 10, 1), 0);
+    EXPECT_EQ(memfs_data_write(&data, "y", 3 * MEMFS_PAGE_SIZE, 1), 0);
+    EXPECT_EQ(memfs_data_seek(&data, 0, true), 3 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 3 * MEMFS_PAGE_SIZE + 1, false),
+              4 * MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, 4 * MEMFS_PAGE_SIZE, true), far);
+    EXPECT_EQ(memfs_data_seek(&data, far, false), far + MEMFS_PAGE_SIZE);
+    EXPECT_EQ(memfs_data_seek(&data, far + 1, true), far);
+    EXPECT_EQ(memfs_data_seek(&data, far + MEMFS_PAGE_SIZE, true),
+              MEMFS_DATA_MAX_SIZE);
+    for (int i = 0; i < 200; i++)
+        EXPECT_EQ(memfs_data_allocate(&data, rnd(64) * MEMFS_PAGE_SIZE, 1), 0);
+    for (uint64_t at = 0; at < 70 * MEMFS_PAGE_SIZE; at += 1000) {
+        uint64_t d = memfs_data_seek(&data, at, true);
+        uint64_t h = memfs_data_seek(&data, at, false);
+        uint64_t p = at - at % MEMFS_PAGE_SIZE;
+
+        /* The next page of each kind, and none of it in between. */
+        while (memfs_data_missing_pages(&data, p, 1) == 1)
+            p += MEMFS_PAGE_SIZE;
+        agree &= d == p;
+        p = at - at % MEMFS_PAGE_SIZE;
+        while (memfs_data_missing_pages(&data, p, 1) == 0)
+            p += MEMFS_PAGE_SIZE;
+        agree &= h == p;
+        if (!agree) {
+            fprintf(stderr, "    at %llu: data %llu, hole %llu\n",
+                    (unsigned long long)at, (unsigned long long)d,
+                    (unsigned long long)h);
+            break;
+        }
+    }
+    EXPECT_TRUE(agree);
+    memfs_data_free(&data);
+}
+
+/* O_TMPFILE, its link, and copy_file_range, by the callbacks. */
+static void test_tmpfile_and_copy(void)
+{
+    fsp_create_info_t ci = {.mode = S_IFREG | 0600, .flags = O_RDWR};
+    fsp_file_info_t info = {0};
+    unsigned char back[16];
+    size_t n = 0;
+    void *tmp = NULL, *dst;
+
+    setup(NULL);
+    EXPECT_EQ(fi.create_tmpfile(fs, "/", &ci, &tmp, &info), 0);
+    EXPECT_EQ(info.nlink, 0);
+    EXPECT_TRUE(S_ISREG(info.mode));
+    EXPECT_EQ(write_at(tmp, "0123456789", 0, 10, NULL), 0);
+    EXPECT_EQ(stat_error("/t"), -ENOENT); /* no name yet */
+    EXPECT_EQ(fi.link(fs, tmp, "/t", &info), 0);
+    EXPECT_EQ(info.nlink, 1);
+    /* Linked once; a second link is an ordinary one. */
+    EXPECT_EQ(fi.link(fs, tmp, "/t2", &info), 0);
+    EXPECT_EQ(info.nlink, 2);
+    EXPECT_EQ(make("/d", S_IFREG | 0644), 0);
+    dst = open_file("/d", O_RDWR, NULL);
+    EXPECT_EQ(fi.copy_file_range(fs, tmp, 2, dst, 100, 50, 0, &n), 0);
+    EXPECT_EQ(n, 8);            /* to the source's end */
+    EXPECT_EQ(stat_path("/d", NULL).size, 108);
+    EXPECT_EQ(read_at(dst, back, 100, 8), 8);
+    EXPECT_TRUE(memcmp(back, "23456789", 8) == 0);
+    EXPECT_EQ(fi.copy_file_range(fs, tmp, 10, dst, 0, 50, 0, &n), 0);
+    EXPECT_EQ(n, 0);            /* from the end: nothing */
+    fi.close(fs, tmp);
+    fi.close(fs, dst);
+    /* An unnamed one goes with its last close. */
+    EXPECT_EQ(fi.create_tmpfile(fs, "/", &ci, &tmp, &info), 0);
+    fi.close(fs, tmp);
+    check_volume_consistent();
+    teardown();
+}
+
+/* A POSIX lock of @owner over [start, end]. */
+static fsp_lock_t lock_of(uint64_t owner, uint32_t type, uint64_t start,
+                          uint64_t end)
+{
+    fsp_lock_t l = {.owner = owner, .start = start, .end = end,
+                    .type = type, .pid = (uint32_t)owner};
+    return l;
+}
+
+/* The conflict get_lock() reports for @want (type F_UNLCK: none). */
+static fsp_lock_t conflict_for(void *ctx, fsp_lock_t want)
+{
+    fsp_lock_t c = {.type = F_UNLCK};
+
+    EXPECT_EQ(fi.get_lock(fs, ctx, &want, &c), 0);
+    return c;
+}
+
+static void test_locks(void)
+{
+    fsp_lock_t l, c;
+    fsp_response_t rsp;
+    unsigned before;
+    void *ctx;
+
+    setup(NULL);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDWR, NULL);
+    /* owner 1: read [0, 99], then write [40, 59], unlock [80, 89] */
+    l = lock_of(1, F_RDLCK, 0, 49);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_RDLCK, 50, 99);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_WRLCK, 40, 59);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    l = lock_of(1, F_UNLCK, 80, 89);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    c = conflict_for(ctx, lock_of(2, F_WRLCK, 0, 0));
+    EXPECT_EQ(c.type, F_RDLCK);
+    EXPECT_EQ(c.end, 39);               /* merged, then split */
+    EXPECT_EQ(c.pid, 1);
+    c = conflict_for(ctx, lock_of(2, F_RDLCK, 45, 45));
+    EXPECT_EQ(c.type, F_WRLCK);
+    EXPECT_EQ(c.start, 40);
+    EXPECT_EQ(c.end, 59);
+    c = conflict_for(ctx, lock_of(2, F_WRLCK, 80, 89));
+    EXPECT_EQ(c.type, F_UNLCK);         /* the hole */
+    c = conflict_for(ctx, lock_of(1, F_WRLCK, 0, 99));
+    EXPECT_EQ(c.type, F_UNLCK);         /* an owner never conflicts */
+    l = lock_of(2, F_RDLCK, 0, 10);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);      /* read shares */
+    l = lock_of(2, F_WRLCK, 45, 45);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), -EAGAIN);
+
+    /* a wait pends, and owner 1's unlock grants it */
+    before = selftest_wait_responses(0, 0, NULL);
+    selftest_set_hint(11);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    selftest_set_hint(0);
+    l = lock_of(1, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 11);
+    EXPECT_EQ(rsp.error, 0);
+    c = conflict_for(ctx, lock_of(3, F_RDLCK, 45, 45));
+    EXPECT_EQ(c.type, F_WRLCK);
+    EXPECT_EQ(c.pid, 2);
+
+    /* a wait the caller gave up (hint unknown: -ENOENT) takes nothing */
+    l = lock_of(3, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    l = lock_of(2, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    c = conflict_for(ctx, lock_of(4, F_WRLCK, 0, 99));
+    EXPECT_EQ(c.type, F_UNLCK);
+
+    /* the owner's close ends its waits with EINTR */
+    l = lock_of(5, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, 0), 0);
+    selftest_set_hint(12);
+    l = lock_of(6, F_WRLCK, 0, 0);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_WAIT), FSP_PENDING);
+    selftest_set_hint(0);
+    before = selftest_wait_responses(0, 0, NULL);
+    l = lock_of(6, F_UNLCK, 0, INT64_MAX);
+    EXPECT_EQ(fi.set_lock(fs, ctx, &l, FSP_LOCK_CLOSE), 0);
+    EXPECT_EQ(selftest_wait_responses(before + 1, 0, &rsp), before + 1);
+    EXPECT_EQ(rsp.hint, 12);
+    EXPECT_EQ(rsp.error, -EINTR);
+
+    /* flock: per owner, apart from POSIX locks, converted */
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_SH | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_SH | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_EX | LOCK_NB), -EAGAIN);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_UN), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 8, LOCK_EX | LOCK_NB), 0);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_SH | LOCK_NB), -EAGAIN);
+    fi.close(fs, ctx);      /* the last close drops what is left */
+    ctx = open_file("/f", O_RDWR, NULL);
+    EXPECT_EQ(fi.flock(fs, ctx, 7, LOCK_EX | LOCK_NB), 0);
+    c = conflict_for(ctx, lock_of(9, F_WRLCK, 0, INT64_MAX));
+    EXPECT_EQ(c.type, F_UNLCK);
+    fi.close(fs, ctx);
+    check_volume_consistent();
+    teardown();
+}
+
+static void test_attribute_flags(void)
+{
+    int flags = FS_IMMUTABLE_FL, got = 0;
+    size_t n = 0;
+    void *ctx, *dir;
+    int err;
+
+    setup(NULL);
+    EXPECT_EQ(make("/f", S_IFREG | 0644), 0);
+    ctx = open_file("/f", O_RDONLY, NULL);
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_GETFLAGS, NULL, 0, &got, sizeof got,
+                       &n), 0);
+    EXPECT_EQ(n, sizeof got);
+    EXPECT_EQ(got, FS_IMMUTABLE_FL);
+    EXPECT_TRUE(open_file("/f", O_WRONLY, &err) == NULL);
+    EXPECT_EQ(err, -EPERM);
+    dir = open_file("/", O_RDONLY | O_DIRECTORY, NULL);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), -EPERM);
+    EXPECT_EQ(fi.set_file_size(fs, ctx, 0, &(fsp_file_info_t){0}), -EPERM);
+    flags = FS_APPEND_FL;
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.write(fs, ctx, "x", 0, 1, 0, &n), -EPERM);
+    EXPECT_EQ(fi.write(fs, ctx, "x", 0, 1, FSP_WRITE_TO_END_OF_FILE, &n), 0);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), -EPERM);
+    flags = 1 << 30;        /* a flag memfs does not keep */
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), -EOPNOTSUPP);
+    EXPECT_EQ(fi.ioctl(fs, ctx, 0x1234, NULL, 0, NULL, 0, &n), -ENOTTY);
+    flags = 0;
+    EXPECT_EQ(fi.ioctl(fs, ctx, FS_IOC_SETFLAGS, &flags, sizeof flags, NULL,
+                       0, &n), 0);
+    EXPECT_EQ(fi.unlink(fs, ctx, "/f"), 0);
+    fi.close(fs, ctx);
+    fi.close(fs, dir);
+    check_volume_consistent();
+    teardown();
+}
+
 int main(void)
 {
     static const struct expect_case tests[] = {
@@ -1624,6 +1875,10 @@ int main(void)
         {"data", test_data},
         {"threads", test_threads},
         {"slowio", test_slowio},
+        {"data_seek", test_data_seek},
+        {"tmpfile_and_copy", test_tmpfile_and_copy},
+        {"locks", test_locks},
+        {"attribute_flags", test_attribute_flags},
     };
     return expect_run("memfs_selftest", tests, sizeof tests / sizeof tests[0]);
 }

@@ -201,6 +201,43 @@ static int remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name)
     return later(fs, base_of(fs)->remove_xattr(fs, file_ctx, name), &rsp);
 }
 
+/* ---- lseek, copy_file_range, O_TMPFILE ---- */
+
+static int seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                uint64_t *result)
+{
+    fsp_response_t rsp = {0};
+    int err = base_of(fs)->seek(fs, file_ctx, offset, whence, result);
+
+    rsp.offset = *result;
+    return later(fs, err, &rsp);
+}
+
+static int copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                           void *dst_ctx, uint64_t dst_offset, size_t length,
+                           uint32_t flags, size_t *bytes_copied)
+{
+    fsp_response_t rsp = {0};
+    int err = base_of(fs)->copy_file_range(fs, src_ctx, src_offset, dst_ctx,
+                                           dst_offset, length, flags,
+                                           bytes_copied);
+
+    rsp.bytes_transferred = *bytes_copied;
+    return later(fs, err, &rsp);
+}
+
+static int create_tmpfile(fsp_fs_t *fs, const char *dir_path,
+                          const fsp_create_info_t *ci, void **file_ctx,
+                          fsp_file_info_t *info)
+{
+    fsp_response_t rsp = {0};
+    int err = base_of(fs)->create_tmpfile(fs, dir_path, ci, file_ctx, info);
+
+    rsp.file_context = *file_ctx;
+    rsp.file_info = *info;
+    return later(fs, err, &rsp);
+}
+
 void memfs_slowio_wrap_all(fsp_fs_interface_t *iface,
                            fsp_fs_interface_t *base)
 {
@@ -223,4 +260,7 @@ void memfs_slowio_wrap_all(fsp_fs_interface_t *iface,
     iface->set_xattr = set_xattr;
     iface->list_xattr = list_xattr;
     iface->remove_xattr = remove_xattr;
+    iface->seek = seek;
+    iface->copy_file_range = copy_file_range;
+    iface->create_tmpfile = create_tmpfile;
 }

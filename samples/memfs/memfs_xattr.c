@@ -144,6 +144,8 @@ int memfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
 
     memfs_write_lock(m);
     err = check_xattr_name(name);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_ATTR);
     if (err < 0)
         goto out;
     if (size > MEMFS_XATTR_VALUE_MAX) {
@@ -233,6 +235,8 @@ int memfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name)
 
     memfs_write_lock(m);
     err = check_xattr_name(name);
+    if (err == 0)
+        err = memfs_flags_check(node, MEMFS_CHANGE_ATTR);
     if (err < 0)
         goto out;
     if (user_xattr_refused(node, name)) {

@@ -45,6 +45,19 @@ void ptfs_stat_to_info(const struct stat *st, fsp_file_info_t *info)
     info->ctime = st->st_ctim;
 }
 
+/* The birth time of the file @fd, where SOURCE keeps one (statx). */
+static void add_btime(int fd, fsp_file_info_t *info)
+{
+    struct statx stx;
+
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BTIME,
+              &stx) == 0 &&
+        (stx.stx_mask & STATX_BTIME)) {
+        info->btime.tv_sec = stx.stx_btime.tv_sec;
+        info->btime.tv_nsec = stx.stx_btime.tv_nsec;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* File contexts                                                       */
 /* ------------------------------------------------------------------ */
@@ -92,6 +105,7 @@ static int file_info(fsp_fs_t *fs, struct ptfs_file *f, fsp_file_info_t *info)
     if (fstat(f->fd, &st) < 0)
         return -errno;
     ptfs_stat_to_info(&st, info);
+    add_btime(f->fd, info);
     if (S_ISLNK(st.st_mode))
         ptfs_link_fix_size(fs, f->fd, "", f->vpath, info);
     return 0;
@@ -153,6 +167,7 @@ static int op_get_file_info_by_name(fsp_fs_t *fs, const char *path,
         goto out;
     }
     ptfs_stat_to_info(&st, info);
+    add_btime(fd, info);
     if (S_ISLNK(st.st_mode))
         ptfs_link_fix_size(fs, fd, "", path, info);
 out:
@@ -316,6 +331,13 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
             err = new_file(-1, true, path, whole, &f);
     } else {
         err = ptfs_open_real(p, rpath, source_open_flags(flags), &fd);
+        /* An append-only file (chattr +a) opens for writing only with
+         * O_APPEND, which then stays on its descriptor: a file that
+         * takes nothing but appends loses nothing by it. */
+        if (err == -EPERM && (flags & O_APPEND) &&
+            (flags & O_ACCMODE) != O_RDONLY)
+            err = ptfs_open_real(p, rpath, source_open_flags(flags) | O_APPEND,
+                                 &fd);
         if (err == 0)
             err = new_file(fd, (flags & FSP_OPEN_META) != 0, path, NULL, &f);
         if (err == 0)
@@ -650,6 +672,8 @@ static int op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
         rflags |= RENAME_NOREPLACE;
     if (flags & FSP_RENAME_EXCHANGE)
         rflags |= RENAME_EXCHANGE;
+    if (flags & FSP_RENAME_WHITEOUT)
+        rflags |= RENAME_WHITEOUT; /* SOURCE makes it (ext4, xfs, tmpfs) */
     err = ptfs_open_parent(p, path, &dir_fd, name, &found);
     if (err < 0)
         goto out;
@@ -769,6 +793,66 @@ out:
 /* The volume object                                                   */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* O_TMPFILE                                                     */
+/* ------------------------------------------------------------------ */
+
+/* An unnamed file in SOURCE's directory (O_TMPFILE there too), owned by
+ * the caller when running as root; link() names it later through
+ * /proc/self/fd, as for any file. */
+static int op_create_tmpfile(fsp_fs_t *fs, const char *dir_path,
+                             const fsp_create_info_t *ci, void **file_ctx,
+                             fsp_file_info_t *info)
+{
+    struct ptfs *p = ptfs_of(fs);
+    struct ptfs_file *f;
+    struct stat dir_st;
+    int dir_fd = -1, fd = -1, err;
+    gid_t gid = ci->gid;
+
+    err = ptfs_open_virtual(p, dir_path, O_PATH | O_DIRECTORY, &dir_fd);
+    if (err < 0)
+        goto out;
+    fd = openat(dir_fd, ".",
+                O_TMPFILE | O_CLOEXEC |
+                    source_open_flags(ci->flags & ~(FSP_OPEN_META |
+                                                    O_DIRECTORY)),
+                ci->mode & 07777);
+    if (fd < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (p->as_root) {
+        if (fstat(dir_fd, &dir_st) < 0) {
+            err = -errno;
+            goto out;
+        }
+        if (dir_st.st_mode & S_ISGID)
+            gid = dir_st.st_gid;
+        if (fchown(fd, ci->uid, gid) < 0 ||
+            ((ci->mode & (S_ISUID | S_ISGID)) &&
+             fchmod(fd, ci->mode & 07777) < 0)) {
+            err = -errno;
+            goto out;
+        }
+    }
+    err = new_file(fd, false, dir_path, NULL, &f);
+    if (err < 0)
+        goto out;
+    fd = -1;                    /* the context's now */
+    err = file_info(fs, f, info);
+    if (err == 0)
+        *file_ctx = f;
+    else
+        free_file(f);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dir_fd >= 0)
+        close(dir_fd);
+    return err;
+}
+
 static const fsp_fs_interface_t ptfs_interface = {
     .get_volume_info = op_get_volume_info,
     .get_file_info_by_name = op_get_file_info_by_name,
@@ -794,6 +878,15 @@ static const fsp_fs_interface_t ptfs_interface = {
     .set_xattr = ptfs_op_set_xattr,
     .list_xattr = ptfs_op_list_xattr,
     .remove_xattr = ptfs_op_remove_xattr,
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
+    .seek = ptfs_op_seek,                       /* ptfs_range.c */
+    .copy_file_range = ptfs_op_copy_file_range, /* ptfs_range.c */
+    .create_tmpfile = op_create_tmpfile,
+    .get_lock = ptfs_op_get_lock, /* ptfs_lock.c */
+    .set_lock = ptfs_op_set_lock,
+    .flock = ptfs_op_flock,
+    .ioctl = ptfs_op_ioctl,
+    .poll = ptfs_op_poll,
 };
 
 int ptfs_create(const struct ptfs_options *options,
@@ -834,9 +927,19 @@ int ptfs_create(const struct ptfs_options *options,
                                    message, message_size);
     if (err < 0)
         goto fail;
+    err = ptfs_locks_create(p);
+    if (err < 0) {
+        ptfs_redirect_table_free(&p->redirects);
+        goto fail;
+    }
     *interface = ptfs_interface;
     if (options->passthrough)
         interface->get_backing_file = op_get_backing_file;
+    if (options->kernel_locks) {
+        interface->get_lock = NULL;
+        interface->set_lock = NULL;
+        interface->flock = NULL;
+    }
     *pptfs = p;
     return 0;
 fail:
@@ -861,6 +964,8 @@ void ptfs_stop(struct ptfs *p)
         return;
     ptfs_notify_stop(p->notify);
     p->notify = NULL;
+    /* The dispatcher has stopped: no lock may wait any more. */
+    ptfs_locks_delete(p);
 }
 
 void ptfs_delete(struct ptfs *p)

@@ -42,6 +42,10 @@ struct ptfs_options {
     /** Let the kernel read and write files of SOURCE itself (kernel
      *  passthrough) when it permits; off: every byte goes through ptfs. */
     bool passthrough;
+    /** Leave fcntl(2) and flock(2) locks to the kernel, local to the
+     *  mount (and no FLUSH per close); off: they are SOURCE's locks
+     *  (ptfs_lock.c). */
+    bool kernel_locks;
 };
 
 struct ptfs;

@@ -9,6 +9,8 @@
  *   ptfs_link.c      symbolic link targets as ptfs serves them
  *   ptfs_redirect.c  the redirection table
  *   ptfs_notify.c    the inotify watcher
+ *   ptfs_range.c     lseek(SEEK_DATA/SEEK_HOLE) and copy_file_range
+ *   ptfs_lock.c      locks, ioctl and poll, passed to SOURCE
  */
 #ifndef PTFS_INTERNAL_H
 #define PTFS_INTERNAL_H
@@ -73,6 +75,7 @@ void ptfs_redirect_each_virtual(const struct ptfs_redirect_table *t,
 /* ---- the volume ---- */
 
 struct ptfs_notify;
+struct ptfs_locks;
 
 struct ptfs {
     int root_fd;          /* O_PATH descriptor of SOURCE: every path starts here */
@@ -84,6 +87,7 @@ struct ptfs {
     bool as_root;         /* running as root: new files get the caller's owner */
     bool want_notify;
     struct ptfs_notify *notify;
+    struct ptfs_locks *locks; /* ptfs_lock.c */
     fsp_fs_t *fs;         /* set by ptfs_start() */
 };
 
@@ -182,6 +186,33 @@ int ptfs_op_set_xattr(fsp_fs_t *fs, void *file_ctx, const char *name,
 int ptfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
                        size_t *length);
 int ptfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
+
+/* ---- lseek and copy_file_range on SOURCE's files (ptfs_range.c) */
+
+int ptfs_op_seek(fsp_fs_t *fs, void *file_ctx, uint64_t offset, int whence,
+                 uint64_t *result);
+int ptfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
+                            void *dst_ctx, uint64_t dst_offset, size_t length,
+                            uint32_t flags, size_t *bytes_copied);
+
+/* ---- locks, ioctl, poll (ptfs_lock.c) ---- */
+
+/* The lock table; -ENOMEM. */
+int ptfs_locks_create(struct ptfs *p);
+/* End the waiting locks (-EINTR), close the owners' descriptors, free. */
+void ptfs_locks_delete(struct ptfs *p);
+
+int ptfs_op_get_lock(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                     fsp_lock_t *conflict);
+int ptfs_op_set_lock(fsp_fs_t *fs, void *file_ctx, const fsp_lock_t *lock,
+                     unsigned flags);
+int ptfs_op_flock(fsp_fs_t *fs, void *file_ctx, uint64_t owner,
+                  int operation);
+int ptfs_op_ioctl(fsp_fs_t *fs, void *file_ctx, uint32_t cmd,
+                  const void *in, size_t in_size, void *out, size_t out_size,
+                  size_t *bytes_transferred);
+int ptfs_op_poll(fsp_fs_t *fs, void *file_ctx, uint64_t kh, uint32_t events,
+                 uint32_t *revents);
 
 /* ---- notify (ptfs_notify.c) ---- */
 

@@ -62,11 +62,17 @@ static const char usage_text[] =
     "                        the kernel reads, writes and maps regular files\n"
     "                        of SOURCE itself (kernel passthrough) when ptfs\n"
     "                        has CAP_SYS_ADMIN and writeback_cache is off\n"
+    "  kernel_locks          leave fcntl(2) and flock(2) locks to the kernel,\n"
+    "                        local to the mount; by default they are locks of\n"
+    "                        SOURCE's files, held against its other users\n"
     "  file_info_timeout=MS  how long the kernel caches a file's attributes\n"
     "  dir_info_timeout=MS   the same for directories\n"
     "  negative_timeout=MS   how long it remembers that a name is absent\n"
     "    MS: milliseconds, 0 never caches, -1 caches forever (default "
     "1000)\n"
+    "  request_timeout=S     the kernel aborts the connection when a request\n"
+    "                        waits over S seconds for its answer (checked\n"
+    "                        every 15 s; default 0: no limit)\n"
     "  threads=N             worker threads (default 0: one per CPU, at "
     "least 2)\n"
     "  fsname=NAME           source shown in /proc/mounts (default SOURCE)\n"
@@ -147,6 +153,8 @@ static int set_ptfs_option(void *context, const char *name, char *value)
         flag = &cl->ptfs.notify;
     else if (strcmp(name, "confine_links") == 0)
         flag = &cl->ptfs.confine_links;
+    else if (strcmp(name, "kernel_locks") == 0)
+        flag = &cl->ptfs.kernel_locks;
     if (flag) {
         if (value)
             return -ENOENT; /* a flag: with a value it is no option */

@@ -6,9 +6,7 @@
  * fs_ops.c holds the POSIX semantics (link counts, rename rules, chunk
  * arithmetic, the orphan list); a backend only stores and finds rows. A
  * backend is a table of functions (struct sqlfs_backend_ops) and an
- * object that begins with struct sqlfs_backend. sqlite.c is the first;
- * a PostgreSQL one (pg.c) is meant to slot in beside it with the same
- * table.
+ * object that begins with struct sqlfs_backend: sqlite.c and pg.c.
  *
  * Every call but open/close/begin runs inside a transaction, named by the
  * struct sqlfs_txn that begin() returned. Exactly one of commit() and
@@ -66,6 +64,15 @@ struct sqlfs_usage {
                                included */
 };
 
+/**
+ * Where a backend shared by several mounts (PostgreSQL) reports what
+ * another mount changed, from a thread of its own.
+ * @param context  sqlfs_open_options::changed_context
+ * @param path     the changed file or name, from the root ("/a/b")
+ * @param what     FSP_NOTIFY_* bits (fsp.h)
+ */
+typedef void sqlfs_change_fn(void *context, const char *path, unsigned what);
+
 /** The mode a backend is opened in. */
 struct sqlfs_open_options {
     const char *database;  /**< file path or connection string */
@@ -73,14 +80,31 @@ struct sqlfs_open_options {
     bool create;           /**< create the schema in an empty database */
     bool read_only;        /**< open for reading only (--check) */
     bool exclusive;        /**< refuse if another process uses it */
+    unsigned read_delay_ms; /**< debugging: the server takes this long
+                                 over every read_async() (PostgreSQL:
+                                 pg_sleep), to show that reads overlap */
     bool case_insensitive; /**< entry_find, entry_retarget and
                                 entry_delete match names in any case
                                 (fsp_name_compare()); names keep the case
                                 they were created with */
+    unsigned timeout_ms;   /**< a server that went away: how long a
+                                request waits for it before -EIO (0: the
+                                backend's default) */
+    sqlfs_change_fn *changed; /**< the other mounts' changes, or NULL */
+    void *changed_context;    /**< passed to changed */
 };
 
 struct sqlfs_txn;
 struct sqlfs_backend;
+
+/**
+ * The end of a read_async(): called once, from the backend's own thread.
+ * @param context  read_async()'s context
+ * @param error    0 or -errno
+ * @param bytes    bytes put in the buffer (less than asked at the end of
+ *                 the file)
+ */
+typedef void sqlfs_read_done_fn(void *context, int error, size_t bytes);
 
 /**
  * A visitor of directory entries or attribute names.
@@ -222,6 +246,24 @@ struct sqlfs_backend_ops {
      */
     int (*query)(struct sqlfs_txn *t, const char *sql, sqlfs_row_fn *fn,
                  void *context);
+
+    /**
+     * Read bytes [offset, offset + length) of regular file @p ino into
+     * @p buf later, in one transaction of its own, without blocking the
+     * caller; @p done is called when the bytes are there. NULL: the
+     * backend has no asynchronous reads (SQLite).
+     * @return 0 (queued: done will be called), or -errno (not queued,
+     *         done will not be called)
+     */
+    int (*read_async)(struct sqlfs_backend *b, uint64_t ino, uint64_t offset,
+                      size_t length, void *buf, sqlfs_read_done_fn *done,
+                      void *context);
+    /**
+     * Wait until every read_async() has called its done function, and
+     * take no more (those then fail with -ESHUTDOWN). NULL: nothing to
+     * wait for.
+     */
+    void (*quiesce)(struct sqlfs_backend *b);
 };
 
 /** The part of every backend that fs_ops.c sees. */
@@ -232,9 +274,14 @@ struct sqlfs_backend {
 /** The SQLite backend (sqlite.c): DATABASE is a file path. */
 extern const struct sqlfs_backend_ops sqlfs_sqlite_ops;
 
+/** The PostgreSQL backend (pg.c): DATABASE is a libpq connection string
+ *  or URI. */
+extern const struct sqlfs_backend_ops sqlfs_pg_ops;
+
 /**
- * The backend for a DATABASE operand. Only SQLite for now; a
- * "postgresql://" URI or "host=... dbname=..." string will choose pg.c.
+ * The backend for a DATABASE operand: PostgreSQL for a "postgresql://" or
+ * "postgres://" URI or a "keyword=value ..." connection string, SQLite
+ * for anything else (a file path).
  * @param message  out: why there is none, when NULL is returned
  * @return the backend's functions, or NULL
  */

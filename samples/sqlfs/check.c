@@ -84,7 +84,8 @@ static const struct invariant invariants[] = {
     {"SELECT o.ino FROM orphans o LEFT JOIN inodes i ON i.ino = o.ino WHERE "
      "i.ino IS NULL OR i.nlink <> 0",
      "inode %s is on the orphan list but is missing or still has names"},
-    {"WITH RECURSIVE reach(ino) AS (SELECT 1 UNION SELECT d.ino FROM "
+    {"WITH RECURSIVE reach(ino) AS (SELECT CAST(1 AS BIGINT) UNION SELECT "
+     "d.ino FROM "
      "dirents d JOIN reach r ON d.parent = r.ino) SELECT i.ino FROM inodes "
      "i WHERE i.ino NOT IN (SELECT ino FROM reach) AND i.ino NOT IN (SELECT "
      "ino FROM orphans)",

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <linux/falloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -69,14 +70,43 @@ static int read_range(struct sqlfs *s, struct sqlfs_txn *t, uint64_t ino,
     return 0;
 }
 
+/* A read that pends: where its answer goes. */
+struct pending_read {
+    fsp_fs_t *fs;
+    uint64_t hint;
+};
+
+static void read_done(void *context, int error, size_t bytes)
+{
+    struct pending_read *p = context;
+    fsp_response_t rsp = {.hint = p->hint, .error = error,
+                          .bytes_transferred = bytes};
+
+    fsp_fs_send_response(p->fs, &rsp); /* -ECANCELED if interrupted */
+    free(p);
+}
+
 int sqlfs_op_read(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
                   size_t length, size_t *bytes_transferred)
 {
     struct sqlfs *s = sqlfs_of(fs);
     struct sqlfs_node *node = file_ctx;
+    struct pending_read *p;
     struct sqlfs_inode in;
     struct sqlfs_txn *t;
     int err;
+
+    /* A backend with asynchronous reads answers later: no worker waits
+     * for the server. */
+    if (s->db->read_async && check_regular(node) == 0 &&
+        (p = malloc(sizeof *p)) != NULL) {
+        p->fs = fs;
+        p->hint = fsp_fs_operation_context()->hint;
+        if (s->db->read_async(s->backend, node->ino, offset, length, buf,
+                              read_done, p) == 0)
+            return FSP_PENDING;
+        free(p);
+    }
 
     err = begin_on_regular(s, node, false, &t, &in);
     if (err < 0)

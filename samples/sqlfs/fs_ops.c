@@ -447,6 +447,26 @@ static int free_orphans(struct sqlfs *s, unsigned *count)
     return sqlfs_end(s, t, err == -ENOENT ? 0 : err);
 }
 
+/* Another mount changed @p path: the kernel drops what it cached. */
+static void changed_elsewhere(void *context, const char *path, unsigned what)
+{
+    struct sqlfs *s = context;
+
+    pthread_mutex_lock(&s->fs_lock);
+    if (s->fs)
+        fsp_fs_notify(s->fs, path, what);
+    pthread_mutex_unlock(&s->fs_lock);
+}
+
+void sqlfs_attach(struct sqlfs *s, fsp_fs_t *fs)
+{
+    if (!fs && s->backend && s->db->quiesce)
+        s->db->quiesce(s->backend); /* pending reads answered first */
+    pthread_mutex_lock(&s->fs_lock);
+    s->fs = fs;
+    pthread_mutex_unlock(&s->fs_lock);
+}
+
 int sqlfs_create(const struct sqlfs_options *options,
                  fsp_fs_interface_t *interface, char *message, size_t size,
                  struct sqlfs **out)
@@ -457,6 +477,9 @@ int sqlfs_create(const struct sqlfs_options *options,
         .create = true,
         .exclusive = true,
         .case_insensitive = options->case_insensitive,
+        .timeout_ms = options->timeout_ms,
+        .read_delay_ms = options->read_delay_ms,
+        .changed = changed_elsewhere,
     };
     const char *why;
     unsigned orphans;
@@ -469,6 +492,8 @@ int sqlfs_create(const struct sqlfs_options *options,
     if (!s)
         return -ENOMEM;
     pthread_mutex_init(&s->nodes_lock, NULL);
+    pthread_mutex_init(&s->fs_lock, NULL);
+    oo.changed_context = s;
     s->case_insensitive = options->case_insensitive;
     s->db = sqlfs_backend_for(options->database, &why);
     if (!s->db) {
@@ -508,5 +533,6 @@ void sqlfs_delete(struct sqlfs *s)
     if (s->backend)
         s->db->close(s->backend);
     pthread_mutex_destroy(&s->nodes_lock);
+    pthread_mutex_destroy(&s->fs_lock);
     free(s);
 }

@@ -20,14 +20,18 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
     "usage: sqlfs [-f] [-d] [-o opt[,opt...]]... DATABASE MOUNTPOINT\n"
     "       sqlfs --check DATABASE\n"
     "\n"
-    "A persistent file system in an SQLite database file. DATABASE is\n"
-    "created, with its schema, on the first mount; one mount at a time.\n"
+    "A persistent file system in an SQL database. DATABASE is an SQLite\n"
+    "file (created, with its schema, on the first mount; one mount at a\n"
+    "time), or a PostgreSQL connection string or URI (postgresql://...,\n"
+    "\"host=... dbname=...\"): the database must exist, sqlfs creates its\n"
+    "tables, and any number of mounts may share it.\n"
     "--check verifies the database and names what is wrong (exit 1), or\n"
     "prints a summary (exit 0).\n"
     "\n"
@@ -40,6 +44,11 @@ static const char usage_text[] =
     "                 the machine after fsync(2) or syncfs(2) (the default)\n"
     "  sync=full      every commit is on stable storage before the reply\n"
     "  case_insensitive  find names by any case, list them as created\n"
+    "  server_timeout=MS  PostgreSQL: how long a request waits for a server\n"
+    "                 that went away before it fails with EIO (default\n"
+    "                 10000)\n"
+    "  debug_read_delay=MS  PostgreSQL, for tests: the server sleeps MS in\n"
+    "                 every read of file data (reads still overlap)\n"
     "  open_handles   an fsp handle per open(2) (default: one context per\n"
     "                 file, and the kernel sends no OPEN nor RELEASE)\n"
     "  file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS\n"
@@ -47,7 +56,7 @@ static const char usage_text[] =
     "                 (milliseconds, -1 for ever; default 1000)\n"
     "  threads=N, fsname=NAME, subtype=NAME, allow_other,\n"
     "  [no_]default_permissions, [no_]auto_unmount, nonempty, ro, rw,\n"
-    "  writeback_cache, keep_cache\n"
+    "  writeback_cache, keep_cache, request_timeout=S\n"
     "                 as for every fsp sample (see memfs -h)\n"
     "\n"
     "SIGUSR1 switches the debug log on and off while sqlfs runs.\n";
@@ -77,6 +86,18 @@ static int set_sqlfs_option(void *context, const char *name, char *value)
         cl->cli.volume.case_insensitive = true;
         return 0;
     }
+    if (strcmp(name, "server_timeout") == 0 ||
+        strcmp(name, "debug_read_delay") == 0) {
+        char *end;
+        unsigned long ms = value ? strtoul(value, &end, 10) : 0;
+        if (!value || *end || ms == 0 || ms > 3600000)
+            return -EINVAL;
+        if (name[0] == 's')
+            cl->sqlfs.timeout_ms = (unsigned)ms;
+        else
+            cl->sqlfs.read_delay_ms = (unsigned)ms;
+        return 0;
+    }
     if (strcmp(name, "sync") == 0) {
         if (value && strcmp(value, "full") == 0)
             cl->sqlfs.full_sync = true;
@@ -100,8 +121,10 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     sample_cli_init(&cl->cli, "sqlfs", usage_text, operand_names, 2);
     cl->cli.option = set_sqlfs_option;
     cl->cli.option_context = cl;
-    /* Every change goes through this mount (one mount per database): the
-     * kernel may remember that a name is absent. */
+    /* Every change goes through this mount (SQLite: one mount per
+     * database), or another mount's is announced (PostgreSQL: NOTIFY,
+     * then fsp_fs_notify()): the kernel may remember that a name is
+     * absent. */
     cl->cli.volume.negative_timeout_ms = 1000;
     /* The file context is the inode, shared by its opens. */
     cl->cli.volume.per_file_context = true;
@@ -136,8 +159,11 @@ static int run(const struct command_line *cl)
     err = sample_cli_create_volume(cli, &interface, sqlfs, &fs);
     if (err < 0)
         goto out;
+    sqlfs_attach(sqlfs, fs);
     err = sample_cli_serve(cli, fs, &ready);
 out:
+    if (sqlfs)
+        sqlfs_attach(sqlfs, NULL);
     sample_cli_delete_volume(cli, fs, ready); /* closes what is open */
     sqlfs_delete(sqlfs);                      /* then the database */
     return err < 0 ? 1 : 0;

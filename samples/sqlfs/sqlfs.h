@@ -18,6 +18,12 @@ struct sqlfs_options {
     bool full_sync;       /**< -o sync=full: every commit is synced */
     bool case_insensitive; /**< -o case_insensitive: names match in any
                                 case, and keep the one they were made in */
+    unsigned read_delay_ms; /**< -o debug_read_delay=MS: the server sleeps
+                                 that long in every read (PostgreSQL), to
+                                 show reads overlapping */
+    unsigned timeout_ms;  /**< -o server_timeout=MS: how long a request
+                               waits for a database server that went away
+                               before it fails with EIO (0: 10 s) */
 };
 
 /** The file system: the open database and the open files. */
@@ -37,6 +43,16 @@ struct sqlfs;
 int sqlfs_create(const struct sqlfs_options *options,
                  fsp_fs_interface_t *interface, char *message, size_t size,
                  struct sqlfs **out);
+
+/**
+ * Give the file system its volume, to which it passes what other mounts
+ * of a shared database change (fsp_fs_notify()); NULL takes it back,
+ * waiting for a notification under way. Call it with NULL before
+ * fsp_fs_delete().
+ * @param s   the file system
+ * @param fs  its volume, or NULL
+ */
+void sqlfs_attach(struct sqlfs *s, fsp_fs_t *fs);
 
 /** Close the database and free the file system (NULL is allowed). Call it
  * after fsp_fs_delete(), which closes the files still open. */

@@ -34,6 +34,8 @@ struct sqlfs {
     const struct sqlfs_backend_ops *db;   /**< its functions */
     bool case_insensitive;                /**< names match in any case */
     pthread_mutex_t nodes_lock;           /**< guards nodes */
+    pthread_mutex_t fs_lock;              /**< guards fs */
+    fsp_fs_t *fs;                         /**< the volume, once attached */
     struct sqlfs_node *nodes[SQLFS_NODE_BUCKETS]; /**< open files by ino */
 };
 

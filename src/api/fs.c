@@ -136,6 +136,12 @@ FSP_API int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint)
     opt.auto_unmount = fs->params.auto_unmount;
     opt.read_only = fs->params.read_only;
     opt.max_read = fs->max_read;
+    /* INIT during mount(2), where the kernel can; not with io_uring, whose
+     * queues exist only once the workers start, and INIT must offer them. */
+    if (!fs->params.io_uring) {
+        opt.serve_during_mount = fsp_dispatch_serve_during_mount;
+        opt.serve_ctx = fs;
+    }
     err = fsp_mount_create(mountpoint, &opt, fs->mount, fs->error_message,
                            sizeof fs->error_message);
     if (err && !fs->error_message[0])
@@ -237,6 +243,8 @@ FSP_API void fsp_fs_delete(fsp_fs_t *fs)
     fsp_mount_destroy(fs->mount);
     /* Requests never completed: their records pin handles. */
     fsp_pending_fini(fs);
+    if (fs->mount_channel)
+        fs->mount_channel->ops->destroy(fs->mount_channel);
     fsp_handle_table_fini(fs);
     fsp_node_table_fini(fs);
     fsp_stats_close(&fs->stats);

@@ -51,6 +51,8 @@ struct fsp_fs {
     char *source;
 
     struct fsp_mount *mount;    /* the channel layer's (mount.h) */
+    struct fsp_channel *mount_channel; /* served INIT during mount(2)
+                                          (synchronous INIT), or NULL */
     struct fsp_kernel_port kernel;
     char error_message[512];
 
@@ -129,6 +131,11 @@ void fsp_notify_queue_entry(struct fsp_fs *fs, uint64_t parent,
 /* Queue "node @nodeid's attributes (and with @data its pages) are stale"
  * (FUSE_NOTIFY_INVAL_INODE). Safe under the node table's lock. */
 void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data);
+/* The kernel's NOTIFY_REPLY to the retrieve @unique: hand @size bytes of
+ * data from @offset to its waiter (a reply nobody waits for is logged). */
+void fsp_notify_retrieve_reply(struct fsp_fs *fs, uint64_t unique,
+                               uint64_t offset, const void *data,
+                               size_t size);
 
 /* Set the per-thread operation context for the request being served. */
 void fsp_set_operation_context(const fsp_operation_context_t *ctx);

@@ -164,7 +164,7 @@ static bool debug_on(struct fsp_fs *fs)
 
 void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in)
 {
-    char line[LINE_MAX_BYTES], args[1536], nb[32];
+    char line[LINE_MAX_BYTES], args[1536], nb[32], uid[16];
     struct fsp_node *node;
     char *path = NULL;
     int err;
@@ -177,11 +177,15 @@ void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in)
         fsp_node_put(fs, node);
     }
     fsp_op_describe(in, args, sizeof args);
-    snprintf(line, sizeof line, "%s <- %llu %s %s%s%s uid=%u pid=%u",
+    if (in->hdr->uid == FSP_UNKNOWN_ID)
+        snprintf(uid, sizeof uid, "-"); /* not said (allow_idmap) */
+    else
+        snprintf(uid, sizeof uid, "%u", in->hdr->uid);
+    snprintf(line, sizeof line, "%s <- %llu %s %s%s%s uid=%s pid=%u",
              fs->fs_name, (unsigned long long)in->unique,
              opname(in->opcode, nb, sizeof nb),
              path ? path : (node ? "(unlinked)" : "-"), args[0] ? " " : "",
-             args, in->hdr->uid, in->hdr->pid);
+             args, uid, in->hdr->pid);
     free(path);
     emit(fs, FSP_LOG_DEBUG, line);
 }

@@ -22,6 +22,17 @@ struct fsp_mount_options {
     bool auto_unmount;        /* unmount when the daemon dies */
     bool read_only;
     uint32_t max_read;        /* 0: not passed */
+    /*
+     * Synchronous INIT (FUSE_DEV_IOC_SYNC_INIT, Linux 6.18), when mounting
+     * as root: mount(2) then sends INIT and waits for its reply, so the
+     * volume answers it during the mount (and a bad INIT fails the mount).
+     * serve_during_mount runs on a thread of its own for the length of
+     * mount(2): it serves the session descriptor @fd until @stop_fd (an
+     * eventfd) becomes readable. NULL, or a kernel without the ioctl, or
+     * fusermount3: INIT comes after the mount, to the workers.
+     */
+    void (*serve_during_mount)(void *ctx, int fd, int stop_fd);
+    void *serve_ctx;
 };
 
 /* What names a mount (see "Which mount is ours" in mount_ours.c). */
@@ -41,6 +52,7 @@ struct fsp_mount {
     int watcher_fd;           /* our end of the watcher's pipe, or -1 */
     pid_t fusermount_pid;     /* fusermount3 kept alive for auto_unmount */
     int fusermount_fd;        /* our end of its socket, or -1 */
+    bool sync_init;           /* INIT was answered during mount(2) */
 };
 
 /*

@@ -12,10 +12,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
+
+#include "fuse_abi.h"
 
 /* Root only: an ordinary user's descriptor comes from fusermount3. */
 static int open_fuse_device(struct fsp_mount_request *rq, int *fd)
@@ -75,12 +80,65 @@ static int explain_mount_error(struct fsp_mount_request *rq, int e,
     }
 }
 
+/* The volume's server of the session while mount(2) runs. */
+struct init_server {
+    const struct fsp_mount_options *opt;
+    int fd;
+    int stop_fd;
+    pthread_t thread;
+};
+
+static void *init_server_main(void *arg)
+{
+    struct init_server *s = arg;
+
+    s->opt->serve_during_mount(s->opt->serve_ctx, s->fd, s->stop_fd);
+    return NULL;
+}
+
+/* Ask for synchronous INIT and start its server. Returns true when both
+ * worked; false leaves INIT to the workers, on a descriptor without the
+ * flag (a flagged one whose server did not start would hang mount(2), so
+ * it is swapped for a fresh one). */
+static bool start_init_server(struct fsp_mount_request *rq,
+                              struct fsp_mount *m, struct init_server *s)
+{
+    s->opt = rq->opt;
+    s->fd = m->fd;
+    s->stop_fd = -1;
+    if (!rq->opt->serve_during_mount ||
+        ioctl(m->fd, FUSE_DEV_IOC_SYNC_INIT) != 0)
+        return false; /* ENOTTY: a kernel before 6.18 */
+    s->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (s->stop_fd >= 0 &&
+        pthread_create(&s->thread, NULL, init_server_main, s) == 0)
+        return true;
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    s->stop_fd = -1;
+    close(m->fd);
+    m->fd = open(FUSE_DEVICE, O_RDWR | O_CLOEXEC);
+    return false;
+}
+
+static void stop_init_server(struct init_server *s)
+{
+    uint64_t one = 1;
+
+    if (write(s->stop_fd, &one, sizeof one) != sizeof one)
+        return; /* cannot happen with an eventfd; never join a runner */
+    pthread_join(s->thread, NULL);
+    close(s->stop_fd);
+}
+
 int fsp_mount_as_root(struct fsp_mount_request *rq, struct fsp_mount *m)
 {
     const struct fsp_mount_options *opt = rq->opt;
     unsigned long flags = MS_NOSUID | MS_NODEV;
     char data[256], type[64], maxread[32] = "";
-    int err;
+    struct init_server server;
+    bool serving;
+    int err, saved_errno;
 
     err = open_fuse_device(rq, &m->fd);
     if (err)
@@ -96,11 +154,18 @@ int fsp_mount_as_root(struct fsp_mount_request *rq, struct fsp_mount *m)
              opt->allow_other ? ",allow_other" : "", maxread);
     snprintf(type, sizeof type, "fuse.%s", rq->fs_name);
 
+    serving = start_init_server(rq, m, &server);
+    if (m->fd < 0)
+        return open_fuse_device(rq, &m->fd);
     err = mount(rq->source, m->mountpoint, type, flags, data);
     if (err < 0 && errno == ENODEV)     /* a kernel without subtypes */
         err = mount(rq->source, m->mountpoint, "fuse", flags, data);
+    saved_errno = errno;
+    if (serving)
+        stop_init_server(&server);
     if (err < 0)
-        return explain_mount_error(rq, errno, data);
+        return explain_mount_error(rq, saved_errno, data);
+    m->sync_init = serving;
 
     /* Not stat(): until the daemon answers INIT, that would block. */
     err = fsp_mount_identify(m->mountpoint, &m->id);

@@ -50,6 +50,10 @@ void fsp_uring_free(struct fsp_fs *fs);
  * workers' loop calls it; so do the volume unit tests, with a fake
  * channel. */
 void fsp_dispatch_request(struct fsp_worker *w, void *buf, size_t len);
+/* fsp_mount_options.serve_during_mount for a volume (@ctx): serve @fd
+ * until @stop_fd is readable; the channel it used is left in
+ * fs->mount_channel, for fsp_fs_delete() to destroy. */
+void fsp_dispatch_serve_during_mount(void *ctx, int fd, int stop_fd);
 
 /* The io_uring channel's report (fsp_uring_config.undelivered): the kernel
  * refused a reply of @opcode whose body was @body, committed earlier;

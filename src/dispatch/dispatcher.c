@@ -136,6 +136,21 @@ int fsp_dispatch_interrupt(struct fsp_txn *t)
 
 /* --------------------------------------------------------- one request */
 
+int fsp_dispatch_complete(struct fsp_pending *p, const fsp_response_t *rsp)
+{
+    fsp_response_t fixed;
+
+    if (rsp->error > 0 || rsp->error < -4095) {
+        fsp_log(p->txn.fs, "unique=%llu %s: callback returned %d, not 0 or "
+                "-errno; replying EIO", (unsigned long long)p->txn.in.unique,
+                p->op->name, rsp->error);
+        fixed = *rsp;
+        fixed.error = -EIO;
+        rsp = &fixed;
+    }
+    return p->op->complete(&p->txn, rsp);
+}
+
 int fsp_dispatch_run(struct fsp_pending *p)
 {
     const struct fuse_in_header *hdr = p->txn.in.hdr;
@@ -154,7 +169,7 @@ int fsp_dispatch_run(struct fsp_pending *p)
         r = p->op->execute(&p->txn);
         if (r != FSP_TXN_CALLED || !p->op->complete)
             break;              /* FSP_PENDING, or ended before a call */
-        r = p->op->complete(&p->txn, &p->txn.rsp);
+        r = fsp_dispatch_complete(p, &p->txn.rsp);
         if (r != FSP_TXN_CONTINUE)
             break;
     }
@@ -299,6 +314,55 @@ static void *worker_main(void *arg)
         (void)r;
     }
     return NULL;
+}
+
+/* ----------------------------------------- serving during mount(2) */
+
+/*
+ * Synchronous INIT (mount.h): serve the session descriptor while mount(2)
+ * waits for the INIT reply, until @stop_fd says mount(2) returned. INIT is
+ * all the kernel sends then, but anything else it might (a security
+ * module's GETXATTR) is served too, as a worker would. The channel stays
+ * with the volume until fsp_fs_delete(): a request that pended here
+ * answers through it later.
+ */
+void fsp_dispatch_serve_during_mount(void *ctx, int fd, int stop_fd)
+{
+    struct fsp_fs *fs = ctx;
+    struct fsp_worker w = { .fs = fs };
+    size_t bufsize = (size_t)fs->max_write + 64 * 1024;
+
+    w.reply_buf_size = fs->max_read + 4096;
+    w.reply_buf = malloc(w.reply_buf_size);
+    if (!w.reply_buf || fsp_channel_dev_create(fd, 0, bufsize, &w.ch) != 0) {
+        fsp_log(fs, "cannot serve INIT during the mount: out of memory");
+        goto out;
+    }
+    for (;;) {
+        struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+                                 { .fd = stop_fd, .events = POLLIN } };
+        void *buf = NULL;
+        ssize_t n;
+
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents)
+            break;
+        if (!(pfd[0].revents & POLLIN))
+            break; /* POLLERR: the connection is gone */
+        n = w.ch->ops->receive(w.ch, &buf);
+        if (n > 0)
+            fsp_dispatch_request(&w, buf, (size_t)n);
+        else if (n != -EINTR && n != -EAGAIN && n != -ENOENT)
+            break;
+    }
+out:
+    fs->mount_channel = w.ch;
+    free(w.reply_buf);
+    fsp_pending_free_spare(&w);
 }
 
 /* ------------------------------------------------------ control thread */

@@ -211,7 +211,7 @@ void fsp_pending_release(struct fsp_fs *fs, struct fsp_pending *p,
  * would follow does not run). */
 static void drop(struct fsp_pending *p, const fsp_response_t *rsp)
 {
-    int err = p->op->complete(&p->txn, rsp);
+    int err = fsp_dispatch_complete(p, rsp);
 
     p->txn.error = err == FSP_TXN_CONTINUE ? -EINTR : err;
     fsp_dispatch_drop(p);
@@ -222,7 +222,7 @@ static void drop(struct fsp_pending *p, const fsp_response_t *rsp)
  * it). Returns true when @p is pending again: the caller lets go of it. */
 static bool answer(struct fsp_pending *p, const fsp_response_t *rsp)
 {
-    int err = p->op->complete(&p->txn, rsp);
+    int err = fsp_dispatch_complete(p, rsp);
 
     if (err == FSP_TXN_CONTINUE) {
         fsp_pending_register(p);

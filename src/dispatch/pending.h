@@ -81,6 +81,13 @@ void fsp_pending_free_spare(struct fsp_worker *w);
  * final status (0, -errno). */
 int fsp_dispatch_run(struct fsp_pending *p);
 
+/* @p's complete function on the callback's answer @rsp (dispatcher.c).
+ * An error that is not 0 or -errno (a positive value, one below -4095:
+ * a bug of the file system) is logged and becomes EIO first, so that no
+ * answer passes for FSP_TXN_CONTINUE and runs the step again. Returns
+ * what the complete function returns. */
+int fsp_dispatch_complete(struct fsp_pending *p, const fsp_response_t *rsp);
+
 /*
  * Send @p's response (dispatcher.c): encode it, send it on its channel,
  * account for it; if the kernel does not take it, run the opcode's

@@ -265,6 +265,8 @@ bool fsp_proto_args_decoded(const struct fsp_wire_shape *op,
  * do; they are echoed so that the negotiated flags tell the volume.
  * FUSE_NO_EXPORT_SUPPORT: node ids do not survive a restart, so NFS
  * export and open_by_handle_at() are refused rather than going stale.
+ * On request (fsp_init_config): FUSE_REQUEST_TIMEOUT with its seconds,
+ * FUSE_ALLOW_IDMAP (the kernel accepts it only with default_permissions).
  */
 #define ALWAYS_WANTED                                                        \
     ((uint64_t)FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |    \
@@ -302,6 +304,10 @@ static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
         want |= FUSE_HANDLE_KILLPRIV_V2;
     if (cfg->posix_acl)
         want |= FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+    if (cfg->request_timeout_s)
+        want |= FUSE_REQUEST_TIMEOUT;
+    if (cfg->allow_idmap)
+        want |= FUSE_ALLOW_IDMAP;
     return want;
 }
 
@@ -383,6 +389,9 @@ int fsp_proto_negotiate_init(const struct fuse_init_in *in, size_t in_size,
         if (out->max_stack_depth > MAX_STACK_DEPTH_LIMIT)
             out->max_stack_depth = MAX_STACK_DEPTH_LIMIT;
     }
+
+    if (flags & FUSE_REQUEST_TIMEOUT)
+        out->request_timeout = cfg->request_timeout_s;
 
     out->flags = (uint32_t)flags;
     /* Bits 32..63 are only in @flags if the kernel offered FUSE_INIT_EXT

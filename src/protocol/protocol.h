@@ -115,6 +115,9 @@ struct fsp_init_config {
     /* FUSE_POSIX_ACL, with FUSE_DONT_MASK (the volume applies the umask)
      * and FUSE_SETXATTR_EXT (for FUSE_SETXATTR_ACL_KILL_SGID). */
     bool posix_acl;
+    uint16_t request_timeout_s;   /* FUSE_REQUEST_TIMEOUT; 0: none */
+    bool allow_idmap;             /* FUSE_ALLOW_IDMAP; needs the mount's
+                                     default_permissions */
 };
 
 /*

@@ -43,6 +43,7 @@ void fsp_handle_free_shared(struct fsp_handle *h)
     pthread_cond_destroy(&h->dir_cond);
     pthread_mutex_destroy(&h->dir_lock);
     free(h->dir_names);
+    free(h->dir_name_at);
     free(h);
 }
 

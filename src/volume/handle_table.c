@@ -140,12 +140,14 @@ static void close_handle(struct fsp_fs *fs, struct fsp_handle *h)
     }
     /* Before close(): the backing file is the context's descriptor. */
     fsp_passthrough_release(fs, h);
-    if (fs->iface.close)
+    if (fs->iface.close && !h->borrowed)
         fs->iface.close(fs, h->ctx);
     fsp_node_put(fs, h->node);
     pthread_cond_destroy(&h->dir_cond);
     pthread_mutex_destroy(&h->dir_lock);
     free(h->dir_names);
+    free(h->lock_owners);
+    free(h->dir_name_at);
     free(h);
     stats_handles(fs, -1);
 }

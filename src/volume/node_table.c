@@ -658,14 +658,16 @@ void fsp_node_paths_wait(struct fsp_fs *fs)
     }
 }
 
-int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
+int fsp_node_cached_path(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *out)
 {
     struct fsp_node_table *t = &fs->nodes;
     struct fsp_node *dir = t->root, *node = t->root;
     struct fsp_name *nm = NULL;
-    char component[NAME_MAX + 1];
     const char *p = path;
+    int err = 0;
 
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&t->lock);
     /* Walk the names the kernel knows; where the walk leaves them, the
      * kernel has nothing cached below, except a name in the last known
@@ -680,32 +682,28 @@ int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what)
             break;
         end = strchrnul(p, '/');
         len = (size_t)(end - p);
-        if (len > NAME_MAX)
+        if (len > NAME_MAX) {
+            err = -ENAMETOOLONG;
             goto out;
+        }
         if (!node)
             goto out; /* a directory in the path is unknown */
-        memcpy(component, p, len);
-        component[len] = '\0';
+        memcpy(out->name, p, len);
+        out->name[len] = '\0';
         dir = node;
-        nm = find_name(fs, dir, component);
+        nm = find_name(fs, dir, out->name);
         node = nm ? nm->node : NULL;
         p = end;
     }
     if (node == t->root && !nm) {
-        /* "/": only attributes and data apply. */
-        if (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA))
-            fsp_notify_queue_inode(fs, FUSE_ROOT_ID,
-                                   (what & FSP_NOTIFY_DATA) != 0);
+        out->node = FUSE_ROOT_ID; /* "/": no name, no parent */
         goto out;
     }
-    if (what & FSP_NOTIFY_ENTRY)
-        fsp_notify_queue_entry(fs, dir->nodeid, component);
-    if (node && (what & (FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA)))
-        fsp_notify_queue_inode(fs, node->nodeid,
-                               (what & FSP_NOTIFY_DATA) != 0);
+    out->parent = dir->nodeid;
+    out->node = node ? node->nodeid : 0;
 out:
     pthread_mutex_unlock(&t->lock);
-    return 0;
+    return err;
 }
 
 #define META_OPEN_ATTEMPTS 8
@@ -771,4 +769,63 @@ void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
     if (ctx && fs->iface.close)
         fs->iface.close(fs, ctx);
     return kept;
+}
+
+/* ---- O_TMPFILE files, which have no name at first ---- */
+
+struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
+                                      const fsp_file_info_t *info)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_node *n = calloc(1, sizeof *n);
+
+    if (!n)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    n->nodeid = t->next_id++;
+    n->index_number = info->index_number;
+    n->is_dir = S_ISDIR(info->mode);
+    /* Not in the index-number table until it has a name: the number
+     * joins it with the first one (add_name_locked). */
+    link_id(t, n);
+    t->count++;
+    stats_nodes(fs, 1);
+    n->lookup_count = 1;
+    n->refs = 2;                /* the kernel's and the caller's */
+    maybe_grow(fs);
+    pthread_mutex_unlock(&t->lock);
+    return n;
+}
+
+int fsp_node_name_unnamed(struct fsp_fs *fs, struct fsp_node *node,
+                          struct fsp_node *parent, const char *name)
+{
+    struct fsp_node_table *t = &fs->nodes;
+    struct fsp_name *nm = calloc(1, sizeof *nm), *old;
+    struct fsp_node *closing = NULL;
+    char *copy = strdup(name);
+    int err = 0;
+
+    if (!nm || !copy) {
+        err = -ENOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&t->lock);
+    if (!node->names) {
+        /* The link made the name this file's: an older binding of it is
+         * stale. */
+        old = find_name(fs, parent, name);
+        if (old)
+            drop_name_locked(fs, old, &closing);
+        add_name_locked(fs, node, parent, nm, copy);
+        nm = NULL;
+        copy = NULL;
+        maybe_grow(fs);
+    }
+    pthread_mutex_unlock(&t->lock);
+    free_closed(fs, closing);
+out:
+    free(nm);
+    free(copy);
+    return err;
 }

@@ -63,6 +63,14 @@ union fsp_txn_out {
     struct fuse_statfs_out statfs;   /* STATFS */
     struct fuse_getxattr_out xattr;  /* GETXATTR, LISTXATTR size queries */
     struct fuse_init_out init;       /* INIT */
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
+    struct fuse_lseek_out lseek;     /* LSEEK */
+    struct fuse_copy_file_range_out copy; /* COPY_FILE_RANGE_64 (the
+                                       32-bit form replies in write) */
+    struct fuse_statx_out statx;     /* STATX */
+    /* ---- locks and poll ---- */
+    struct fuse_lk_out lk;           /* GETLK */
+    struct fuse_poll_out poll;       /* POLL */
 };
 
 /* An execute function's return: the callback answered at once, its
@@ -109,6 +117,7 @@ struct fsp_txn {
                                        (fsp_node_dir_rename_begin) */
     struct fsp_paths_snapshot snap; /* LOOKUP: paths before the ask */
     uint32_t bits;                  /* SETATTR: set_basic_info's bits;
+                                       RELEASE: its unlocks so far;
                                        RENAME: its fsp_rename_flags */
     uint32_t mode;                  /* OPEN: the opened file's mode, for
                                        the steps that follow open() */
@@ -123,6 +132,10 @@ struct fsp_txn {
                                        until complete() */
     struct fsp_dir_buffer db;       /* READDIR(PLUS): the listing */
     char marker[NAME_MAX + 1];      /* READDIR(PLUS): resume after it */
+
+    /* ---- COPY_FILE_RANGE(_64) ---- */
+    struct fsp_handle *handle_out;  /* the destination, pinned until
+                                       fsp_txn_release() */
 };
 
 /* The callback's answer @r: FSP_PENDING, or FSP_TXN_CALLED with @r as
@@ -212,6 +225,9 @@ fsp_execute_fn fsp_vol_lookup, fsp_vol_forget, fsp_vol_batch_forget,
     fsp_vol_getxattr, fsp_vol_listxattr, fsp_vol_removexattr,
     fsp_vol_readdir, fsp_vol_readdirplus, fsp_vol_init, fsp_vol_destroy;
 
+/* Notification replies (notify.c): the kernel's answer to a retrieve. */
+fsp_execute_fn fsp_vol_notify_reply;
+
 /* ---- complete functions ---- */
 
 fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
@@ -223,6 +239,50 @@ fsp_complete_fn fsp_vol_lookup_complete, fsp_vol_getattr_complete,
     fsp_vol_result_complete, fsp_vol_fallocate_complete,
     fsp_vol_xattr_complete, fsp_vol_setxattr_complete,
     fsp_vol_removexattr_complete, fsp_vol_readdir_complete;
+
+/* ---- LSEEK (volume_seek.c), COPY_FILE_RANGE and
+ * COPY_FILE_RANGE_64 (volume_copy.c), TMPFILE (volume_tmpfile.c), STATX
+ * (volume_statx.c) ---- */
+
+fsp_execute_fn fsp_vol_lseek, fsp_vol_copy_file_range, fsp_vol_tmpfile,
+    fsp_vol_statx;
+fsp_complete_fn fsp_vol_lseek_complete, fsp_vol_copy_file_range_complete,
+    fsp_vol_tmpfile_complete, fsp_vol_statx_complete;
+fsp_encode_fn fsp_encode_lseek, fsp_encode_copy_file_range,
+    fsp_encode_statx;
+
+/* GETATTR and STATX: get_file_info() of the open file @fh (if @has_fh and
+ * open) or of the node's meta context if it has one, else
+ * get_file_info_by_name(); into txn.rsp, the node held in t->node.
+ * Returns what an execute function returns. (volume_entry.c) */
+int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh);
+
+/* The FOPEN_* flags of a new open of a regular file. (volume_file.c) */
+uint32_t fsp_volume_open_flags(struct fsp_fs *fs);
+/* ---- locks, ioctl, poll (volume_lock.c, volume_ioctl.c) ---- */
+
+fsp_execute_fn fsp_vol_getlk, fsp_vol_setlk, fsp_vol_ioctl, fsp_vol_poll;
+fsp_complete_fn fsp_vol_getlk_complete, fsp_vol_ioctl_complete,
+    fsp_vol_poll_complete, fsp_vol_release_complete;
+fsp_encode_fn fsp_encode_lk, fsp_encode_poll;
+
+/* Whether the kernel leaves POSIX locks (flock locks) to the file system
+ * on this mount: negotiated in INIT when its callbacks are set. */
+bool fsp_volume_posix_locks(const struct fsp_fs *fs);
+bool fsp_volume_flock_locks(const struct fsp_fs *fs);
+
+/* FLUSH's part: with POSIX locks served, set_lock(FSP_LOCK_CLOSE) of the
+ * closing process's locks on the file, into txn.rsp; what an execute
+ * function returns. */
+int fsp_volume_unlock_on_close(struct fsp_txn *t, void *ctx,
+                               uint64_t owner);
+
+/* RELEASE's part, step by step (t->bits counts the owners done): the
+ * flock(LOCK_UN) of an open file that had flock locks
+ * (FUSE_RELEASE_FLOCK_UNLOCK), then set_lock(FSP_LOCK_CLOSE) of each
+ * open-file owner of POSIX locks on handle @h, into txn.rsp. Returns what
+ * an execute function returns, or 1 when nothing is left to unlock. */
+int fsp_volume_unlock_on_release(struct fsp_txn *t, struct fsp_handle *h);
 
 /* ---- encoders (encode.c) ---- */
 

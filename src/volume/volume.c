@@ -4,8 +4,11 @@
  * the volume), and the session-level requests INIT, DESTROY and STATFS.
  *
  * Operations on names and attributes live in volume_entry.c, on open
- * files in volume_file.c, on directories in volume_dir.c; the opcode
- * table that names them all is src/dispatch/op_table.c.
+ * files in volume_file.c, on directories in volume_dir.c, locks in
+ * volume_lock.c, IOCTL and POLL in volume_ioctl.c; LSEEK,
+ * COPY_FILE_RANGE(_64), TMPFILE and STATX in volume_seek.c,
+ * volume_copy.c, volume_tmpfile.c and volume_statx.c; the opcode table
+ * that names them all is src/dispatch/op_table.c (docs/OPCODES.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -166,6 +169,16 @@ int fsp_vol_init(struct fsp_txn *t)
     cfg.posix_acl = fs->params.posix_acl != FSP_POSIX_ACL_OFF &&
                     fs->params.extended_attributes && fs->iface.get_xattr &&
                     fs->iface.set_xattr;
+    cfg.request_timeout_s = fs->params.request_timeout_s;
+    /* Idmapped mounts: only with the kernel's own permission checks (it
+     * refuses the INIT reply otherwise). */
+    cfg.allow_idmap = fs->params.allow_idmap && fs->params.default_permissions;
+    /* Locks: the kernel's own, unless the file system serves them. An
+     * open file's locks (flock, F_OFD_) end with its RELEASE, which
+     * per_file_context volumes never get. */
+    cfg.posix_locks = fs->iface.get_lock && fs->iface.set_lock &&
+                      !fs->params.per_file_context;
+    cfg.flock_locks = fs->iface.flock && !fs->params.per_file_context;
 
     t->out_size = sizeof *out;
     err = fsp_proto_negotiate_init(in, t->in.arg_size, &cfg, out, &flags);

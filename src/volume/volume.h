@@ -9,6 +9,7 @@
 #ifndef FSP_VOLUME_H
 #define FSP_VOLUME_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -90,6 +91,9 @@ struct fsp_handle {
      * table, no node reference of its own (the node owns it); a pin
      * holds a node reference instead. */
     bool shared;
+    /* ctx is the node's meta context, which the node closes (an
+     * O_TMPFILE file's one context), not the handle. */
+    bool borrowed;
     uint8_t io_mode;            /* enum fsp_io_mode (passthrough.c) */
     atomic_bool modified;       /* written through this handle (set by
                                    any thread that completes a write) */
@@ -97,6 +101,11 @@ struct fsp_handle {
      * context: RELEASE waits for them before it closes it. Under the
      * handle table's lock. */
     uint32_t pins;
+    /* POSIX lock owners that locked through this open file, and whether
+     * a FLUSH named each (volume_lock.c, under the handle table's lock):
+     * those no FLUSH named own open-file (F_OFD_) locks, which RELEASE
+     * unlocks. NULL until the first lock. */
+    struct fsp_lock_owners *lock_owners;
     /* READDIR on a directory, one at a time: dir_busy is set from the
      * start of a READDIR until its reply is sent, which may be on another
      * thread (FSP_PENDING), hence a flag under dir_lock and not the mutex
@@ -105,14 +114,18 @@ struct fsp_handle {
     pthread_mutex_t dir_lock;
     pthread_cond_t dir_cond;
     bool dir_busy;
-    /* The names of the entries in the last READDIR reply, NUL-separated,
-     * so that the next READDIR can resume after any of them: the kernel
-     * asks for the offset after the last entry it could use, which is not
-     * always the last one it got. */
+    /* The name of every entry the listing has handed out, by index, so
+     * that a READDIR at any offset the kernel was given (the next one, or
+     * a telldir position it seeks back to) resumes after the entry before
+     * it by name, in one callback: entry 2 + i ("." and ".." have none)
+     * is dir_names + dir_name_at[i]. The names are NUL-terminated, one
+     * after the other; a name that changes at an index is appended
+     * again. Emptied when the listing starts over at offset 0. Written
+     * only while dir_busy is held. */
     char *dir_names;
-    size_t dir_names_len;
-    uint64_t dir_first_index;   /* index of the first of them */
-    uint32_t dir_count;
+    size_t dir_names_len, dir_names_cap;
+    size_t *dir_name_at;
+    size_t dir_count, dir_count_cap;
 };
 
 struct fsp_handle_table {
@@ -146,6 +159,12 @@ struct fsp_dir_buffer {
     uint64_t first_index;
     uint32_t count;
 };
+
+/* @info came for @node (OPENDIR, GETATTR): the root, which no LOOKUP ever
+ * names, takes @info's inode number if it has none yet; the listings' "."
+ * and ".." show it (volume_dir.c). */
+void fsp_vol_note_dir_ino(struct fsp_fs *fs, struct fsp_node *node,
+                        const fsp_file_info_t *info);
 
 /* -------------------------------------------------------- node table */
 
@@ -207,15 +226,36 @@ void fsp_node_paths_wait(struct fsp_fs *fs);
 int fsp_node_renamed(struct fsp_fs *fs, struct fsp_node *parent,
                      const char *name, struct fsp_node *newparent,
                      const char *newname, unsigned flags);
-/* fsp_fs_notify(): queue the invalidations @what (FSP_NOTIFY_* bits) of
- * @path for what the kernel has cached of it. Returns 0. */
-int fsp_node_notify_path(struct fsp_fs *fs, const char *path, unsigned what);
+/* What the kernel may have cached of a path (for notifications). */
+struct fsp_cached_path {
+    uint64_t parent;            /* the directory holding the last name, as
+                                   far as the kernel knows it; 0 for "/" or
+                                   when a directory on the way is unknown */
+    uint64_t node;              /* the file the path names, or 0 when the
+                                   kernel has not looked it up */
+    char name[NAME_MAX + 1];    /* the last name ("" for "/") */
+};
+/* Resolve @path (absolute) through the names the kernel has looked up.
+ * Node ids are never reused, so a stale id only makes the kernel answer
+ * ENOENT. Returns 0, or -ENAMETOOLONG for a name over NAME_MAX. */
+int fsp_node_cached_path(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *out);
 /* The node's attributes-only file context, opened on first use. */
 int fsp_node_meta_ctx(struct fsp_fs *fs, struct fsp_node *node, void **ctx);
 /* Make @ctx (just opened, or from create()) the meta context of @node; if
  * the node has one already, close @ctx instead. Returns the one kept. */
 void *fsp_node_adopt_meta_ctx(struct fsp_fs *fs, struct fsp_node *node,
                               void *ctx);
+
+/* O_TMPFILE. A new node with no name for the file @info describes,
+ * with one kernel lookup and the caller's reference; NULL on ENOMEM. */
+struct fsp_node *fsp_node_new_unnamed(struct fsp_fs *fs,
+                                      const fsp_file_info_t *info);
+/* After a LINK of @node: if it has no name yet (an O_TMPFILE file), give
+ * it @name in @parent, so that the new name leads to the node the kernel
+ * knows. Returns 0 or -ENOMEM. */
+int fsp_node_name_unnamed(struct fsp_fs *fs, struct fsp_node *node,
+                          struct fsp_node *parent, const char *name);
 
 /* ------------------------------------------------------ handle table */
 

@@ -6,10 +6,14 @@
  * ...; the dirent of entry i carries offset i + 1, and READDIR at offset o
  * asks for the entries from index o on. To continue after entry o - 1,
  * read_directory() gets that entry's name as its marker (WinFsp's model),
- * so a long listing costs one callback per reply, not a rescan. The names
- * of the last reply are kept because the kernel resumes after the last
- * entry *it could use*, which may be any of them. Any other offset (a
- * seekdir) restarts the listing and skips.
+ * so a reply costs one callback and one search in the file system, never
+ * a rescan. The handle remembers the name of every entry it has handed
+ * out, by index: the kernel resumes after the last entry *it could use*,
+ * which may be any of the last reply's, and seekdir(3) goes back to any
+ * telldir(3) position, which is an offset the kernel got from us. So any
+ * pattern of reads and seeks costs time linear in the entries returned.
+ * Only an offset never handed out (an lseek to an arbitrary number)
+ * restarts the listing and skips.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,26 +26,58 @@
 #include "fs_internal.h"
 #include "txn.h"
 
-static bool record_name(fsp_dir_buffer_t *db, const char *name, size_t len)
+/* Grow *@p (of *@cap elements of @size bytes) to hold @need; false when
+ * out of memory. */
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
 {
-    if (db->names_len + len + 1 > db->names_cap) {
-        size_t cap = db->names_cap ? db->names_cap * 2 : 4096;
-        char *p;
+    size_t new_cap = *cap ? *cap : 64;
+    void *q;
 
-        while (cap < db->names_len + len + 1)
-            cap *= 2;
-        p = realloc(db->names, cap);
-        if (!p)
-            return false;
-        db->names = p;
-        db->names_cap = cap;
-    }
-    if (db->count == 0)
-        db->first_index = db->index;
-    memcpy(db->names + db->names_len, name, len + 1);
-    db->names_len += len + 1;
-    db->count++;
+    if (need <= *cap)
+        return true;
+    while (new_cap < need)
+        new_cap *= 2;
+    q = realloc(*p, new_cap * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = new_cap;
     return true;
+}
+
+/*
+ * Remember that entry @index (2 or more) of @h's listing is @name. Names
+ * are handed out in order, so @index is at most one past the last known;
+ * out of memory, the name is just not known, and a seek to right after it
+ * falls back to a rescan.
+ */
+static void remember_name(struct fsp_handle *h, uint64_t index,
+                          const char *name, size_t len)
+{
+    size_t i = (size_t)(index - 2);
+
+    if (i > h->dir_count)
+        return;
+    if (i < h->dir_count && strcmp(h->dir_names + h->dir_name_at[i], name) == 0)
+        return;
+    if (!grow((void **)&h->dir_names, &h->dir_names_cap,
+              h->dir_names_len + len + 1, 1) ||
+        !grow((void **)&h->dir_name_at, &h->dir_count_cap, i + 1,
+              sizeof *h->dir_name_at))
+        return;
+    memcpy(h->dir_names + h->dir_names_len, name, len + 1);
+    h->dir_name_at[i] = h->dir_names_len;
+    h->dir_names_len += len + 1;
+    if (i == h->dir_count)
+        h->dir_count++;
+}
+
+/* The name of entry @index if the listing handed it out, else NULL. */
+static const char *name_at(const struct fsp_handle *h, uint64_t index)
+{
+    if (index < 2 || index - 2 >= h->dir_count)
+        return NULL;
+    return h->dir_names + h->dir_name_at[index - 2];
 }
 
 /* Encode one entry (any name); false when it does not fit. */
@@ -70,10 +106,12 @@ static bool add_entry(fsp_dir_buffer_t *db, const char *name, size_t len,
         used = fsp_proto_add_dirent(db->buf, db->size, db->used, name, ino,
                                     info->mode, db->index + 1);
     }
-    if (!used || !record_name(db, name, len)) {
+    if (!used) {
         db->full = true;
         return false;
     }
+    if (db->index >= 2)
+        remember_name(db->dir, db->index, name, len);
     db->used = used;
     db->index++;
     return true;
@@ -92,6 +130,7 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *db, const char *name,
     if (len == 0 || len > NAME_MAX || strchr(name, '/'))
         return true;            /* skip names the kernel cannot take */
     if (db->skip) {
+        remember_name(db->dir, db->index, name, len);
         db->skip--;
         db->index++;
         return true;
@@ -116,20 +155,43 @@ FSP_API bool fsp_dir_buffer_add(fsp_dir_buffer_t *db, const char *name,
     return ok;
 }
 
-/* The attributes reported for "." and "..": only the type matters. */
-static const fsp_file_info_t dot_info = { .mode = S_IFDIR | 0755 };
-
-/* The name of entry @index if the last reply had it, else NULL. */
-static const char *name_at(const struct fsp_handle *h, uint64_t index)
+/* The inode number the kernel shows for @node: its st_ino, as stat()
+ * shows it (fsp_proto_fill_attr falls back to the node id too). */
+static uint64_t ino_of(const struct fsp_node *node)
 {
-    const char *p = h->dir_names;
+    return node->index_number ? node->index_number : node->nodeid;
+}
 
-    if (!p || index < h->dir_first_index ||
-        index >= h->dir_first_index + h->dir_count)
-        return NULL;
-    for (uint64_t i = h->dir_first_index; i < index; i++)
-        p += strlen(p) + 1;
-    return p;
+/*
+ * The attributes of "." and ".." in a listing of @dir: a directory each,
+ * with the inode number of @dir and of its parent. The root's ".." is the
+ * root itself (as on every Linux file system: the kernel's ".." at a mount
+ * point is the mounted-on directory's business, not ours); so is an
+ * unlinked directory's, which has no parent any more.
+ */
+static void dot_infos(struct fsp_fs *fs, struct fsp_node *dir,
+                      fsp_file_info_t *self, fsp_file_info_t *parent)
+{
+    memset(self, 0, sizeof *self);
+    self->mode = S_IFDIR | 0755;        /* only the type matters */
+    *parent = *self;
+    pthread_mutex_lock(&fs->nodes.lock);
+    self->index_number = ino_of(dir);
+    parent->index_number = ino_of(dir->names ? dir->names->parent : dir);
+    pthread_mutex_unlock(&fs->nodes.lock);
+}
+
+void fsp_vol_note_dir_ino(struct fsp_fs *fs, struct fsp_node *node,
+                        const fsp_file_info_t *info)
+{
+    /* Every other directory got its number with its LOOKUP: no lock of
+     * the node table on GETATTR's way for them. */
+    if (node->nodeid != FUSE_ROOT_ID || !S_ISDIR(info->mode))
+        return;
+    pthread_mutex_lock(&fs->nodes.lock);
+    if (!node->index_number)
+        node->index_number = info->index_number;
+    pthread_mutex_unlock(&fs->nodes.lock);
 }
 
 /* One READDIR at a time per open directory, across threads. */
@@ -142,25 +204,13 @@ static void dir_acquire(struct fsp_handle *h)
     pthread_mutex_unlock(&h->dir_lock);
 }
 
-/* Release the directory; if @db is to be delivered, its names become the
- * ones the next READDIR resumes from. */
-static void dir_release(struct fsp_handle *h, fsp_dir_buffer_t *db,
-                        bool deliver)
+/* Let go of the directory. */
+static void dir_release(struct fsp_handle *h)
 {
     pthread_mutex_lock(&h->dir_lock);
-    if (deliver && db->count) {
-        free(h->dir_names);
-        h->dir_names = db->names;
-        h->dir_names_len = db->names_len;
-        h->dir_first_index = db->first_index;
-        h->dir_count = db->count;
-        db->names = NULL;
-    }
     h->dir_busy = false;
     pthread_cond_signal(&h->dir_cond);
     pthread_mutex_unlock(&h->dir_lock);
-    free(db->names);
-    db->names = NULL;
 }
 
 /*
@@ -178,7 +228,7 @@ int fsp_vol_readdir_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     bool failed = rsp->error && db->used == 0;
 
     if (t->dir_held) {
-        dir_release(t->handle, db, !failed);
+        dir_release(t->handle);
         t->dir_held = false;
     }
     if (failed)
@@ -194,7 +244,7 @@ static int read_dir(struct fsp_txn *t, bool plus)
     const struct fuse_read_in *in = t->in.arg;
     struct fsp_handle *h;
     fsp_dir_buffer_t *db = &t->db;
-    fsp_file_info_t self_info;
+    fsp_file_info_t self_info, parent_info;
     const char *marker = NULL, *prev;
     int err;
 
@@ -211,29 +261,30 @@ static int read_dir(struct fsp_txn *t, bool plus)
     db->size = in->size < t->reply_buf_size ? in->size : t->reply_buf_size;
     db->index = in->offset;
 
-    /* "." is the directory itself: its st_ino, as stat() shows it. */
-    self_info = dot_info;
-    pthread_mutex_lock(&fs->nodes.lock);
-    self_info.index_number = h->node->index_number;
-    pthread_mutex_unlock(&fs->nodes.lock);
+    dot_infos(fs, h->node, &self_info, &parent_info);
     dir_acquire(h);
     t->dir_held = true;
     /* From here on complete() runs, whatever happens: it lets go of the
      * directory. */
     fsp_txn_rsp(t);
-    if (db->index == 0 && !add_entry(db, ".", 1, &self_info, NULL))
-        return fsp_txn_called(t, 0);
-    if (db->index == 1 && !add_entry(db, "..", 2, &dot_info, NULL))
+    if (db->index == 0) {
+        /* rewinddir(3): the listing starts over, its indexes anew. */
+        h->dir_count = 0;
+        h->dir_names_len = 0;
+        if (!add_entry(db, ".", 1, &self_info, NULL))
+            return fsp_txn_called(t, 0);
+    }
+    if (db->index == 1 && !add_entry(db, "..", 2, &parent_info, NULL))
         return fsp_txn_called(t, 0);
     if (db->index > 2) {
         prev = name_at(h, db->index - 1);
         if (prev && strcmp(prev, ".") && strcmp(prev, "..")) {
-            /* Copy: the handle's names are replaced when this reply is
-             * sent, and the callback may complete later. */
+            /* Copy: the handle's names move as the callback adds more,
+             * and it may complete later. */
             strcpy(t->marker, prev);
             marker = t->marker;
         } else {
-            db->skip = db->index - 2;   /* a seek: start over and skip */
+            db->skip = db->index - 2;   /* never handed out: rescan, skip */
             db->index = 2;
         }
     }

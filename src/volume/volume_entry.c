@@ -140,8 +140,15 @@ static int context_for(struct fsp_fs *fs, struct fsp_node *node,
 
 int fsp_vol_getattr(struct fsp_txn *t)
 {
-    struct fsp_fs *fs = t->fs;
     const struct fuse_getattr_in *in = t->in.arg;
+    bool has_fh = in && (in->getattr_flags & FUSE_GETATTR_FH);
+
+    return fsp_volume_get_info(t, has_fh, has_fh ? in->fh : 0);
+}
+
+int fsp_volume_get_info(struct fsp_txn *t, bool has_fh, uint64_t fh)
+{
+    struct fsp_fs *fs = t->fs;
     struct fsp_handle *h = NULL;
     void *ctx;
     int err;
@@ -149,8 +156,8 @@ int fsp_vol_getattr(struct fsp_txn *t)
     err = hold_node(t, t->in.nodeid, &t->node);
     if (err)
         return err;
-    if (in && (in->getattr_flags & FUSE_GETATTR_FH))
-        h = fsp_handle_get(fs, in->fh);
+    if (has_fh)
+        h = fsp_handle_get(fs, fh);
     pthread_mutex_lock(&fs->nodes.lock);
     ctx = h ? h->ctx : t->node->meta_ctx;
     pthread_mutex_unlock(&fs->nodes.lock);
@@ -170,6 +177,7 @@ int fsp_vol_getattr_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
     if (rsp->error)
         return rsp->error;
+    fsp_vol_note_dir_ino(t->fs, t->node, &rsp->file_info);
     fsp_volume_fill_attr_out(t->fs, t->node->nodeid, &rsp->file_info,
                              &t->out.attr);
     return 0;
@@ -445,8 +453,9 @@ static int do_rename(struct fsp_txn *t, uint64_t newdir, unsigned flags)
     err = hold_node(t, newdir, &t->other);
     if (err)
         return err;
-    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
-        return -EINVAL;         /* RENAME_WHITEOUT and the unknown */
+    if (flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                            FSP_RENAME_WHITEOUT))
+        return -EINVAL;         /* unknown flags */
     t->path = fsp_volume_path_to_change(fs, t->parent, t->in.name, &err);
     if (!t->path)
         return err;
@@ -500,7 +509,10 @@ int fsp_vol_rename2(struct fsp_txn *t)
         flags |= FSP_RENAME_NOREPLACE;
     if (in->flags & RENAME_EXCHANGE)
         flags |= FSP_RENAME_EXCHANGE;
-    if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+    if (in->flags & RENAME_WHITEOUT)
+        flags |= FSP_RENAME_WHITEOUT;
+    if (in->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+                                RENAME_WHITEOUT))
         flags |= 1u << 31;      /* unknown: do_rename answers EINVAL */
     return do_rename(t, in->newdir, flags);
 }
@@ -528,8 +540,15 @@ int fsp_vol_link(struct fsp_txn *t)
 
 int fsp_vol_link_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
+    int err;
+
     if (rsp->error)
         return rsp->error;
+    /* An O_TMPFILE file's first name: its node is the one the kernel
+     * knows (volume_tmpfile.c). */
+    err = fsp_node_name_unnamed(t->fs, t->other, t->parent, t->in.name);
+    if (err)
+        return err;
     return entry_of(t, t->parent, t->in.name, &rsp->file_info, NULL);
 }
 
@@ -546,6 +565,8 @@ void fsp_txn_release(struct fsp_txn *t)
     free(t->path);
     free(t->path2);
     free(t->acl);
+    if (t->handle_out)
+        fsp_handle_unpin(fs, t->handle_out);
     fsp_node_put(fs, t->child);
     fsp_node_put(fs, t->other);
     fsp_node_put(fs, t->node);

@@ -1,6 +1,7 @@
 /*
  * volume_file.c - open files: OPEN, OPENDIR, CREATE, READ, WRITE, FLUSH,
  * RELEASE, FSYNC, FALLOCATE, SYNCFS, and the extended attribute requests.
+ * (FLUSH and RELEASE unlock what volume_lock.c says.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,16 +14,18 @@
 #include "fs_internal.h"
 #include "txn.h"
 
-/* FOPEN_* flags for a new open of a regular file. */
-static uint32_t open_flags_for(struct fsp_fs *fs)
+/* FOPEN_* flags for a new open of a regular file (txn.h). */
+uint32_t fsp_volume_open_flags(struct fsp_fs *fs)
 {
     uint32_t f = 0;
 
     if (fs->params.keep_cache)
         f |= FOPEN_KEEP_CACHE;
     /* FLUSH is only useful to a file system that has something to do at
-     * every close(2); fsp's interface has no such callback, so skip it. */
-    f |= FOPEN_NOFLUSH;
+     * every close(2): one that serves POSIX locks, which the closing
+     * process's FLUSH unlocks (volume_lock.c). Else skip it. */
+    if (!fsp_volume_posix_locks(fs))
+        f |= FOPEN_NOFLUSH;
     return f;
 }
 
@@ -111,7 +114,7 @@ static int open_reply(struct fsp_txn *t, uint32_t mode)
         return -ENOMEM;         /* the release closes the context */
     t->ctx_owned = false;       /* the handle's now */
     if (!is_dir)
-        out->open_flags = open_flags_for(fs);
+        out->open_flags = fsp_volume_open_flags(fs);
     else if (fs->params.dir_info_timeout_ms == FSP_TIMEOUT_INFINITE)
         /* With a directory timeout of forever the kernel may keep the
          * listing it read. */
@@ -132,6 +135,7 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
         t->ctx = rsp->file_context;
         t->ctx_owned = true;
         t->mode = rsp->file_info.mode;
+        fsp_vol_note_dir_ino(t->fs, t->node, &rsp->file_info);
     }
     if (rsp->error)
         return rsp->error;              /* the release closes t->ctx */
@@ -157,6 +161,15 @@ int fsp_vol_create(struct fsp_txn *t)
     const struct fuse_create_in *in = t->in.arg;
     fsp_create_info_t ci;
 
+    /*
+     * per_file_context: a CREATE hands the kernel an open file, which it
+     * then RELEASEs at close, though nothing is held for it. Answered
+     * ENOSYS once (fc->no_create), the kernel creates with MKNOD and opens
+     * without a request (no OPEN once that has been answered ENOSYS too),
+     * so a create costs MKNOD alone and no RELEASE follows.
+     */
+    if (t->fs->params.per_file_context)
+        return -ENOSYS;
     memset(&ci, 0, sizeof ci);
     ci.mode = in->mode;
     if (!(ci.mode & S_IFMT))
@@ -182,7 +195,7 @@ int fsp_vol_create_complete(struct fsp_txn *t, const fsp_response_t *rsp)
         return -ENOMEM;
     t->node = node;             /* the release drops the reference */
     memset(out, 0, sizeof *out);
-    out->open_flags = open_flags_for(fs);
+    out->open_flags = fsp_volume_open_flags(fs);
     if (fs->params.per_file_context) {
         /* Once OPEN has been answered ENOSYS the kernel sends no RELEASE
          * for any file, created ones included: a handle of its own would
@@ -299,24 +312,59 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 
 int fsp_vol_flush(struct fsp_txn *t)
 {
-    (void)t;
-    /* The interface has no per-close(2) callback, so FLUSH has nothing to
-     * do. FOPEN_NOFLUSH stops it for the opens fsp answers, but the
-     * kernel still flushes with the writeback cache and for opens without
-     * OPEN (per_file_context); ENOSYS once stops it for the whole mount
-     * (fc->no_flush), after the kernel has written back dirty pages. */
-    return -ENOSYS;
+    const struct fuse_flush_in *in = t->in.arg;
+    int err;
+
+    /* Without served POSIX locks the interface has nothing to do at a
+     * close(2). FOPEN_NOFLUSH stops FLUSH for the opens fsp answers, but
+     * the kernel still flushes with the writeback cache and for opens
+     * without OPEN (per_file_context); ENOSYS once stops it for the whole
+     * mount (fc->no_flush), after the kernel has written back dirty
+     * pages. */
+    if (!fsp_volume_posix_locks(t->fs))
+        return -ENOSYS;
+    err = fsp_request_handle(t->fs, t->in.nodeid, in->fh, &t->handle);
+    if (err)
+        return err;
+    return fsp_volume_unlock_on_close(t, t->handle->ctx, in->lock_owner);
 }
+
+/* RELEASE's steps. */
+enum {
+    RELEASE_UNLOCK,     /* the open file's locks (volume_lock.c) */
+    RELEASE_CLOSE,      /* the handle, and with it the file context */
+};
 
 int fsp_vol_release(struct fsp_txn *t)
 {
     const struct fuse_release_in *in = t->in.arg;
+    struct fsp_handle *h;
+    int r;
 
+    /* Not t->handle: a pending unlock must not pin the handle that this
+     * very request releases next. */
+    if (t->step == RELEASE_UNLOCK &&
+        (fsp_volume_posix_locks(t->fs) || fsp_volume_flock_locks(t->fs)) &&
+        fsp_request_handle(t->fs, t->in.nodeid, in->fh, &h) == 0) {
+        r = fsp_volume_unlock_on_release(t, h);
+        if (r != 1)
+            return r;
+    }
     /* per_file_context: fh 0 is a node's shared handle, which lives as
      * long as the node (a file created before the first OPEN). */
     if (in->fh == 0 && t->fs->params.per_file_context)
         return 0;
     return fsp_handle_release(t->fs, in->fh);
+}
+
+/* An unlock's answer changes nothing: the file goes anyway. Then the next
+ * unlock, or the close. */
+int fsp_vol_release_complete(struct fsp_txn *t, const fsp_response_t *rsp)
+{
+    if (rsp->error)
+        fsp_log_debug(t->fs, "unique=%llu RELEASE: unlock: %d",
+                      (unsigned long long)t->in.unique, rsp->error);
+    return FSP_TXN_CONTINUE;
 }
 
 int fsp_vol_releasedir(struct fsp_txn *t)

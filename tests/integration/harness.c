@@ -770,10 +770,46 @@ bool h_fs_is_sqlfs(void)
     return strcmp(h_fs_name(), "sqlfs") == 0;
 }
 
+bool h_sqlfs_on_pg(void)
+{
+    const char *pg = getenv("FSP_TEST_PG");
+    return h_fs_is_sqlfs() && pg && *pg && strcmp(pg, "0") != 0;
+}
+
+/* sqlfs on PostgreSQL (FSP_TEST_PG, with PGHOST, PGPORT and PGUSER naming
+ * the tests' cluster: tests/pg/cluster): a database of its own per mount
+ * point, named by a hash of its path. */
+static void pg_dbname_of(const char *mnt, char *out, size_t size)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = mnt; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    snprintf(out, size, "fsp_%016llx", (unsigned long long)h);
+}
+
+/* createdb or dropdb NAME, bounded; their failures show as the mount's. */
+static void pg_db_command(const char *tool, const char *mnt)
+{
+    struct h_proc p;
+    char name[32];
+    pg_dbname_of(mnt, name, sizeof name);
+    if (strcmp(tool, "dropdb") == 0)
+        h_runl(&p, 30, "/usr/bin/dropdb", "--if-exists", "--force",
+               name, (char *)NULL);
+    else
+        h_runl(&p, 30, "/usr/bin/createdb", name, (char *)NULL);
+}
+
 /* ptfs serves a directory beside the mount point, MNT.src; sqlfs a
- * database file, MNT.sqlite. */
+ * database file, MNT.sqlite, or on PostgreSQL "dbname=NAME". */
 static void source_dir_of(const char *mnt, char *out, size_t size)
 {
+    char name[32];
+    if (h_sqlfs_on_pg()) {
+        pg_dbname_of(mnt, name, sizeof name);
+        snprintf(out, size, "dbname=%s", name);
+        return;
+    }
     snprintf(out, size, "%s.%s", mnt, h_fs_is_sqlfs() ? "sqlite" : "src");
 }
 
@@ -781,6 +817,10 @@ static void remove_source_dir(const char *mnt)
 {
     static const char *const sqlite_files[] = {"", "-wal", "-shm"};
     char src[PATH_MAX], path[PATH_MAX + 8];
+    if (h_sqlfs_on_pg()) {
+        pg_db_command("dropdb", mnt);
+        return;
+    }
     if (h_fs_is_sqlfs()) {
         source_dir_of(mnt, src, sizeof src);
         for (size_t i = 0; i < 3; i++) {
@@ -834,6 +874,8 @@ static bool mount_impl(struct h_mount *m, const char *opts_in, unsigned mflags)
         }
         argv[n++] = src;
     } else if (h_fs_is_sqlfs()) {
+        if (h_sqlfs_on_pg())
+            pg_db_command("createdb", m->mnt); /* sqlfs makes the tables */
         source_dir_of(m->mnt, src, sizeof src); /* created by sqlfs */
         argv[n++] = src;
     }

@@ -139,6 +139,9 @@ void h_unregister(int slot);
 const char *h_fs_name(void);
 bool h_fs_is_ptfs(void);
 bool h_fs_is_sqlfs(void);
+/* sqlfs on PostgreSQL (FSP_TEST_PG set): each mount on a database of its
+ * own in the tests' cluster, instead of an SQLite file. */
+bool h_sqlfs_on_pg(void);
 
 /* The runner's mount for this case (NULL in FSP_TEST_DIR mode/H_NOMOUNT). */
 const struct h_mount *h_cur_mount(void);

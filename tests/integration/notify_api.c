@@ -1,6 +1,8 @@
 /*
- * notify_api.c - fsp_fs_notify(): the kernel forgets what it cached of a
- * name, a file's attributes or its data, when the file system says so.
+ * notify_api.c - fsp_fs_notify() and its kin: the kernel forgets what it
+ * cached of a name, a file's attributes or its data, takes data handed to
+ * it (store), gives back what it holds (retrieve), and forgets files or
+ * every name (prune, epoch), when the file system says so.
  *
  * The file system under test lives in this file: "ctlfs", a flat
  * directory of small files whose names, contents and modes change behind
@@ -11,6 +13,16 @@
  *   mode NAME OCTAL      change NAME's permission bits (no notification)
  *   notify NAME BITS     fsp_fs_notify("/NAME", BITS) inside the callback
  *   later NAME BITS      the same from another thread, 20 ms later
+ *   store NAME TEXT      fsp_fs_notify_store("/NAME", 0, TEXT): the kernel's
+ *                        cache gets TEXT, ctlfs keeps its own contents
+ *   retrieve NAME        fsp_fs_notify_retrieve("/NAME", 0, 4096); the
+ *                        result goes to the result file
+ *   epoch -              fsp_fs_notify_epoch()
+ *   lookups NAME         write how many LOOKUPs of NAME ctlfs served
+ *   reads NAME           write how many READs of NAME ctlfs served
+ *
+ * Results go to MOUNTPOINT.result, a file beside the mount point (outside
+ * the volume, so no cache of its own stands between), as one line.
  *
  * The volume caches everything forever (timeouts -1, keep_cache), so
  * without a notification the kernel never sees a change: every case first
@@ -27,6 +39,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -45,13 +58,51 @@ struct ctlfs_file {
     char name[64];
     char text[256];
     uint32_t mode;
+    unsigned lookups;           /* get_file_info_by_name calls */
+    unsigned reads;             /* read calls */
 };
 
 static struct ctlfs {
     pthread_mutex_t lock;
     struct ctlfs_file files[CTLFS_FILES];
     fsp_fs_t *fs;
+    char result_path[600];
 } ctlfs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Replace the result file's contents with one line. */
+static void put_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put_result(const char *fmt, ...)
+{
+    char tmp[700], line[5000];
+    va_list ap;
+    int fd, len;
+
+    va_start(ap, fmt);
+    len = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return;
+    if ((size_t)len >= sizeof line)
+        len = sizeof line - 1;
+    /* Written aside and renamed: a reader never sees half a line. */
+    snprintf(tmp, sizeof tmp, "%s.tmp", ctlfs.result_path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return;
+    if (write(fd, line, (size_t)len) == len)
+        rename(tmp, ctlfs.result_path);
+    close(fd);
+}
+
+static void retrieved(fsp_fs_t *fs, void *ctx, int error, uint64_t offset,
+                      const void *data, size_t size)
+{
+    (void)fs;
+    (void)ctx;
+    put_result("error=%d offset=%llu size=%zu data=%.*s", error,
+               (unsigned long long)offset, size, (int)size,
+               data ? (const char *)data : "");
+}
 
 /* The slot of "/name", ROOT_SLOT for "/", CTL_SLOT for "/ctl", else -ENOENT
  * (caller holds the lock). */
@@ -101,6 +152,8 @@ static int ctl_get_file_info_by_name(fsp_fs_t *fs, const char *path,
     slot = slot_of(path);
     if (slot != -ENOENT)
         info_of(slot, info);
+    if (slot >= 0)
+        ctlfs.files[slot].lookups++;
     pthread_mutex_unlock(&ctlfs.lock);
     return slot == -ENOENT ? -ENOENT : 0;
 }
@@ -147,6 +200,7 @@ static int ctl_read(fsp_fs_t *fs, void *ctx, void *buf, uint64_t offset,
     if (slot < 0)
         return slot == CTL_SLOT ? 0 : -EISDIR;
     pthread_mutex_lock(&ctlfs.lock);
+    ctlfs.files[slot].reads++;
     len = strlen(ctlfs.files[slot].text);
     if (offset < len) {
         *done = len - offset < length ? len - offset : length;
@@ -183,6 +237,13 @@ static int run_command(fsp_fs_t *fs, char *line)
     snprintf(path, sizeof path, "/%s", name);
     if (strcmp(cmd, "notify") == 0)
         return fsp_fs_notify(fs, path, arg ? (unsigned)atoi(arg) : 0);
+    if (strcmp(cmd, "store") == 0)
+        return fsp_fs_notify_store(fs, path, 0, arg ? arg : "",
+                                   arg ? strlen(arg) : 0);
+    if (strcmp(cmd, "retrieve") == 0)
+        return fsp_fs_notify_retrieve(fs, path, 0, 4096, retrieved, NULL);
+    if (strcmp(cmd, "epoch") == 0)
+        return fsp_fs_notify_epoch(fs);
     if (strcmp(cmd, "later") == 0) {
         struct later *l = calloc(1, sizeof *l);
         pthread_t t;
@@ -217,6 +278,10 @@ static int run_command(fsp_fs_t *fs, char *line)
                  arg ? arg : "");
     } else if (strcmp(cmd, "del") == 0 && slot >= 0) {
         ctlfs.files[slot].exists = false;
+    } else if (strcmp(cmd, "lookups") == 0 && slot >= 0) {
+        put_result("%u", ctlfs.files[slot].lookups);
+    } else if (strcmp(cmd, "reads") == 0 && slot >= 0) {
+        put_result("%u", ctlfs.files[slot].reads);
     } else if (strcmp(cmd, "mode") == 0 && slot >= 0 && arg) {
         ctlfs.files[slot].mode = (uint32_t)strtoul(arg, NULL, 8) & 07777;
     } else {
@@ -309,6 +374,7 @@ static void __attribute__((noreturn)) serve_ctlfs(const char *mnt)
     fsp_volume_params_t params;
     int err;
 
+    snprintf(ctlfs.result_path, sizeof ctlfs.result_path, "%s.result", mnt);
     fsp_volume_params_init(&params);
     params.fs_name = "ctlfs";
     params.file_info_timeout_ms = FSP_TIMEOUT_INFINITE;
@@ -317,6 +383,8 @@ static void __attribute__((noreturn)) serve_ctlfs(const char *mnt)
     params.keep_cache = true;
     params.extended_attributes = false;
     err = fsp_fs_create(&params, &ctlfs_interface, NULL, &ctlfs.fs);
+    if (!err && getenv("CTLFS_DEBUG"))
+        fsp_fs_set_debug(ctlfs.fs, true); /* the debug log, on stderr */
     if (!err)
         err = fsp_fs_mount(ctlfs.fs, mnt);
     if (!err)
@@ -429,6 +497,52 @@ static bool eventually(const char *name, const char *text)
 #define BITS_ENTRY "1"
 #define BITS_ATTR "2"
 #define BITS_DATA "4"
+#define BITS_DELETE "8"
+#define BITS_PRUNE "16"
+
+/* Run @command and return the line it left in the result file ("" if none
+ * came within 5 s). */
+static const char *ctl_result(const char *command)
+{
+    static char buf[5000];
+    char path[600];
+
+    snprintf(path, sizeof path, "%s.result", mnt);
+    unlink(path);
+    ctl(command);
+    for (double end = h_now() + 5; h_now() < end; h_sleep(0.001)) {
+        ssize_t n = h_read_file(path, buf, sizeof buf - 1);
+
+        if (n >= 0) {
+            buf[n] = '\0';
+            return buf;
+        }
+    }
+    buf[0] = '\0';
+    return buf;
+}
+
+/* How many LOOKUPs of @name ctlfs has served. */
+static int lookups_of(const char *name)
+{
+    char command[100];
+
+    snprintf(command, sizeof command, "lookups %s", name);
+    return atoi(ctl_result(command));
+}
+
+/* Wait (up to 5 s, for a loaded machine) until a stat of @name reaches
+ * ctlfs as a LOOKUP (the kernel dropped its entry); true if it did. */
+static bool looked_up_again(const char *name, int before)
+{
+    for (double end = h_now() + 5; h_now() < end; h_sleep(0.002)) {
+        struct stat st;
+
+        if (stat_of(name, &st) == 0 && lookups_of(name) > before)
+            return true;
+    }
+    return false;
+}
 
 /* ------------------------------------------------------------- cases */
 
@@ -557,6 +671,110 @@ static void notify_inside_callbacks_under_load_never_deadlocks(void)
     unmount_ctlfs();
 }
 
+static void notify_store_fills_the_kernel_cache_without_a_read(void)
+{
+    struct stat st;
+
+    mount_ctlfs();
+    ctl("set a one");
+    ASSERT_OK(stat_of("a", &st));
+    /* ctlfs changes the data (not the size) and hands it to the kernel:
+     * the reads that follow are served from the kernel's cache. (A store
+     * past the size the volume reports would not stay: the kernel then
+     * asks for the attributes, sees the old size and drops the pages.) */
+    ctl("set a two");
+    ctl("store a two");
+    /* The queue is in order: once a retrieve after it shows the page, the
+     * store is in (reading instead could race it, and READ). */
+    EXPECT_STREQ(ctl_result("retrieve a"), "error=0 offset=0 size=3 data=two");
+    EXPECT_STREQ(content_of("a"), "two");
+    EXPECT_STREQ(ctl_result("reads a"), "0");
+    unmount_ctlfs();
+}
+
+static void notify_retrieve_hands_back_the_cached_pages(void)
+{
+    mount_ctlfs();
+    ctl("set a cached-text");
+    EXPECT_STREQ(content_of("a"), "cached-text");
+    EXPECT_STREQ(ctl_result("retrieve a"),
+                 "error=0 offset=0 size=11 data=cached-text");
+    unmount_ctlfs();
+}
+
+static void notify_retrieve_of_an_uncached_file_reports_enoent(void)
+{
+    char want[64];
+
+    mount_ctlfs();
+    snprintf(want, sizeof want, "error=%d offset=0 size=0 data=", -ENOENT);
+    EXPECT_STREQ(ctl_result("retrieve never-looked-up"), want);
+    unmount_ctlfs();
+}
+
+static void notify_delete_drops_the_name_and_unlinks_the_open_file(void)
+{
+    char path[600];
+    struct stat st;
+    int fd;
+
+    mount_ctlfs();
+    ctl("set a x");
+    snprintf(path, sizeof path, "%s/a", mnt);
+    fd = open(path, O_RDONLY);
+    ASSERT_OK(fd);
+    ctl("del a");
+    EXPECT_OK(stat_of("a", &st)); /* still cached */
+    ctl("notify a " BITS_DELETE);
+    /* Unlike an entry invalidation, the kernel also takes the file as
+     * deleted: its link count, through the open descriptor, reads 0. */
+    for (double end = h_now() + 1; h_now() < end; h_sleep(0.001))
+        if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+            break;
+    EXPECT_OK(fstat(fd, &st));
+    EXPECT_EQ(st.st_nlink, 0);
+    EXPECT_ERRNO(stat_of("a", &st), ENOENT);
+    close(fd);
+    unmount_ctlfs();
+}
+
+static void notify_prune_makes_the_kernel_forget_an_unused_file(void)
+{
+    struct stat st;
+
+    mount_ctlfs();
+    ctl("set a x");
+    ASSERT_OK(stat_of("a", &st));
+    ASSERT_OK(stat_of("a", &st));
+    EXPECT_EQ(lookups_of("a"), 1); /* cached forever */
+    ctl("notify a " BITS_PRUNE);
+    EXPECT_TRUE(looked_up_again("a", 1));
+    unmount_ctlfs();
+}
+
+static void notify_epoch_makes_every_name_stale(void)
+{
+    struct stat st;
+
+    mount_ctlfs();
+    ctl("set a x");
+    ctl("set b y");
+    ASSERT_OK(stat_of("a", &st));
+    ASSERT_OK(stat_of("b", &st));
+    EXPECT_EQ(lookups_of("a"), 1);
+    EXPECT_EQ(lookups_of("b"), 1);
+    ctl("epoch -");
+    EXPECT_TRUE(looked_up_again("a", 1));
+    EXPECT_TRUE(looked_up_again("b", 1));
+    unmount_ctlfs();
+}
+
+static void ignore_retrieve(fsp_fs_t *fs, void *ctx, int error,
+                            uint64_t offset, const void *data, size_t size)
+{
+    (void)fs, (void)ctx, (void)error, (void)offset, (void)data, (void)size;
+}
+
 static void notify_refuses_bad_arguments_and_stopped_volumes(void)
 {
     fsp_volume_params_t params;
@@ -569,6 +787,14 @@ static void notify_refuses_bad_arguments_and_stopped_volumes(void)
     EXPECT_EQ(fsp_fs_notify(fs, "/a", 0), -EINVAL);
     EXPECT_EQ(fsp_fs_notify(fs, "/a", 1u << 8), -EINVAL);
     EXPECT_EQ(fsp_fs_notify(fs, "/a", FSP_NOTIFY_ENTRY), -ESHUTDOWN);
+    EXPECT_EQ(fsp_fs_notify_store(fs, "/a", 0, NULL, 1), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_store(fs, "a", 0, "x", 1), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_store(fs, "/a", 0, "x", 1), -ESHUTDOWN);
+    EXPECT_EQ(fsp_fs_notify_retrieve(fs, "/a", 0, 1, NULL, NULL), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_retrieve(fs, "/a", 0, 1, ignore_retrieve, NULL),
+              -ESHUTDOWN);
+    EXPECT_EQ(fsp_fs_notify_epoch(NULL), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_epoch(fs), -ESHUTDOWN);
     fsp_fs_delete(fs);
 }
 
@@ -580,6 +806,12 @@ static const struct h_case cases[] = {
     H_CASE(notify_from_another_thread_is_seen_within_a_second, NULL, H_NOMOUNT),
     H_CASE(notify_of_an_uncached_path_is_harmless, NULL, H_NOMOUNT),
     H_CASE(notify_inside_callbacks_under_load_never_deadlocks, NULL, H_NOMOUNT),
+    H_CASE(notify_store_fills_the_kernel_cache_without_a_read, NULL, H_NOMOUNT),
+    H_CASE(notify_retrieve_hands_back_the_cached_pages, NULL, H_NOMOUNT),
+    H_CASE(notify_retrieve_of_an_uncached_file_reports_enoent, NULL, H_NOMOUNT),
+    H_CASE(notify_delete_drops_the_name_and_unlinks_the_open_file, NULL, H_NOMOUNT),
+    H_CASE(notify_prune_makes_the_kernel_forget_an_unused_file, NULL, H_NOMOUNT),
+    H_CASE(notify_epoch_makes_every_name_stale, NULL, H_NOMOUNT),
     H_CASE(notify_refuses_bad_arguments_and_stopped_volumes, NULL, H_NOMOUNT),
 };
 

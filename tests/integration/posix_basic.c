@@ -31,6 +31,9 @@
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
 #endif
@@ -1239,6 +1242,32 @@ static void rename_noreplace_fails_with_eexist(void)
     EXPECT_ERRNO(stat(h_path("a"), &st), ENOENT);
 }
 
+/* RENAME_WHITEOUT (what overlayfs does in its upper layer): the file
+ * moves, and a character device 0:0 takes its old name. */
+static void rename_whiteout_leaves_a_character_device_0_0(void)
+{
+    struct stat st;
+
+    if (h_fs_is_sqlfs())
+        h_skip("sqlfs has no whiteouts yet");
+    make_file(h_path("a"), "A");
+    ASSERT_OK(mkdir(h_path("d"), 0755));
+    EXPECT_OK(rename2(h_path("a"), h_path("b"), RENAME_WHITEOUT));
+    EXPECT_CONTENT(h_path("b"), "A", 1);
+    ASSERT_OK(lstat(h_path("a"), &st));
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+    EXPECT_EQ(st.st_rdev, 0);
+    EXPECT_EQ(st.st_nlink, 1);
+    /* A directory may leave one too; an exchange may not. */
+    EXPECT_OK(rename2(h_path("d"), h_path("e"), RENAME_WHITEOUT));
+    ASSERT_OK(lstat(h_path("d"), &st));
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+    EXPECT_OK(stat(h_path("e"), &st));
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_ERRNO(rename2(h_path("b"), h_path("e"),
+                         RENAME_WHITEOUT | RENAME_EXCHANGE), EINVAL);
+}
+
 /* FUSE: RENAME_EXCHANGE needs RENAME2 support in memfs. */
 static void rename_exchange_swaps_file_and_dir(void)
 {
@@ -1780,6 +1809,7 @@ static const struct h_case cases[] = {
     H_CASE(rename_dir_into_own_subdir_fails_with_einval, NULL, 0),
     H_CASE(rename_noreplace_fails_with_eexist, NULL, 0),
     H_CASE(rename_exchange_swaps_file_and_dir, NULL, 0),
+    H_CASE(rename_whiteout_leaves_a_character_device_0_0, NULL, 0),
     H_CASE(rename_between_hard_links_of_one_file_is_noop, NULL, 0),
     H_CASE(unlinked_open_file_stays_usable, NULL, 0),
     H_CASE(renamed_open_file_stays_usable, NULL, 0),

@@ -76,6 +76,17 @@ static void open_handles_sends_open_and_release_per_open(void)
     EXPECT_EQ(flushes, 0); /* FOPEN_NOFLUSH */
 }
 
+static void served_locks_cost_a_flush_per_close(void)
+{
+    ASSERT_TRUE(h_write_file(h_path("f"), "content", 7, 0644));
+    long long flush0 = count("flush");
+    open_close_n_times(h_path("f"), O_RDONLY);
+    long long flushes = count("flush") - flush0;
+    h_note("locks served, %d opens and closes: %lld FLUSH", N, flushes);
+    /* the unlock of the closing process's locks (docs/SEMANTICS.md) */
+    EXPECT_EQ(flushes, N);
+}
+
 static void opendir_and_listing_send_no_opendir_or_releasedir(void)
 {
     for (int i = 0; i < 10; i++)
@@ -148,15 +159,48 @@ static void writeback_cache_close_flushes_once_then_never(void)
     }
 }
 
+/* per_file_context: creates go through MKNOD (CREATE is answered ENOSYS
+ * once), so no RELEASE follows their close; the files work as usual. */
+static void creates_send_mknod_and_no_release(void)
+{
+    char buf[8] = "";
+    long long mknod0 = count("mknod"), create0 = count("create"),
+              rel0 = count("release");
+
+    for (int i = 0; i < N; i++) {
+        int fd = EXPECT_OK(open(h_path("f%d", i), O_WRONLY | O_CREAT | O_EXCL,
+                                0644));
+        if (fd < 0)
+            continue;
+        EXPECT_EQ(write(fd, "data", 4), 4);
+        close(fd);
+    }
+    long long mknods = count("mknod") - mknod0,
+              creates = count("create") - create0,
+              releases = count("release") - rel0;
+    h_note("%d creates: %lld MKNOD, %lld CREATE, %lld RELEASE", N, mknods,
+           creates, releases);
+    EXPECT_EQ(mknods, N);
+    EXPECT_LE(creates, 1); /* the first, answered ENOSYS */
+    EXPECT_EQ(releases, 0);
+    EXPECT_EQ(h_read_file(h_path("f7"), buf, sizeof buf), 4);
+    EXPECT_ERRNO(open(h_path("f7"), O_WRONLY | O_CREAT | O_EXCL, 0644),
+                 EEXIST);
+}
+
 static const struct h_case cases[] = {
     H_CASE(open_and_close_send_no_open_release_or_flush, NULL, H_DAEMON | H_MEMFS_ONLY),
-    H_CASE(open_handles_sends_open_and_release_per_open, "open_handles",
+    H_CASE(creates_send_mknod_and_no_release, NULL, H_DAEMON | H_MEMFS_ONLY),
+    /* kernel_locks: memfs's lock table would ask for a FLUSH per close */
+    H_CASE(open_handles_sends_open_and_release_per_open,
+           "open_handles,kernel_locks", H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(served_locks_cost_a_flush_per_close, "open_handles",
            H_DAEMON | H_MEMFS_ONLY),
     H_CASE(opendir_and_listing_send_no_opendir_or_releasedir, NULL, H_DAEMON | H_MEMFS_ONLY),
     H_CASE(o_trunc_without_open_truncates_through_setattr, NULL, H_DAEMON | H_MEMFS_ONLY),
     H_CASE(o_append_without_open_appends_at_the_end, NULL, H_DAEMON | H_MEMFS_ONLY),
-    H_CASE(writeback_cache_close_flushes_once_then_never, "writeback_cache,open_handles",
-           H_DAEMON | H_MEMFS_ONLY),
+    H_CASE(writeback_cache_close_flushes_once_then_never,
+           "writeback_cache,open_handles,kernel_locks", H_DAEMON | H_MEMFS_ONLY),
 };
 
 int main(int argc, char **argv)

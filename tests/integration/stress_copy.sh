@@ -20,7 +20,9 @@
 # after.
 #
 # Environment: FSP_TEST_FS (memfs, ptfs over a directory of its own, or
-# sqlfs on a database file of its own),
+# sqlfs on a database file of its own, or with FSP_TEST_PG=1 on a
+# PostgreSQL database of its own in the cluster PGHOST/PGPORT/PGUSER name:
+# tests/pg/cluster),
 # FSP_TEST_FS_OPTS (more -o options: open_handles, io_uring...),
 # FSP_STRESS_DIRS (3000), FSP_STRESS_FILES (10000), FSP_STRESS_RSS_SLACK_KB
 # (8192), CI (a missing /dev/fuse fails instead of skipping; exit 77 = skip).
@@ -52,6 +54,10 @@ EXT=$WORK/ext4copy
 BACKING=$WORK/ptfs-source
 LOG=$WORK.$FS.log
 mkdir -p "$MNT" "$EXT" "$BACKING"
+PG_DB=
+if [ "$FS" = sqlfs ] && [ -n "${FSP_TEST_PG:-}" ] && [ "$FSP_TEST_PG" != 0 ]; then
+    PG_DB=fsp_stress_$$
+fi
 
 conn_id() { awk -v m="$MNT" '$5 == m { split($3, d, ":"); id = d[2] } END { print id }' /proc/self/mountinfo; }
 
@@ -71,6 +77,7 @@ cleanup() {
     fi
     reap_daemon
     mounted || timeout 300 rm -rf "$WORK"
+    [ -n "$PG_DB" ] && timeout 30 dropdb --if-exists --force "$PG_DB"
     rm -f "$LOG"
 }
 trap cleanup EXIT
@@ -91,7 +98,12 @@ say "source tree built in $(elapsed "$T0" "$(now)") s"
 ARGS=(-f)
 [ -n "$FS_OPTS" ] && ARGS+=(-o "${FS_OPTS#,}")
 [ "$FS" = ptfs ] && ARGS+=("$BACKING")
-[ "$FS" = sqlfs ] && ARGS+=("$WORK/volume.sqlite")
+if [ -n "$PG_DB" ]; then
+    timeout 30 createdb "$PG_DB" || fatal "createdb $PG_DB (is the cluster up? tests/pg/cluster)"
+    ARGS+=("dbname=$PG_DB")
+elif [ "$FS" = sqlfs ]; then
+    ARGS+=("$WORK/volume.sqlite")
+fi
 start_daemon "${ARGS[@]}" "$MNT"
 say "$FS ${ARGS[*]} $MNT"
 timeout 10 stat "$MNT" >/dev/null || fatal "stat of the fresh mount"

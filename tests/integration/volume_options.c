@@ -427,6 +427,39 @@ static void allow_other_lets_other_users_in(void)
     EXPECT_EQ(h_as_user(NOBODY, NOBODY, nobody_stats_root, &expect), 0);
 }
 
+/* A volume whose WRITEs pend for 100 s: with request_timeout=1 the kernel
+ * aborts the connection at its next check (it checks every 15 s), the
+ * caller gets an error instead of waiting, and the daemon, reading ENODEV,
+ * exits. */
+static void request_timeout_aborts_a_volume_that_stops_answering(void)
+{
+    static char page[4096] __attribute__((aligned(4096)));
+    struct h_mount m;
+    char path[300];
+    double start, took;
+    ssize_t n;
+    int fd, err, status = -1;
+
+    ASSERT_TRUE(h_mount(&m, "request_timeout=1,slowio_percent=100,"
+                        "slowio_min_delay=100000,slowio_max_delay=100000",
+                        0));
+    snprintf(path, sizeof path, "%s/f", m.mnt);
+    fd = open(path, O_WRONLY | O_CREAT | O_DIRECT, 0644);
+    ASSERT_OK(fd);
+    start = h_now();
+    n = write(fd, page, sizeof page);
+    err = errno;
+    took = h_now() - start;
+    EXPECT_EQ(n, -1);
+    /* In flight when the connection went: ECONNABORTED. */
+    EXPECT_EQ(err, ECONNABORTED);
+    close(fd);
+    h_note("the pending write failed after %.1f s", took);
+    EXPECT_TRUE(took < 45);
+    EXPECT_TRUE(h_wait_gone(m.pid, 10));
+    h_unmount(&m, &status);
+}
+
 static void unknown_or_malformed_options_are_rejected(void)
 {
     char memfs[4096];
@@ -465,6 +498,7 @@ static const struct h_case cases[] = {
     H_CASE(threads_option_sets_worker_count, "threads=3", H_DAEMON),
     H_CASE(without_allow_other_other_users_are_denied, NULL, H_DAEMON),
     H_CASE(allow_other_lets_other_users_in, "allow_other", H_DAEMON),
+    H_CASE_T(request_timeout_aborts_a_volume_that_stops_answering, NULL, H_DAEMON | H_NOMOUNT | H_MEMFS_ONLY, 90),
     H_CASE(unknown_or_malformed_options_are_rejected, NULL, H_DAEMON | H_NOMOUNT),
 };
 

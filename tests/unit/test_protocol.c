@@ -903,6 +903,43 @@ static void io_uring_is_negotiated_only_when_offered_and_asked(void)
     EXPECT_TRUE(!(flags & FUSE_OVER_IO_URING));
 }
 
+static void request_timeout_is_sent_only_when_asked_and_offered(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_TRUE(!(flags & FUSE_REQUEST_TIMEOUT));
+    EXPECT_EQ(out.request_timeout, 0);
+    cfg.request_timeout_s = 30;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_TRUE(flags & FUSE_REQUEST_TIMEOUT);
+    EXPECT_TRUE(out.flags2 & (uint32_t)(FUSE_REQUEST_TIMEOUT >> 32));
+    EXPECT_EQ(out.request_timeout, 30);
+    /* A kernel before 7.43 does not offer it: the field stays 0. */
+    in.flags2 &= ~(uint32_t)(FUSE_REQUEST_TIMEOUT >> 32);
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_TRUE(!(flags & FUSE_REQUEST_TIMEOUT));
+    EXPECT_EQ(out.request_timeout, 0);
+}
+
+static void allow_idmap_is_asked_only_with_default_permissions(void)
+{
+    struct fuse_init_in in = kernel_7_45();
+    struct fsp_init_config cfg = default_config();
+    struct fuse_init_out out;
+    uint64_t flags;
+
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_TRUE(!(flags & FUSE_ALLOW_IDMAP));
+    cfg.allow_idmap = true;
+    fsp_proto_negotiate_init(&in, sizeof(in), &cfg, &out, &flags);
+    EXPECT_TRUE(flags & FUSE_ALLOW_IDMAP);
+    EXPECT_TRUE(flags & FUSE_NO_EXPORT_SUPPORT);
+}
+
 /* per_file_context: without OPEN, an O_TRUNC the kernel believed done by
  * the open would be lost, so ATOMIC_O_TRUNC is left off when asked. */
 static void init_leaves_atomic_o_trunc_off_when_asked(void)
@@ -1829,6 +1866,8 @@ static const struct expect_case cases[] = {
        EXPECT_CASE(opcode_names_match_the_kernel_enum),
 
        EXPECT_CASE(init_from_7_45_kernel_negotiates_passthrough_only_when_asked),
+       EXPECT_CASE(request_timeout_is_sent_only_when_asked_and_offered),
+       EXPECT_CASE(allow_idmap_is_asked_only_with_default_permissions),
        EXPECT_CASE(passthrough_needs_the_kernels_offer),
        EXPECT_CASE(passthrough_gives_way_to_the_writeback_cache),
        EXPECT_CASE(passthrough_stack_depth_is_kept_within_the_kernels_limit),

@@ -13,11 +13,14 @@
  * The file system under test is a table of names in this file: files
  * "a" and "b" and directory "d" in the root, served through the public
  * interface (fsp.h), with a read() that can be told to return
- * FSP_PENDING.
+ * FSP_PENDING, and lock and poll callbacks that note what they are
+ * asked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@
 
 #include "dispatch.h"
 #include "expect.h"
+#include "fake_channel.h"
 #include "fuse_msg.h"
 #include "pending.h"
 
@@ -72,29 +76,12 @@ static int fake_send(struct fsp_channel *ch, const struct iovec *iov,
     return err;
 }
 
-static int fake_detach(struct fsp_channel *ch, void **buf)
-{
-    (void)ch;
-    *buf = NULL;
-    return -ENOTSUP;        /* only a pending WRITE needs it */
-}
-
-static void fake_free_detached(void *buf)
-{
-    free(buf);
-}
-
-static void fake_destroy(struct fsp_channel *ch)
-{
-    (void)ch;
-}
-
 static const struct fsp_channel_ops fake_ops = {
     .kind = "fake",
     .send = fake_send,
-    .detach = fake_detach,
-    .free_detached = fake_free_detached,
-    .destroy = fake_destroy,
+    .detach = fake_channel_detach,
+    .free_detached = fake_channel_free_detached,
+    .destroy = fake_channel_destroy,
 };
 
 /* -------------------------------------------------- the file system */
@@ -120,6 +107,13 @@ struct testfs {
     uint64_t pending_hint;
     bool respond_early;     /* read() responds before it returns */
     fsp_fs_t *fs;
+    /* set_lock() calls: the last one's lock and flags */
+    int set_locks;
+    fsp_lock_t last_lock;
+    unsigned last_lock_flags;
+    uint64_t poll_kh;       /* poll(): the kernel's handle it was given */
+    int ioctls;             /* ioctl() calls, and the last one's command */
+    uint32_t ioctl_cmd;
 };
 
 static struct testfs tfs;
@@ -286,17 +280,173 @@ static int t_read_dir(fsp_fs_t *fs, void *ctx, const char *marker,
     return 0;
 }
 
+/* ---- seek, copy_file_range, create_tmpfile, allocate ---- */
+
+/* What the callbacks below are told to answer, and what they were asked. */
+static struct {
+    uint64_t seek_result;       /* seek's answer */
+    int seek_return;            /* and its return */
+    size_t copy_extra;          /* copy_file_range copies length + this */
+    bool copy_pends;
+    size_t copy_length;         /* the length it was asked for */
+    int alloc_mode;             /* allocate's mode, -1 before a call */
+    uint64_t btime;             /* get_file_info's btime (seconds) */
+    int errors_logged;          /* lines at FSP_LOG_ERROR */
+    int seeks;                  /* seek calls */
+} file_ops;
+
+static int t_seek(fsp_fs_t *fs, void *ctx, uint64_t offset, int whence,
+                  uint64_t *result)
+{
+    (void)fs;
+    (void)ctx;
+    (void)offset;
+    (void)whence;
+    file_ops.seeks++;
+    *result = file_ops.seek_result;
+    return file_ops.seek_return;
+}
+
+static int t_copy(fsp_fs_t *fs, void *src, uint64_t src_offset, void *dst,
+                  uint64_t dst_offset, size_t length, uint32_t flags,
+                  size_t *copied)
+{
+    (void)fs;
+    (void)src;
+    (void)src_offset;
+    (void)dst;
+    (void)dst_offset;
+    (void)flags;
+    file_ops.copy_length = length;
+    if (file_ops.copy_pends) {
+        tfs.pending_hint = fsp_fs_operation_context()->hint;
+        return FSP_PENDING;
+    }
+    *copied = length + file_ops.copy_extra;
+    return 0;
+}
+
+static int t_tmpfile(fsp_fs_t *fs, const char *dir, const fsp_create_info_t *ci,
+                     void **ctx, fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)dir;
+    memset(info, 0, sizeof *info);
+    info->mode = ci->mode;
+    info->index_number = 77;
+    *ctx = (void *)&files[1];
+    tfs.opens++;
+    return 0;
+}
+
+static int t_allocate(fsp_fs_t *fs, void *ctx, int mode, uint64_t offset,
+                      uint64_t length)
+{
+    (void)fs;
+    (void)ctx;
+    (void)offset;
+    (void)length;
+    file_ops.alloc_mode = mode;
+    return 0;
+}
+
+static int t_link(fsp_fs_t *fs, void *ctx, const char *path,
+                  fsp_file_info_t *info)
+{
+    (void)fs;
+    (void)path;
+    fill(ctx, info);
+    info->index_number = 77;
+    return 0;
+}
+
+static int t_get_info_btime(fsp_fs_t *fs, void *ctx, fsp_file_info_t *info)
+{
+    int err = t_get_info(fs, ctx, info);
+
+    info->btime.tv_sec = (time_t)file_ops.btime;
+    return err;
+}
+
+/* A lock that must wait pends (the waiting case); others are granted. */
+static int t_set_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      unsigned flags)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.set_locks++;
+    tfs.last_lock = *lock;
+    tfs.last_lock_flags = flags;
+    if (flags & FSP_LOCK_WAIT) {
+        tfs.pending_hint = fsp_fs_operation_context()->hint;
+        tfs.last_call = "set_lock";
+        return FSP_PENDING;
+    }
+    return 0;
+}
+
+/* Everything conflicts with a read lock of pid 77 on [0, 9]. */
+static int t_get_lock(fsp_fs_t *fs, void *ctx, const fsp_lock_t *lock,
+                      fsp_lock_t *conflict)
+{
+    (void)fs;
+    (void)ctx;
+    (void)lock;
+    conflict->type = F_RDLCK;
+    conflict->start = 0;
+    conflict->end = 9;
+    conflict->pid = 77;
+    return 0;
+}
+
+static int t_poll(fsp_fs_t *fs, void *ctx, uint64_t kh, uint32_t events,
+                  uint32_t *revents)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.poll_kh = kh;
+    *revents = events & POLLIN;
+    return 0;
+}
+
+/* Writes "flag" back for any command that has no input. */
+static int t_ioctl(fsp_fs_t *fs, void *ctx, uint32_t cmd, const void *in,
+                   size_t in_size, void *out, size_t out_size, size_t *done)
+{
+    (void)fs;
+    (void)ctx;
+    tfs.ioctls++;
+    tfs.ioctl_cmd = cmd;
+    if (in || in_size)
+        return -EINVAL;
+    if (out && out_size >= 4) {
+        memcpy(out, "flag", 4);
+        *done = 4;
+    }
+    return 0;
+}
+
 static const fsp_fs_interface_t iface = {
     .get_file_info_by_name = t_by_name,
     .open = t_open,
     .create = t_create,
     .close = t_close,
-    .get_file_info = t_get_info,
+    .get_file_info = t_get_info_btime, /* t_get_info, and file_ops.btime */
     .read = t_read,
     .read_directory = t_read_dir,
     .set_file_size = t_set_size,
     .set_basic_info = t_set_basic,
     .get_volume_info = t_volume_info,
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
+    .seek = t_seek,
+    .copy_file_range = t_copy,
+    .create_tmpfile = t_tmpfile,
+    .allocate = t_allocate,
+    .link = t_link,
+    .get_lock = t_get_lock,
+    .set_lock = t_set_lock,
+    .poll = t_poll,
+    .ioctl = t_ioctl,
 };
 
 /* --------------------------------------------------------- fixture */
@@ -878,6 +1028,670 @@ static void an_error_answered_later_is_the_reply(void)
     bench_stop(&b);
 }
 
+/* ---- LSEEK, COPY_FILE_RANGE(_64), TMPFILE, STATX, FALLOCATE ---- */
+
+static void count_errors(fsp_fs_t *fs, int level, const char *message,
+                         void *user)
+{
+    (void)fs;
+    (void)message;
+    (void)user;
+    if (level == FSP_LOG_ERROR)
+        file_ops.errors_logged++;
+}
+
+/* A bench with file "a" open (its node in *node, its fh returned) and
+ * error lines counted. */
+static uint64_t file_ops_start(struct bench *b, uint64_t *node)
+{
+    bench_start(b, false);
+    memset(&file_ops, 0, sizeof file_ops);
+    file_ops.alloc_mode = -1;
+    EXPECT_EQ(fsp_fs_set_log_handler(b->fs, count_errors, NULL), 0);
+    lookup(b, FUSE_ROOT_ID, "a");
+    *node = entry_node(last_reply(b));
+    open_file(b, *node, FUSE_OPEN);
+    return open_fh(last_reply(b), 0);
+}
+
+static int lseek_reply(struct bench *b, uint64_t node, uint64_t fh,
+                       uint64_t offset, uint32_t whence, uint64_t *result)
+{
+    struct fuse_lseek_in in = { .fh = fh, .offset = offset,
+                                .whence = whence };
+    struct fuse_lseek_out out = { 0 };
+
+    serve_arg(b, FUSE_LSEEK, node, &in, sizeof in);
+    memcpy(&out, last_reply(b)->body, sizeof out);
+    *result = out.offset;
+    return last_reply(b)->hdr.error;
+}
+
+static void a_seek_answer_reaches_the_kernel_as_given(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
+
+    file_ops.seek_result = 8192;
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), 0);
+    EXPECT_EQ(at, 8192u);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_lseek_out));
+    file_ops.seek_return = -ENXIO;
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -ENXIO);
+    EXPECT_EQ(file_ops.errors_logged, 0);
+    bench_stop(&b);
+}
+
+static void a_seek_answer_out_of_range_is_eio_and_a_log_line(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
+
+    file_ops.seek_result = 50;              /* before the offset asked about */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_DATA, &at), -EIO);
+    EXPECT_EQ(file_ops.errors_logged, 1);
+    file_ops.seek_result = (uint64_t)INT64_MAX + 1; /* beyond a loff_t */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
+    EXPECT_EQ(file_ops.errors_logged, 2);
+    file_ops.seek_result = 200;
+    file_ops.seek_return = 3;               /* neither 0 nor -errno */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 100, SEEK_HOLE, &at), -EIO);
+    EXPECT_EQ(file_ops.errors_logged, 3);
+    bench_stop(&b);
+}
+
+static void a_malformed_lseek_is_rejected_before_the_callback(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
+    struct fuse_lseek_in in = { .fh = fh, .whence = SEEK_DATA };
+
+    file_ops.seek_return = -EBADMSG;        /* would show if it were called */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_SET, &at), -EINVAL);
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_END, &at), -EINVAL);
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, 77, &at), -EINVAL);
+    /* Shorter than a fuse_lseek_in: undecodable. */
+    serve_arg(&b, FUSE_LSEEK, node, &in, sizeof in - 8);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    /* A handle that is not open. */
+    EXPECT_EQ(lseek_reply(&b, node, fh + 1, 0, SEEK_DATA, &at), -EBADF);
+    bench_stop(&b);
+}
+
+static void copy_range(struct bench *b, uint32_t opcode, uint64_t node,
+                       uint64_t fh, uint64_t len)
+{
+    struct fuse_copy_file_range_in in = {
+        .fh_in = fh, .off_in = 0, .nodeid_out = node, .fh_out = fh,
+        .off_out = 1 << 20, .len = len,
+    };
+
+    serve_arg(b, opcode, node, &in, sizeof in);
+}
+
+static void both_copy_forms_reply_the_count_their_way(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), count = 0;
+    struct fuse_write_out w;
+
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 5ull << 32);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof count);
+    memcpy(&count, last_reply(&b)->body, sizeof count);
+    EXPECT_EQ(count, 5ull << 32);       /* more than 32 bits hold */
+    copy_range(&b, FUSE_COPY_FILE_RANGE, node, fh, 5ull << 32);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(last_reply(&b)->body_size, sizeof w);
+    memcpy(&w, last_reply(&b)->body, sizeof w);
+    /* The 32-bit form asks for no more than its reply can count. */
+    EXPECT_EQ(file_ops.copy_length, (size_t)(UINT32_MAX & ~4095u));
+    EXPECT_EQ(w.size, UINT32_MAX & ~4095u);
+    bench_stop(&b);
+}
+
+static void a_copy_of_more_than_asked_is_eio_and_a_log_line(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node);
+
+    file_ops.copy_extra = 1;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(file_ops.errors_logged, 1);
+    bench_stop(&b);
+}
+
+static void a_copy_answered_later_replies_its_count(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), count = 0;
+    int before = b.ch.count;
+    fsp_response_t rsp;
+
+    file_ops.copy_pends = true;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(b.ch.count, before);      /* nothing sent yet */
+    memset(&rsp, 0, sizeof rsp);
+    rsp.hint = tfs.pending_hint;
+    rsp.bytes_transferred = 1000;
+    EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    memcpy(&count, last_reply(&b)->body, sizeof count);
+    EXPECT_EQ(count, 1000u);
+    bench_stop(&b);
+}
+
+/* FSP_PENDING + 1 and + 2 are the dispatcher's own step codes: from a
+ * callback, or in a late response, they are garbage like any other. */
+static void a_callback_answering_a_step_code_gets_eio_once(void)
+{
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node), at;
+    int before;
+
+    for (int code = FSP_PENDING + 1; code <= FSP_PENDING + 2; code++) {
+        file_ops.seeks = 0;
+        file_ops.seek_return = code;
+        EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -EIO);
+        EXPECT_EQ(file_ops.seeks, 1);       /* not run again as a next step */
+    }
+    EXPECT_EQ(file_ops.errors_logged, 2);
+    /* The same in a late response. */
+    file_ops.copy_pends = true;
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    before = b.ch.count;
+    {
+        fsp_response_t rsp;
+
+        memset(&rsp, 0, sizeof rsp);
+        rsp.hint = tfs.pending_hint;
+        rsp.error = FSP_PENDING + 2;
+        EXPECT_EQ(fsp_fs_send_response(b.fs, &rsp), 0);
+    }
+    EXPECT_EQ(b.ch.count, before + 1);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(file_ops.errors_logged, 3);
+    bench_stop(&b);
+}
+
+static void a_tmpfile_is_an_unnamed_node_that_link_names(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in in = { .flags = O_RDWR | O_TMPFILE,
+                                 .mode = S_IFREG | 0600 };
+    struct fuse_release_in rel = { 0 };
+    struct fuse_link_in li = { 0 };
+    struct fuse_entry_out e;
+    uint64_t node;
+
+    bench_start(&b, false);
+    msg_start(&m, FUSE_TMPFILE, FUSE_ROOT_ID);
+    msg_put(&m, &in, sizeof in);
+    msg_str(&m, "/");
+    serve(&b, &m);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_entry_out) +
+                                             sizeof(struct fuse_open_out));
+    node = entry_node(last_reply(&b));
+    rel.fh = open_fh(last_reply(&b), sizeof(struct fuse_entry_out));
+    EXPECT_TRUE(rel.fh != 0);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* linkat(2): the name leads to the node the kernel knows. */
+    li.oldnodeid = node;
+    msg_start(&m, FUSE_LINK, FUSE_ROOT_ID);
+    msg_put(&m, &li, sizeof li);
+    msg_str(&m, "named");
+    serve(&b, &m);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    memcpy(&e, last_reply(&b)->body, sizeof e);
+    EXPECT_EQ(e.nodeid, node);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* The handle borrows the node's context: RELEASE closes nothing, the
+     * node's end closes it once. */
+    serve_arg(&b, FUSE_RELEASE, node, &rel, sizeof rel);
+    EXPECT_EQ(tfs.closes, 0);
+    forget(&b, node, 2);                /* TMPFILE's lookup and LINK's */
+    EXPECT_EQ(b.fs->nodes.count, 1);
+    EXPECT_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+static void statx_reports_a_btime_only_when_known(void)
+{
+    struct bench b;
+    struct fuse_statx_in in = { 0 };
+    struct fuse_statx_out out;
+    uint64_t node, fh = file_ops_start(&b, &node);
+
+    in.getattr_flags = FUSE_GETATTR_FH;
+    in.fh = fh;
+    in.sx_mask = 0xfff;
+    file_ops.btime = 1700000000;
+    serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
+    ASSERT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.stat.mask & 0x800u, 0x800u);  /* STATX_BTIME */
+    EXPECT_EQ(out.stat.btime.tv_sec, 1700000000);
+    EXPECT_EQ(out.stat.mode, S_IFREG | 0644);
+    EXPECT_EQ(out.stat.ino, 10u);
+    EXPECT_EQ(out.stat.size, 5u);
+    file_ops.btime = 0;
+    serve_arg(&b, FUSE_STATX, node, &in, sizeof in);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.stat.mask & 0x800u, 0u);
+    EXPECT_EQ(out.stat.mask & 0x7ffu, 0x7ffu);  /* STATX_BASIC_STATS */
+    bench_stop(&b);
+}
+
+static void every_fallocate_mode_reaches_allocate(void)
+{
+    static const uint32_t modes[] = {
+        0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+    };
+    struct bench b;
+    uint64_t node, fh = file_ops_start(&b, &node);
+
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct fuse_fallocate_in in = { .fh = fh, .offset = 4096,
+                                        .length = 8192, .mode = modes[i] };
+
+        file_ops.alloc_mode = -1;
+        serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
+        EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+        EXPECT_EQ(file_ops.alloc_mode, (int)modes[i]);
+    }
+    bench_stop(&b);
+}
+
+/* The same bench, on a volume whose seek, copy_file_range,
+ * create_tmpfile and allocate are NULL. */
+static void file_ops_start_without(struct bench *b)
+{
+    static fsp_fs_interface_t without;
+    fsp_volume_params_t params;
+
+    without = iface;
+    without.seek = NULL;
+    without.copy_file_range = NULL;
+    without.create_tmpfile = NULL;
+    without.allocate = NULL;
+    bench_start(b, false);
+    fsp_fs_delete(b->fs);
+    memset(&params, 0, sizeof params);
+    params.fs_name = "unitfs";
+    EXPECT_EQ(fsp_fs_create(&params, &without, NULL, &b->fs), 0);
+    b->w.fs = b->fs;
+    tfs.fs = b->fs;
+}
+
+static void null_callbacks_answer_what_makes_the_kernel_fall_back(void)
+{
+    struct bench b;
+    struct fuse_msg m;
+    struct fuse_create_in cin = { .flags = O_RDWR | O_TMPFILE,
+                                  .mode = S_IFREG | 0600 };
+    uint64_t node, fh, at;
+
+    file_ops_start_without(&b);
+    lookup(&b, FUSE_ROOT_ID, "a");
+    node = entry_node(last_reply(&b));
+    open_file(&b, node, FUSE_OPEN);
+    fh = open_fh(last_reply(&b), 0);
+    /* fc->no_lseek: generic_file_llseek from then on. */
+    EXPECT_EQ(lseek_reply(&b, node, fh, 0, SEEK_DATA, &at), -ENOSYS);
+    /* fc->no_copy_file_range_64, then fc->no_copy_file_range: splice. */
+    copy_range(&b, FUSE_COPY_FILE_RANGE_64, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    copy_range(&b, FUSE_COPY_FILE_RANGE, node, fh, 4096);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fc->no_tmpfile: the kernel answers EOPNOTSUPP itself. */
+    msg_start(&m, FUSE_TMPFILE, FUSE_ROOT_ID);
+    msg_put(&m, &cin, sizeof cin);
+    msg_str(&m, "/");
+    serve(&b, &m);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    EXPECT_EQ(b.fs->nodes.count, 2);
+    /* fallocate(2) itself fails so: no fc flag, each call asks. */
+    {
+        struct fuse_fallocate_in in = { .fh = fh, .length = 4096 };
+
+        serve_arg(&b, FUSE_FALLOCATE, node, &in, sizeof in);
+        EXPECT_EQ(last_reply(&b)->hdr.error, -EOPNOTSUPP);
+    }
+    bench_stop(&b);
+}
+
+static void requests_without_a_mapping_get_their_fallbacks(void)
+{
+    struct bench b;
+    struct fuse_access_in access = { .mask = 4 };
+    struct fuse_bmap_in bmap = { .block = 1, .blocksize = 4096 };
+    struct fuse_syncfs_in syncfs = { 0 };
+
+    bench_start(&b, false);
+    /* Never sent with default_permissions; ENOSYS sets fc->no_access. */
+    serve_arg(&b, FUSE_ACCESS, FUSE_ROOT_ID, &access, sizeof access);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* fuseblk only; ENOSYS sets fc->no_bmap. */
+    serve_arg(&b, FUSE_BMAP, FUSE_ROOT_ID, &bmap, sizeof bmap);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    /* No flush callback: nothing is buffered above the kernel. */
+    serve_arg(&b, FUSE_SYNCFS, FUSE_ROOT_ID, &syncfs, sizeof syncfs);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    bench_stop(&b);
+}
+
+/* ------------------------------------------------ locks and poll */
+
+/* A volume that serves locks, with "a" open: its node and fh. */
+static void open_a_with_locks(struct bench *b, uint64_t *node, uint64_t *fh)
+{
+    bench_start(b, false);
+    b->fs->init_flags |= FUSE_POSIX_LOCKS; /* as INIT negotiated it */
+    lookup(b, FUSE_ROOT_ID, "a");
+    *node = entry_node(last_reply(b));
+    open_file(b, *node, FUSE_OPEN);
+    *fh = open_fh(last_reply(b), 0);
+}
+
+/* INIT offering both lock flags: the flags of the reply. */
+static uint32_t init_flags_answered(struct bench *b)
+{
+    struct fuse_init_in in = {
+        .major = 7, .minor = 45,
+        .flags = FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_INIT_EXT,
+    };
+    struct fuse_init_out out;
+
+    serve_arg(b, FUSE_INIT, 0, &in, sizeof in);
+    memcpy(&out, last_reply(b)->body, sizeof out);
+    return out.flags;
+}
+
+static void init_asks_for_locks_only_when_the_file_system_serves_them(void)
+{
+    struct bench b;
+    uint32_t flags;
+
+    bench_start(&b, false);     /* get_lock and set_lock, no flock */
+    flags = init_flags_answered(&b);
+    EXPECT_TRUE(flags & FUSE_POSIX_LOCKS);
+    EXPECT_FALSE(flags & FUSE_FLOCK_LOCKS);
+    bench_stop(&b);
+    bench_start(&b, true);      /* per_file_context: no RELEASE to end them */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & (FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS));
+    bench_stop(&b);
+    bench_start(&b, false);
+    b.fs->iface.get_lock = NULL;  /* both are needed */
+    flags = init_flags_answered(&b);
+    EXPECT_FALSE(flags & FUSE_POSIX_LOCKS);
+    bench_stop(&b);
+}
+
+static uint64_t lock_request(struct bench *b, uint32_t opcode, uint64_t node,
+                             uint64_t fh, uint64_t owner, uint32_t type)
+{
+    struct fuse_lk_in in = {
+        .fh = fh, .owner = owner,
+        .lk = {.start = 0, .end = 99, .type = type, .pid = 4242},
+    };
+
+    return serve_arg(b, opcode, node, &in, sizeof in);
+}
+
+static void a_waiting_setlkw_pends_and_its_grant_is_the_reply(void)
+{
+    struct bench b;
+    uint64_t node, fh, unique;
+
+    open_a_with_locks(&b, &node, &fh);
+    unique = lock_request(&b, FUSE_SETLKW, node, fh, 0x55, F_WRLCK);
+    EXPECT_STREQ(tfs.last_call, "set_lock");
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_WAIT);
+    EXPECT_EQ(tfs.last_lock.owner, 0x55);
+    EXPECT_EQ(tfs.last_lock.end, 99);
+    EXPECT_EQ(tfs.last_lock.pid, 4242);
+    EXPECT_EQ(b.ch.count, 2);                    /* LOOKUP, OPEN only */
+    EXPECT_EQ(respond(&b, 0, NULL), 0);          /* the holder let go */
+    EXPECT_EQ(b.ch.count, 3);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    bench_stop(&b);
+}
+
+static void an_interrupted_setlkw_is_answered_eintr_and_its_grant_dropped(void)
+{
+    struct bench b;
+    uint64_t node, fh, unique;
+
+    open_a_with_locks(&b, &node, &fh);
+    unique = lock_request(&b, FUSE_SETLKW, node, fh, 0x55, F_WRLCK);
+    interrupt(&b, unique);
+    EXPECT_EQ(b.ch.count, 3);
+    EXPECT_EQ(last_reply(&b)->hdr.unique, unique);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINTR);
+    /* the file system's late grant: fsp says the caller is gone, and a
+     * file system must then not keep the lock */
+    EXPECT_EQ(respond(&b, 0, NULL), -ECANCELED);
+    EXPECT_EQ(b.ch.count, 3);
+    bench_stop(&b);
+}
+
+static void getlk_reports_the_conflict_the_file_system_found(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_lk_out out;
+
+    open_a_with_locks(&b, &node, &fh);
+    lock_request(&b, FUSE_GETLK, node, fh, 0x55, F_WRLCK);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.lk.type, F_RDLCK);
+    EXPECT_EQ(out.lk.end, 9);
+    EXPECT_EQ(out.lk.pid, 77);
+    /* a malformed request never reaches the file system */
+    lock_request(&b, FUSE_GETLK, node, fh, 0x55, 7);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
+    bench_stop(&b);
+}
+
+static void close_and_release_unlock_what_their_owners_held(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_flush_in flush;
+    struct fuse_release_in rel;
+
+    open_a_with_locks(&b, &node, &fh);
+    lock_request(&b, FUSE_SETLK, node, fh, 0x11, F_WRLCK); /* a process */
+    lock_request(&b, FUSE_SETLK, node, fh, 0x22, F_RDLCK); /* an open file */
+    EXPECT_EQ(tfs.set_locks, 2);
+    /* the process closes its descriptor: its locks go */
+    memset(&flush, 0, sizeof flush);
+    flush.fh = fh;
+    flush.lock_owner = 0x11;
+    serve_arg(&b, FUSE_FLUSH, node, &flush, sizeof flush);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(tfs.set_locks, 3);
+    EXPECT_EQ(tfs.last_lock.owner, 0x11);
+    EXPECT_EQ(tfs.last_lock.type, F_UNLCK);
+    EXPECT_EQ(tfs.last_lock.end, INT64_MAX);
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_CLOSE);
+    /* the release: the owner no close named is the open file's */
+    memset(&rel, 0, sizeof rel);
+    rel.fh = fh;
+    serve_arg(&b, FUSE_RELEASE, node, &rel, sizeof rel);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    EXPECT_EQ(tfs.set_locks, 4);
+    EXPECT_EQ(tfs.last_lock.owner, 0x22);
+    EXPECT_EQ(tfs.last_lock_flags, FSP_LOCK_CLOSE);
+    EXPECT_EQ(b.fs->handles.count, 0);
+    EXPECT_EQ(tfs.closes, 1);
+    bench_stop(&b);
+}
+
+/* The fake kernel's end of notifications: the last one written. */
+static struct {
+    pthread_mutex_t lock;
+    int count;
+    int32_t code;
+    uint64_t kh;
+} notified = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+
+static int fake_notify(void *ctx, const struct iovec *iov, int iovcnt)
+{
+    const struct fuse_out_header *hdr = iov[0].iov_base;
+    struct fuse_notify_poll_wakeup_out out;
+
+    (void)ctx;
+    pthread_mutex_lock(&notified.lock);
+    notified.count++;
+    notified.code = hdr->error;
+    if (iovcnt > 1 && iov[1].iov_len == sizeof out) {
+        memcpy(&out, iov[1].iov_base, sizeof out);
+        notified.kh = out.kh;
+    }
+    pthread_mutex_unlock(&notified.lock);
+    return 0;
+}
+
+static int notified_count(void)
+{
+    int n;
+
+    pthread_mutex_lock(&notified.lock);
+    n = notified.count;
+    pthread_mutex_unlock(&notified.lock);
+    return n;
+}
+
+static void a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_poll_in in;
+    struct fuse_poll_out out;
+
+    open_a_with_locks(&b, &node, &fh);
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    in.kh = 0x4b48;
+    in.events = POLLIN | POLLOUT;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);   /* only asks */
+    EXPECT_EQ(tfs.poll_kh, 0);
+    in.flags = FUSE_POLL_SCHEDULE_NOTIFY;             /* waits */
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);
+    EXPECT_EQ(tfs.poll_kh, 0x4b48);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof out);
+    memcpy(&out, last_reply(&b)->body, sizeof out);
+    EXPECT_EQ(out.revents, POLLIN);
+
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0x4b48), -ESHUTDOWN); /* not running */
+    b.fs->kernel.notify = fake_notify;
+    ASSERT_EQ(fsp_notify_start(b.fs), 0);
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0), -EINVAL);
+    EXPECT_EQ(fsp_fs_notify_poll(b.fs, 0x4b48), 0);
+    /* written by the notify thread, soon (2 s at most) */
+    for (int i = 0; i < 200 && notified_count() == 0; i++)
+        usleep(10000);
+    fsp_notify_stop(b.fs);
+    EXPECT_EQ(notified.count, 1);
+    EXPECT_EQ(notified.code, FUSE_NOTIFY_POLL);
+    EXPECT_EQ(notified.kh, 0x4b48);
+    bench_stop(&b);
+}
+
+/* An IOCTL on @node: @io, then @n bytes of @data. */
+static void serve_ioctl(struct bench *b, uint64_t node,
+                        const struct fuse_ioctl_in *io, const void *data,
+                        size_t n)
+{
+    struct fuse_msg m;
+
+    msg_start(&m, FUSE_IOCTL, node);
+    msg_put(&m, io, sizeof *io);
+    if (n)
+        msg_put(&m, data, n);
+    serve(b, &m);
+}
+
+static void an_ioctl_reply_carries_every_byte_the_kernel_expects(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x80086601, .out_size = 8};
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, 0);
+    /* fuse_ioctl_out, then all 8 bytes: "flag" and zeros */
+    ASSERT_EQ(last_reply(&b)->body_size, sizeof(struct fuse_ioctl_out) + 8);
+    EXPECT_TRUE(memcmp(last_reply(&b)->body + sizeof(struct fuse_ioctl_out),
+                       "flag\0\0\0\0", 8) == 0);
+    bench_stop(&b);
+}
+
+static void malformed_ioctl_and_poll_are_rejected_before_the_callback(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x40046602, .in_size = 8};
+    struct fuse_poll_in in;
+
+    open_a_with_locks(&b, &node, &fh);
+    io.fh = fh;
+    /* in_size says 8 bytes follow, 4 do */
+    serve_ioctl(&b, node, &io, "abcd", 4);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    /* more output than a reply can carry */
+    io.in_size = 0;
+    io.out_size = 1u << 30;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EINVAL);
+    /* an unrestricted ioctl (CUSE's) */
+    io.out_size = 0;
+    io.flags = FUSE_IOCTL_UNRESTRICTED;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
+    /* a POLL cut short */
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in - 4);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -EIO);
+    EXPECT_EQ(tfs.ioctls, 0);
+    EXPECT_EQ(tfs.poll_kh, 0);
+    bench_stop(&b);
+}
+
+static void without_callbacks_ioctl_is_enotty_and_poll_enosys(void)
+{
+    struct bench b;
+    uint64_t node, fh;
+    struct fuse_ioctl_in io = {.cmd = 0x80046601, .out_size = 4};
+    struct fuse_poll_in in;
+
+    open_a_with_locks(&b, &node, &fh);
+    b.fs->iface.poll = NULL;
+    b.fs->iface.ioctl = NULL;
+    io.fh = fh;
+    serve_ioctl(&b, node, &io, NULL, 0);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOTTY);
+    memset(&in, 0, sizeof in);
+    in.fh = fh;
+    serve_arg(&b, FUSE_POLL, node, &in, sizeof in);
+    EXPECT_EQ(last_reply(&b)->hdr.error, -ENOSYS);
+    bench_stop(&b);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(each_lookup_is_counted_until_forgotten),
     EXPECT_CASE(a_name_that_is_not_there_is_answered_enoent),
@@ -899,6 +1713,28 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(a_setattr_of_size_and_mode_completes_each_step_later),
     EXPECT_CASE(a_statfs_answered_later_reports_the_volume),
     EXPECT_CASE(an_error_answered_later_is_the_reply),
+    /* lseek, copy_file_range, O_TMPFILE, STATX */
+    EXPECT_CASE(a_seek_answer_reaches_the_kernel_as_given),
+    EXPECT_CASE(a_seek_answer_out_of_range_is_eio_and_a_log_line),
+    EXPECT_CASE(a_malformed_lseek_is_rejected_before_the_callback),
+    EXPECT_CASE(a_callback_answering_a_step_code_gets_eio_once),
+    EXPECT_CASE(both_copy_forms_reply_the_count_their_way),
+    EXPECT_CASE(a_copy_of_more_than_asked_is_eio_and_a_log_line),
+    EXPECT_CASE(a_copy_answered_later_replies_its_count),
+    EXPECT_CASE(a_tmpfile_is_an_unnamed_node_that_link_names),
+    EXPECT_CASE(statx_reports_a_btime_only_when_known),
+    EXPECT_CASE(every_fallocate_mode_reaches_allocate),
+    EXPECT_CASE(requests_without_a_mapping_get_their_fallbacks),
+    EXPECT_CASE(null_callbacks_answer_what_makes_the_kernel_fall_back),
+    EXPECT_CASE(init_asks_for_locks_only_when_the_file_system_serves_them),
+    EXPECT_CASE(a_waiting_setlkw_pends_and_its_grant_is_the_reply),
+    EXPECT_CASE(an_interrupted_setlkw_is_answered_eintr_and_its_grant_dropped),
+    EXPECT_CASE(getlk_reports_the_conflict_the_file_system_found),
+    EXPECT_CASE(close_and_release_unlock_what_their_owners_held),
+    EXPECT_CASE(a_poll_that_waits_gets_its_handle_and_the_wakeup_names_it),
+    EXPECT_CASE(an_ioctl_reply_carries_every_byte_the_kernel_expects),
+    EXPECT_CASE(malformed_ioctl_and_poll_are_rejected_before_the_callback),
+    EXPECT_CASE(without_callbacks_ioctl_is_enotty_and_poll_enosys),
 };
 
 int main(void)

@@ -21,7 +21,8 @@
 
 enum { NAME_SIZE = 24 };
 
-/* @n names "file0".."file<n-1>", NAME_SIZE bytes apart in one block. */
+/* @n names "file0".."file<n-1>" (after the client's prefix, -j), NAME_SIZE
+ * bytes apart in one block. */
 struct names {
     char *buf;
     unsigned n;
@@ -32,14 +33,15 @@ static const char *name_at(const struct names *nm, unsigned i)
     return nm->buf + (size_t)i * NAME_SIZE;
 }
 
-static int names_make(struct names *nm, unsigned n)
+static int names_make(struct names *nm, const char *prefix, unsigned n)
 {
     nm->n = 0;
     nm->buf = calloc(n ? n : 1, NAME_SIZE);
     if (!nm->buf)
         return -ENOMEM;
     for (unsigned i = 0; i < n; i++)
-        snprintf(nm->buf + (size_t)i * NAME_SIZE, NAME_SIZE, "file%u", i);
+        snprintf(nm->buf + (size_t)i * NAME_SIZE, NAME_SIZE, "%sfile%u",
+                 prefix, i);
     nm->n = n;
     return 0;
 }
@@ -54,7 +56,7 @@ static void names_free(struct names *nm)
 /* Setup shared by most tests: the names, and empty files by those names. */
 static int make_files(struct fsb_run *r, struct names *nm)
 {
-    int err = names_make(nm, r->params->files);
+    int err = names_make(nm, r->params->prefix, r->params->files);
     if (err)
         goto out;
     for (unsigned i = 0; i < nm->n; i++) {
@@ -91,7 +93,7 @@ static int open_close_each(struct fsb_run *r, const struct names *nm,
 int fsb_file_create(struct fsb_run *r)
 {
     struct names nm;
-    int err = names_make(&nm, r->params->files);
+    int err = names_make(&nm, r->params->prefix, r->params->files);
     if (err)
         goto out;
     fsb_clock_start(r);
@@ -203,10 +205,11 @@ int fsb_file_list(struct fsb_run *r)
     r->ops = listed;
     /* A listing that misses or repeats names is a broken file system, not
      * a fast one. */
-    if (!err && listed != (uint64_t)nm.n * r->params->passes) {
+    if (!err && listed != (uint64_t)nm.n * r->params->passes *
+                              r->params->sharing) {
         fprintf(stderr, "fsbench: listed %llu entries in %u passes over "
                         "%u files\n", (unsigned long long)listed,
-                r->params->passes, nm.n);
+                r->params->passes, nm.n * r->params->sharing);
         err = -EIO;
     }
 out:
@@ -283,7 +286,7 @@ out:
 int fsb_file_mkdir(struct fsb_run *r)
 {
     struct names nm;
-    int err = names_make(&nm, r->params->files);
+    int err = names_make(&nm, r->params->prefix, r->params->files);
     if (err)
         goto out;
     fsb_clock_start(r);
@@ -303,7 +306,7 @@ out:
 int fsb_file_rmdir(struct fsb_run *r)
 {
     struct names nm;
-    int err = names_make(&nm, r->params->files);
+    int err = names_make(&nm, r->params->prefix, r->params->files);
     if (err)
         goto out;
     for (unsigned i = 0; i < nm.n; i++) {

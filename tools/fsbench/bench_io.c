@@ -31,11 +31,10 @@ enum {
     BUFFER_ALIGN = 4096,
 };
 
-static const char data_name[] = "data";
-
 /* pwrite all of @len or fail: -errno, or -EIO for a write that stopped
  * short without an error. */
-static int write_all(int fd, const char *buf, size_t len, off_t off)
+static int write_all(int fd, const char *buf, size_t len, off_t off,
+                     const char *data_name)
 {
     while (len > 0) {
         ssize_t n = pwrite(fd, buf, len, off);
@@ -67,24 +66,25 @@ static int make_data_file(struct fsb_run *r)
     }
     for (size_t i = 0; i < LARGE_BLOCK; i++)
         buf[i] = (char)(i * 7 + 1);
-    fd = openat(r->dirfd, data_name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+    fd = openat(r->dirfd, r->data_name,
+                O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
                 0644);
     if (fd < 0) {
-        err = fsb_syserr("create", data_name);
+        err = fsb_syserr("create", r->data_name);
         goto out;
     }
     for (uint64_t off = 0; off < size; off += LARGE_BLOCK) {
-        err = write_all(fd, buf, LARGE_BLOCK, (off_t)off);
+        err = write_all(fd, buf, LARGE_BLOCK, (off_t)off, r->data_name);
         if (err)
             goto out;
     }
     if (fsync(fd) < 0) {
-        err = fsb_syserr("fsync", data_name);
+        err = fsb_syserr("fsync", r->data_name);
         goto out;
     }
 out:
     if (fd >= 0 && close(fd) < 0 && !err)
-        err = fsb_syserr("close", data_name);
+        err = fsb_syserr("close", r->data_name);
     free(buf);
     return err;
 }
@@ -109,13 +109,13 @@ static int rdwr(struct fsb_run *r, size_t block, bool write, bool direct)
     if (err)
         goto out;
     memset(buf, 0x5a, block);
-    fd = openat(r->dirfd, data_name, flags);
+    fd = openat(r->dirfd, r->data_name, flags);
     if (fd < 0) {
         if (direct && errno == EINVAL) {
             r->skipped = EINVAL;
             goto out;
         }
-        err = fsb_syserr("open", data_name);
+        err = fsb_syserr("open", r->data_name);
         goto out;
     }
     fsb_clock_start(r);
@@ -128,10 +128,10 @@ static int rdwr(struct fsb_run *r, size_t block, bool write, bool direct)
         if (n < 0 && direct && i == 0 && errno == EINVAL)
             r->skipped = EINVAL;
         else if (n < 0)
-            err = fsb_syserr(write ? "write" : "read", data_name);
+            err = fsb_syserr(write ? "write" : "read", r->data_name);
         else {
             fprintf(stderr, "fsbench: %s %s: %zd bytes of %zu at %lld\n",
-                    write ? "write" : "read", data_name, n, block,
+                    write ? "write" : "read", r->data_name, n, block,
                     (long long)off);
             err = -EIO;
         }
@@ -143,7 +143,7 @@ out:
     /* A failed close after writes is a lost write (FUSE reports write-back
      * errors at the flush). */
     if (fd >= 0 && close(fd) < 0 && !err)
-        err = fsb_syserr("close", data_name);
+        err = fsb_syserr("close", r->data_name);
     free(buf);
     return err;
 }
@@ -203,9 +203,10 @@ static int map_touch(struct fsb_run *r, bool write)
     err = make_data_file(r);
     if (err)
         goto out;
-    fd = openat(r->dirfd, data_name, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    fd = openat(r->dirfd, r->data_name,
+                (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
-        err = fsb_syserr("open", data_name);
+        err = fsb_syserr("open", r->data_name);
         goto out;
     }
     fsb_clock_start(r);
@@ -216,7 +217,7 @@ static int map_touch(struct fsb_run *r, bool write)
             if (p == 0 && errno == ENODEV)
                 r->skipped = ENODEV;
             else
-                err = fsb_syserr("mmap", data_name);
+                err = fsb_syserr("mmap", r->data_name);
             break;
         }
         for (uint64_t i = 0; i < pages; i++) {
@@ -226,15 +227,15 @@ static int map_touch(struct fsb_run *r, bool write)
                 (void)m[i * page];
         }
         if (write && msync((void *)m, size, MS_SYNC) < 0)
-            err = fsb_syserr("msync", data_name);
+            err = fsb_syserr("msync", r->data_name);
         if (munmap((void *)m, size) < 0 && !err)
-            err = fsb_syserr("munmap", data_name);
+            err = fsb_syserr("munmap", r->data_name);
     }
     fsb_clock_stop(r);
     r->ops = pages * r->params->passes;
 out:
     if (fd >= 0 && close(fd) < 0 && !err)
-        err = fsb_syserr("close", data_name);
+        err = fsb_syserr("close", r->data_name);
     return err;
 }
 

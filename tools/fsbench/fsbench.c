@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsbench.h"
@@ -89,19 +90,42 @@ static void run_mark(const char *what)
     free(line);
 }
 
+/* -j: tell the runner this client is ready, and wait until it lets every
+ * client go at once (it closes the pipe: read gets end of file). The
+ * ready pipe is closed once written, so that the runner sees its end as
+ * soon as every client is ready or gone, even one that failed before. */
+static void wait_for_start(struct fsb_run *r)
+{
+    char c = 0;
+
+    if (r->ready_fd < 0)
+        return;
+    if (write(r->ready_fd, &c, 1) != 1)
+        fsb_syserr("-j: cannot signal the runner", NULL);
+    close(r->ready_fd);
+    r->ready_fd = -1;
+    while (read(r->go_fd, &c, 1) < 0 && errno == EINTR)
+        ;
+}
+
+static double seconds_between(const struct timespec *a,
+                              const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) +
+           (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
 void fsb_clock_start(struct fsb_run *r)
 {
     run_mark("start");
+    wait_for_start(r);
     clock_gettime(CLOCK_MONOTONIC, &r->start);
 }
 
 void fsb_clock_stop(struct fsb_run *r)
 {
-    struct timespec end;
-
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    r->seconds = (double)(end.tv_sec - r->start.tv_sec) +
-                 (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
+    clock_gettime(CLOCK_MONOTONIC, &r->stop);
+    r->seconds = seconds_between(&r->start, &r->stop);
     run_mark("stop");
 }
 
@@ -136,7 +160,16 @@ static void usage(FILE *f)
         "it starts\n"
         "  -x CMD         run \"CMD start TEST\" and \"CMD stop TEST\" (shell) "
         "just\n"
-        "                 before and after each measured part, untimed\n"
+        "                 before and after each measured part, untimed "
+        "(not with -j)\n"
+        "  -j CLIENTS     run each test in this many processes at once, "
+        "each in a\n"
+        "                 directory of its own; ops_per_sec is their sum "
+        "over the\n"
+        "                 time from the first start to the last stop (1)\n"
+        "  -S             with -j: the clients share one directory, each "
+        "with names\n"
+        "                 of its own\n"
         "  -l             list the tests\n"
         "  -h, --help     show this text\n\n"
         "Exit status: 0 every selected test ran; 1 a test failed; 2 a "
@@ -278,20 +311,155 @@ static bool is_dir_error(int err)
     return err == -ENOSPC || err == -EDQUOT || err == -EROFS;
 }
 
+/* A fresh run of one client: @params, in @dirfd. */
+static void run_init(struct fsb_run *r, const struct fsb_params *params,
+                     int dirfd)
+{
+    memset(r, 0, sizeof(*r));
+    r->params = params;
+    r->dirfd = dirfd;
+    r->ready_fd = r->go_fd = -1;
+    snprintf(r->data_name, sizeof(r->data_name), "%sdata", params->prefix);
+}
+
 /* One iteration of one test in a fresh directory. */
 static int run_once(const struct test *t, const struct fsb_params *params,
                     struct fsb_run *r)
 {
     char path[PATH_MAX];
-    int err;
+    int dirfd, err;
 
-    memset(r, 0, sizeof(*r));
-    r->params = params;
-    err = make_run_dir(path, sizeof(path), &r->dirfd);
+    err = make_run_dir(path, sizeof(path), &dirfd);
     if (err)
         return err;
+    run_init(r, params, dirfd);
     err = t->run(r);
     return remove_run_dir(path, r->dirfd, err);
+}
+
+/* What a client of -j tells the runner, in one write to a pipe. */
+struct client_result {
+    int err;
+    int skipped;
+    uint64_t ops;
+    struct timespec start, stop;
+};
+
+enum { MAX_CLIENTS = 64 };
+
+/* -j: client @k of a run, in its own process: runs @t in @dirfd, with
+ * names of its own when the directory is shared, and writes its result
+ * to @result_fd. Never returns. */
+static void run_client(const struct test *t, const struct fsb_params *params,
+                       unsigned k, int dirfd, int ready_fd, int go_fd,
+                       int result_fd)
+{
+    struct fsb_params mine = *params;
+    struct client_result res;
+    char prefix[16];
+    struct fsb_run r;
+
+    if (params->sharing > 1) {
+        snprintf(prefix, sizeof(prefix), "c%u.", k);
+        mine.prefix = prefix;
+    }
+    run_init(&r, &mine, dirfd);
+    r.ready_fd = ready_fd;
+    r.go_fd = go_fd;
+    memset(&res, 0, sizeof(res));
+    res.err = t->run(&r);
+    res.skipped = r.skipped;
+    res.ops = r.ops;
+    res.start = r.start;
+    res.stop = r.stop;
+    if (write(result_fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+        _exit(EXIT_TEST_FAILED);
+    _exit(EXIT_OK);
+}
+
+/*
+ * One iteration of one test in @clients processes at once: each in a
+ * fresh directory of its own, or all in one (params->sharing). They set
+ * up, wait for each other in fsb_clock_start(), and are measured
+ * together: @r gets the sum of their ops over the time from the first
+ * start to the last stop.
+ */
+static int run_clients(const struct test *t, const struct fsb_params *params,
+                       unsigned clients, struct fsb_run *r)
+{
+    char paths[MAX_CLIENTS][PATH_MAX];
+    int dirfds[MAX_CLIENTS];
+    unsigned ndirs = params->sharing > 1 ? 1 : clients, started = 0;
+    int ready[2] = { -1, -1 }, go[2] = { -1, -1 }, results[2] = { -1, -1 };
+    struct timespec first = { 0, 0 }, last = { 0, 0 };
+    int err = 0;
+    char c;
+
+    run_init(r, params, -1);
+    for (unsigned i = 0; i < ndirs; i++)
+        dirfds[i] = -1;
+    for (unsigned i = 0; i < ndirs && !err; i++)
+        err = make_run_dir(paths[i], sizeof(paths[i]), &dirfds[i]);
+    if (!err && (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+                 pipe2(results, O_CLOEXEC) < 0))
+        err = fsb_syserr("pipe", NULL);
+    fflush(stdout);
+    for (unsigned k = 0; k < clients && !err; k++) {
+        pid_t pid = fork();
+
+        if (pid < 0) {
+            err = fsb_syserr("fork", NULL);
+            break;
+        }
+        if (pid == 0) {
+            close(ready[0]);
+            close(go[1]);
+            close(results[0]);
+            run_client(t, params, k, dirfds[ndirs > 1 ? k : 0], ready[1],
+                       go[0], results[1]);
+        }
+        started++;
+    }
+    /* Our copies closed, the pipes end when the clients do: a client that
+     * fails before it is ready does not hold up the others. */
+    if (ready[1] >= 0)
+        close(ready[1]);
+    if (results[1] >= 0)
+        close(results[1]);
+    for (unsigned n = 0; n < started && read(ready[0], &c, 1) == 1; n++)
+        ;
+    if (go[1] >= 0)
+        close(go[1]);               /* go */
+    for (unsigned k = 0; k < started; k++) {
+        struct client_result res;
+
+        if (read(results[0], &res, sizeof(res)) != (ssize_t)sizeof(res)) {
+            if (!err)
+                err = -EIO;         /* a client died */
+            continue;
+        }
+        if (res.err && !err)
+            err = res.err;
+        r->skipped = res.skipped;
+        r->ops += res.ops;
+        if (k == 0 || seconds_between(&res.start, &first) > 0)
+            first = res.start;
+        if (k == 0 || seconds_between(&last, &res.stop) > 0)
+            last = res.stop;
+    }
+    while (wait(NULL) > 0 || errno == EINTR)
+        ;
+    r->seconds = seconds_between(&first, &last);
+    if (ready[0] >= 0)
+        close(ready[0]);
+    if (go[0] >= 0)
+        close(go[0]);
+    if (results[0] >= 0)
+        close(results[0]);
+    for (unsigned i = 0; i < ndirs; i++)
+        if (dirfds[i] >= 0)
+            err = remove_run_dir(paths[i], dirfds[i], err);
+    return err;
 }
 
 static int compare_double(const void *a, const void *b)
@@ -303,7 +471,7 @@ static int compare_double(const void *a, const void *b)
 
 /* Runs @t @iterations times and prints its line. 0, or an exit status. */
 static int run_test(const struct test *t, const struct fsb_params *params,
-                    unsigned iterations)
+                    unsigned iterations, unsigned clients)
 {
     double seconds[MAX_ITERATIONS];
     struct fsb_run r;
@@ -312,7 +480,8 @@ static int run_test(const struct test *t, const struct fsb_params *params,
 
     current_test = t->name;
     for (unsigned i = 0; i < iterations; i++) {
-        int err = run_once(t, params, &r);
+        int err = clients > 1 ? run_clients(t, params, clients, &r)
+                              : run_once(t, params, &r);
         if (err) {
             if (is_dir_error(err)) {
                 fprintf(stderr, "fsbench: %s: %s (during %s)\n", bench_dir,
@@ -338,9 +507,12 @@ static int run_test(const struct test *t, const struct fsb_params *params,
     /* A clock step finer than the run is still a positive time. */
     rate = (double)ops / (median > 0 ? median : 1e-9);
     printf("test=%s ops=%llu seconds=%.9f ops_per_sec=%.0f "
-           "min_seconds=%.9f max_seconds=%.9f\n",
-           t->name, (unsigned long long)ops, median, rate, seconds[0],
+           "min_seconds=%.9f max_seconds=%.9f", t->name,
+           (unsigned long long)ops, median, rate, seconds[0],
            seconds[iterations - 1]);
+    if (clients > 1)
+        printf(" clients=%u", clients);
+    printf("\n");
     return EXIT_OK;
 }
 
@@ -376,10 +548,12 @@ int main(int argc, char **argv)
 {
     struct fsb_params params = {
         .files = 1000, .passes = 10, .file_size = 16ULL << 20,
+        .prefix = "", .sharing = 1,
     };
     bool selected[NTESTS] = { false };
     bool any_selected = false;
-    unsigned iterations = 1;
+    unsigned iterations = 1, clients = 1;
+    bool shared = false;
     uint64_t v;
     int opt;
     int status = EXIT_OK;
@@ -388,7 +562,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
 
-    while ((opt = getopt_long(argc, argv, "n:i:s:r:t:x:lh", long_options,
+    while ((opt = getopt_long(argc, argv, "n:i:s:r:t:x:j:Slh", long_options,
                               NULL)) != -1) {
         switch (opt) {
         case 'n':
@@ -420,6 +594,14 @@ int main(int argc, char **argv)
         case 'x':
             mark_cmd = optarg;
             break;
+        case 'j':
+            if (!parse_number(optarg, false, 1, MAX_CLIENTS, &v))
+                goto bad_value;
+            clients = (unsigned)v;
+            break;
+        case 'S':
+            shared = true;
+            break;
         case 'l':
             for (size_t i = 0; i < NTESTS; i++)
                 printf("%s\n", tests[i].name);
@@ -436,6 +618,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (mark_cmd && clients > 1) {
+        fprintf(stderr, "fsbench: -x takes one client: not with -j %u\n",
+                clients);
+        return EXIT_USAGE;
+    }
+    if (shared)
+        params.sharing = clients;
     bench_dir = argv[optind];
     if (!check_dir())
         return EXIT_USAGE;
@@ -443,11 +632,14 @@ int main(int argc, char **argv)
     /* Line by line, so that a long run shows its progress. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("fsbench v%d dir=%s files=%u iterations=%u filesize=%llu "
-           "passes=%u\n", FSBENCH_FORMAT_VERSION, bench_dir, params.files,
+           "passes=%u", FSBENCH_FORMAT_VERSION, bench_dir, params.files,
            iterations, (unsigned long long)params.file_size, params.passes);
+    if (clients > 1)
+        printf(" clients=%u shared=%d", clients, shared);
+    printf("\n");
     for (size_t i = 0; i < NTESTS && status == EXIT_OK; i++) {
         if (!any_selected || selected[i])
-            status = run_test(&tests[i], &params, iterations);
+            status = run_test(&tests[i], &params, iterations, clients);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "fsbench: cannot write the results: %s\n",

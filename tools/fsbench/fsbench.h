@@ -21,6 +21,11 @@ struct fsb_params {
     unsigned files;        /* -n: files in the metadata tests */
     unsigned passes;       /* -r: passes of the list, rdwr and mmap tests */
     uint64_t file_size;    /* -s: the rdwr/mmap file, a multiple of 64 KiB */
+    /* -j: the client's own prefix for every name it makes ("" alone, or
+     * "cK." when -S has the clients share one directory), and how many
+     * clients list that directory (1 unless shared). */
+    const char *prefix;
+    unsigned sharing;
 };
 
 /*
@@ -37,6 +42,12 @@ struct fsb_run {
     int skipped;           /* an errno: the file system refused a feature
                               the test needs (O_DIRECT: EINVAL); 0 = ran */
     struct timespec start;
+    struct timespec stop;
+    /* -j: fsb_clock_start() waits here until every client is ready:
+     * it writes a byte to ready_fd and reads go_fd, which the runner
+     * closes to start them all (-1: no other clients). */
+    int ready_fd, go_fd;
+    char data_name[32];    /* the rdwr/mmap file: PREFIX "data" */
 };
 
 /* A test: 0 (measured, or r->skipped set) or -errno. */

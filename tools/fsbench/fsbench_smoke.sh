@@ -80,6 +80,27 @@ got=$(grep -oE '^test=[a-z_]+' "$work/out3" | tr '\n' ' ')
     fail "-t file_list ran: $got"
 grep -q ' iterations=3 ' "$work/out3" || fail "header lacks iterations=3"
 
+# ---- -j 2: two clients at once, in a directory each or one shared (-S):
+# twice the operations, every listing sees what it should, nothing left ----
+for shared in "" -S; do
+    timeout 120 "$FSBENCH" -n 20 -r 2 -j 2 $shared \
+        -t file_create,file_list,file_attr,rdwr_cc_read_page -s 64k \
+        "$work/bench" >"$work/outj"
+    rc=$?
+    [ $rc -eq 0 ] || fail "-j 2 $shared exited $rc: $(cat "$work/outj")"
+    grep -q " clients=2 shared=$([ -n "$shared" ] && echo 1 || echo 0)\$" \
+        "$work/outj" || fail "-j 2 $shared: header is '$(head -n 1 "$work/outj")'"
+    grep -q '^test=file_create ops=40 .* clients=2$' "$work/outj" ||
+        fail "-j 2 $shared: file_create ops != 2 x 20"
+    # Shared, each client lists both clients' files.
+    listed=$([ -n "$shared" ] && echo 160 || echo 80)
+    grep -q "^test=file_list ops=$listed .* clients=2\$" "$work/outj" ||
+        fail "-j 2 $shared: file_list ops != $listed"
+    left=$(ls -A "$work/bench")
+    [ -z "$left" ] || fail "-j 2 $shared left behind: $left"
+done
+say "-j 2 and -j 2 -S: twice the operations, directory left empty"
+
 # ---- errors: exit 2 and a message naming the problem ----
 expect_2() {    # DESCRIPTION PATTERN ARGS...
     local what=$1 pattern=$2
@@ -102,6 +123,8 @@ expect_2 "empty test list" "needs a test name" -t , "$work/bench"
 expect_2 "file size not a multiple of 64k" "not a valid value" \
     -s 1000 "$work/bench"
 expect_2 "no DIR" "usage" -n 5
+expect_2 "-x with -j 2" "not with -j" -x true -j 2 "$work/bench"
+expect_2 "-j 0" "not a valid value" -j 0 "$work/bench"
 
 if [ "$(id -u)" = 0 ]; then
     mkdir "$work/full" "$work/ro"
