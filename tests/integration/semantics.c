@@ -739,7 +739,11 @@ static pid_t ofd_pid(pid_t setter)
 {
     const char *opts = getenv("FSP_TEST_FS_OPTS");
 
-    if (h_fs_is_ptfs() || (opts && strstr(opts, "open_handles")))
+    /* Locks served by the file system (ptfs; memfs with open_handles and
+     * without kernel_locks): the pid that set it. sqlfs serves none. */
+    if (h_fs_is_ptfs() ||
+        (!h_fs_is_sqlfs() && opts && strstr(opts, "open_handles") &&
+         !strstr(opts, "kernel_locks")))
         return setter;
     return -1;
 }
