@@ -272,6 +272,13 @@ out:
     fsp_pending_release(fs, p, w);
 }
 
+/* A receive that got nothing but may simply be tried again: a signal,
+ * nothing to read, or a request the kernel took back (INTERRUPT). */
+static bool receive_again(ssize_t n)
+{
+    return n == -EINTR || n == -EAGAIN || n == -ENOENT;
+}
+
 static void *worker_main(void *arg)
 {
     struct fsp_worker *w = arg;
@@ -290,7 +297,7 @@ static void *worker_main(void *arg)
             fsp_dispatch_request(w, buf, (size_t)n);
             continue;
         }
-        if (n == -EINTR || n == -EAGAIN || n == -ENOENT)
+        if (receive_again(n))
             continue;
         /* An io_uring queue of a volume that ended up on /dev/fuse: the
          * other workers serve it, nothing to stop. */
@@ -316,6 +323,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A worker's request buffer: the largest WRITE and its headers. */
+static size_t request_buf_size(const struct fsp_fs *fs)
+{
+    return (size_t)fs->max_write + 64 * 1024;
+}
+
+/* A worker's reply buffer: the largest READ and its header; -ENOMEM. */
+static int worker_alloc_reply_buf(struct fsp_worker *w)
+{
+    w->reply_buf_size = w->fs->max_read + 4096;
+    w->reply_buf = malloc(w->reply_buf_size);
+    return w->reply_buf ? 0 : -ENOMEM;
+}
+
 /* ----------------------------------------- serving during mount(2) */
 
 /*
@@ -330,11 +351,9 @@ void fsp_dispatch_serve_during_mount(void *ctx, int fd, int stop_fd)
 {
     struct fsp_fs *fs = ctx;
     struct fsp_worker w = { .fs = fs };
-    size_t bufsize = (size_t)fs->max_write + 64 * 1024;
 
-    w.reply_buf_size = fs->max_read + 4096;
-    w.reply_buf = malloc(w.reply_buf_size);
-    if (!w.reply_buf || fsp_channel_dev_create(fd, 0, bufsize, &w.ch) != 0) {
+    if (worker_alloc_reply_buf(&w) != 0 ||
+        fsp_channel_dev_create(fd, 0, request_buf_size(fs), &w.ch) != 0) {
         fsp_log(fs, "cannot serve INIT during the mount: out of memory");
         goto out;
     }
@@ -356,7 +375,7 @@ void fsp_dispatch_serve_during_mount(void *ctx, int fd, int stop_fd)
         n = w.ch->ops->receive(w.ch, &buf);
         if (n > 0)
             fsp_dispatch_request(&w, buf, (size_t)n);
-        else if (n != -EINTR && n != -EAGAIN && n != -ENOENT)
+        else if (!receive_again(n))
             break;
     }
 out:
@@ -420,7 +439,7 @@ static void destroy_workers(struct fsp_fs *fs, struct fsp_worker *workers,
 int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
 {
     struct fsp_worker *workers;
-    size_t bufsize = (size_t)fs->max_write + 64 * 1024;
+    size_t bufsize = request_buf_size(fs);
     unsigned dev_threads = threads;
     unsigned queues = fsp_uring_queue_count(fs);
     int err = 0;
@@ -441,12 +460,9 @@ int fsp_dispatcher_start(struct fsp_fs *fs, unsigned threads)
         struct fsp_worker *w = &workers[i];
 
         w->fs = fs;
-        w->reply_buf_size = fs->max_read + 4096;
-        w->reply_buf = malloc(w->reply_buf_size);
-        if (!w->reply_buf) {
-            err = -ENOMEM;
+        err = worker_alloc_reply_buf(w);
+        if (err)
             goto fail;
-        }
         /* Worker 0 reads the session descriptor itself; the others get
          * clones, each with its own queue. An ordinary user may not be
          * able to open /dev/fuse (mode 0600 on some systems): then all

@@ -473,6 +473,19 @@ FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what)
     return err == -ESHUTDOWN ? 0 : err;
 }
 
+/* What the kernel has cached of @path, for a notification about it:
+ * 0, -ESHUTDOWN when notifications cannot be queued, -EINVAL for a bad
+ * path. */
+static int cached_target(struct fsp_fs *fs, const char *path,
+                         struct fsp_cached_path *at)
+{
+    int err = running(fs);
+
+    if (err)
+        return err;
+    return fsp_node_cached_path(fs, path, at) < 0 ? -EINVAL : 0;
+}
+
 FSP_API int fsp_fs_notify_store(fsp_fs_t *fs, const char *path,
                                 uint64_t offset, const void *data,
                                 size_t size)
@@ -484,11 +497,9 @@ FSP_API int fsp_fs_notify_store(fsp_fs_t *fs, const char *path,
     if (!fs || !path || path[0] != '/' || (!data && size) ||
         size > fs->max_write)
         return -EINVAL;
-    err = running(fs);
+    err = cached_target(fs, path, &at);
     if (err)
         return err;
-    if (fsp_node_cached_path(fs, path, &at) < 0)
-        return -EINVAL;
     if (!at.node)
         return 0; /* nothing cached: the next read asks us */
     item = new_item(FUSE_NOTIFY_STORE, sizeof item->out.store, data, size);
@@ -513,11 +524,9 @@ FSP_API int fsp_fs_notify_retrieve(fsp_fs_t *fs, const char *path,
 
     if (!fs || !path || path[0] != '/' || !done)
         return -EINVAL;
-    err = running(fs);
+    err = cached_target(fs, path, &at);
     if (err)
         return err;
-    if (fsp_node_cached_path(fs, path, &at) < 0)
-        return -EINVAL;
     n = fs->notifier;
     item = new_item(FUSE_NOTIFY_RETRIEVE, sizeof item->out.retrieve, NULL,
                     0);
