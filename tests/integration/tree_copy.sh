@@ -38,7 +38,9 @@ set -u
 
 BIN=${1:-build/bin}
 FS=${FSP_TEST_FS:-memfs}
+# The options arrive with or without a leading comma (ctest appends ",x").
 FS_OPTS=${FSP_TEST_FS_OPTS:-}
+FS_OPTS=${FS_OPTS#,}
 DAEMON=$BIN/$FS
 OTHER=1001      # a user outside every group below
 GROUP=1002
@@ -241,10 +243,10 @@ say "source tree: $(find "$SRC" | wc -l) entries"
 if [ "$FS" = memfs ]; then
     mount -t tmpfs -o mode=755 fsp-tree-copy "$REF" || fatal "mount tmpfs"
     REF_NAME=tmpfs
-    ARGS=(-f -o "allow_other${FS_OPTS}")
+    ARGS=(-f -o "allow_other${FS_OPTS:+,$FS_OPTS}")
 else
     REF_NAME=ext4
-    ARGS=(-f -o "allow_other${FS_OPTS}" "$BACKING")
+    ARGS=(-f -o "allow_other${FS_OPTS:+,$FS_OPTS}" "$BACKING")
 fi
 start_daemon "${ARGS[@]}" "$MNT"
 say "$FS ${ARGS[*]} $MNT, against $REF_NAME"
