@@ -131,6 +131,11 @@ void fsp_notify_queue_entry(struct fsp_fs *fs, uint64_t parent,
 /* Queue "node @nodeid's attributes (and with @data its pages) are stale"
  * (FUSE_NOTIFY_INVAL_INODE). Safe under the node table's lock. */
 void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data);
+/* Tell the kernel now, from the calling thread, that node @nodeid's
+ * attributes are stale (INVAL_INODE with no data part, which takes no
+ * lock a request in flight may hold): for a reply that must not race a
+ * later stat, such as a WRITE that cleared set-user-ID. */
+void fsp_notify_inode_attributes_now(struct fsp_fs *fs, uint64_t nodeid);
 /* The kernel's NOTIFY_REPLY to the retrieve @unique: hand @size bytes of
  * data from @offset to its waiter (a reply nobody waits for is logged). */
 void fsp_notify_retrieve_reply(struct fsp_fs *fs, uint64_t unique,

@@ -79,6 +79,8 @@ struct fsp_notifier {
     struct fsp_fs *fs;
 };
 
+static void deliver(struct fsp_fs *fs, const struct notify_item *item);
+
 static struct notify_item *new_item(int32_t code, size_t out_size,
                                     const void *tail, size_t tail_size)
 {
@@ -146,6 +148,18 @@ void fsp_notify_queue_inode(struct fsp_fs *fs, uint64_t nodeid, bool data)
     item->out.inode.off = data ? 0 : -1;
     item->out.inode.len = 0;
     enqueue(fs, item);
+}
+
+void fsp_notify_inode_attributes_now(struct fsp_fs *fs, uint64_t nodeid)
+{
+    struct notify_item item = { .code = FUSE_NOTIFY_INVAL_INODE,
+                                .out_size = sizeof item.out.inode };
+
+    if (!fs->notifier || fs->notifier->stopping)
+        return;
+    item.out.inode.ino = nodeid;
+    item.out.inode.off = -1; /* attributes only: no page lock to wait for */
+    deliver(fs, &item);
 }
 
 static int queue_delete(struct fsp_fs *fs, uint64_t parent, uint64_t child,

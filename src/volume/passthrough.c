@@ -26,10 +26,11 @@
  * must clear set-user-ID, set-group-ID or file capabilities, and on FUSE
  * that check is a GETXATTR "security.capability" round trip per write(2)
  * (file_remove_privs(); the backing-file write path makes it too), which
- * cost passthrough writes 3-5x. FUSE_HANDLE_KILLPRIV_V2, asked for with
- * passthrough, lets the kernel mark a file free of those (S_NOSEC) after
+ * cost passthrough writes 3-5x. FUSE_HANDLE_KILLPRIV_V2, asked for by
+ * every volume with set_basic_info, lets the kernel mark a file free of
+ * those (S_NOSEC) after
  * one check; in exchange the file system clears the bits when a WRITE or
- * an O_TRUNC open is flagged so (fsp_passthrough_kill_suid()). A
+ * an O_TRUNC open is flagged so (fsp_volume_kills_suid()). A
  * passthrough write sends no WRITE, so set-user-ID files are opened
  * without passthrough (the kernel still removes file capabilities
  * itself, through REMOVEXATTR). Left open: a file made set-user-ID while
@@ -202,7 +203,7 @@ void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h)
         backing_close(fs, close_id);
 }
 
-bool fsp_passthrough_kills_suid(struct fsp_fs *fs)
+bool fsp_volume_kills_suid(struct fsp_fs *fs)
 {
     return (fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) &&
            fs->iface.set_basic_info;

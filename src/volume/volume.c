@@ -162,9 +162,11 @@ int fsp_vol_init(struct fsp_txn *t)
      * layer of overlayfs. */
     cfg.passthrough = fsp_passthrough_wanted(fs);
     cfg.max_stack_depth = 1;
-    /* Without it every passthrough write asks GETXATTR security.capability
-     * first (see passthrough.c). */
-    cfg.handle_killpriv_v2 = cfg.passthrough;
+    /* Without it the kernel asks GETXATTR security.capability before
+     * every write(2) of a volume with xattrs (see passthrough.c); with it
+     * fsp clears set-user-ID and set-group-ID itself, through
+     * set_basic_info, when the kernel flags a request so. */
+    cfg.handle_killpriv_v2 = fs->iface.set_basic_info != NULL;
     /* ACLs live in xattrs: without them the volume has none. */
     cfg.posix_acl = fs->params.posix_acl != FSP_POSIX_ACL_OFF &&
                     fs->params.extended_attributes && fs->iface.get_xattr &&

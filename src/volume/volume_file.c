@@ -35,7 +35,7 @@ static bool open_writes(int flags)
 }
 
 /* Clear set-user-ID and set-group-ID through set_basic_info (see
- * fsp_passthrough_kills_suid); into txn.rsp. */
+ * fsp_volume_kills_suid); into txn.rsp. */
 static int kill_suid(struct fsp_txn *t, void *ctx)
 {
     static const fsp_file_info_t none;
@@ -147,7 +147,7 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     }
     if (t->step == OPEN_TRUNCATE &&
         (in->open_flags & FUSE_OPEN_KILL_SUIDGID) &&
-        fsp_passthrough_kills_suid(t->fs)) {
+        fsp_volume_kills_suid(t->fs)) {
         t->step = OPEN_KILL_SUID;
         return FSP_TXN_CONTINUE;
     }
@@ -275,7 +275,7 @@ int fsp_vol_write(struct fsp_txn *t)
         /* Like the kernel's own write path: privileges go before the
          * data. */
         t->step = (in->write_flags & FUSE_WRITE_KILL_SUIDGID) &&
-                          fsp_passthrough_kills_suid(fs)
+                          fsp_volume_kills_suid(fs)
                       ? WRITE_KILL_SUID
                       : WRITE_DATA;
     }
@@ -300,6 +300,9 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     if (rsp->error)
         return rsp->error;
     if (t->step == WRITE_KILL_SUID) {
+        /* The kernel refreshes only size and times after a WRITE: its
+         * cached mode would keep the bits that were just cleared. */
+        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
         t->step = WRITE_DATA;
         return FSP_TXN_CONTINUE;
     }
@@ -407,19 +410,42 @@ int fsp_vol_syncfs(struct fsp_txn *t)
     return fsp_txn_called(t, fs->iface.flush(fs, NULL));
 }
 
+/* FALLOCATE's steps. */
+enum {
+    FALLOCATE_BEGIN,
+    FALLOCATE_KILL_SUID, /* set_basic_info(), as a write would */
+    FALLOCATE_CALL,      /* allocate() */
+};
+
+/* Whether a FALLOCATE must clear set-user-ID and set-group-ID first. With
+ * FUSE_HANDLE_KILLPRIV_V2 that is the volume's job, and unlike a WRITE the
+ * kernel flags nothing: fsp clears them as the kernel would for a caller
+ * without CAP_FSETID, which it takes to be anyone but root (an idmapped
+ * mount names no caller: then too). */
+static bool fallocate_kills_suid(struct fsp_txn *t)
+{
+    return fsp_volume_kills_suid(t->fs) && t->in.hdr->uid != 0;
+}
+
 int fsp_vol_fallocate(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_fallocate_in *in = t->in.arg;
     int err;
 
-    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
-    if (err)
-        return err;
-    if (fs->params.read_only)
-        return -EROFS;
-    if (!fs->iface.allocate)
-        return -EOPNOTSUPP;
+    if (t->step == FALLOCATE_BEGIN) {
+        err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
+        if (err)
+            return err;
+        if (fs->params.read_only)
+            return -EROFS;
+        if (!fs->iface.allocate)
+            return -EOPNOTSUPP;
+        t->step = fallocate_kills_suid(t) ? FALLOCATE_KILL_SUID
+                                          : FALLOCATE_CALL;
+    }
+    if (t->step == FALLOCATE_KILL_SUID)
+        return kill_suid(t, t->handle->ctx);
     fsp_txn_rsp(t);
     return fsp_txn_called(t, fs->iface.allocate(fs, t->handle->ctx,
                                                 (int)in->mode, in->offset,
@@ -428,10 +454,16 @@ int fsp_vol_fallocate(struct fsp_txn *t)
 
 int fsp_vol_fallocate_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    if (!rsp->error)
-        atomic_store_explicit(&t->handle->modified, true,
-                              memory_order_relaxed);
-    return rsp->error;
+    if (rsp->error)
+        return rsp->error;
+    if (t->step == FALLOCATE_KILL_SUID) {
+        /* As after a WRITE that cleared them (fsp_vol_write_complete). */
+        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
+        t->step = FALLOCATE_CALL;
+        return FSP_TXN_CONTINUE;
+    }
+    atomic_store_explicit(&t->handle->modified, true, memory_order_relaxed);
+    return 0;
 }
 
 /* ------------------------------------------------------------- xattrs */
