@@ -92,3 +92,49 @@ run_child() {
     child=""
     return $status
 }
+
+# ---- daemons in the foreground (callers set $mnt and $work) ----
+
+# The daemon start_foreground started, or empty.
+daemon_pid=""
+
+# Stop the daemon start_foreground started, if it did not exit with the
+# unmount.
+stop_daemon() {
+    [ -n "$daemon_pid" ] || return 0
+    local n=0
+    while kill -0 "$daemon_pid" 2>/dev/null && [ $n -lt 50 ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    if kill -0 "$daemon_pid" 2>/dev/null; then
+        kill "$daemon_pid" 2>/dev/null
+        sleep 0.5
+        kill -9 "$daemon_pid" 2>/dev/null
+    fi
+    wait "$daemon_pid" 2>/dev/null
+    daemon_pid=""
+}
+
+# Wait up to 10 s for $mnt to be a FUSE mount; fails if the daemon died.
+wait_mounted() {
+    local n=0
+    until grep -q " $mnt fuse" /proc/mounts; do
+        if [ -n "$daemon_pid" ] && ! kill -0 "$daemon_pid" 2>/dev/null; then
+            return 1
+        fi
+        [ $n -lt 100 ] || return 1
+        sleep 0.1
+        n=$((n + 1))
+    done
+}
+
+# A daemon in the foreground (-f), in the background of this script: the
+# same for fsp's and libfuse's, since a daemon that detaches (setsid) runs
+# in a scheduler autogroup of its own, which on this machine made either
+# side 2-3x slower over io_uring (docs/BENCHMARKS.md, "Autogroups").
+start_foreground() {
+    "$@" >"$work/mount.err" 2>&1 &
+    daemon_pid=$!
+    wait_mounted
+}
