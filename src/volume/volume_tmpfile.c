@@ -8,6 +8,9 @@
  * linkat(2) is a LINK of that node (its link() gets this context), whose
  * reply gives the node its first name (fsp_node_name_unnamed).
  *
+ * The directory's default ACL is inherited as by any create (acl.c's
+ * steps around the call).
+ *
  * With no create_tmpfile() the answer is ENOSYS: the kernel then sets
  * fc->no_tmpfile and answers EOPNOTSUPP to every later O_TMPFILE itself.
  * The reply is CREATE's (an entry and an open file), and so is what a
@@ -31,28 +34,35 @@ int fsp_vol_tmpfile(struct fsp_txn *t)
     fsp_response_t *rsp;
     int err;
 
-    t->parent = fsp_node_get(fs, t->in.nodeid);
-    if (!t->parent)
-        return -ESTALE;
-    /* The name the kernel sends ("/") is no name: the directory's path. */
-    t->path = fsp_volume_path_to_change(fs, t->parent, NULL, &err);
-    if (!t->path)
-        return err;
-    if (!fs->iface.create_tmpfile)
-        return -ENOSYS;
+    if (t->step == FSP_ACL_CREATE_BEGIN) {
+        t->parent = fsp_node_get(fs, t->in.nodeid);
+        if (!t->parent)
+            return -ESTALE;
+        /* The name the kernel sends ("/") is no name: the directory's
+         * path. */
+        t->path = fsp_volume_path_to_change(fs, t->parent, NULL, &err);
+        if (!t->path)
+            return err;
+        if (!fs->iface.create_tmpfile)
+            return -ENOSYS;
+        if ((in->mode & S_IFMT) && !S_ISREG(in->mode))
+            return -EINVAL;
+        /* As for any create: the directory's default ACL and set-group-ID
+         * first, the new file's access ACL after (acl.c). */
+        err = fsp_acl_create_begin(t);
+        if (err)
+            return err;
+    }
+    if (t->step != FSP_ACL_CREATE_CALL)
+        return fsp_acl_create_step(t);
     memset(&ci, 0, sizeof ci);
-    ci.mode = in->mode;
-    if (!(ci.mode & S_IFMT))
-        ci.mode |= S_IFREG;
-    if (!S_ISREG(ci.mode))
-        return -EINVAL;
+    ci.mode = in->mode | S_IFREG;
     ci.flags = (int)in->flags & ~O_TMPFILE;
-    /* With ACLs the kernel leaves the umask to the volume (FUSE_DONT_MASK).
-     * (The directory's default ACL is not inherited here yet.) */
-    if (fsp_acl_on(fs))
-        ci.mode &= ~(in->umask & 0777);
     ci.uid = t->in.hdr->uid;
     ci.gid = t->in.hdr->gid;
+    /* With ACLs the umask, or the default ACL, is the volume's to apply
+     * (FUSE_DONT_MASK). */
+    fsp_acl_create_info(t, &ci);
     rsp = fsp_txn_rsp(t);
     return fsp_txn_called(t, fs->iface.create_tmpfile(
                                  fs, t->path, &ci, &rsp->file_context,
@@ -95,25 +105,28 @@ int fsp_vol_tmpfile_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     struct fsp_node *node;
     int err;
 
-    if (rsp->error)
-        return rsp->error;
-    t->ctx = rsp->file_context;
-    t->ctx_owned = true;
-    if (!S_ISREG(rsp->file_info.mode)) {
+    const fsp_file_info_t *info;
+
+    /* t->ctx is the new file's from here; the release closes it on an
+     * error. */
+    err = fsp_volume_created(t, rsp, &info);
+    if (err)
+        return err;
+    if (!S_ISREG(info->mode)) {
         fsp_log(fs, "create_tmpfile(%s) made a file of mode 0%o, not a "
                 "regular file; replying EIO", t->path,
-                (unsigned)rsp->file_info.mode);
-        return -EIO;            /* the release closes t->ctx */
+                (unsigned)info->mode);
+        return -EIO;
     }
-    node = fsp_node_new_unnamed(fs, &rsp->file_info);
+    node = fsp_node_new_unnamed(fs, info);
     if (!node)
         return -ENOMEM;
     t->node = node;             /* the release drops the reference */
-    err = open_tmpfile(t, node, &rsp->file_info);
+    err = open_tmpfile(t, node, info);
     if (err) {
         fsp_node_forget(fs, node->nodeid, 1);
         return err;
     }
-    fsp_volume_fill_entry(fs, node, &rsp->file_info, &t->out.create.entry);
+    fsp_volume_fill_entry(fs, node, info, &t->out.create.entry);
     return 0;
 }

@@ -14,10 +14,14 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -246,6 +250,57 @@ static void tmpfile_in_a_subdirectory_lands_there(void)
     EXPECT_OK(access(h_path("d/f"), F_OK));
 }
 
+/* A default ACL in its xattr form: user::rwx user:1001:rwx group::r-x
+ * mask::rwx other::--- (acl_ea.h: version 2, then tag, perm, id). */
+static size_t sample_default_acl(unsigned char *buf)
+{
+    static const struct { uint16_t tag, perm; uint32_t id; } entries[] = {
+        { 0x01, 7, UINT32_MAX }, { 0x02, 7, 1001 }, { 0x04, 5, UINT32_MAX },
+        { 0x10, 7, UINT32_MAX }, { 0x20, 0, UINT32_MAX },
+    };
+    uint32_t version = 2;
+
+    memcpy(buf, &version, 4);
+    memcpy(buf + 4, entries, sizeof entries);
+    return 4 + sizeof entries;
+}
+
+/* open(O_TMPFILE) in a directory with a default ACL gets what a create
+ * there gets: the same access ACL and the same mode (on tmpfs and ext4
+ * alike: 0660 from 0666, the ACL's group entry masked). */
+static void tmpfile_inherits_the_default_acl_as_a_create_does(void)
+{
+    unsigned char acl[64], created[128], unnamed[128];
+    ssize_t created_size, unnamed_size;
+    char proc[64];
+    struct stat a, b;
+    int fd;
+
+    ASSERT_OK(mkdir(h_path("acl"), 0755));
+    if (setxattr(h_path("acl"), "system.posix_acl_default", acl,
+                 sample_default_acl(acl), 0) != 0)
+        h_skip("no POSIX ACLs here: %s", strerror(errno));
+    fd = ASSERT_OK(open(h_path("acl/created"), O_CREAT | O_WRONLY, 0666));
+    EXPECT_OK(close(fd));
+    fd = ASSERT_OK(open(h_path("acl"), O_TMPFILE | O_WRONLY, 0666));
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    ASSERT_OK(linkat(AT_FDCWD, proc, AT_FDCWD, h_path("acl/unnamed"),
+                     AT_SYMLINK_FOLLOW));
+    EXPECT_OK(close(fd));
+    ASSERT_OK(stat(h_path("acl/created"), &a));
+    ASSERT_OK(stat(h_path("acl/unnamed"), &b));
+    EXPECT_EQ(a.st_mode & 07777, 0660);
+    EXPECT_EQ(b.st_mode & 07777, a.st_mode & 07777);
+    created_size = getxattr(h_path("acl/created"), "system.posix_acl_access",
+                            created, sizeof created);
+    unnamed_size = getxattr(h_path("acl/unnamed"), "system.posix_acl_access",
+                            unnamed, sizeof unnamed);
+    EXPECT_TRUE(created_size > 0);
+    EXPECT_EQ(unnamed_size, created_size);
+    if (created_size > 0 && unnamed_size == created_size)
+        EXPECT_MEMEQ(unnamed, created, (size_t)created_size);
+}
+
 /* ------------------------------------------------------------------ */
 /* STATX                                                               */
 
@@ -429,6 +484,7 @@ static const struct h_case cases[] = {
     H_CASE(tmpfile_closed_unnamed_leaves_nothing, NULL, 0),
     H_CASE(tmpfile_with_o_excl_cannot_be_linked, NULL, 0),
     H_CASE(tmpfile_in_a_subdirectory_lands_there, NULL, 0),
+    H_CASE(tmpfile_inherits_the_default_acl_as_a_create_does, NULL, 0),
     H_CASE(statx_btime_is_set_and_stable, NULL, 0),
     H_CASE(statx_of_an_open_file_matches_stat, NULL, 0),
     H_CASE(fallocate_zero_range_zeroes_and_grows, NULL, 0),
