@@ -13,10 +13,12 @@
  * one call (the longest the kernel takes), and a name of 256 bytes
  * (ENAMETOOLONG at any depth). Over ptfs, the files must be in their
  * places in SOURCE, and a directory of SOURCE swapped for a link out of
- * it (absolute, or by "..") must lead nowhere.
+ * it (absolute, or by "..") must lead nowhere. Over sqlfs on PostgreSQL,
+ * a second mount of the database must hear of changes at the bottom.
  *
  * The expectations hold on tmpfs and ext4 (FSP_TEST_DIR mode); CTest runs
- * the suite on memfs, ptfs and sqlfs (integration.deep_paths[.ptfs|.sqlfs]).
+ * the suite on memfs, ptfs and sqlfs (integration.deep_paths[.ptfs|.sqlfs|
+ * .sqlfs_pg]).
  * Every tree is removed at the end of its case, by descriptors: no path
  * that a call is given is longer than a name.
  */
@@ -512,18 +514,19 @@ static int source_dir(void)
     return ASSERT_OK(open(src, O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
-/* The directory @level of the chain @tag in SOURCE, walked by name (the
- * levels up to FORK_LEVEL - 1 are chain A's, as chain_make shares them). */
-static int source_level(int source, char tag, int level)
+/* The directory @level of the chain @tag below @start (SOURCE, or another
+ * mount of the volume), walked by name: the levels up to FORK_LEVEL - 1
+ * are chain A's, as chain_make shares them. */
+static int walk_chain(int start, char tag, int level)
 {
-    int fd = ASSERT_OK(dup(source));
+    int fd = ASSERT_OK(dup(start));
 
     for (int i = 1; i <= level; i++) {
         int next = open_dir_at(fd, level_name(i < FORK_LEVEL ? 'A' : tag, i));
 
         close(fd);
         if (next < 0)
-            ADD_FAILURE("SOURCE has no level %d of chain %c: %s", i, tag,
+            ADD_FAILURE("no level %d of chain %c: %s", i, tag,
                         expect_errname(errno));
         fd = ASSERT_OK(next);
     }
@@ -543,7 +546,7 @@ static void ptfs_keeps_deep_files_in_their_places_in_source(void)
     EXPECT_OK(mkdirat(a.dir[DEPTH], "sub", 0700));
     EXPECT_OK(symlinkat("file", a.dir[DEPTH], "link"));
     EXPECT_OK(fchmodat(a.dir[DEPTH], "file", 0620, 0));
-    sa = source_level(source, 'A', DEPTH);
+    sa = walk_chain(source, 'A', DEPTH);
     expect_text_at(sa, "file", "in SOURCE\n");
     EXPECT_OK(fstatat(sa, "file", &st, AT_SYMLINK_NOFOLLOW));
     EXPECT_EQ(st.st_mode & 07777, 0620);
@@ -553,7 +556,7 @@ static void ptfs_keeps_deep_files_in_their_places_in_source(void)
     EXPECT_STREQ(list, "file,link,sub");
     /* a rename between the two chains moves the file in SOURCE */
     EXPECT_OK(renameat(a.dir[DEPTH], "file", b.dir[DEPTH], "moved"));
-    sb = source_level(source, 'B', DEPTH);
+    sb = walk_chain(source, 'B', DEPTH);
     EXPECT_ERRNO(fstatat(sa, "file", &st, AT_SYMLINK_NOFOLLOW), ENOENT);
     expect_text_at(sb, "moved", "in SOURCE\n");
     /* and a file made in SOURCE shows at the bottom of the mount */
@@ -629,7 +632,7 @@ static void ptfs_refuses_a_deep_link_out_of_source(void)
     victim = ASSERT_OK(open_dir_at(a.dir[DEPTH], "victim"));
     write_at(victim, "inside", "inside\n");
     expect_text_at(victim, "inside", "inside\n");
-    sbottom = source_level(source, 'A', DEPTH);
+    sbottom = walk_chain(source, 'A', DEPTH);
     /* A directory beside the mount, outside SOURCE, with a secret (made
      * last: from here on nothing ends the case before it is removed). */
     snprintf(outside, sizeof outside, "%s.outside", h_cur_mount()->mnt);
@@ -654,6 +657,93 @@ static void ptfs_refuses_a_deep_link_out_of_source(void)
     h_rm_rf(outside);
 }
 
+/* ------------------------------------------------------------------ */
+/* sqlfs on PostgreSQL: another mount hears of a deep change            */
+
+/* createdb or dropdb @name, bounded. */
+static int pg_tool(const char *tool, const char *name)
+{
+    struct h_proc p;
+    char path[64];
+
+    snprintf(path, sizeof path, "/usr/bin/%s", tool);
+    return strcmp(tool, "dropdb") == 0
+               ? h_runl(&p, 30, path, "--if-exists", "--force", name, NULL)
+               : h_runl(&p, 30, path, name, NULL);
+}
+
+/* Seconds until the file @name in @dir has mode @mode (or, with @mode 0,
+ * exists), polling; -1 after 2 s. */
+static double seconds_until(int dir, const char *name, mode_t mode)
+{
+    double start = h_now();
+    struct stat st;
+
+    while (h_now() < start + 2) {
+        if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (!mode || (st.st_mode & 07777) == mode))
+            return h_now() - start;
+        h_sleep(0.001);
+    }
+    return -1;
+}
+
+/* Two mounts of one database whose caches never expire: a change at the
+ * bottom of the tree through one reaches the other by its notification
+ * (the listener turns the changed inode into its 8 KB path). */
+static void sqlfs_pg_mounts_hear_of_each_others_deep_changes(void)
+{
+    const char *forever =
+        "file_info_timeout=-1,dir_info_timeout=-1,negative_timeout=-1";
+    char dir[64] = "/tmp/fsptest-deep.XXXXXX", mnt[2][96], db[64], src[80];
+    struct h_mount m[2];
+    struct chain a;
+    struct stat st;
+    int root, far, bottom;
+    double t;
+
+    if (!h_sqlfs_on_pg())
+        h_skip("sqlfs on PostgreSQL only: mounts that share a database");
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    chmod(dir, 0755);
+    snprintf(db, sizeof db, "fsp_deep_%d", (int)getpid());
+    snprintf(src, sizeof src, "dbname=%s", db);
+    for (int i = 0; i < 2; i++) {
+        snprintf(mnt[i], sizeof mnt[i], "%s/m%d", dir, i);
+        ASSERT_OK(mkdir(mnt[i], 0755));
+        h_register(mnt[i], 0, i == 1 ? dir : NULL); /* torn down on failure */
+    }
+    ASSERT_EQ(pg_tool("createdb", db), 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT_TRUE(h_mount_source_at(&m[i], src, mnt[i], forever, 0));
+    root = ASSERT_OK(open(mnt[0], O_PATH | O_DIRECTORY | O_CLOEXEC));
+    far = ASSERT_OK(open(mnt[1], O_PATH | O_DIRECTORY | O_CLOEXEC));
+    chain_make(&a, 'A', root, NULL, 1);
+    write_at(a.dir[DEPTH], "file", "x");
+    bottom = walk_chain(far, 'A', DEPTH);
+    /* The other mount has cached the file, and "new" as absent. */
+    EXPECT_OK(fstatat(bottom, "file", &st, 0));
+    EXPECT_EQ(st.st_mode & 07777, 0644);
+    EXPECT_ERRNO(fstatat(bottom, "new", &st, 0), ENOENT);
+    EXPECT_OK(fchmodat(a.dir[DEPTH], "file", 0600, 0));
+    t = seconds_until(bottom, "file", 0600);
+    EXPECT_TRUE(t >= 0 && t < 1);
+    write_at(a.dir[DEPTH], "new", "y");
+    t = seconds_until(bottom, "new", 0);
+    EXPECT_TRUE(t >= 0 && t < 1);
+    close(bottom);
+    close(far);
+    trees_done(root, &a, NULL);
+    for (int i = 0; i < 2; i++) {
+        int status;
+
+        EXPECT_TRUE(h_unmount(&m[i], &status));
+        rmdir(mnt[i]);
+    }
+    rmdir(dir);
+    pg_tool("dropdb", db);
+}
+
 static const struct h_case cases[] = {
     H_CASE_T(deep_files_are_made_written_read_and_listed, NULL, 0, 60),
     H_CASE_T(deep_links_renames_and_removals_keep_their_counts, NULL, 0, 60),
@@ -664,6 +754,8 @@ static const struct h_case cases[] = {
     H_CASE_T(ptfs_keeps_deep_files_in_their_places_in_source, NULL, H_DAEMON,
              60),
     H_CASE_T(ptfs_refuses_a_deep_link_out_of_source, NULL, H_DAEMON, 60),
+    H_CASE_T(sqlfs_pg_mounts_hear_of_each_others_deep_changes, NULL,
+             H_DAEMON | H_NOMOUNT, 90),
 };
 
 int main(int argc, char **argv)
