@@ -28,7 +28,9 @@
  * - out-parameters are zeroed by fsp before a callback is invoked, and
  *   each callback says which of them fsp reads;
  * - paths are absolute within the volume ("/" is the root, "/a/b" a file),
- *   in the case they were created with.
+ *   in the case they were created with, and of any length: a name is at
+ *   most NAME_MAX bytes, but a deep tree's paths are longer than PATH_MAX
+ *   (PATH_MAX limits one system call's string, not a tree).
  */
 #ifndef FSP_FSP_H
 #define FSP_FSP_H

@@ -120,9 +120,10 @@ struct ptfs_file {
 int ptfs_real_path(struct ptfs *p, const char *vpath, char **rpath,
                    const struct ptfs_redirect **whole);
 
-/* Open the file at @rpath (relative to SOURCE), never leaving SOURCE:
- * openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS. The last
- * component is never followed (O_NOFOLLOW is always added). With
+/* Open the file at @rpath (relative to SOURCE, of any length), never
+ * leaving SOURCE: openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+ * and a path longer than one openat2 takes in pieces (ptfs_path.c). The
+ * last component is never followed (O_NOFOLLOW is always added). With
  * case_insensitive, a path not found as spelled is looked up by case. */
 int ptfs_open_real(struct ptfs *p, const char *rpath, int flags, int *fd);
 

@@ -13,6 +13,15 @@
  * links, and the client's kernel follows them against the mount.
  * Operations on a last name (create, unlink, rename, link) open the parent
  * this way and use the *at call with the name.
+ *
+ * A path has no length limit (a tree may be deeper than PATH_MAX), but
+ * one openat2 takes at most PATH_MAX - 1 bytes. A longer path is resolved
+ * in pieces cut at slashes, each short enough, each from the directory
+ * the piece before it opened: the first with SOURCE as the root, as
+ * above; the later ones with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+ * which refuses (EXDEV) a ".." or a link that would leave the directory
+ * the piece starts at. Every piece stays inside SOURCE, and so does the
+ * whole.
  */
 #define _GNU_SOURCE
 
@@ -37,19 +46,68 @@ void ptfs_fd_path(int fd, char buf[32])
     snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
-/* openat2 below SOURCE. Returns a descriptor or -errno. */
-static int open_in_root(struct ptfs *p, const char *rpath, int flags)
+/* The longest path one openat2 takes (the kernel copies at most PATH_MAX
+ * bytes, the NUL included). */
+#define PIECE_MAX (PATH_MAX - 1)
+
+/* One openat2 of @path (at most PIECE_MAX bytes) from @dir_fd. Returns a
+ * descriptor or -errno. */
+static int open_piece(int dir_fd, const char *path, int flags,
+                      uint64_t resolve)
 {
     struct open_how how;
     int fd, tries = 0;
 
     memset(&how, 0, sizeof how);
-    how.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.resolve = resolve;
     do
-        fd = (int)syscall(SYS_openat2, p->root_fd, rpath, &how, sizeof how);
+        fd = (int)syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
     while (fd < 0 && errno == EAGAIN && ++tries < OPENAT2_RETRIES);
     return fd < 0 ? -errno : fd;
+}
+
+/* @rpath, longer than PIECE_MAX, piece by piece (see the top). */
+static int open_in_pieces(struct ptfs *p, const char *rpath, int flags)
+{
+    uint64_t resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    char *copy = strdup(rpath), *s = copy, *cut;
+    int dir_fd = p->root_fd, fd;
+
+    if (!copy)
+        return -ENOMEM;
+    while (strlen(s) > PIECE_MAX) {
+        /* The last slash that leaves a piece short enough. */
+        cut = memrchr(s, '/', PIECE_MAX + 1);
+        if (!cut || cut == s) {
+            fd = -ENAMETOOLONG; /* a component longer than a piece */
+            goto out;
+        }
+        *cut = '\0';
+        fd = open_piece(dir_fd, s, O_PATH | O_DIRECTORY, resolve);
+        if (fd < 0)
+            goto out;
+        if (dir_fd != p->root_fd)
+            close(dir_fd);
+        dir_fd = fd;
+        s = cut + 1 + strspn(cut + 1, "/");
+        resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    }
+    fd = open_piece(dir_fd, *s ? s : ".", flags | O_NOFOLLOW, resolve);
+out:
+    if (dir_fd != p->root_fd)
+        close(dir_fd);
+    free(copy);
+    return fd;
+}
+
+/* openat2 below SOURCE. Returns a descriptor or -errno. */
+static int open_in_root(struct ptfs *p, const char *rpath, int flags)
+{
+    if (strlen(rpath) > PIECE_MAX)
+        return open_in_pieces(p, rpath, flags);
+    return open_piece(p->root_fd, rpath, flags | O_NOFOLLOW,
+                      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 int ptfs_find_name_by_case(int dir_fd, const char *name,
@@ -84,14 +142,35 @@ int ptfs_find_name_by_case(int dir_fd, const char *name,
     return err;
 }
 
+/* Append '/' (unless @path is empty) and @comp to the growing @path. */
+static int append_component(char **path, size_t *used, size_t *size,
+                            const char *comp)
+{
+    size_t len = strlen(comp), need = *used + len + 2;
+    char *grown;
+
+    if (need > *size) {
+        grown = realloc(*path, need * 2);
+        if (!grown)
+            return -ENOMEM;
+        *path = grown;
+        *size = need * 2;
+    }
+    if (*used > 0)
+        (*path)[(*used)++] = '/';
+    memcpy(*path + *used, comp, len + 1);
+    *used += len;
+    return 0;
+}
+
 /* case_insensitive: @rpath with every component that does not exist as
  * spelled replaced by a stored name equal to it without regard to case.
  * Each directory on the way is opened confined, like any other path. */
 static int fix_case(struct ptfs *p, const char *rpath, char **out)
 {
-    char fixed[PATH_MAX], comp[NAME_MAX + 1], stored[NAME_MAX + 1];
+    char comp[NAME_MAX + 1], stored[NAME_MAX + 1], *fixed = NULL;
     const char *s = rpath;
-    size_t used = 0, len;
+    size_t used = 0, size = 0, len;
     struct stat st;
     int dir_fd, err = 0;
 
@@ -121,15 +200,9 @@ static int fix_case(struct ptfs *p, const char *rpath, char **out)
                 goto out;
             strcpy(comp, stored);
         }
-        len = strlen(comp);
-        if (used + len + 2 > sizeof fixed) {
-            err = -ENAMETOOLONG;
+        err = append_component(&fixed, &used, &size, comp);
+        if (err < 0)
             goto out;
-        }
-        if (used > 0)
-            fixed[used++] = '/';
-        memcpy(fixed + used, comp, len + 1);
-        used += len;
         if (s[strspn(s, "/")] == '\0')
             break; /* that was the last component */
         close(dir_fd);
@@ -140,10 +213,16 @@ static int fix_case(struct ptfs *p, const char *rpath, char **out)
             goto out;
         }
     }
-    *out = strdup(used ? fixed : ".");
-    if (!*out)
-        err = -ENOMEM;
+    if (!used) {
+        free(fixed);
+        fixed = strdup(".");
+        if (!fixed)
+            err = -ENOMEM;
+    }
+    *out = fixed;
+    fixed = NULL;
 out:
+    free(fixed);
     if (dir_fd >= 0)
         close(dir_fd);
     return err;

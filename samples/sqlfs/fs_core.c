@@ -3,12 +3,11 @@
  * What every callback of sqlfs uses: transactions, paths, attributes, the
  * table of open files and the last link of an inode (sqlfs_internal.h).
  */
-#define _GNU_SOURCE /* strchrnul */
+#define _GNU_SOURCE
 
 #include "sqlfs_internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,42 +62,55 @@ int sqlfs_begin_on(struct sqlfs *s, uint64_t ino, bool write,
 
 /* ---- paths ---- */
 
-/* Copy the component of @p path that starts at *p into @p name and step
- * past it. @return its length, 0 at the end, -ENAMETOOLONG */
-static int next_component(const char **p, char name[SQLFS_NAME_MAX + 1])
+/* Copy the component of @p path that starts at *p, and ends at @p end at
+ * the latest, into @p name and step past it. @return its length, 0 at
+ * the end, -ENAMETOOLONG */
+static int next_component(const char **p, const char *end,
+                          char name[SQLFS_NAME_MAX + 1])
 {
-    const char *start = *p, *end;
+    const char *start = *p, *stop;
     size_t len;
 
-    while (*start == '/')
+    while (start < end && *start == '/')
         start++;
-    end = strchrnul(start, '/');
-    len = (size_t)(end - start);
+    stop = memchr(start, '/', (size_t)(end - start));
+    if (!stop)
+        stop = end;
+    len = (size_t)(stop - start);
     if (len > SQLFS_NAME_MAX)
         return -ENAMETOOLONG;
     memcpy(name, start, len);
     name[len] = 0;
-    *p = end;
+    *p = stop;
     return (int)len;
+}
+
+/* The inode the first @p len bytes of @p path name: one entry at a time,
+ * so that a path of any length (any depth of the tree) resolves. */
+static int resolve_prefix(struct sqlfs *s, struct sqlfs_txn *t,
+                          const char *path, size_t len, uint64_t *ino)
+{
+    char name[SQLFS_NAME_MAX + 1];
+    const char *end = path + len;
+    uint64_t at = SQLFS_ROOT_INO;
+    int n, err = 0;
+
+    *ino = 0;
+    while ((n = next_component(&path, end, name)) > 0) {
+        err = s->db->entry_find(t, at, name, &at);
+        if (err < 0)
+            return err;
+    }
+    if (n < 0)
+        return n;
+    *ino = at;
+    return err;
 }
 
 int sqlfs_resolve(struct sqlfs *s, struct sqlfs_txn *t, const char *path,
                   uint64_t *ino)
 {
-    char name[SQLFS_NAME_MAX + 1];
-    uint64_t at = SQLFS_ROOT_INO;
-    int len, err = 0;
-
-    *ino = 0;
-    while ((len = next_component(&path, name)) > 0) {
-        err = s->db->entry_find(t, at, name, &at);
-        if (err < 0)
-            return err;
-    }
-    if (len < 0)
-        return len;
-    *ino = at;
-    return err;
+    return resolve_prefix(s, t, path, strlen(path), ino);
 }
 
 int sqlfs_lookup(struct sqlfs *s, struct sqlfs_txn *t, const char *path,
@@ -115,8 +127,6 @@ int sqlfs_resolve_parent(struct sqlfs *s, struct sqlfs_txn *t,
                          const char **name)
 {
     const char *slash = strrchr(path, '/');
-    char dir[PATH_MAX];
-    size_t len;
 
     *parent = 0;
     *name = NULL;
@@ -126,13 +136,9 @@ int sqlfs_resolve_parent(struct sqlfs *s, struct sqlfs_txn *t,
         return 0; /* "/": no parent */
     if (strlen(slash + 1) > SQLFS_NAME_MAX)
         return -ENAMETOOLONG;
-    len = (size_t)(slash - path);
-    if (len >= sizeof dir)
-        return -ENAMETOOLONG;
-    memcpy(dir, path, len);
-    dir[len] = 0;
     *name = slash + 1;
-    return sqlfs_resolve(s, t, dir, parent);
+    /* The directory is the path up to the last '/', resolved in place. */
+    return resolve_prefix(s, t, path, (size_t)(slash - path), parent);
 }
 
 /* ---- attributes ---- */

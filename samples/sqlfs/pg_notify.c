@@ -98,32 +98,37 @@ static const char path_sql[] =
     " WHERE u.parent <> 1 AND u.depth < 4096)"
     " SELECT name FROM up ORDER BY depth DESC";
 
-/* The path of @p ino into @p out. @return 0, -ENOENT (no name now) */
-static int path_of(PGconn *conn, uint64_t ino, char *out, size_t size)
+/* The path of @p ino, malloc'd into *@p out with room for "/NAME" more
+ * (a path has no length limit: a tree may be deeper than PATH_MAX).
+ * @return 0, -ENOENT (no name now), -ENOMEM */
+static int path_of(PGconn *conn, uint64_t ino, char **out)
 {
     char key[24];
     const char *values[1] = {key};
-    PGresult *r;
-    size_t len = 0, n;
+    PGresult *r = NULL;
+    size_t len = 0, size = 2;
     int i, err = 0;
 
-    snprintf(out, size, "/");
-    if (ino == SQLFS_ROOT_INO)
-        return 0;
-    snprintf(key, sizeof key, "%llu", (unsigned long long)ino);
-    r = PQexecParams(conn, path_sql, 1, NULL, values, NULL, NULL, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0)
-        err = -ENOENT;
-    for (i = 0; err == 0 && i < PQntuples(r); i++) {
-        n = (size_t)PQgetlength(r, i, 0);
-        if (len + 1 + n >= size) {
-            err = -ENAMETOOLONG;
-            break;
-        }
-        out[len++] = '/';
-        memcpy(out + len, PQgetvalue(r, i, 0), n);
+    *out = NULL;
+    if (ino != SQLFS_ROOT_INO) {
+        snprintf(key, sizeof key, "%llu", (unsigned long long)ino);
+        r = PQexecParams(conn, path_sql, 1, NULL, values, NULL, NULL, 1);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0)
+            err = -ENOENT;
+        for (i = 0; err == 0 && i < PQntuples(r); i++)
+            size += 1 + (size_t)PQgetlength(r, i, 0);
+    }
+    if (err == 0 && !(*out = malloc(size + 1 + NAME_MAX)))
+        err = -ENOMEM;
+    if (err == 0)
+        strcpy(*out, "/");
+    for (i = 0; err == 0 && r && i < PQntuples(r); i++) {
+        size_t n = (size_t)PQgetlength(r, i, 0);
+
+        (*out)[len++] = '/';
+        memcpy(*out + len, PQgetvalue(r, i, 0), n);
         len += n;
-        out[len] = 0;
+        (*out)[len] = 0;
     }
     PQclear(r);
     return err;
@@ -138,10 +143,10 @@ static int unhex(char c)
 /* Tell the file system about one change of a payload. */
 static void announce(struct pg_backend *b, PGconn *conn, const char *change)
 {
-    char path[PATH_MAX];
     unsigned long long ino = strtoull(change + 1, NULL, 10);
     const char *hex;
-    size_t len;
+    char *path;
+    size_t len, name_len = 0;
     int hi, lo;
 
     if (change[0] == '*') {
@@ -149,29 +154,33 @@ static void announce(struct pg_backend *b, PGconn *conn, const char *change)
                    FSP_NOTIFY_ENTRY | FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA);
         return;
     }
-    if (path_of(conn, ino, path, sizeof path) < 0)
+    if (path_of(conn, ino, &path) < 0)
         return; /* gone, or never cached: nothing to drop */
     if (change[0] == 'a' || change[0] == 'd') {
         b->changed(b->changed_context, path,
                    change[0] == 'a' ? FSP_NOTIFY_ATTR
                                     : FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA);
-        return;
+        goto out;
     }
     if (change[0] != 'e' || !(hex = strchr(change, ':')))
-        return;
+        goto out;
     b->changed(b->changed_context, path, FSP_NOTIFY_ATTR); /* the directory */
     len = strlen(path);
     if (len > 1)
         path[len++] = '/';
-    for (hex++; hex[0] && hex[1] && len + 1 < sizeof path; hex += 2) {
+    /* path_of() left room for a name of NAME_MAX bytes. */
+    for (hex++; hex[0] && hex[1] && name_len < NAME_MAX; hex += 2) {
         hi = unhex(hex[0]);
         lo = unhex(hex[1]);
         if (hi < 0 || lo < 0)
-            return;
+            goto out;
         path[len++] = (char)(hi << 4 | lo);
+        name_len++;
     }
     path[len] = 0;
     b->changed(b->changed_context, path, FSP_NOTIFY_ENTRY);
+out:
+    free(path);
 }
 
 /* Every change of a payload not from this mount. */

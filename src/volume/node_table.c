@@ -302,7 +302,7 @@ void fsp_node_table_fini(struct fsp_fs *fs)
     for (size_t i = 0; i < t->buckets; i++) {
         for (struct fsp_name *nm = t->by_name[i], *next; nm; nm = next) {
             next = nm->hash_next;
-                    free(nm->name);
+            free(nm->name);
             free(nm);
         }
         for (struct fsp_node *n = t->by_id[i], *next; n; n = next) {
@@ -492,10 +492,9 @@ char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
     }
     if (name)
         len += 1 + namelen;
-    if (len >= PATH_MAX) {
-        *err = -ENAMETOOLONG;
-        goto out;
-    }
+    /* No cap on the length: PATH_MAX limits the string a process passes
+     * in one call, not the depth of a tree (a process reaches deeper
+     * with chdir and openat), so a path may be longer than PATH_MAX. */
     path = malloc(len + 2);
     if (!path) {
         *err = -ENOMEM;

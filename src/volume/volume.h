@@ -191,9 +191,10 @@ struct fsp_node *fsp_node_find_child(struct fsp_fs *fs,
                                      const char *name);
 /* FORGET: the kernel drops @nlookup references to @nodeid. */
 void fsp_node_forget(struct fsp_fs *fs, uint64_t nodeid, uint64_t nlookup);
-/* Build the path of @node, plus "/@name" if @name is not NULL. Returns a
+/* Build the path of @node, plus "/@name" if @name is not NULL, of any
+ * length (a deep tree's paths are longer than PATH_MAX). Returns a
  * malloc'd string, or NULL with *err set (-ENOENT for an unlinked node,
- * -ENOMEM, -ENAMETOOLONG). */
+ * -ENOMEM, -ENAMETOOLONG for a @name longer than NAME_MAX). */
 char *fsp_node_path(struct fsp_fs *fs, struct fsp_node *node,
                     const char *name, int *err);
 /* The name @name of @parent was removed: detach its node if known. */
