@@ -407,19 +407,47 @@ int fsp_vol_syncfs(struct fsp_txn *t)
     return fsp_txn_called(t, fs->iface.flush(fs, NULL));
 }
 
+/* FALLOCATE's steps. */
+enum {
+    FALLOCATE_BEGIN,
+    FALLOCATE_KILL_SUID, /* set_basic_info(), see fallocate_kills_suid() */
+    FALLOCATE_CALL,      /* allocate() */
+};
+
+/*
+ * Does this FALLOCATE clear set-user-ID and set-group-ID first, as
+ * fallocate(2) does on ext4 for a caller without CAP_FSETID? The kernel
+ * asks for it (file_modified()) but, with FUSE_HANDLE_KILLPRIV_V2, leaves
+ * it to the file system and sends nothing: FALLOCATE has no flag for it.
+ * The request does not say whether the caller has CAP_FSETID; root stands
+ * for it, and a caller the kernel does not name (FSP_UNKNOWN_ID, with
+ * idmapped mounts allowed) counts as not root. Without KILLPRIV_V2 the
+ * kernel sends a SETATTR of the mode itself.
+ */
+static bool fallocate_kills_suid(struct fsp_txn *t)
+{
+    return fsp_passthrough_kills_suid(t->fs) && t->in.hdr->uid != 0;
+}
+
 int fsp_vol_fallocate(struct fsp_txn *t)
 {
     struct fsp_fs *fs = t->fs;
     const struct fuse_fallocate_in *in = t->in.arg;
     int err;
 
-    err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
-    if (err)
-        return err;
-    if (fs->params.read_only)
-        return -EROFS;
-    if (!fs->iface.allocate)
-        return -EOPNOTSUPP;
+    if (t->step == FALLOCATE_BEGIN) {
+        err = fsp_request_handle(fs, t->in.nodeid, in->fh, &t->handle);
+        if (err)
+            return err;
+        if (fs->params.read_only)
+            return -EROFS;
+        if (!fs->iface.allocate)
+            return -EOPNOTSUPP;
+        t->step = fallocate_kills_suid(t) ? FALLOCATE_KILL_SUID
+                                          : FALLOCATE_CALL;
+    }
+    if (t->step == FALLOCATE_KILL_SUID)
+        return kill_suid(t, t->handle->ctx);
     fsp_txn_rsp(t);
     return fsp_txn_called(t, fs->iface.allocate(fs, t->handle->ctx,
                                                 (int)in->mode, in->offset,
@@ -428,10 +456,14 @@ int fsp_vol_fallocate(struct fsp_txn *t)
 
 int fsp_vol_fallocate_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
-    if (!rsp->error)
-        atomic_store_explicit(&t->handle->modified, true,
-                              memory_order_relaxed);
-    return rsp->error;
+    if (rsp->error)
+        return rsp->error;
+    if (t->step == FALLOCATE_KILL_SUID) {
+        t->step = FALLOCATE_CALL;
+        return FSP_TXN_CONTINUE;
+    }
+    atomic_store_explicit(&t->handle->modified, true, memory_order_relaxed);
+    return 0;
 }
 
 /* ------------------------------------------------------------- xattrs */
