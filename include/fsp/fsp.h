@@ -154,6 +154,29 @@ enum fsp_posix_acl {
 };
 
 /**
+ * When a volume's access times follow reads: the value of
+ * fsp_volume_params::atime, passed to mount(2) as the mount flag of the
+ * same name and shown in /proc/mounts. The kernel never updates the
+ * access time of a FUSE file itself (it marks every FUSE inode
+ * S_NOATIME, whatever the mount flags say): the file system keeps it, as
+ * the policy says, in its read() and read_directory() callbacks, and
+ * fsp_fs_atime_due() answers whether one is due. After a READ or READDIR
+ * the kernel forgets the access time it cached, so stat(2) then shows the
+ * file system's. Reads the kernel serves from its page cache (or a
+ * listing from its cached one) reach no callback and update nothing.
+ */
+enum fsp_atime_policy {
+    /** relatime, the default (as for other file systems): an access
+     *  updates the access time when it is not later than the
+     *  modification or change time, or is more than a day old. */
+    FSP_ATIME_RELATIME = 0,
+    /** strictatime: every access updates it. */
+    FSP_ATIME_STRICT = 1,
+    /** noatime: no access updates it (nor a directory's). */
+    FSP_ATIME_NEVER = 2,
+};
+
+/**
  * The volume parameters: fixed when the volume is created.
  * Initialize with fsp_volume_params_init(), then change what you need.
  */
@@ -285,6 +308,29 @@ typedef struct fsp_volume_params {
      * sqlfs set it.
      */
     bool allow_idmap;
+
+    /**
+     * Set-user-ID and set-group-ID bits take effect when a program of the
+     * volume runs (the mount has no MS_NOSUID; option `suid`). Only a
+     * volume mounted by root may set it: fusermount3 mounts an ordinary
+     * user's volume nosuid, so fsp_fs_mount() then fails with -EPERM and
+     * says so. Off by default (nosuid).
+     */
+    bool allow_setuid;
+    /**
+     * Device nodes of the volume can be opened (the mount has no
+     * MS_NODEV; option `dev`): the kernel then opens the device a
+     * character or block node names, without asking the file system.
+     * Root only, as allow_setuid. Off by default (nodev: opening a device
+     * node fails with EACCES).
+     */
+    bool allow_devices;
+    /** When reads update access times: an ::fsp_atime_policy
+     *  (FSP_ATIME_RELATIME by default). */
+    uint8_t atime;
+    /** Listing a directory never updates its access time (nodiratime);
+     *  reads of files follow atime. */
+    bool nodiratime;
 } fsp_volume_params_t;
 
 /**
@@ -763,7 +809,9 @@ typedef struct fsp_fs_interface {
      * then also lets the kernel leave clearing set-user-ID and
      * set-group-ID to the file system (FUSE_HANDLE_KILLPRIV_V2): fsp
      * calls set_basic_info(FSP_SET_KILL_SUID) before a write or after an
-     * O_TRUNC open that the kernel flags, which must clear S_ISUID, and
+     * O_TRUNC open that the kernel flags, and before the allocate() of a
+     * caller other than root (FALLOCATE carries no flag), which must
+     * clear S_ISUID, and
      * S_ISGID when group execution is allowed. A file with those bits is
      * opened without passthrough (the callback's answer is not used),
      * since its writes must come to the file system.
@@ -1259,6 +1307,25 @@ FSP_API int fsp_fs_notify_poll(fsp_fs_t *fs, uint64_t kh);
  */
 FSP_API int fsp_name_compare(const char *a, const char *b,
                              bool case_insensitive);
+
+/**
+ * Is an access time update due, by the volume's fsp_volume_params::atime
+ * and fsp_volume_params::nodiratime? A file system calls it in read()
+ * (directory false) and read_directory() (directory true) with the file's
+ * times, and if it answers true sets the access time to @p now; it costs
+ * no request and no callback.
+ * @param fs         the volume
+ * @param directory  true for a listing of a directory, false for a read
+ *                   of a file's data
+ * @param atime, mtime, ctime  the file's access, modification and change
+ *                   times, before the access
+ * @param now        the current time (CLOCK_REALTIME)
+ * @return true to set atime to @p now; false to leave it (also for a
+ *         read-only volume, and when @p fs is NULL)
+ */
+FSP_API bool fsp_fs_atime_due(const fsp_fs_t *fs, bool directory,
+                              struct timespec atime, struct timespec mtime,
+                              struct timespec ctime, struct timespec now);
 
 /**
  * Set every field of @p params to its default: timeouts of 1 s,

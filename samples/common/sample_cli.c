@@ -127,6 +127,21 @@ static const struct {
     {"writeback_cache", offsetof(fsp_volume_params_t, writeback_cache), true},
     {"keep_cache", offsetof(fsp_volume_params_t, keep_cache), true},
     {"io_uring", offsetof(fsp_volume_params_t, io_uring), true},
+    {"suid", offsetof(fsp_volume_params_t, allow_setuid), true},
+    {"nosuid", offsetof(fsp_volume_params_t, allow_setuid), false},
+    {"dev", offsetof(fsp_volume_params_t, allow_devices), true},
+    {"nodev", offsetof(fsp_volume_params_t, allow_devices), false},
+    {"nodiratime", offsetof(fsp_volume_params_t, nodiratime), true},
+};
+
+/* The access time policies, as mount(8) names them. */
+static const struct {
+    const char *name;
+    uint8_t policy; /* an fsp_atime_policy */
+} atime_options[] = {
+    {"relatime", FSP_ATIME_RELATIME},
+    {"strictatime", FSP_ATIME_STRICT},
+    {"noatime", FSP_ATIME_NEVER},
 };
 
 static int set_flag_option(struct sample_cli *cli, const char *name)
@@ -139,6 +154,12 @@ static int set_flag_option(struct sample_cli *cli, const char *name)
         return 0;
     }
 
+    for (i = 0; i < sizeof atime_options / sizeof atime_options[0]; i++) {
+        if (strcmp(name, atime_options[i].name) == 0) {
+            cli->volume.atime = atime_options[i].policy;
+            return 0;
+        }
+    }
     for (i = 0; i < sizeof flag_options / sizeof flag_options[0]; i++) {
         if (strcmp(name, flag_options[i].name) == 0) {
             *(bool *)((char *)&cli->volume + flag_options[i].offset) =

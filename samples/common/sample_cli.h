@@ -104,7 +104,10 @@ void sample_cli_init(struct sample_cli *cli, const char *program,
  *                        subtype=NAME (volume.fs_name), allow_other,
  *                        [no_]default_permissions, [no_]auto_unmount,
  *                        nonempty, ro, rw, writeback_cache, keep_cache,
- *                        noacl (volume.posix_acl off).
+ *                        noacl (volume.posix_acl off), suid, nosuid,
+ *                        dev, nodev (volume.allow_setuid,
+ *                        volume.allow_devices), relatime, strictatime,
+ *                        noatime (volume.atime), nodiratime.
  * Any other name goes to cli->option. Strings of argv are cut up in
  * place and pointed to from *cli, so argv must outlive the volume.
  *

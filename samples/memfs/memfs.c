@@ -18,8 +18,12 @@
  * bit of files created by non-members. What it does itself: everything a
  * file system must know about its own structure (see each callback).
  *
- * Access times: reads do not update atime, as on a noatime mount. It keeps
- * reads under the shared lock; set_basic_info still sets atime on demand.
+ * Access times: the kernel keeps none for a FUSE file (its inodes are
+ * S_NOATIME), so reads and listings update atime here, as the volume's
+ * policy says (relatime by default, strictatime, noatime, nodiratime:
+ * fsp_fs_atime_due()). The check runs under the shared lock a read holds
+ * anyway; only a read that finds an update due takes the lock alone, once
+ * (under relatime: the first read after a change, or after a day).
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 
@@ -28,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -349,17 +354,39 @@ out:
     return err;
 }
 
+/* Under the shared lock, after an access to @node: is its access time
+ * to be updated? Not for a file marked so (chattr +A); otherwise as the
+ * volume's policy says (fsp_fs_atime_due()). */
+static bool access_time_due(fsp_fs_t *fs, const struct memfs_node *node)
+{
+    if (node->attr_flags & FS_NOATIME_FL)
+        return false;
+    return fsp_fs_atime_due(fs, S_ISDIR(node->mode), node->atime,
+                            node->mtime, node->ctime, memfs_now());
+}
+
+/* With no lock held: sets @node's access time to now. The file context
+ * the caller holds keeps the node alive. A read does not change ctime. */
+static void update_access_time(struct memfs *m, struct memfs_node *node)
+{
+    memfs_write_lock(m);
+    node->atime = memfs_now();
+    memfs_unlock(m);
+}
+
 static int read_now(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
                     size_t length, size_t *bytes_transferred)
 {
     struct memfs *m = memfs_of(fs);
     struct memfs_node *node = file_ctx;
+    bool atime_due = false;
     int err;
 
     memfs_read_lock(m);
     err = memfs_check_regular(node);
     if (err < 0)
         goto out;
+    atime_due = access_time_due(fs, node);
     if (offset >= node->size)
         goto out; /* at or past the end: 0 bytes */
     if (length > node->size - offset)
@@ -368,6 +395,8 @@ static int read_now(fsp_fs_t *fs, void *file_ctx, void *buf, uint64_t offset,
     *bytes_transferred = length;
 out:
     memfs_unlock(m);
+    if (atime_due)
+        update_access_time(m, node);
     return err;
 }
 
@@ -918,6 +947,7 @@ static int read_directory_now(fsp_fs_t *fs, void *file_ctx,
     struct memfs *m = memfs_of(fs);
     struct memfs_node *dir = file_ctx;
     struct memfs_dirent *entry;
+    bool atime_due = false;
     int err = 0;
 
     memfs_read_lock(m);
@@ -925,6 +955,7 @@ static int read_directory_now(fsp_fs_t *fs, void *file_ctx,
         err = -ENOTDIR;
         goto out;
     }
+    atime_due = access_time_due(fs, dir);
     /*
      * Resume at the first name greater than the marker. The marker need
      * not exist any more: if it was unlinked since the last call, the
@@ -944,6 +975,8 @@ static int read_directory_now(fsp_fs_t *fs, void *file_ctx,
     }
 out:
     memfs_unlock(m);
+    if (atime_due)
+        update_access_time(m, dir);
     return err;
 }
 

@@ -25,7 +25,7 @@ struct memfs_options {
     /** Most files (of any type, the root included) the volume holds;
      *  creating one more fails with ENOSPC. */
     uint64_t max_nodes;
-    /** Largest size of one file; beyond it, EFBIG. At most 256 TiB. */
+    /** Largest size of one file; beyond it, EFBIG. At most 2^63 bytes. */
     uint64_t max_file_size;
     /** Bytes of file data and extended attributes the volume holds;
      *  beyond it, ENOSPC. */
@@ -56,8 +56,9 @@ struct memfs_options {
 
 /** Default: 1048576 files. */
 #define MEMFS_DEFAULT_MAX_NODES (UINT64_C(1) << 20)
-/** Default: 1 TiB per file (sparse files cost only what is written). */
-#define MEMFS_DEFAULT_MAX_FILE_SIZE (UINT64_C(1) << 40)
+/** Default: the kernel's largest file, 2^63 - 1 bytes (MAX_LFS_FILESIZE);
+ *  sparse files cost only what is written. */
+#define MEMFS_DEFAULT_MAX_FILE_SIZE ((UINT64_C(1) << 63) - 1)
 
 /**
  * Fill @p options with the defaults: MEMFS_DEFAULT_MAX_NODES,

@@ -18,9 +18,14 @@ struct index_block {
     void *slot[SLOTS_PER_BLOCK];
 };
 
-/* Bytes covered by one subtree of the given height (0: a single page). */
+#define PAGE_BITS 12u /* MEMFS_PAGE_SIZE is 1 << PAGE_BITS */
+
+/* Bytes covered by one subtree of the given height (0: a single page); a
+ * subtree that would reach past the layer's end covers up to it. */
 static uint64_t span_of(unsigned height)
 {
+    if (PAGE_BITS + SLOT_BITS * height >= 63)
+        return MEMFS_DATA_MAX_SIZE;
     return (uint64_t)MEMFS_PAGE_SIZE << (SLOT_BITS * height);
 }
 
@@ -300,6 +305,8 @@ static uint64_t seek_subtree(const void *block, unsigned height,
     for (i = 0; i < SLOTS_PER_BLOCK; i++) {
         uint64_t child_base = base + i * child_span;
 
+        if (child_base >= MEMFS_DATA_MAX_SIZE)
+            break; /* the unused slots of the top block */
         if (child_base + child_span <= start)
             continue;
         found = seek_subtree(index->slot[i], height - 1, child_base, start,

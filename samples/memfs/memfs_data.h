@@ -4,7 +4,9 @@
  *
  * The bytes live in 4 KiB pages reached through a radix tree, the way a
  * CPU's page tables reach memory: each index block holds 512 pointers, so
- * one level addresses 2 MiB, two 1 GiB, three 512 GiB, four 256 TiB. The
+ * one level addresses 2 MiB, two 1 GiB, three 512 GiB, four 256 TiB, five
+ * 128 PiB, and six the rest up to 8 EiB, the kernel's largest file (of the
+ * top block only the first 64 slots are used). The
  * tree only grows as high as the largest offset needs, and a page exists
  * only where data was written or space allocated: a hole reads as zeros
  * and costs nothing, so truncating a file to 1 TiB allocates nothing.
@@ -23,8 +25,9 @@
 /** Bytes per page: the unit of allocation and of st_blocks accounting. */
 #define MEMFS_PAGE_SIZE 4096u
 
-/** The largest file this layer can hold: what four index levels reach. */
-#define MEMFS_DATA_MAX_SIZE (UINT64_C(1) << 48)
+/** The end of what this layer can hold: 2^63, one byte past the kernel's
+ *  largest file (MAX_LFS_FILESIZE, 2^63 - 1). */
+#define MEMFS_DATA_MAX_SIZE (UINT64_C(1) << 63)
 
 /** The data of one file. All zero is an empty file. */
 struct memfs_data {

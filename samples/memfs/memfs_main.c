@@ -30,7 +30,8 @@ static const char usage_text[] =
     "  -o OPTIONS     comma-separated, from:\n"
     "\n"
     "  size=BYTES            data the volume holds (default: half the RAM)\n"
-    "  max_file_size=BYTES   largest file (default 1T, at most 256T)\n"
+    "  max_file_size=BYTES   largest file (default and at most the kernel's\n"
+    "                        limit, 2^63 - 1)\n"
     "  max_nodes=N           most files, directories included (default "
     "1048576)\n"
     "    BYTES take a suffix k, m, g or t (powers of 1024)\n"
@@ -60,6 +61,16 @@ static const char usage_text[] =
     "  ro, rw                read-only or read-write (default rw)\n"
     "  writeback_cache       let the kernel cache writes\n"
     "  keep_cache            keep cached data across opens\n"
+    "  suid, dev             set-user-ID bits and device nodes work (root\n"
+    "                        only; default nosuid, nodev: device nodes do\n"
+    "                        not open)\n"
+    "  nosuid, nodev\n"
+    "  relatime              a read updates the access time if it is not\n"
+    "                        later than the last change, or a day old (the\n"
+    "                        default)\n"
+    "  strictatime           every read updates it\n"
+    "  noatime               no read does\n"
+    "  nodiratime            listing a directory does not\n"
     "  noacl                 no POSIX ACLs (default: fsp keeps them, stored\n"
     "                        as xattrs, in step with the modes)\n"
     "  io_uring              serve requests through FUSE over io_uring (needs\n"
@@ -142,7 +153,7 @@ static int set_memfs_option(void *context, const char *name, char *value)
         return sample_cli_parse_bytes(value, &mo->total_size) ? 0 : -EINVAL;
     if (strcmp(name, "max_file_size") == 0)
         return sample_cli_parse_bytes(value, &mo->max_file_size) &&
-                       mo->max_file_size <= (UINT64_C(256) << 40)
+                       mo->max_file_size <= MEMFS_DEFAULT_MAX_FILE_SIZE
                    ? 0
                    : -EINVAL;
     if (strcmp(name, "max_nodes") == 0)

@@ -56,8 +56,11 @@ static const char usage_text[] =
     "                 (milliseconds, -1 for ever; default 1000)\n"
     "  threads=N, fsname=NAME, subtype=NAME, allow_other,\n"
     "  [no_]default_permissions, [no_]auto_unmount, nonempty, ro, rw,\n"
-    "  writeback_cache, keep_cache, request_timeout=S\n"
+    "  writeback_cache, keep_cache, request_timeout=S, [no]suid, [no]dev\n"
     "                 as for every fsp sample (see memfs -h)\n"
+    "  relatime, strictatime, noatime, nodiratime\n"
+    "                 the mount's access time flag (default relatime);\n"
+    "                 sqlfs itself never updates an access time on reads\n"
     "\n"
     "SIGUSR1 switches the debug log on and off while sqlfs runs.\n";
 

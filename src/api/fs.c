@@ -52,6 +52,8 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
         return -EINVAL;
     if (params->posix_acl > FSP_POSIX_ACL_FILE_SYSTEM)
         return -EINVAL;
+    if (params->atime > FSP_ATIME_NEVER)
+        return -EINVAL;
     fs = calloc(1, sizeof *fs);
     if (!fs)
         return -ENOMEM;
@@ -135,6 +137,12 @@ FSP_API int fsp_fs_mount(fsp_fs_t *fs, const char *mountpoint)
     opt.nonempty = fs->params.nonempty;
     opt.auto_unmount = fs->params.auto_unmount;
     opt.read_only = fs->params.read_only;
+    opt.allow_setuid = fs->params.allow_setuid;
+    opt.allow_devices = fs->params.allow_devices;
+    opt.atime = fs->params.atime == FSP_ATIME_STRICT  ? FSP_MOUNT_STRICTATIME
+                : fs->params.atime == FSP_ATIME_NEVER ? FSP_MOUNT_NOATIME
+                                                      : FSP_MOUNT_RELATIME;
+    opt.nodiratime = fs->params.nodiratime;
     opt.max_read = fs->max_read;
     /* INIT during mount(2), where the kernel can; not with io_uring, whose
      * queues exist only once the workers start, and INIT must offer them. */

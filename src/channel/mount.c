@@ -2,7 +2,8 @@
  * mount.c - mounting and unmounting a FUSE file system (see mount.h): the
  * contract, fsp_mount_create() step by step, fsp_mount_unmount() and
  * fsp_mount_destroy(). The steps live in files of their own:
- *   mount_check.c              the file system's name, /dev/fuse
+ *   mount_check.c              the file system's name, root's options,
+ *                              /dev/fuse
  *   mount_point.c              the mount point
  *   mount_root.c               mount(2), as root
  *   mount_fusermount.c         fusermount3, for an ordinary user
@@ -87,6 +88,9 @@ int fsp_mount_create(const char *mountpoint,
         goto out;
     }
     err = fsp_mount_check_names(&rq);
+    if (err)
+        goto out;
+    err = fsp_mount_check_root_options(&rq);
     if (err)
         goto out;
     err = fsp_mount_check_fuse_device(&rq);

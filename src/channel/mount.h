@@ -13,6 +13,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The access time flag of a mount (MS_RELATIME, MS_STRICTATIME,
+ * MS_NOATIME). FUSE inodes are S_NOATIME whatever it says: the flag is
+ * what /proc/mounts shows, and the file system keeps atime to match. */
+enum fsp_mount_atime {
+    FSP_MOUNT_RELATIME = 0,   /* the kernel's default */
+    FSP_MOUNT_STRICTATIME,
+    FSP_MOUNT_NOATIME,
+};
+
 struct fsp_mount_options {
     const char *fs_name;      /* type is "fuse.<fs_name>" */
     const char *source;       /* shown in /proc/mounts; NULL: fs_name */
@@ -21,6 +30,10 @@ struct fsp_mount_options {
     bool nonempty;            /* allow a non-empty mount point */
     bool auto_unmount;        /* unmount when the daemon dies */
     bool read_only;
+    bool allow_setuid;        /* no MS_NOSUID: root only */
+    bool allow_devices;       /* no MS_NODEV: root only */
+    enum fsp_mount_atime atime;
+    bool nodiratime;          /* MS_NODIRATIME */
     uint32_t max_read;        /* 0: not passed */
     /*
      * Synchronous INIT (FUSE_DEV_IOC_SYNC_INIT, Linux 6.18), when mounting

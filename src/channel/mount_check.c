@@ -1,9 +1,10 @@
 /*
  * mount_check.c - the checks before mounting that need no mount point:
  * the file system's name and source (they become the type fuse.NAME and
- * the source in /proc/mounts), and /dev/fuse (there, the FUSE device, and
- * readable and writable by an ordinary user). Each failure is a message
- * that names the cause and the fix.
+ * the source in /proc/mounts), the options only root may have, and
+ * /dev/fuse (there, the FUSE device, and readable and writable by an
+ * ordinary user). Each failure is a message that names the cause and the
+ * fix.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -23,6 +24,22 @@
 #define FUSE_DEVICE_MAJOR     10
 #define FUSE_DEVICE_MINOR     229
 #define DEFAULT_FS_NAME       "fsp"
+
+int fsp_mount_check_root_options(struct fsp_mount_request *rq)
+{
+    const struct fsp_mount_options *opt = rq->opt;
+
+    /* fusermount3 would mount anyway, nosuid and nodev, with a warning
+     * nobody may see. */
+    if (rq->privileged || (!opt->allow_setuid && !opt->allow_devices))
+        return 0;
+    return fail(rq, -EPERM, "mount point %s: -o %s needs root: fusermount3 "
+                "mounts an ordinary user's volume nosuid and nodev, whatever "
+                "it is asked; mount as root, or leave the option out",
+                rq->shown, !opt->allow_devices  ? "suid"
+                           : !opt->allow_setuid ? "dev"
+                                                : "suid,dev");
+}
 
 int fsp_mount_check_names(struct fsp_mount_request *rq)
 {

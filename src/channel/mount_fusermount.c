@@ -57,7 +57,7 @@ int fsp_mount_run_fusermount_unmount(const char *path)
 static char *fusermount_options(const struct fsp_mount_request *rq)
 {
     const struct fsp_mount_options *opt = rq->opt;
-    size_t cap = 2 * strlen(rq->source) + strlen(rq->fs_name) + 160;
+    size_t cap = 2 * strlen(rq->source) + strlen(rq->fs_name) + 200;
     char *s = malloc(cap), *p;
     const char *c;
 
@@ -76,6 +76,14 @@ static char *fusermount_options(const struct fsp_mount_request *rq)
         p += sprintf(p, ",allow_other");
     if (opt->read_only)
         p += sprintf(p, ",ro");
+    /* relatime is fusermount3's default too; and it makes an ordinary
+     * user's mount nosuid and nodev itself. */
+    if (opt->atime == FSP_MOUNT_NOATIME)
+        p += sprintf(p, ",noatime");
+    if (opt->atime == FSP_MOUNT_STRICTATIME)
+        p += sprintf(p, ",strictatime");
+    if (opt->nodiratime)
+        p += sprintf(p, ",nodiratime");
     if (opt->max_read)
         sprintf(p, ",max_read=%u", opt->max_read);
     /* Not nonempty: fusermount3 3.x no longer knows it (and we checked).

@@ -130,8 +130,10 @@ pid_t fsp_mount_spawn_helper(const char *path, char *const argv[],
 /* The steps of fsp_mount_create()                                     */
 /* ------------------------------------------------------------------ */
 
-/* mount_check.c: the file system's name and source; /dev/fuse. */
+/* mount_check.c: the file system's name and source; suid and dev, which
+ * only root may have (fusermount3 mounts nosuid, nodev); /dev/fuse. */
 int fsp_mount_check_names(struct fsp_mount_request *rq);
+int fsp_mount_check_root_options(struct fsp_mount_request *rq);
 int fsp_mount_check_fuse_device(struct fsp_mount_request *rq);
 
 /* mount_point.c: resolves and checks the mount point; *path gets its

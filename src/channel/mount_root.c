@@ -131,10 +131,39 @@ static void stop_init_server(struct init_server *s)
     close(s->stop_fd);
 }
 
+/* The mount(2) flags: nosuid and nodev unless asked otherwise, the access
+ * time flag (relatime is what the kernel picks when given none, so it is
+ * given explicitly only to say the same thing plainly). */
+static unsigned long mount_flags(const struct fsp_mount_options *opt)
+{
+    unsigned long flags = 0;
+
+    if (!opt->allow_setuid)
+        flags |= MS_NOSUID;
+    if (!opt->allow_devices)
+        flags |= MS_NODEV;
+    if (opt->read_only)
+        flags |= MS_RDONLY;
+    switch (opt->atime) {
+    case FSP_MOUNT_STRICTATIME:
+        flags |= MS_STRICTATIME;
+        break;
+    case FSP_MOUNT_NOATIME:
+        flags |= MS_NOATIME;
+        break;
+    default:
+        flags |= MS_RELATIME;
+        break;
+    }
+    if (opt->nodiratime)
+        flags |= MS_NODIRATIME;
+    return flags;
+}
+
 int fsp_mount_as_root(struct fsp_mount_request *rq, struct fsp_mount *m)
 {
     const struct fsp_mount_options *opt = rq->opt;
-    unsigned long flags = MS_NOSUID | MS_NODEV;
+    unsigned long flags = mount_flags(opt);
     char data[256], type[64], maxread[32] = "";
     struct init_server server;
     bool serving;
@@ -143,8 +172,6 @@ int fsp_mount_as_root(struct fsp_mount_request *rq, struct fsp_mount *m)
     err = open_fuse_device(rq, &m->fd);
     if (err)
         return err;
-    if (opt->read_only)
-        flags |= MS_RDONLY;
     if (opt->max_read)
         snprintf(maxread, sizeof maxread, ",max_read=%u", opt->max_read);
     snprintf(data, sizeof data,

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -413,18 +415,53 @@ int fsp_vol_syncfs(struct fsp_txn *t)
 /* FALLOCATE's steps. */
 enum {
     FALLOCATE_BEGIN,
-    FALLOCATE_KILL_SUID, /* set_basic_info(), as a write would */
+    FALLOCATE_KILL_SUID, /* set_basic_info(), see fallocate_kills_suid() */
     FALLOCATE_CALL,      /* allocate() */
 };
 
-/* Whether a FALLOCATE must clear set-user-ID and set-group-ID first. With
- * FUSE_HANDLE_KILLPRIV_V2 that is the volume's job, and unlike a WRITE the
- * kernel flags nothing: fsp clears them as the kernel would for a caller
- * without CAP_FSETID, which it takes to be anyone but root (an idmapped
- * mount names no caller: then too). */
+/* Whether process @pid has CAP_FSETID in effect, from /proc/PID/status;
+ * @fallback when that cannot be read (the caller is gone, or lives in a
+ * pid namespace that hides it: pid 0). */
+static bool caller_has_cap_fsetid(uint32_t pid, bool fallback)
+{
+    char path[32], line[256];
+    bool found = false, has = fallback;
+    FILE *f;
+
+    if (pid == 0)
+        return fallback;
+    snprintf(path, sizeof path, "/proc/%u/status", (unsigned)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return fallback;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long long caps;
+
+        if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+            has = (caps >> CAP_FSETID) & 1;
+            found = true;
+        }
+    }
+    fclose(f);
+    return has;
+}
+
+/*
+ * Does this FALLOCATE clear set-user-ID and set-group-ID first, as
+ * fallocate(2) does on ext4 for a caller without CAP_FSETID? The kernel
+ * asks for it (file_modified()) but, with FUSE_HANDLE_KILLPRIV_V2, leaves
+ * it to the file system and sends nothing: FALLOCATE has no flag for it.
+ * The request does not say whether the caller has CAP_FSETID, so fsp reads
+ * the caller's effective capabilities (FALLOCATE is rare enough for one
+ * small read of /proc); when it cannot, root stands for CAP_FSETID, and a
+ * caller the kernel does not name (FSP_UNKNOWN_ID, with idmapped mounts
+ * allowed) counts as not root. Without KILLPRIV_V2 (a volume without
+ * set_basic_info) the kernel sends a SETATTR of the mode itself.
+ */
 static bool fallocate_kills_suid(struct fsp_txn *t)
 {
-    return fsp_volume_kills_suid(t->fs) && t->in.hdr->uid != 0;
+    return fsp_volume_kills_suid(t->fs) &&
+           !caller_has_cap_fsetid(t->in.hdr->pid, t->in.hdr->uid == 0);
 }
 
 int fsp_vol_fallocate(struct fsp_txn *t)

@@ -1594,56 +1594,6 @@ static void setgid_dir_propagates_group(void)
     EXPECT_EQ(st.st_gid, 0);
 }
 
-/* What the user below does to each file, one way of writing each. */
-static void user_modifies_set_id_files(void *a)
-{
-    static char block[4096] __attribute__((aligned(4096)));
-    (void)a;
-    int fd = EXPECT_OK(open(h_path("sid/buffered"), O_WRONLY));
-    if (fd >= 0) {
-        EXPECT_EQ(pwrite(fd, "x", 1, 0), 1);
-        close(fd);
-    }
-    fd = EXPECT_OK(open(h_path("sid/direct"), O_WRONLY | O_DIRECT));
-    if (fd >= 0) {
-        EXPECT_EQ(pwrite(fd, block, sizeof block, 0), (ssize_t)sizeof block);
-        close(fd);
-    }
-    EXPECT_OK(truncate(h_path("sid/truncated"), 3));
-    fd = EXPECT_OK(open(h_path("sid/allocated"), O_WRONLY));
-    if (fd >= 0) {
-        EXPECT_OK(fallocate(fd, 0, 0, 8192));
-        close(fd);
-    }
-}
-
-/* Like tmpfs and ext4: a write of any kind, a truncate and a fallocate by
- * a user without CAP_FSETID clear set-user-ID and (with group execution)
- * set-group-ID, and stat shows it at once, whatever the attribute cache
- * held. */
-static void a_users_write_truncate_or_fallocate_clears_set_id_bits(void)
-{
-    const char *names[] = { "buffered", "direct", "truncated", "allocated" };
-    char path[64];
-    struct stat st;
-
-    h_make_traversable(h_root);
-    ASSERT_OK(mkdir(h_path("sid"), 0777));
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        snprintf(path, sizeof path, "sid/%s", names[i]);
-        make_file(h_path(path), "set-id");
-        ASSERT_OK(chmod(h_path(path), 06777));
-        ASSERT_OK(stat(h_path(path), &st)); /* now in the kernel's cache */
-        EXPECT_EQ(st.st_mode & 07777, 06777);
-    }
-    EXPECT_EQ(h_as_user(NOBODY, NOBODY, user_modifies_set_id_files, NULL), 0);
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        snprintf(path, sizeof path, "sid/%s", names[i]);
-        EXPECT_OK(stat(h_path(path), &st));
-        EXPECT_EQ(st.st_mode & 07777, 0777);
-    }
-}
-
 static void perm_fixture(void)
 {
     h_make_traversable(h_root);
@@ -1872,7 +1822,6 @@ static const struct h_case cases[] = {
     H_CASE(xattr_getfattr_setfattr_commands_work, NULL, 0),
     H_CASE(sticky_dir_protects_other_users_files, "allow_other", 0),
     H_CASE(setgid_dir_propagates_group, NULL, 0),
-    H_CASE(a_users_write_truncate_or_fallocate_clears_set_id_bits, "allow_other", 0),
     H_CASE(ordinary_user_open_root_0600_fails_with_eacces, "allow_other", 0),
     H_CASE(ordinary_user_write_root_0644_fails_with_eacces, "allow_other", 0),
     H_CASE(ordinary_user_create_in_root_0755_dir_fails_with_eacces, "allow_other", 0),

@@ -42,14 +42,15 @@ static const char usage[] =
     "$FSP_CLASS_DIR/NAME.conf,\n"
     "   default " FSP_CLASS_DIR_DEFAULT "/NAME.conf)\n";
 
-/* Options for mount(8) and fstab, not for the file system. */
+/* Options for mount(8) and fstab, not for the file system. The mount
+ * flags an fsp file system sets itself (suid, nosuid, dev, nodev,
+ * relatime, strictatime, noatime, nodiratime) go through to it. */
 static bool is_mount_only_option(const char *option)
 {
     static const char *const names[] = {
-        "defaults", "auto",   "noauto", "user",   "nouser", "users",
-        "owner",    "group",  "nofail", "_netdev", "dev",    "nodev",
-        "suid",     "nosuid", "exec",   "noexec", "async",  "atime",
-        "noatime",  "relatime", "loud", "silent",
+        "defaults", "auto",   "noauto", "user",  "nouser", "users",
+        "owner",    "group",  "nofail", "_netdev", "exec", "noexec",
+        "async",    "atime",  "loud",   "silent",
     };
     size_t i;
 
