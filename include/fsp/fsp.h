@@ -1412,6 +1412,24 @@ FSP_API void fsp_fs_set_debug(fsp_fs_t *fs, bool on);
 FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs);
 
 /**
+ * Publish the file system's own state, which `fsptool stat MOUNTPOINT`
+ * shows under "file system:" (and as "file_system", an array of lines,
+ * with -j): for a network file system, its backend (connected or not,
+ * the server, connections in use, queries pending, the last error). Each
+ * call replaces the text of the last one; call it when the state changes
+ * (or now and then). Readers never see half of one text.
+ * Safe from any thread; costs a copy, no system call. Before
+ * fsp_fs_mount(), or if the volume could not publish its counters, the
+ * text is not kept.
+ * @param fs    the volume
+ * @param text  lines of "name value", separated by '\n'; NULL or "" for
+ *              none. At most 2047 bytes are kept
+ * @return 0; -E2BIG if the text was cut to 2047 bytes (the cut text is
+ *         published); -EINVAL if @p fs is NULL
+ */
+FSP_API int fsp_fs_set_state(fsp_fs_t *fs, const char *text);
+
+/**
  * Severity of a message given to a log handler. The values are syslog's
  * (LOG_ERR, LOG_WARNING, LOG_DEBUG), so a handler may pass them to
  * syslog(3) as they are.

@@ -73,6 +73,14 @@ struct sqlfs_usage {
  */
 typedef void sqlfs_change_fn(void *context, const char *path, unsigned what);
 
+/**
+ * Where a backend publishes its state (PostgreSQL: the server, connected
+ * or not, connections in use, queries pending, the last error), as lines
+ * of "name value", from a thread of its own, now and then.
+ * @param context  sqlfs_open_options::changed_context
+ */
+typedef void sqlfs_state_fn(void *context, const char *lines);
+
 /** The mode a backend is opened in. */
 struct sqlfs_open_options {
     const char *database;  /**< file path or connection string */
@@ -91,6 +99,7 @@ struct sqlfs_open_options {
                                 request waits for it before -EIO (0: the
                                 backend's default) */
     sqlfs_change_fn *changed; /**< the other mounts' changes, or NULL */
+    sqlfs_state_fn *published; /**< the backend's state lines, or NULL */
     void *changed_context;    /**< passed to changed */
 };
 
@@ -122,6 +131,44 @@ typedef bool sqlfs_name_fn(void *context, const char *name);
  */
 typedef bool sqlfs_row_fn(void *context, int columns,
                           const char *const *values);
+
+/**
+ * A lock, as a backend that serves locks across mounts (lock_set())
+ * stores it: POSIX byte-range locks (fcntl(2)) and flock(2) locks, which
+ * never conflict with each other.
+ */
+struct sqlfs_lock {
+    uint64_t owner; /**< the kernel's lock owner, as this mount numbers
+                         it (a process, or an open file) */
+    uint64_t start; /**< its first byte */
+    uint64_t end;   /**< its last byte (INT64_MAX: to the end, however
+                         long the file grows) */
+    uint32_t type;  /**< F_RDLCK, F_WRLCK, or F_UNLCK (a removal) */
+    uint32_t pid;   /**< the process that set it (as its mount's pid
+                         namespace sees it) */
+    bool flock;     /**< a flock(2) lock (the whole file), not a POSIX one */
+};
+
+/** Flags of lock_set(). */
+enum sqlfs_lock_flags {
+    SQLFS_LOCK_WAIT = 1 << 0,  /**< wait for a conflicting lock to go */
+    SQLFS_LOCK_CLOSE = 1 << 1, /**< the owner let go of the file: end its
+                                    waits of this kind too (-EINTR) */
+};
+
+/** What lock_set() returns when the lock waits: done() answers later. */
+#define SQLFS_LOCK_QUEUED 1
+
+/**
+ * The end of a lock_set() that waited: called once, from the backend's
+ * own thread (or from the lock_set() with SQLFS_LOCK_CLOSE that ends it).
+ * @param context  lock_set()'s context
+ * @param tag      lock_set()'s tag
+ * @param error    0 (the lock is set, if this returns true), or -errno
+ * @return true if the caller still waited for the lock; false, and the
+ *         backend does not keep a lock it was granting
+ */
+typedef bool sqlfs_lock_done_fn(void *context, uint64_t tag, int error);
 
 /** The functions of a backend. */
 struct sqlfs_backend_ops {
@@ -264,6 +311,30 @@ struct sqlfs_backend_ops {
      * wait for.
      */
     void (*quiesce)(struct sqlfs_backend *b);
+
+    /**
+     * Find a lock of another owner (of any mount) that conflicts with
+     * @p want on inode @p ino. NULL (SQLite): the backend serves no locks,
+     * and the kernel keeps them, local to the one mount.
+     * @param conflict  out: one conflicting lock; its type F_UNLCK if none
+     * @return 0 or -errno
+     */
+    int (*lock_test)(struct sqlfs_backend *b, uint64_t ino,
+                     const struct sqlfs_lock *want,
+                     struct sqlfs_lock *conflict);
+    /**
+     * Set, change or remove (type F_UNLCK) a lock of @p want's owner on
+     * inode @p ino, exclusive against the locks of every mount of the
+     * database; a mount's locks go with it when it dies.
+     * @param flags    SQLFS_LOCK_WAIT, SQLFS_LOCK_CLOSE
+     * @param done     with SQLFS_LOCK_WAIT, called once the lock is set
+     *                 (or the wait ends: -EINTR)
+     * @return 0; -EAGAIN for a conflict without SQLFS_LOCK_WAIT;
+     *         SQLFS_LOCK_QUEUED (done will be called); -ENOLCK, -EIO
+     */
+    int (*lock_set)(struct sqlfs_backend *b, uint64_t ino,
+                    const struct sqlfs_lock *want, unsigned flags,
+                    sqlfs_lock_done_fn *done, void *context, uint64_t tag);
 };
 
 /** The part of every backend that fs_ops.c sees. */

@@ -144,10 +144,35 @@ struct rename_op {
     bool has_target;
 };
 
-/* rename without EXCHANGE: the entry moves, replacing the target. */
-static int rename_move(struct sqlfs *s, struct sqlfs_txn *t,
-                       struct rename_op *r, bool noreplace)
+/* The whiteout RENAME_WHITEOUT leaves at the old name: a character
+ * device 0:0, which overlayfs reads as "deleted in this layer", owned as
+ * the file that moved away. */
+static int leave_whiteout(struct sqlfs *s, struct sqlfs_txn *t,
+                          struct rename_op *r, struct timespec now)
 {
+    struct sqlfs_inode w;
+    int err;
+
+    memset(&w, 0, sizeof w);
+    w.mode = S_IFCHR;
+    w.uid = r->in.uid;
+    w.gid = r->in.gid;
+    w.nlink = 1;
+    w.atime = w.mtime = w.ctime = w.btime = now;
+    err = s->db->inode_insert(t, &w, NULL);
+    if (err == 0)
+        err = s->db->entry_insert(t, r->dir->ino, r->name, w.ino);
+    if (err == 0)
+        count_entry(r->dir, &w, +1, now);
+    return err;
+}
+
+/* rename without EXCHANGE: the entry moves, replacing the target; with
+ * FSP_RENAME_WHITEOUT a whiteout takes the old name. */
+static int rename_move(struct sqlfs *s, struct sqlfs_txn *t,
+                       struct rename_op *r, unsigned flags)
+{
+    bool noreplace = flags & FSP_RENAME_NOREPLACE;
     struct timespec now = sqlfs_now();
     int err;
 
@@ -182,6 +207,11 @@ static int rename_move(struct sqlfs *s, struct sqlfs_txn *t,
         return err;
     count_entry(r->dir, &r->in, -1, now);
     count_entry(r->new_dir, &r->in, +1, now);
+    if (flags & FSP_RENAME_WHITEOUT) {
+        err = leave_whiteout(s, t, r, now);
+        if (err < 0)
+            return err;
+    }
     r->in.ctime = now;
     return s->db->inode_update(t, &r->in);
 }
@@ -265,8 +295,10 @@ int sqlfs_op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
     int err;
 
     (void)file_ctx;
-    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE)) ||
-        flags == (FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE))
+    if ((flags & ~(unsigned)(FSP_RENAME_NOREPLACE | FSP_RENAME_EXCHANGE |
+                             FSP_RENAME_WHITEOUT)) ||
+        ((flags & FSP_RENAME_EXCHANGE) &&
+         (flags & (FSP_RENAME_NOREPLACE | FSP_RENAME_WHITEOUT))))
         return -EINVAL;
     memset(&r, 0, sizeof r);
     err = sqlfs_begin(s, true, &t);
@@ -278,7 +310,7 @@ int sqlfs_op_rename(fsp_fs_t *fs, void *file_ctx, const char *path,
     if (flags & FSP_RENAME_EXCHANGE)
         err = rename_exchange(s, t, &r);
     else
-        err = rename_move(s, t, &r, flags & FSP_RENAME_NOREPLACE);
+        err = rename_move(s, t, &r, flags);
     if (err < 0)
         goto out;
     err = s->db->inode_update(t, r.dir);

@@ -458,6 +458,17 @@ static void changed_elsewhere(void *context, const char *path, unsigned what)
     pthread_mutex_unlock(&s->fs_lock);
 }
 
+/* The backend's state lines: fsptool stat shows them. */
+static void publish_state(void *context, const char *lines)
+{
+    struct sqlfs *s = context;
+
+    pthread_mutex_lock(&s->fs_lock);
+    if (s->fs)
+        fsp_fs_set_state(s->fs, lines);
+    pthread_mutex_unlock(&s->fs_lock);
+}
+
 void sqlfs_attach(struct sqlfs *s, fsp_fs_t *fs)
 {
     if (!fs && s->backend && s->db->quiesce)
@@ -480,6 +491,7 @@ int sqlfs_create(const struct sqlfs_options *options,
         .timeout_ms = options->timeout_ms,
         .read_delay_ms = options->read_delay_ms,
         .changed = changed_elsewhere,
+        .published = publish_state,
     };
     const char *why;
     unsigned orphans;
@@ -511,6 +523,7 @@ int sqlfs_create(const struct sqlfs_options *options,
         goto out;
     }
     *interface = sqlfs_interface;
+    sqlfs_lock_callbacks(s, interface);
     *out = s;
 out:
     if (err < 0)

@@ -49,8 +49,10 @@ static const char usage_text[] =
     "                 10000)\n"
     "  debug_read_delay=MS  PostgreSQL, for tests: the server sleeps MS in\n"
     "                 every read of file data (reads still overlap)\n"
-    "  open_handles   an fsp handle per open(2) (default: one context per\n"
-    "                 file, and the kernel sends no OPEN nor RELEASE)\n"
+    "  open_handles   an fsp handle per open(2) (default on SQLite: one\n"
+    "                 context per file, and the kernel sends no OPEN nor\n"
+    "                 RELEASE; always on PostgreSQL, whose fcntl(2) and\n"
+    "                 flock(2) locks hold across mounts)\n"
     "  file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS\n"
     "                 how long the kernel caches attributes and names\n"
     "                 (milliseconds, -1 for ever; default 1000)\n"
@@ -135,6 +137,10 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     if (parsed != 0)
         return parsed < 0 ? -1 : 1;
     cl->sqlfs.database = cl->cli.operands[0];
+    /* Locks shared by the mounts of a PostgreSQL volume end with the
+     * opens that took them: a context per open (open_handles). */
+    if (sqlfs_serves_locks(cl->sqlfs.database))
+        cl->cli.volume.per_file_context = false;
     return 0;
 }
 

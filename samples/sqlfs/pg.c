@@ -23,6 +23,8 @@
  *   (pg_notify.c).
  * - Reads of file data do not hold a worker: read_async() (pg_async.c)
  *   answers them later, from libpq's asynchronous API.
+ * - Locks (lock_test(), lock_set()) are rows too, exclusive across the
+ *   mounts and gone with a dead mount (pg_lock.c).
  */
 #include "pg_internal.h"
 
@@ -87,24 +89,179 @@ static void p_text(struct params *p, const char *s)
     p->format[p->n++] = 0;
 }
 
-/* Run prepared statement @p id; *r is its result (binary), NULL on
- * failure. @return 0 or -errno */
+/* ---- the pipeline of a transaction ----
+ *
+ * A transaction's statements go to the server in libpq's pipeline mode,
+ * so that what need not wait for its answer goes with what must: BEGIN
+ * (and the writers' lock) goes with the first statement whose result is
+ * needed, and the statements whose result is only "it worked" (updates,
+ * inserts, deletes: defer()) go with the next one that is, or with the
+ * COMMIT. A write of one chunk is then two round trips (begin, lock and
+ * the inode; the chunk, the inode's update, notify and commit), not five.
+ * A deferred statement's error comes out at that later point, as the
+ * error it would have had (missing: what no row changed means); the
+ * server skips the rest of the pipeline, and the transaction rolls back.
+ */
+
+/* Statements a transaction may have in flight before it reads them. */
+#define PG_PIPELINE_ROOM (PG_PIPELINE_MAX - 4)
+
+/* Send prepared statement @p id, or @p sql (text parameters @p p, which
+ * may be NULL), into the pipeline. @p missing: the error if it changes no
+ * row (0: any count will do). @return 0 or -errno */
+static int send(struct sqlfs_txn *t, enum pg_stmt id, const char *sql,
+                const struct params *p, int missing)
+{
+    PGconn *conn = t->slot->conn;
+    char name[16];
+    int ok;
+
+    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(conn))
+        return pg_error_of(t->b, conn, NULL);
+    if (sql) {
+        ok = PQsendQueryParams(conn, sql, p ? p->n : 0, NULL,
+                               p ? p->value : NULL, NULL, NULL, 0);
+    } else {
+        snprintf(name, sizeof name, "s%d", (int)id);
+        ok = PQsendQueryPrepared(conn, name, p->n, p->value, p->length,
+                                 p->format, 1);
+    }
+    if (!ok)
+        return pg_error_of(t->b, conn, NULL);
+    t->missing[t->pending++] = missing;
+    return 0;
+}
+
+/* BEGIN, and for a writer the lock of writers, into the pipeline. */
+static int send_begin(struct sqlfs_txn *t)
+{
+    struct params p = {0};
+    int err;
+
+    err = send(t, 0,
+               t->write ? "BEGIN"
+                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+               NULL, 0);
+    if (err == 0 && t->write) {
+        p_i64(&p, PG_WRITE_LOCK_KEY);
+        err = send(t, 0, "SELECT pg_advisory_xact_lock($1::bigint)", &p, 0);
+    }
+    if (err == 0)
+        t->begun = true;
+    return err;
+}
+
+/*
+ * Sync the pipeline and read each result in it, in order: the first
+ * error wins (the server skipped what came after it). *last, if asked,
+ * gets the result of the last statement sent. Leaves pipeline mode.
+ * @return 0 or -errno
+ */
+static int collect(struct sqlfs_txn *t, PGresult **last)
+{
+    PGconn *conn = t->slot->conn;
+    ExecStatusType st;
+    PGresult *r;
+    int i = 0, err = 0;
+
+    if (last)
+        *last = NULL;
+    if (!PQpipelineSync(conn)) {
+        err = pg_error_of(t->b, conn, NULL);
+        goto out;
+    }
+    for (;;) {
+        r = PQgetResult(conn);
+        if (!r) { /* the end of one statement's results, or a break */
+            if (PQstatus(conn) == CONNECTION_OK)
+                continue;
+            if (err == 0)
+                err = pg_error_of(t->b, conn, NULL);
+            break;
+        }
+        st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (err == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            err = pg_error_of(t->b, conn, r);
+        else if (err == 0 && i < t->pending && t->missing[i] &&
+                 strtol(PQcmdTuples(r), NULL, 10) == 0)
+            err = t->missing[i];
+        if (last && err == 0 && i == t->pending - 1) {
+            *last = r;
+            r = NULL;
+        }
+        PQclear(r);
+        i++;
+    }
+out:
+    t->pending = 0;
+    if (PQstatus(conn) == CONNECTION_OK)
+        PQexitPipelineMode(conn);
+    if (err < 0 && last) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return err;
+}
+
+int pg_txn_ready(struct sqlfs_txn *t)
+{
+    int err = 0;
+
+    if (!t->begun)
+        err = send_begin(t);
+    if (err == 0 && t->pending)
+        err = collect(t, NULL);
+    return err;
+}
+
+/* Run prepared statement @p id, with what waits in the pipeline; *r is
+ * its result (binary), NULL on failure. @return 0 or -errno */
 static int run(struct sqlfs_txn *t, enum pg_stmt id, const struct params *p,
                PGresult **r)
 {
-    char name[16];
-    PGconn *conn = t->slot->conn;
-    ExecStatusType st;
+    bool first;
+    int attempt, err;
+
+    for (attempt = 0;; attempt++) {
+        first = !t->begun;
+        err = first ? send_begin(t) : 0;
+        if (err == 0)
+            err = send(t, id, NULL, p, 0);
+        if (err == 0)
+            err = collect(t, r);
+        if (err == 0 || !first || attempt == 2 ||
+            PQstatus(t->slot->conn) == CONNECTION_OK)
+            return err;
+        /* The connection broke while idle (the server restarted) and
+         * nothing of the transaction happened: begin it again on another,
+         * reconnected within the time bound. */
+        pg_slot_give(t->b, t->slot, true);
+        t->slot = NULL;
+        t->begun = false;
+        err = pg_slot_take(t->b, &t->slot);
+        if (err < 0)
+            return err;
+    }
+}
+
+/* Send a statement whose result is only whether it worked, to be read
+ * with the next one that is waited for (or the commit). */
+static int defer(struct sqlfs_txn *t, enum pg_stmt id, const struct params *p,
+                 int missing)
+{
     int err = 0;
 
-    snprintf(name, sizeof name, "s%d", (int)id);
-    *r = PQexecPrepared(conn, name, p->n, p->value, p->length, p->format, 1);
-    st = PQresultStatus(*r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        err = pg_error_of(t->b, conn, *r);
-        PQclear(*r);
-        *r = NULL;
-    }
+    if (t->pending >= PG_PIPELINE_ROOM)
+        err = collect(t, NULL);
+    if (err == 0 && !t->begun)
+        err = send_begin(t);
+    if (err == 0)
+        err = send(t, id, NULL, p, missing);
     return err;
 }
 
@@ -192,10 +349,8 @@ static int pq_begin(struct sqlfs_backend *base, bool write,
                     struct sqlfs_txn **out)
 {
     struct pg_backend *b = pg_of(base);
-    char sql[128];
     struct sqlfs_txn *t;
-    PGresult *r;
-    int attempt, err = -EIO;
+    int err;
 
     *out = NULL;
     if (write && b->read_only)
@@ -205,72 +360,59 @@ static int pq_begin(struct sqlfs_backend *base, bool write,
         return -ENOMEM;
     t->b = b;
     t->write = write;
-    if (write)
-        snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%d)",
-                 PG_WRITE_LOCK_KEY);
-    else
-        snprintf(sql, sizeof sql,
-                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    /* A connection that broke while idle (the server restarted) fails its
-     * BEGIN: take it again, reconnected, within the time bound. */
-    for (attempt = 0; attempt < 3; attempt++) {
-        err = pg_slot_take(b, &t->slot);
-        if (err < 0)
-            break;
-        r = PQexec(t->slot->conn, sql);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK ||
-            PQresultStatus(r) == PGRES_TUPLES_OK) {
-            PQclear(r);
-            *out = t;
-            return 0;
-        }
-        err = pg_error_of(b, t->slot->conn, r);
-        PQclear(r);
-        if (PQstatus(t->slot->conn) == CONNECTION_OK) {
-            PQclear(PQexec(t->slot->conn, "ROLLBACK"));
-            pg_slot_give(b, t->slot, false);
-            break;
-        }
-        pg_slot_give(b, t->slot, true);
-        t->slot = NULL;
+    /* BEGIN goes with the first statement (run()). */
+    err = pg_slot_take(b, &t->slot);
+    if (err < 0) {
+        free(t);
+        return err;
     }
-    free(t);
-    return err;
+    *out = t;
+    return 0;
 }
 
 /* Give the connection back and free the transaction. */
 static void finish(struct sqlfs_txn *t)
 {
-    pg_slot_give(t->b, t->slot, PQstatus(t->slot->conn) != CONNECTION_OK);
+    if (t->slot)
+        pg_slot_give(t->b, t->slot,
+                     PQstatus(t->slot->conn) != CONNECTION_OK);
     free(t);
 }
 
 static void pq_rollback(struct sqlfs_txn *t)
 {
-    if (PQstatus(t->slot->conn) == CONNECTION_OK)
+    if (t->slot && t->pending && PQstatus(t->slot->conn) == CONNECTION_OK)
+        collect(t, NULL);
+    if (t->slot && t->begun && PQstatus(t->slot->conn) == CONNECTION_OK)
         PQclear(PQexec(t->slot->conn, "ROLLBACK"));
     finish(t);
 }
 
 static int pq_commit(struct sqlfs_txn *t)
 {
-    char sql[PG_PAYLOAD_MAX + 128];
-    PGresult *r;
+    char payload[PG_PAYLOAD_MAX + 64];
+    struct params p = {0};
+    PGresult *r = NULL;
     int err = 0;
 
-    if (t->write && (t->changes_len || t->changes_overflow))
-        snprintf(sql, sizeof sql, "SELECT pg_notify('%s', '%s%s%s'); COMMIT",
-                 PG_CHANNEL, t->b->mount_id,
+    if (!t->begun) { /* nothing of it reached the server */
+        finish(t);
+        return 0;
+    }
+    if (t->write && (t->changes_len || t->changes_overflow)) {
+        snprintf(payload, sizeof payload, "%s%s%s", t->b->mount_id,
                  t->changes_overflow ? " *" : "", t->changes);
-    else
-        snprintf(sql, sizeof sql, "COMMIT");
-    r = PQexec(t->slot->conn, sql);
+        p_text(&p, PG_CHANNEL);
+        p_text(&p, payload);
+        err = send(t, 0, "SELECT pg_notify($1, $2)", &p, 0);
+    }
+    if (err == 0)
+        err = send(t, 0, "COMMIT", NULL, 0);
+    if (err == 0)
+        err = collect(t, &r);
     /* COMMIT of a transaction that failed answers ROLLBACK. */
-    if (PQresultStatus(r) != PGRES_COMMAND_OK ||
-        strcmp(PQcmdStatus(r), "COMMIT") != 0)
-        err = PQresultStatus(r) == PGRES_COMMAND_OK
-                  ? -EIO
-                  : pg_error_of(t->b, t->slot->conn, r);
+    if (err == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        err = -EIO;
     PQclear(r);
     if (err < 0) {
         pq_rollback(t);
@@ -348,14 +490,11 @@ static int pq_inode_get(struct sqlfs_txn *t, uint64_t ino,
 static int pq_inode_update(struct sqlfs_txn *t, const struct sqlfs_inode *in)
 {
     struct params p = {0};
-    long changed;
     int err;
 
     p_u64(&p, in->ino);
     p_inode(&p, in);
-    err = run_count(t, PG_INODE_UPDATE, &p, &changed);
-    if (err == 0 && changed == 0)
-        err = -ENOENT;
+    err = defer(t, PG_INODE_UPDATE, &p, -ENOENT);
     if (err == 0)
         pg_note_inode(t, 'a', in->ino);
     return err;
@@ -379,7 +518,7 @@ static int pq_inode_delete(struct sqlfs_txn *t, uint64_t ino)
     struct params p = {0};
 
     p_u64(&p, ino);
-    return run_count(t, PG_INODE_DELETE, &p, NULL);
+    return defer(t, PG_INODE_DELETE, &p, 0);
 }
 
 static int pq_link_target(struct sqlfs_txn *t, uint64_t ino, char *buf,
@@ -454,7 +593,6 @@ static int run_entry(struct sqlfs_txn *t, enum pg_stmt id, uint64_t parent,
 {
     char stored[NAME_MAX + 1];
     struct params p = {0};
-    long changed;
     int err = 0;
 
     if (id == PG_ENTRY_INSERT)
@@ -467,9 +605,7 @@ static int run_entry(struct sqlfs_txn *t, enum pg_stmt id, uint64_t parent,
     p_bytes(&p, stored, strlen(stored));
     if (id != PG_ENTRY_DELETE)
         p_u64(&p, ino);
-    err = run_count(t, id, &p, &changed);
-    if (err == 0 && changed == 0)
-        err = missing;
+    err = defer(t, id, &p, missing);
     if (err == 0)
         pg_note_entry(t, parent, stored);
     return err;
@@ -568,7 +704,7 @@ static int pq_chunk_write(struct sqlfs_txn *t, uint64_t ino, uint64_t index,
     p_u64(&p, index);
     p_bytes(&p, buf, length);
     pg_note_inode(t, 'd', ino);
-    return run_count(t, PG_CHUNK_WRITE, &p, NULL);
+    return defer(t, PG_CHUNK_WRITE, &p, 0);
 }
 
 static int pq_chunk_delete(struct sqlfs_txn *t, uint64_t ino, uint64_t first,
@@ -580,7 +716,7 @@ static int pq_chunk_delete(struct sqlfs_txn *t, uint64_t ino, uint64_t first,
     p_u64(&p, first);
     p_u64(&p, last);
     pg_note_inode(t, 'd', ino);
-    return run_count(t, PG_CHUNK_DELETE, &p, NULL);
+    return defer(t, PG_CHUNK_DELETE, &p, 0);
 }
 
 static int pq_chunk_bytes(struct sqlfs_txn *t, uint64_t ino, uint64_t *bytes)
@@ -625,7 +761,7 @@ static int pq_xattr_set(struct sqlfs_txn *t, uint64_t ino, const char *name,
     p_u64(&p, ino);
     p_text(&p, name);
     p_bytes(&p, value, size);
-    return run_count(t, PG_XATTR_SET, &p, NULL);
+    return defer(t, PG_XATTR_SET, &p, 0);
 }
 
 static int pq_xattr_remove(struct sqlfs_txn *t, uint64_t ino,
@@ -667,7 +803,7 @@ static int pq_orphan_add(struct sqlfs_txn *t, uint64_t ino)
     struct params p = {0};
 
     p_u64(&p, ino);
-    return run_count(t, PG_ORPHAN_ADD, &p, NULL);
+    return defer(t, PG_ORPHAN_ADD, &p, 0);
 }
 
 static int pq_orphan_next(struct sqlfs_txn *t, uint64_t after, uint64_t *ino)
@@ -708,8 +844,11 @@ static int pq_query(struct sqlfs_txn *t, const char *sql, sqlfs_row_fn *fn,
 {
     const char *values[16];
     PGresult *r;
-    int err = 0, n, i, row;
+    int err, n, i, row;
 
+    err = pg_txn_ready(t);
+    if (err < 0)
+        return err;
     r = PQexec(t->slot->conn, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         err = pg_error_of(t->b, t->slot->conn, r);
@@ -759,4 +898,6 @@ const struct sqlfs_backend_ops sqlfs_pg_ops = {
     .query = pq_query,
     .read_async = pq_read_async,
     .quiesce = pq_quiesce,
+    .lock_test = pq_lock_test,
+    .lock_set = pq_lock_set,
 };

@@ -346,10 +346,24 @@ int pq_read_async(struct sqlfs_backend *base, uint64_t ino, uint64_t offset,
     return 0;
 }
 
+unsigned pg_async_pending(struct pg_backend *b)
+{
+    struct pg_async *a = b->async;
+    unsigned n;
+
+    if (!a)
+        return 0;
+    pthread_mutex_lock(&a->lock);
+    n = a->running;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
 void pq_quiesce(struct sqlfs_backend *base)
 {
     struct pg_async *a = ((struct pg_backend *)base)->async;
 
+    pg_locks_quiesce((struct pg_backend *)base); /* waiting locks: EINTR */
     if (!a)
         return;
     pthread_mutex_lock(&a->lock);

@@ -3,8 +3,8 @@
  * The connections of the PostgreSQL backend: opening one with sqlfs's
  * defaults, the messages that say why a server cannot serve (unreachable,
  * bad credentials, no such database), the pool that transactions take
- * connections from, and reconnecting within the volume's time bound when
- * the server went away.
+ * connections from, reconnecting within the volume's time bound when
+ * the server went away, and the state lines that `fsptool stat` shows.
  */
 #define _GNU_SOURCE
 
@@ -124,21 +124,75 @@ static int prepare(struct pg_backend *b, PGconn *conn)
     return err;
 }
 
+/* Remember the last error, for the state lines. (b->lock held) */
+static void note_error(struct pg_backend *b, const char *why)
+{
+    size_t n;
+
+    if (!why || !why[0])
+        return;
+    n = strnlen(why, sizeof b->last_error - 1); /* cut: a line of stat */
+    memcpy(b->last_error, why, n);
+    b->last_error[n] = 0;
+}
+
 /* Note a state change of the server, in the log. */
 static void set_state(struct pg_backend *b, enum pg_state state,
                       const char *why)
 {
+    static const char *const told[] = {
+        [PG_STATE_UP] = "reconnected to the server",
+        [PG_STATE_RECONNECTING] = "lost the server, reconnecting",
+        [PG_STATE_DOWN] = "the server stays away past server_timeout: "
+                          "requests fail with EIO until it is back",
+    };
+
     pthread_mutex_lock(&b->lock);
+    note_error(b, why);
     if (b->state != state) {
-        b->state = state;
         if (state == PG_STATE_UP)
             b->reconnects++;
-        fprintf(stderr, "sqlfs: %s: %s%s%s\n", b->label,
-                state == PG_STATE_UP ? "reconnected to the server"
-                                     : "lost the server, reconnecting",
-                why ? ": " : "", why ? why : "");
+        /* Down is told once, until the server is back. */
+        if (!(state == PG_STATE_RECONNECTING && b->state == PG_STATE_DOWN)) {
+            b->state = state;
+            fprintf(stderr, "sqlfs: %s: %s%s%s\n", b->label, told[state],
+                    why ? ": " : "", why ? why : "");
+        }
     }
     pthread_mutex_unlock(&b->lock);
+}
+
+void pg_state_text(struct pg_backend *b, char *out, size_t size)
+{
+    static const char *const names[] = {
+        [PG_STATE_UP] = "connected",
+        [PG_STATE_RECONNECTING] = "reconnecting",
+        [PG_STATE_DOWN] = "down",
+    };
+    unsigned busy = 0, reconnects;
+    char last_error[sizeof b->last_error];
+    enum pg_state state;
+    int i;
+
+    pthread_mutex_lock(&b->lock);
+    for (i = 0; i < PG_POOL_SIZE; i++)
+        busy += b->slots[i].busy;
+    state = b->state;
+    reconnects = b->reconnects;
+    memcpy(last_error, b->last_error, sizeof last_error);
+    pthread_mutex_unlock(&b->lock);
+    snprintf(out, size,
+             "backend postgresql\n"
+             "server %s\n"
+             "state %s\n"
+             "connections_in_use %u of %d\n"
+             "pending_reads %u\n"
+             "lock_waits %u\n"
+             "reconnects %u\n"
+             "last_error %s\n",
+             b->label, names[state], busy, PG_POOL_SIZE, pg_async_pending(b),
+             pg_locks_waiting(b), reconnects,
+             last_error[0] ? last_error : "none");
 }
 
 /* Make @p slot's connection work, trying until @p deadline. */
@@ -168,8 +222,10 @@ static int revive(struct pg_backend *b, struct pg_slot *slot, double deadline)
         }
         set_state(b, PG_STATE_RECONNECTING, msg);
         left = deadline - now_ms();
-        if (left <= 0)
+        if (left <= 0) {
+            set_state(b, PG_STATE_DOWN, msg);
             return -EIO;
+        }
         usleep((useconds_t)(1000 * (left < RETRY_PAUSE_MS ? left : RETRY_PAUSE_MS)));
     }
 }
@@ -237,10 +293,14 @@ int pg_error_of(struct pg_backend *b, PGconn *conn, const PGresult *r)
     one_line(r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
                                              : PQerrorMessage(conn),
              why, sizeof why);
-    if (PQstatus(conn) != CONNECTION_OK)
+    if (PQstatus(conn) != CONNECTION_OK) {
         set_state(b, PG_STATE_RECONNECTING, why);
-    else
+    } else {
         fprintf(stderr, "sqlfs: %s: postgresql: %s (SQLSTATE %s)\n",
                 b->label, why, state ? state : "none");
+        pthread_mutex_lock(&b->lock);
+        note_error(b, why);
+        pthread_mutex_unlock(&b->lock);
+    }
     return -EIO;
 }

@@ -11,7 +11,8 @@
  *   and the messages that name why a server cannot serve;
  * - pg_schema.c: the tables, created on the first mount, checked after;
  * - pg_notify.c: LISTEN/NOTIFY between the mounts of one database;
- * - pg_async.c: reads answered later, from libpq's asynchronous API.
+ * - pg_async.c: reads answered later, from libpq's asynchronous API;
+ * - pg_lock.c: POSIX and flock locks across the mounts.
  */
 #ifndef SQLFS_PG_INTERNAL_H
 #define SQLFS_PG_INTERNAL_H
@@ -23,6 +24,9 @@
 
 /** Connections in the pool: transactions that run side by side. */
 #define PG_POOL_SIZE 4
+
+/** Statements a transaction may have in its pipeline at once (pg.c). */
+#define PG_PIPELINE_MAX 64
 
 /** The NOTIFY channel of a volume (one database is one volume). */
 #define PG_CHANNEL "sqlfs_changes"
@@ -75,14 +79,21 @@ struct pg_slot {
 /** The state of the server as the backend last saw it. */
 enum pg_state {
     PG_STATE_UP,          /**< the last round trip worked */
-    PG_STATE_RECONNECTING /**< a connection broke; retrying */
+    PG_STATE_RECONNECTING, /**< a connection broke; retrying */
+    PG_STATE_DOWN          /**< it stayed away past the bound: requests
+                                fail with EIO, and retry */
 };
 
-/** A running transaction: a connection of the pool, and what it changed. */
+/** A running transaction: a connection of the pool, the statements in its
+ *  pipeline (pg.c), and what it changed. */
 struct sqlfs_txn {
     struct pg_backend *b;
-    struct pg_slot *slot;
+    struct pg_slot *slot;  /**< NULL once a reconnection failed */
     bool write;
+    bool begun;            /**< BEGIN was sent */
+    int pending;           /**< statements sent whose results are unread */
+    int missing[PG_PIPELINE_MAX]; /**< for each: the error that no row
+                                       changed means (0: none) */
     char changes[PG_PAYLOAD_MAX + 1]; /**< payload of its NOTIFY */
     size_t changes_len;
     bool changes_overflow; /**< too many to list: announce "everything" */
@@ -98,6 +109,7 @@ struct pg_backend {
     struct pg_slot slots[PG_POOL_SIZE];
     enum pg_state state;
     unsigned reconnects;       /**< connections re-made after a break */
+    char last_error[256];      /**< the server's last error message */
     unsigned timeout_ms;       /**< how long a request waits for a server
                                     that went away before -EIO */
     bool full_sync;
@@ -106,8 +118,10 @@ struct pg_backend {
     char mount_id[40];         /**< this mount, in its NOTIFY payloads */
     sqlfs_change_fn *changed;  /**< where changes of the others go */
     void *changed_context;
+    sqlfs_state_fn *published; /**< where the state lines go, or NULL */
     unsigned read_delay_ms;    /**< debugging: pg_sleep in every async read */
     struct pg_async *async;    /**< the read engine (pg_async.c), or NULL */
+    struct pg_locks *locks;    /**< the lock table (pg_lock.c), or NULL */
     pthread_t listener;        /**< pg_notify.c */
     bool listening;
     int stop_pipe[2];          /**< wakes the listener to stop */
@@ -180,6 +194,60 @@ int pq_read_async(struct sqlfs_backend *base, uint64_t ino, uint64_t offset,
 
 /** See sqlfs_backend_ops::quiesce. */
 void pq_quiesce(struct sqlfs_backend *base);
+
+/** The table of locks, created with the other tables and, on a volume
+ *  made before it, at the first mount that serves locks (pg_lock.c). */
+extern const char pg_locks_table_sql[];
+
+/** Start the lock table's thread, which grants waiting locks
+ *  (pg_lock.c). @return 0 or -errno */
+int pg_locks_start(struct pg_backend *b, char *msg, size_t size);
+
+/** End every waiting lock with -EINTR and stop the thread (nothing if not
+ *  started). */
+void pg_locks_quiesce(struct pg_backend *b);
+
+/** Drop this mount's locks from the table and free it (after quiesce). */
+void pg_locks_stop(struct pg_backend *b);
+
+/**
+ * The listener's connection @p conn is this mount's lock session: the
+ * locks the mount holds live as long as it does (its row in
+ * pg_stat_activity). Called after each (re)connection of the listener.
+ */
+void pg_locks_session(struct pg_backend *b, PGconn *conn);
+
+/** Another mount changed the locks: try the waiting ones again. */
+void pg_locks_kick(struct pg_backend *b);
+
+/** See sqlfs_backend_ops::lock_test. */
+int pq_lock_test(struct sqlfs_backend *base, uint64_t ino,
+                 const struct sqlfs_lock *want, struct sqlfs_lock *conflict);
+
+/** See sqlfs_backend_ops::lock_set. */
+int pq_lock_set(struct sqlfs_backend *base, uint64_t ino,
+                const struct sqlfs_lock *want, unsigned flags,
+                sqlfs_lock_done_fn *done, void *context, uint64_t tag);
+
+/**
+ * The backend's state as lines of "name value" (the server, connected,
+ * reconnecting or down, connections in use, reads and locks pending, the
+ * last error), for `fsptool stat`.
+ */
+void pg_state_text(struct pg_backend *b, char *out, size_t size);
+
+/** Reads queued or at the server (pg_async.c). */
+unsigned pg_async_pending(struct pg_backend *b);
+
+/** Lock requests waiting (pg_lock.c). */
+unsigned pg_locks_waiting(struct pg_backend *b);
+
+/**
+ * Make the transaction's connection take statements of its own (PQexec):
+ * BEGIN sent, and every result in its pipeline read (pg.c).
+ * @return 0 or -errno (a deferred statement's error)
+ */
+int pg_txn_ready(struct sqlfs_txn *t);
 
 /** See sqlfs_backend_ops::open. */
 int pg_backend_open(const struct sqlfs_open_options *o, char *msg,

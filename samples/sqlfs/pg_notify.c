@@ -8,7 +8,8 @@
  *
  *     m1234x5f3a a17 d17 e1:666f6f
  *
- * "aINO": the inode's attributes changed; "dINO": its data too;
+ * "aINO": the inode's attributes changed; "dINO": its data too; "lINO":
+ * its locks (pg_lock.c: the waiting ones are tried again);
  * "ePARENT:HEX": the entry of that name (in hex) in PARENT appeared,
  * went or names another inode; "*": more than a payload holds. PostgreSQL
  * delivers a notification once its transaction has committed, to every
@@ -18,7 +19,8 @@
  * socket, turns each inode of a payload from another mount into its path
  * (a recursive query of the entries) and hands the path to the file
  * system (sqlfs_change_fn, which calls fsp_fs_notify()), so that the
- * kernel drops what it cached. If the listener loses the server it
+ * kernel drops what it cached. It also publishes the backend's state
+ * (pg_state_text()) once a second, for fsptool stat. If the listener loses the server it
  * reconnects; what was committed meanwhile is not announced again (the
  * cache timeouts bound how long it may show: docs/SQLFS.md).
  */
@@ -149,6 +151,10 @@ static void announce(struct pg_backend *b, PGconn *conn, const char *change)
     size_t len, name_len = 0;
     int hi, lo;
 
+    if (change[0] == 'l') { /* its locks: try the waiting ones again */
+        pg_locks_kick(b);
+        return;
+    }
     if (change[0] == '*') {
         b->changed(b->changed_context, "/",
                    FSP_NOTIFY_ENTRY | FSP_NOTIFY_ATTR | FSP_NOTIFY_DATA);
@@ -209,6 +215,8 @@ static PGconn *listen_conn(struct pg_backend *b)
         conn = NULL;
     }
     PQclear(r);
+    if (conn) /* the mount's locks live as long as this connection */
+        pg_locks_session(b, conn);
     return conn;
 }
 
@@ -220,6 +228,17 @@ static bool stopping(struct pg_backend *b, int ms)
     return poll(&p, 1, ms) > 0;
 }
 
+/* Publish the backend's state lines (fsptool stat). */
+static void publish(struct pg_backend *b)
+{
+    char text[1024];
+
+    if (!b->published)
+        return;
+    pg_state_text(b, text, sizeof text);
+    b->published(b->changed_context, text);
+}
+
 static void *listener(void *arg)
 {
     struct pg_backend *b = arg;
@@ -228,6 +247,7 @@ static void *listener(void *arg)
     struct pollfd p[2];
 
     for (;;) {
+        publish(b); /* at least once a second */
         if (!conn) {
             if (stopping(b, 200))
                 break;

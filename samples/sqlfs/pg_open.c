@@ -60,6 +60,7 @@ void pg_backend_close(struct sqlfs_backend *base)
         return;
     pg_async_stop(b);
     pg_notify_stop(b);
+    pg_locks_stop(b); /* after the listener, which names its session */
     pg_pool_close(b);
     pthread_cond_destroy(&b->freed);
     pthread_mutex_destroy(&b->lock);
@@ -92,6 +93,7 @@ int pg_backend_open(const struct sqlfs_open_options *o, char *msg,
     b->read_delay_ms = o->read_delay_ms;
     b->changed = o->changed;
     b->changed_context = o->changed_context;
+    b->published = o->published;
     /* This mount, in its NOTIFY payloads, so that it skips its own. */
     clock_gettime(CLOCK_REALTIME, &now);
     snprintf(b->mount_id, sizeof b->mount_id, "m%ldx%lx", (long)getpid(),
@@ -112,7 +114,10 @@ int pg_backend_open(const struct sqlfs_open_options *o, char *msg,
         goto out;
     b->slots[0].conn = conn; /* the pool's first; prepared when taken */
     conn = NULL;
+    /* The lock table first: the listener gives it its session. */
     if (b->changed && !b->read_only)
+        err = pg_locks_start(b, msg, size);
+    if (err == 0 && b->changed && !b->read_only)
         err = pg_notify_start(b, msg, size);
     if (err == 0 && b->changed) /* a mount, not --check */
         err = pg_async_start(b, msg, size);

@@ -204,6 +204,9 @@ int pg_schema_prepare(struct pg_backend *b, PGconn *conn, bool create,
                  b->label);
         err = -ENOENT;
     }
+    /* The lock table, on volumes made before it too. */
+    if (err == 0 && create)
+        err = exec(b, conn, pg_locks_table_sql);
     if (err == 0)
         err = exec(b, conn, "COMMIT");
 out:

@@ -26,6 +26,17 @@ struct sqlfs_options {
                                before it fails with EIO (0: 10 s) */
 };
 
+/**
+ * Whether the file system serves fcntl(2) and flock(2) locks itself, for
+ * a volume on @p database: true on PostgreSQL, whose mounts share the
+ * volume (its locks are exclusive across them); false on SQLite, whose
+ * one mount leaves locks to the kernel. A volume that serves locks needs
+ * a file context per open (not per_file_context): their locks end with
+ * their RELEASE.
+ * @param database  the DATABASE operand
+ */
+bool sqlfs_serves_locks(const char *database);
+
 /** The file system: the open database and the open files. */
 struct sqlfs;
 

@@ -137,6 +137,12 @@ int sqlfs_op_list_xattr(fsp_fs_t *fs, void *file_ctx, char *buf, size_t size,
 /** See fsp_fs_interface::remove_xattr. */
 int sqlfs_op_remove_xattr(fsp_fs_t *fs, void *file_ctx, const char *name);
 
+/**
+ * Set the lock callbacks (fs_lock.c) in @p iface if the backend serves
+ * locks across mounts (PostgreSQL); else leave them NULL: the kernel's.
+ */
+void sqlfs_lock_callbacks(const struct sqlfs *s, fsp_fs_interface_t *iface);
+
 /** Name callbacks (fs_names.c): unlink, rename, link. */
 int sqlfs_op_unlink(fsp_fs_t *fs, void *file_ctx, const char *path);
 /** See fsp_fs_interface::rename. */

@@ -302,6 +302,13 @@ FSP_API bool fsp_fs_get_debug(fsp_fs_t *fs)
     return atomic_load(&fs->debug);
 }
 
+FSP_API int fsp_fs_set_state(fsp_fs_t *fs, const char *text)
+{
+    if (!fs)
+        return -EINVAL;
+    return fsp_stats_set_state(&fs->stats, text ? text : "");
+}
+
 FSP_API const fsp_operation_context_t *fsp_fs_operation_context(void)
 {
     return current_operation;

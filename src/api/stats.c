@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -275,4 +276,45 @@ void fsp_stats_reply(struct fsp_stats *st, int error)
         idx = FSP_STATS_ERRNOS - 1;
     atomic_fetch_add_explicit(&st->shared->replies_by_errno[idx], 1,
                               memory_order_relaxed);
+}
+
+/* Writers of state lines take turns (the sequence lock allows one). */
+static pthread_mutex_t state_writers = PTHREAD_MUTEX_INITIALIZER;
+
+int fsp_stats_set_state(struct fsp_stats *st, const char *text)
+{
+    struct fsp_stats_shared *sh = st ? st->shared : NULL;
+    size_t len = strlen(text);
+    int ret = 0;
+
+    if (len >= FSP_STATS_STATE_SIZE) {
+        len = FSP_STATS_STATE_SIZE - 1;
+        ret = -E2BIG;
+    }
+    if (!sh)
+        return ret;
+    pthread_mutex_lock(&state_writers);
+    atomic_fetch_add_explicit(&sh->fs_state_seq, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    memcpy(sh->fs_state, text, len);
+    sh->fs_state[len] = '\0';
+    atomic_fetch_add_explicit(&sh->fs_state_seq, 1, memory_order_release);
+    pthread_mutex_unlock(&state_writers);
+    return ret;
+}
+
+void fsp_stats_read_state(const struct fsp_stats_shared *sh, char *out)
+{
+    uint32_t before, after;
+    int tries = 0;
+
+    do {
+        before = atomic_load_explicit(&sh->fs_state_seq, memory_order_acquire);
+        memcpy(out, sh->fs_state, FSP_STATS_STATE_SIZE);
+        atomic_thread_fence(memory_order_acquire);
+        after = atomic_load_explicit(&sh->fs_state_seq, memory_order_relaxed);
+    } while ((before != after || (before & 1)) && ++tries < 1000);
+    out[FSP_STATS_STATE_SIZE - 1] = '\0';
+    if (before != after || (before & 1))
+        out[0] = '\0'; /* a writer that never finishes: show nothing */
 }

@@ -22,8 +22,9 @@
 #include <sys/types.h>
 
 #define FSP_STATS_MAGIC 0x46535053u /* "FSPS" */
-#define FSP_STATS_VERSION 1u
+#define FSP_STATS_VERSION 2u
 #define FSP_STATS_OPCODES 64u       /* opcodes >= 64 are counted in [0] */
+#define FSP_STATS_STATE_SIZE 2048u /* fs_state, its NUL included */
 #define FSP_STATS_ERRNOS 160u       /* replies_by_errno[0] counts successes,
                                        [e] replies with -e, and the last one
                                        every other value (e >= 159) */
@@ -49,6 +50,12 @@ struct fsp_stats_shared {
     _Atomic uint64_t notifications;
     _Atomic uint64_t ring_requests; /* requests received through io_uring
                                        rings (the rest came on /dev/fuse) */
+    /* The file system's own state (fsp_fs_set_state()): lines of text.
+     * A sequence lock: odd while being written; read it before and after
+     * copying, and take the copy only if both are the same even number. */
+    _Atomic uint32_t fs_state_seq;
+    uint32_t fs_state_reserved;
+    char fs_state[FSP_STATS_STATE_SIZE];
 };
 
 struct fsp_stats {
@@ -76,6 +83,15 @@ void fsp_stats_request(struct fsp_stats *st, uint32_t opcode);
 
 /* Count a reply with error @error (0 or -errno). */
 void fsp_stats_reply(struct fsp_stats *st, int error);
+
+/* Publish the file system's state lines (fsp_fs_set_state()): at most
+ * FSP_STATS_STATE_SIZE - 1 bytes of @text. Returns 0, or -E2BIG if @text
+ * was cut to fit. Safe from several threads. */
+int fsp_stats_set_state(struct fsp_stats *st, const char *text);
+
+/* Copy @sh's state lines into @out (FSP_STATS_STATE_SIZE bytes), a
+ * consistent copy even while the volume writes them. */
+void fsp_stats_read_state(const struct fsp_stats_shared *sh, char *out);
 
 /* The directory volumes publish into, for this user: writes it into @buf. */
 int fsp_stats_dir(char *buf, size_t size);

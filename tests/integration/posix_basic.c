@@ -1248,8 +1248,6 @@ static void rename_whiteout_leaves_a_character_device_0_0(void)
 {
     struct stat st;
 
-    if (h_fs_is_sqlfs())
-        h_skip("sqlfs has no whiteouts yet");
     make_file(h_path("a"), "A");
     ASSERT_OK(mkdir(h_path("d"), 0755));
     EXPECT_OK(rename2(h_path("a"), h_path("b"), RENAME_WHITEOUT));

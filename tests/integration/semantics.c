@@ -739,9 +739,10 @@ static pid_t ofd_pid(pid_t setter)
 {
     const char *opts = getenv("FSP_TEST_FS_OPTS");
 
-    /* Locks served by the file system (ptfs; memfs with open_handles and
-     * without kernel_locks): the pid that set it. sqlfs serves none. */
-    if (h_fs_is_ptfs() ||
+    /* Locks served by the file system (ptfs; sqlfs on PostgreSQL; memfs
+     * with open_handles and without kernel_locks): the pid that set it.
+     * sqlfs on SQLite serves none. */
+    if (h_fs_is_ptfs() || h_sqlfs_on_pg() ||
         (!h_fs_is_sqlfs() && opts && strstr(opts, "open_handles") &&
          !strstr(opts, "kernel_locks")))
         return setter;

@@ -19,11 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "peer.h"
 
 /* Mounts of one case. */
 #define MOUNTS 3
@@ -527,6 +530,187 @@ static void sixteen_slow_reads_overlap(void)
     shared_done(&s);
 }
 
+/* ---- locks across mounts ---- */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* The other machine: the parent holds a write lock on bytes 0-9 and an
+ * exclusive flock lock through mount 0; this child goes through mount 1. */
+static void lock_through_mount_1(struct peer *p, void *arg)
+{
+    const struct shared *s = arg;
+    struct sigaction sa;
+    int fd = open(at(s, 1, "locked"), O_RDWR);
+    if (fd < 0) {
+        ADD_FAILURE("open through mount 1: %s", expect_errname(errno));
+        return;
+    }
+    EXPECT_ERRNO2(set_lock(fd, F_SETLK, F_WRLCK, 5, 1), EAGAIN, EACCES);
+    EXPECT_ERRNO2(set_lock(fd, F_SETLK, F_RDLCK, 0, 1), EAGAIN, EACCES);
+    struct flock fl = get_lock(fd, F_GETLK, F_RDLCK, 0, 100);
+    EXPECT_EQ(fl.l_type, F_WRLCK);
+    EXPECT_EQ(fl.l_start, 0);
+    EXPECT_EQ(fl.l_len, 10);
+    EXPECT_EQ(fl.l_pid, getppid());
+    EXPECT_OK(set_lock(fd, F_SETLK, F_WRLCK, 20, 5)); /* beside it */
+    EXPECT_ERRNO(flock(fd, LOCK_EX | LOCK_NB), EWOULDBLOCK);
+    EXPECT_ERRNO(flock(fd, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+    /* A wait that a signal interrupts ends with EINTR (no SA_RESTART). */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    EXPECT_ERRNO(set_lock(fd, F_SETLKW, F_WRLCK, 0, 10), EINTR);
+    alarm(0);
+    peer_step(p);
+    /* This wait ends when the parent unlocks. */
+    EXPECT_OK(set_lock(fd, F_SETLKW, F_WRLCK, 0, 10));
+    peer_step(p);
+    close(fd);
+}
+
+/* fcntl(2) and flock(2) locks hold across the mounts of one volume, as
+ * across machines: a conflict fails through the other mount, F_GETLK
+ * there names the lock, an F_SETLKW there waits (holding no worker, and
+ * a signal ends it) until the holder unlocks. */
+static void locks_are_exclusive_across_mounts(void)
+{
+    struct shared s;
+    struct peer p;
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    shared_init(&s);
+    shared_mount(&s, 2, "threads=2");
+    ASSERT_TRUE(h_write_file(at(&s, 0, "locked"), "0123456789", 10, 0644));
+    int fd = ASSERT_OK(open(at(&s, 0, "locked"), O_RDWR));
+    ASSERT_OK(set_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+    ASSERT_OK(flock(fd, LOCK_EX));
+    peer_start(&p, lock_through_mount_1, &s);
+    if (peer_wait(&p)) {
+        send_byte(p.go[1]); /* into its F_SETLKW */
+        h_sleep(0.5);
+        EXPECT_FALSE(byte_ready(p.done[0])); /* still waiting */
+        /* The mount serves others meanwhile. */
+        struct stat st;
+        EXPECT_OK(stat(at(&s, 1, "locked"), &st));
+        double t0 = h_now();
+        EXPECT_OK(set_lock(fd, F_SETLK, F_UNLCK, 0, 10));
+        if (peer_wait(&p)) {
+            h_note("an F_SETLKW through another mount was granted %.0f ms "
+                   "after the unlock", (h_now() - t0) * 1000);
+            EXPECT_ERRNO2(set_lock(fd, F_SETLK, F_WRLCK, 9, 1), EAGAIN, EACCES);
+        }
+    }
+    peer_finish(&p); /* its close unlocks */
+    EXPECT_OK(set_lock(fd, F_SETLK, F_WRLCK, 0, 10));
+    EXPECT_OK(close(fd));
+    shared_done(&s);
+}
+
+/* The holder of a lock through mount 0: locks and waits to be let go. */
+static void hold_through_mount_0(struct peer *p, void *arg)
+{
+    const struct shared *s = arg;
+    int fd = open(at(s, 0, "locked"), O_RDWR);
+    if (fd < 0) {
+        ADD_FAILURE("open through mount 0: %s", expect_errname(errno));
+        return;
+    }
+    EXPECT_OK(set_lock(fd, F_SETLK, F_WRLCK, 0, 0));
+    EXPECT_OK(flock(fd, LOCK_EX));
+    peer_step(p);
+    close(fd); /* fails or not: its daemon is gone */
+}
+
+/* A mount that dies (SIGKILL of its daemon) leaves no lock behind: the
+ * other mounts can lock what it held within a bound. */
+static void a_dead_mounts_locks_are_released(void)
+{
+    struct shared s;
+    struct peer p;
+    int st;
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    shared_init(&s);
+    shared_mount(&s, 2, NULL);
+    ASSERT_TRUE(h_write_file(at(&s, 0, "locked"), "0123456789", 10, 0644));
+    int fd = ASSERT_OK(open(at(&s, 1, "locked"), O_RDWR));
+    peer_start(&p, hold_through_mount_0, &s);
+    if (peer_wait(&p)) {
+        EXPECT_ERRNO2(set_lock(fd, F_SETLK, F_WRLCK, 0, 1), EAGAIN, EACCES);
+        EXPECT_ERRNO(flock(fd, LOCK_EX | LOCK_NB), EWOULDBLOCK);
+    }
+    ASSERT_OK(kill(s.m[0].pid, SIGKILL));
+    double t0 = h_now(), took = -1;
+    while (h_now() < t0 + 10) {
+        if (set_lock(fd, F_SETLK, F_WRLCK, 0, 0) == 0 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            took = h_now() - t0;
+            break;
+        }
+        h_sleep(0.02);
+    }
+    EXPECT_TRUE(took >= 0 && took < 3);
+    h_note("the locks of a killed mount were free %.0f ms after the kill",
+           took * 1000);
+    EXPECT_EQ(h_waitpid_timeout(s.m[0].pid, &st, 10), s.m[0].pid);
+    peer_finish(&p);
+    /* The dead mount goes (auto_unmount, or detached here). */
+    double end = h_now() + 5;
+    while (h_mountinfo_count(s.mnt[0]) > 0 && h_now() < end)
+        h_sleep(0.05);
+    if (h_mountinfo_count(s.mnt[0]) > 0)
+        umount2(s.mnt[0], MNT_DETACH);
+    h_forget(&s.m[0]);
+    EXPECT_OK(close(fd));
+    s.m[0] = s.m[1];
+    s.mounted = 1;
+    shared_done(&s);
+}
+
+/* ---- the backend's state ---- */
+
+/* `fsptool stat MOUNTPOINT` into @p p; its exit status. */
+static int fsptool_stat(const char *mnt, struct h_proc *p)
+{
+    char tool[512];
+    snprintf(tool, sizeof tool, "%s/fsptool", h_bin_dir);
+    return h_runl(p, 30, tool, "stat", mnt, NULL);
+}
+
+/* fsptool stat shows the backend's state: the server, connected, the
+ * connections in use, what waits. (The fault case below sees "down" and
+ * the error while its server is away, then "connected" again.) */
+static void fsptool_stat_shows_the_backend_state(void)
+{
+    struct shared s;
+    struct h_proc p;
+    if (!pg_configured())
+        h_skip("FSP_TEST_PG is not set: no PostgreSQL cluster");
+    shared_init(&s);
+    shared_mount(&s, 1, NULL);
+    bool shown = false;
+    for (double end = h_now() + 5; !shown && h_now() < end; h_sleep(0.1)) {
+        EXPECT_EQ(fsptool_stat(s.mnt[0], &p), 0);
+        shown = strstr(p.out, "file system:\n") != NULL;
+    }
+    EXPECT_TRUE(shown);
+    EXPECT_TRUE(strstr(p.out, "  backend postgresql\n") != NULL);
+    EXPECT_TRUE(strstr(p.out, "  state connected\n") != NULL);
+    EXPECT_TRUE(strstr(p.out, "  connections_in_use ") != NULL);
+    EXPECT_TRUE(strstr(p.out, "  pending_reads ") != NULL);
+    EXPECT_TRUE(strstr(p.out, "  lock_waits 0\n") != NULL);
+    char want[160];
+    snprintf(want, sizeof want, "  server dbname=%s", s.dbname);
+    EXPECT_TRUE(strstr(p.out, want) != NULL);
+    if (h_failures())
+        h_note("fsptool stat: %s", p.out);
+    shared_done(&s);
+}
+
 /* ---- faults ---- */
 
 /* Run the cluster script with @p args in a child; returns its pid. */
@@ -625,9 +809,24 @@ static void a_server_gone_past_the_bound_fails_with_eio_then_recovers(void)
         close(fd);
     h_note("with the server down, a create failed with %s after %.2f s "
            "(bound 1 s)", expect_errname(e), took);
+    /* fsptool stat says so, and why (the server is still down). */
+    struct h_proc p;
+    bool down = false;
+    for (double end = h_now() + 1.5; !down && h_now() < end; h_sleep(0.1))
+        down = fsptool_stat(s.mnt[0], &p) == 0 &&
+               strstr(p.out, "  state down\n") != NULL;
+    EXPECT_TRUE(down);
+    EXPECT_TRUE(strstr(p.out, "  last_error none\n") == NULL);
     EXPECT_EQ(h_waitpid_timeout(pid, &status, 60), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     EXPECT_TRUE(h_write_file(at(&s, 0, "after"), "y", 1, 0644));
+    bool up = false;
+    for (double end = h_now() + 3; !up && h_now() < end; h_sleep(0.1))
+        up = fsptool_stat(s.mnt[0], &p) == 0 &&
+             strstr(p.out, "  state connected\n") != NULL;
+    EXPECT_TRUE(up);
+    if (h_failures())
+        h_note("fsptool stat: %s", p.out);
     struct stat st;
     EXPECT_OK(stat(at(&s, 0, "before"), &st));
     shared_done(&s);
@@ -697,6 +896,12 @@ static const struct h_case cases[] = {
     H_CASE_T(a_killed_server_loses_nothing_fsynced, NULL, H_DAEMON | H_NOMOUNT,
              120),
     H_CASE_T(sixteen_slow_reads_overlap, NULL, H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(locks_are_exclusive_across_mounts, NULL, H_DAEMON | H_NOMOUNT,
+             120),
+    H_CASE_T(a_dead_mounts_locks_are_released, NULL, H_DAEMON | H_NOMOUNT,
+             120),
+    H_CASE_T(fsptool_stat_shows_the_backend_state, NULL,
+             H_DAEMON | H_NOMOUNT, 120),
 };
 
 int main(int argc, char **argv)

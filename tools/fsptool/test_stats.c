@@ -256,6 +256,41 @@ static void test_threads(void)
     fsp_stats_close(&st);
 }
 
+/* The file system's state lines: published whole, replaced by the next,
+ * cut to fit (-E2BIG), read back through another mapping; a volume that
+ * did not publish takes them harmlessly. */
+static void test_state(void)
+{
+    static char longer[FSP_STATS_STATE_SIZE + 100];
+    char got[FSP_STATS_STATE_SIZE];
+    struct fsp_stats st, none = { NULL, NULL };
+    struct fsp_stats_shared *sh;
+
+    EXPECT_TRUE(fsp_stats_set_state(&none, "backend up") == 0);
+    EXPECT_TRUE(fsp_stats_open(&st, "/mnt/state", "t", "dev", 45, 1) == 0);
+    if (!st.shared)
+        return;
+    sh = map_file(st.path);
+    EXPECT_TRUE(sh != NULL);
+    if (!sh)
+        goto out;
+    fsp_stats_read_state(sh, got);
+    EXPECT_TRUE(got[0] == '\0');
+    EXPECT_TRUE(fsp_stats_set_state(&st, "backend connected\nserver db") == 0);
+    fsp_stats_read_state(sh, got);
+    EXPECT_TRUE(!strcmp(got, "backend connected\nserver db"));
+    EXPECT_TRUE(fsp_stats_set_state(&st, "backend down") == 0);
+    fsp_stats_read_state(sh, got);
+    EXPECT_TRUE(!strcmp(got, "backend down"));
+    memset(longer, 'x', sizeof longer - 1);
+    EXPECT_TRUE(fsp_stats_set_state(&st, longer) == -E2BIG);
+    fsp_stats_read_state(sh, got);
+    EXPECT_TRUE(strlen(got) == FSP_STATS_STATE_SIZE - 1);
+    munmap(sh, sizeof(*sh));
+out:
+    fsp_stats_close(&st);
+}
+
 static const struct expect_case cases[] = {
     EXPECT_CASE(test_dir),
     EXPECT_CASE(test_publish),
@@ -263,6 +298,7 @@ static const struct expect_case cases[] = {
     EXPECT_CASE(test_stale),
     EXPECT_CASE(test_unpublished),
     EXPECT_CASE(test_threads),
+    EXPECT_CASE(test_state),
 };
 
 int main(void)

@@ -7,7 +7,9 @@
  *
  * Output is meant for people and for scripts alike: lsvol's columns never
  * contain blanks (mount points are escaped like in /proc/mounts), and
- * stat prints "name value" lines, or JSON with -j.
+ * stat prints "name value" lines, or JSON with -j; the file system's own
+ * state lines (fsp_fs_set_state()) come last, under "file system:" (JSON:
+ * "file_system", an array of strings).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -248,6 +250,7 @@ struct counters {
     uint64_t interrupts, notifications;
     uint64_t ring_requests;
     bool debug;
+    char fs_state[FSP_STATS_STATE_SIZE]; /* the file system's own lines */
 };
 
 static void read_counters(const struct fsp_stats_shared *sh,
@@ -266,6 +269,7 @@ static void read_counters(const struct fsp_stats_shared *sh,
     c->notifications = atomic_load_explicit(&sh->notifications, r);
     c->ring_requests = atomic_load_explicit(&sh->ring_requests, r);
     c->debug = atomic_load_explicit(&sh->debug, r) != 0;
+    fsp_stats_read_state(sh, c->fs_state);
 }
 
 static uint64_t uptime_seconds(const struct volume *v)
@@ -315,6 +319,18 @@ static void print_stat_text(const struct volume *v, const struct counters *c)
     printf("interrupts %llu\n", (unsigned long long)c->interrupts);
     printf("notifications %llu\n", (unsigned long long)c->notifications);
     printf("ring_requests %llu\n", (unsigned long long)c->ring_requests);
+    if (c->fs_state[0]) {
+        const char *line = c->fs_state;
+
+        printf("file system:\n");
+        while (*line) {
+            size_t n = strcspn(line, "\n");
+
+            if (n)
+                printf("  %.*s\n", (int)n, line);
+            line += n + (line[n] == '\n');
+        }
+    }
 }
 
 /* The same as print_stat_text(), as one JSON object on one line. */
@@ -352,7 +368,22 @@ static void print_stat_json(const struct volume *v, const struct counters *c)
                (unsigned long long)c->replies[i]);
         sep = ",";
     }
-    printf("},\"pending\":%lld,\"nodes\":%lld,\"handles\":%lld,"
+    printf("},\"file_system\":[");
+    sep = "";
+    for (const char *line = c->fs_state; *line;) {
+        size_t n = strcspn(line, "\n");
+        char one[FSP_STATS_STATE_SIZE];
+
+        if (n) {
+            memcpy(one, line, n);
+            one[n] = '\0';
+            printf("%s", sep);
+            print_json_string(one);
+            sep = ",";
+        }
+        line += n + (line[n] == '\n');
+    }
+    printf("],\"pending\":%lld,\"nodes\":%lld,\"handles\":%lld,"
            "\"interrupts\":%llu,\"notifications\":%llu,"
            "\"ring_requests\":%llu}\n",
            (long long)c->pending, (long long)c->nodes, (long long)c->handles,
