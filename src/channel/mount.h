@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 struct fsp_mount_options {
-    const char *fs_name;      /* type is "fuse.<fs_name>" */
+    const char *fs_name;      /* type is "fuse.<fs_name>"; "": "fuse" */
     const char *source;       /* shown in /proc/mounts; NULL: fs_name */
     bool allow_other;
     bool default_permissions;
