@@ -6,7 +6,10 @@
 # one is missing and cannot be installed (not root, or apt-get failed).
 set -euo pipefail
 packages=(build-essential cmake pkg-config fuse3 attr acl rsync tar liburing-dev libsqlite3-dev libpq-dev postgresql util-linux procps python3
-  meson ninja-build) # meson, ninja-build: bench/peers builds libfuse
+  meson ninja-build # meson, ninja-build: bench/peers builds libfuse
+  # tests/xfstests builds and runs xfstests:
+  autoconf automake libtool make gcc xfslibs-dev uuid-dev libattr1-dev libacl1-dev
+  libaio-dev libgdbm-dev xfsprogs e2fsprogs bc psmisc gawk)
 missing=()
 for p in "${packages[@]}"; do
   # Not `dpkg-query | grep -q`: under pipefail, grep leaving early could

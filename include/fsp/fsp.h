@@ -181,9 +181,13 @@ enum fsp_atime_policy {
  * Initialize with fsp_volume_params_init(), then change what you need.
  */
 typedef struct fsp_volume_params {
-    /** Name of the file system: mounts show type "fuse.NAME". */
+    /** Name of the file system: mounts show type "fuse.NAME"; an empty
+     *  name mounts with the plain type "fuse" (no subtype), as tools that
+     *  compare the type with "fuse" expect (xfstests' FSTYP=fuse); NULL
+     *  means "fsp". */
     const char *fs_name;
-    /** Source shown in /proc/mounts; defaults to fs_name. */
+    /** Source shown in /proc/mounts; defaults to fs_name (to "fuse" when
+     *  fs_name is empty). */
     const char *source;
     /** How long the kernel may cache a file's entry and attributes, in
      *  milliseconds; 0 asks every time, FSP_TIMEOUT_INFINITE caches forever. */

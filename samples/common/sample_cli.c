@@ -206,15 +206,17 @@ static int set_value_option(struct sample_cli *cli, const char *name,
         vp->request_timeout_s = (uint16_t)number;
         return 0;
     }
-    if (*value == '\0')
-        return -EINVAL;
     /* Names are kept as pointers into argv, which outlives the volume.
      * As in libfuse, fsname is the source column of /proc/mounts and
-     * subtype the NAME of the type fuse.NAME. */
-    if (strcmp(name, "fsname") == 0)
-        vp->source = value;
-    else
+     * subtype the NAME of the type fuse.NAME; an empty subtype leaves
+     * the plain type fuse. */
+    if (strcmp(name, "subtype") == 0) {
         vp->fs_name = value;
+        return 0;
+    }
+    if (*value == '\0')
+        return -EINVAL;
+    vp->source = value;
     return 0;
 }
 

@@ -101,7 +101,8 @@ void sample_cli_init(struct sample_cli *cli, const char *program,
  *   file_info_timeout=MS, dir_info_timeout=MS, negative_timeout=MS
  *                        (milliseconds or -1 for ever), threads=N (at
  *                        most 1024), fsname=NAME (volume.source),
- *                        subtype=NAME (volume.fs_name), allow_other,
+ *                        subtype=NAME (volume.fs_name; empty: the
+ *                        plain type fuse), allow_other,
  *                        [no_]default_permissions, [no_]auto_unmount,
  *                        nonempty, ro, rw, writeback_cache, keep_cache,
  *                        noacl (volume.posix_acl off), suid, nosuid,

@@ -70,9 +70,10 @@ FSP_API int fsp_fs_create(const fsp_volume_params_t *params,
     fs->mount->watcher_fd = -1;
     fs->mount->fusermount_fd = -1;
     fs->fs_name = strdup(params->fs_name ? params->fs_name : "fsp");
-    fs->source = strdup(params->source    ? params->source
-                        : fs->fs_name     ? fs->fs_name
-                                          : "fsp");
+    /* An empty name (no subtype: the plain type fuse) names no source. */
+    fs->source = strdup(params->source              ? params->source
+                        : fs->fs_name && *fs->fs_name ? fs->fs_name
+                                                      : "fuse");
     err = -ENOMEM;
     if (!fs->fs_name || !fs->source)
         goto fail;

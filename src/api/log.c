@@ -157,6 +157,13 @@ static const char *opname(uint32_t opcode, char *buf, size_t size)
     return buf;
 }
 
+/* What starts each line: the file system's name, or for a volume of the
+ * plain type fuse (an empty name) its source. */
+static const char *log_name(const struct fsp_fs *fs)
+{
+    return fs->fs_name[0] ? fs->fs_name : fs->source;
+}
+
 static bool debug_on(struct fsp_fs *fs)
 {
     return atomic_load_explicit(&fs->debug, memory_order_relaxed);
@@ -182,7 +189,7 @@ void fsp_log_request(struct fsp_fs *fs, const struct fsp_request *in)
     else
         snprintf(uid, sizeof uid, "%u", in->hdr->uid);
     snprintf(line, sizeof line, "%s <- %llu %s %s%s%s uid=%s pid=%u",
-             fs->fs_name, (unsigned long long)in->unique,
+             log_name(fs), (unsigned long long)in->unique,
              opname(in->opcode, nb, sizeof nb),
              path ? path : (node ? "(unlinked)" : "-"), args[0] ? " " : "",
              args, uid, in->hdr->pid);
@@ -204,7 +211,7 @@ void fsp_log_reply(struct fsp_fs *fs, uint64_t unique, uint32_t opcode,
         snprintf(latency, sizeof latency, "%lluus",
                  (unsigned long long)(fsp_now_ns() - start_ns) / 1000);
     snprintf(line, sizeof line, "%s -> %llu %s %s%s%s (%zu bytes) %s",
-             fs->fs_name, (unsigned long long)unique,
+             log_name(fs), (unsigned long long)unique,
              opname(opcode, nb, sizeof nb),
              errname ? errname : "error", error ? " " : "",
              error ? strerror(-error) : "", size, latency);
@@ -216,7 +223,7 @@ static void vlog(struct fsp_fs *fs, int level, const char *fmt, va_list ap)
     char line[LINE_MAX_BYTES];
     size_t len;
 
-    len = (size_t)snprintf(line, sizeof line, "%s: ", fs->fs_name);
+    len = (size_t)snprintf(line, sizeof line, "%s: ", log_name(fs));
     if (len < sizeof line)
         vsnprintf(line + len, sizeof line - len, fmt, ap);
     emit(fs, level, line);

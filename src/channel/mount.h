@@ -23,7 +23,7 @@ enum fsp_mount_atime {
 };
 
 struct fsp_mount_options {
-    const char *fs_name;      /* type is "fuse.<fs_name>" */
+    const char *fs_name;      /* type is "fuse.<fs_name>"; "": "fuse" */
     const char *source;       /* shown in /proc/mounts; NULL: fs_name */
     bool allow_other;
     bool default_permissions;

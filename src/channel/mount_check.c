@@ -1,10 +1,10 @@
 /*
  * mount_check.c - the checks before mounting that need no mount point:
- * the file system's name and source (they become the type fuse.NAME and
- * the source in /proc/mounts), the options only root may have, and
- * /dev/fuse (there, the FUSE device, and readable and writable by an
- * ordinary user). Each failure is a message that names the cause and the
- * fix.
+ * the file system's name and source (they become the type fuse.NAME, or
+ * the plain type fuse for an empty name, and the source in /proc/mounts),
+ * the options only root may have, and /dev/fuse (there, the FUSE device,
+ * and readable and writable by an ordinary user). Each failure is a
+ * message that names the cause and the fix.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -46,16 +46,19 @@ int fsp_mount_check_names(struct fsp_mount_request *rq)
     const struct fsp_mount_options *opt = rq->opt;
     const char *p;
 
-    rq->fs_name = opt->fs_name && *opt->fs_name ? opt->fs_name
-                                                : DEFAULT_FS_NAME;
-    rq->source = opt->source && *opt->source ? opt->source : rq->fs_name;
+    /* An empty name is an empty subtype: the type is plain "fuse". */
+    rq->fs_name = opt->fs_name ? opt->fs_name : DEFAULT_FS_NAME;
+    rq->source = opt->source && *opt->source ? opt->source
+                 : *rq->fs_name              ? rq->fs_name
+                                             : PLAIN_FUSE_TYPE;
     for (p = rq->fs_name; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("._-+", *p))
             break;
     if (*p || strlen(rq->fs_name) > 32)
         return fail(rq, -EINVAL, "file system name '%s' is not valid for "
                     "the type fuse.NAME: use at most 32 letters, digits, "
-                    "'.', '_', '-' or '+' (for example memfs)", rq->fs_name);
+                    "'.', '_', '-' or '+' (for example memfs), or no name "
+                    "for the plain type fuse", rq->fs_name);
     for (p = rq->source; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             break;

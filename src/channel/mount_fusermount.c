@@ -69,7 +69,8 @@ static char *fusermount_options(const struct fsp_mount_request *rq)
             *p++ = '\\';
         *p++ = *c;
     }
-    p += sprintf(p, ",subtype=%s", rq->fs_name);
+    if (*rq->fs_name)                   /* none: the plain type fuse */
+        p += sprintf(p, ",subtype=%s", rq->fs_name);
     if (opt->default_permissions)
         p += sprintf(p, ",default_permissions");
     if (opt->allow_other)

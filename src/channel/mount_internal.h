@@ -21,6 +21,7 @@
 
 #define FUSE_DEVICE           "/dev/fuse"
 #define FUSERMOUNT            "fusermount3"
+#define PLAIN_FUSE_TYPE       "fuse"  /* the type of an empty fs_name */
 #define WATCHER_DONE          'U'   /* daemon to watcher: mount seen to */
 
 #define REAP_TIMEOUT_MS       2000  /* then SIGKILL */
@@ -35,7 +36,7 @@ struct fsp_mount_request {
     const char *given;        /* the mount point as the caller wrote it */
     char shown[PATH_MAX + 64];/* the same, quoted for a shell if needed */
     const struct fsp_mount_options *opt;
-    const char *fs_name;      /* validated, never NULL */
+    const char *fs_name;      /* validated, never NULL; "": no subtype */
     const char *source;       /* never NULL */
     bool privileged;          /* geteuid() == 0: mount(2) ourselves */
     char *errmsg;

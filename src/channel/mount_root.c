@@ -179,14 +179,17 @@ int fsp_mount_as_root(struct fsp_mount_request *rq, struct fsp_mount *m)
              (unsigned)getuid(), (unsigned)getgid(),
              opt->default_permissions ? ",default_permissions" : "",
              opt->allow_other ? ",allow_other" : "", maxread);
-    snprintf(type, sizeof type, "fuse.%s", rq->fs_name);
+    if (*rq->fs_name)
+        snprintf(type, sizeof type, PLAIN_FUSE_TYPE ".%s", rq->fs_name);
+    else
+        snprintf(type, sizeof type, PLAIN_FUSE_TYPE);
 
     serving = start_init_server(rq, m, &server);
     if (m->fd < 0)
         return open_fuse_device(rq, &m->fd);
     err = mount(rq->source, m->mountpoint, type, flags, data);
-    if (err < 0 && errno == ENODEV)     /* a kernel without subtypes */
-        err = mount(rq->source, m->mountpoint, "fuse", flags, data);
+    if (err < 0 && errno == ENODEV && *rq->fs_name) /* without subtypes */
+        err = mount(rq->source, m->mountpoint, PLAIN_FUSE_TYPE, flags, data);
     saved_errno = errno;
     if (serving)
         stop_init_server(&server);

@@ -258,7 +258,12 @@ bool fsp_proto_args_decoded(const struct fsp_wire_shape *op,
  * see fsp_init_config), FUSE_SECURITY_CTX and FUSE_CREATE_SUPP_GROUP
  * (no request extensions), FUSE_ABORT_ERROR (an aborted connection must
  * read as ENODEV, which stops the dispatcher), FUSE_EXPLICIT_INVAL_DATA
- * (we want AUTO_INVAL_DATA). FUSE_POSIX_ACL, with FUSE_DONT_MASK and
+ * (we want AUTO_INVAL_DATA), FUSE_ASYNC_DIO (the kernel would complete
+ * an asynchronous O_DIRECT write without dropping the pages that buffered
+ * reads put into the page cache while it was in flight, so a buffered
+ * read after it could return the old data: xfstests generic/451; without
+ * it, such a write completes inside io_submit(), and the pages cached
+ * meanwhile are dropped after it). FUSE_POSIX_ACL, with FUSE_DONT_MASK and
  * FUSE_SETXATTR_EXT, only on request (fsp_init_config.posix_acl): the
  * umask is then the volume's to apply.
  * FUSE_HAS_EXPIRE_ONLY and FUSE_HAS_RESEND only say what the kernel can
@@ -270,9 +275,8 @@ bool fsp_proto_args_decoded(const struct fsp_wire_shape *op,
  */
 #define ALWAYS_WANTED                                                        \
     ((uint64_t)FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES |    \
-     FUSE_AUTO_INVAL_DATA | FUSE_ASYNC_DIO | FUSE_MAX_PAGES |               \
-     FUSE_INIT_EXT | FUSE_NO_EXPORT_SUPPORT | FUSE_HAS_EXPIRE_ONLY |        \
-     FUSE_HAS_RESEND)
+     FUSE_AUTO_INVAL_DATA | FUSE_MAX_PAGES | FUSE_INIT_EXT |                \
+     FUSE_NO_EXPORT_SUPPORT | FUSE_HAS_EXPIRE_ONLY | FUSE_HAS_RESEND)
 
 static uint64_t wanted_init_flags(const struct fsp_init_config *cfg)
 {

@@ -3,12 +3,12 @@
  * slowio mode: reads, writes and directory reads answered by another
  * thread after a delay, or before the callback even returns (delay 0).
  *
- * Which requests the kernel makes interruptible matters here: READDIR and
- * buffered WRITE wait interruptibly for their reply, while page-cache
- * reads (readahead) and, with FUSE_ASYNC_DIO, O_DIRECT I/O are background
- * requests that an ordinary signal does not interrupt. So the interrupt
- * cases use getdents and write; the throughput case uses O_DIRECT reads,
- * which always reach the daemon.
+ * Which requests the kernel makes interruptible matters here: READDIR,
+ * buffered WRITE and (fsp asks for no FUSE_ASYNC_DIO) O_DIRECT I/O wait
+ * interruptibly for their reply, while page-cache reads (readahead) are
+ * background requests that an ordinary signal does not interrupt. The
+ * interrupt cases use getdents and write; the throughput case uses
+ * O_DIRECT reads, which always reach the daemon.
  */
 #define _GNU_SOURCE
 #include "harness.h"

@@ -2,8 +2,9 @@
  * posix_integrity.c - data integrity: random operations checked against an
  * in-memory model, and several processes at once (private files, a shared
  * directory, directories renamed under lookups, files renamed between
- * directories). Lookups that race a rename may fail with ENOENT; wrong
- * contents, other errors, or a daemon crash are failures.
+ * directories, direct writes under buffered reads). Lookups that race a
+ * rename may fail with ENOENT; wrong contents, other errors, or a daemon
+ * crash are failures.
  *
  * FSP_SEED=N overrides the random seed of random_ops_match_model;
  * FSP_OPS=N the number of operations (20,000).
@@ -13,9 +14,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/aio_abi.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ */
@@ -616,11 +621,183 @@ static void files_renamed_between_dirs_by_many_processes_stay_unique(void)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* asynchronous direct writes under buffered reads                     */
+
+/*
+ * xfstests generic/451: readers read a file through the page cache over
+ * and over while a writer rewrites it with asynchronous (io_submit)
+ * O_DIRECT writes, each followed by a buffered read on a new descriptor.
+ * That read must see what the write wrote: the pages the readers cached
+ * while the write was in flight are stale and must have been dropped.
+ */
+#define DIO_SIZE (640u << 10)
+#define DIO_CYCLES 400
+#define DIO_SECONDS 8.0
+#define DIO_READERS 3
+
+struct dio_arg {
+    char file[PATH_MAX];
+    char running[PATH_MAX];   /* exists while the writer writes */
+};
+
+/* The first byte of @b[0..n) that is not @fill, or -1. */
+static long first_other_byte(const unsigned char *b, size_t n, unsigned char fill)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != fill)
+            return (long)i;
+    return -1;
+}
+
+/* Reads @a->file whole into @buf, through the page cache or directly. */
+static bool read_whole(const struct dio_arg *a, unsigned char *buf, int flags)
+{
+    int fd = open(a->file, O_RDONLY | flags);
+    if (fd < 0)
+        return false;
+    ssize_t n = pread(fd, buf, DIO_SIZE, 0);
+    int e = n < 0 ? errno : EIO;    /* EIO: a short read */
+    close(fd);
+    errno = e;
+    return n == (ssize_t)DIO_SIZE;
+}
+
+/* One asynchronous O_DIRECT write of @buf at offset 0, waited for. */
+static bool async_direct_write(aio_context_t ctx, int fd, const void *buf)
+{
+    struct iocb cb = {
+        .aio_fildes = (uint32_t)fd,
+        .aio_lio_opcode = IOCB_CMD_PWRITE,
+        .aio_buf = (uint64_t)(uintptr_t)buf,
+        .aio_nbytes = DIO_SIZE,
+    };
+    struct iocb *cbs[1] = { &cb };
+    struct io_event ev;
+    struct timespec limit = { .tv_sec = 20 };
+
+    if (syscall(SYS_io_submit, ctx, 1L, cbs) != 1) {
+        ADD_FAILURE("io_submit: %s", expect_errname(errno));
+        return false;
+    }
+    if (syscall(SYS_io_getevents, ctx, 1L, 1L, &ev, &limit) != 1) {
+        ADD_FAILURE("io_getevents: %s", expect_errname(errno));
+        return false;
+    }
+    if (ev.res != (int64_t)DIO_SIZE) {
+        ADD_FAILURE("asynchronous direct write: result %lld", (long long)ev.res);
+        return false;
+    }
+    return true;
+}
+
+/* After the write of @fill in @cycle, a read (buffered or, with @flags
+ * O_DIRECT, direct) must return @fill in every byte. */
+static bool read_back(const struct dio_arg *a, unsigned char *buf, int flags,
+                      unsigned char fill, int cycle)
+{
+    const char *how = flags ? "direct" : "buffered";
+    long at;
+
+    if (!read_whole(a, buf, flags)) {
+        ADD_FAILURE("cycle %d: %s read: %s", cycle, how, expect_errname(errno));
+        return false;
+    }
+    at = first_other_byte(buf, DIO_SIZE, fill);
+    if (at >= 0) {
+        ADD_FAILURE("cycle %d: a %s read after the direct write of 0x%02x sees "
+                    "other data (0x%02x at byte %ld)", cycle, how, fill, buf[at], at);
+        return false;
+    }
+    return true;
+}
+
+/* Buffered reads of the whole file until the writer is done. */
+static void buffered_reader(const struct dio_arg *a)
+{
+    unsigned char *buf = malloc(DIO_SIZE);
+    while (buf && access(a->running, F_OK) == 0)
+        if (!read_whole(a, buf, 0)) {
+            ADD_FAILURE("buffered read of %s: %s", a->file, expect_errname(errno));
+            break;
+        }
+    free(buf);
+}
+
+/* Rewrites the file with 0x55 and 0xaa in turn; after each write, a
+ * buffered and a direct read must see it. */
+static void direct_writer(const struct dio_arg *a)
+{
+    aio_context_t ctx = 0;
+    void *wbuf = NULL, *rbuf = NULL;
+    int fd = -1, cycle = 0;
+    double end = h_now() + DIO_SECONDS;
+
+    if (posix_memalign(&wbuf, 4096, DIO_SIZE) || posix_memalign(&rbuf, 4096, DIO_SIZE)) {
+        ADD_FAILURE("posix_memalign");
+        goto out;
+    }
+    if (syscall(SYS_io_setup, 1L, &ctx) != 0) {
+        ADD_FAILURE("io_setup: %s", expect_errname(errno));
+        goto out;
+    }
+    fd = open(a->file, O_RDWR | O_DIRECT);
+    if (fd < 0) {
+        ADD_FAILURE("open %s O_DIRECT: %s", a->file, expect_errname(errno));
+        goto out;
+    }
+    for (; cycle < DIO_CYCLES && h_now() < end; cycle++) {
+        unsigned char fill = cycle % 2 ? 0xaa : 0x55;
+        memset(wbuf, fill, DIO_SIZE);
+        if (!async_direct_write(ctx, fd, wbuf) || !read_back(a, rbuf, 0, fill, cycle) ||
+            !read_back(a, rbuf, O_DIRECT, fill, cycle))
+            break;
+    }
+    h_note("%d direct writes, each read back buffered and direct", cycle);
+out:
+    unlink(a->running);
+    if (fd >= 0)
+        close(fd);
+    if (ctx)
+        syscall(SYS_io_destroy, ctx);
+    free(wbuf);
+    free(rbuf);
+}
+
+/* Worker 0 writes, the others read. */
+static void dio_worker(int w, void *arg)
+{
+    if (w == 0)
+        direct_writer(arg);
+    else
+        buffered_reader(arg);
+}
+
+static void buffered_read_after_async_direct_write_sees_new_data(void)
+{
+    struct dio_arg a;
+    snprintf(a.file, sizeof a.file, "%s", h_path("dio"));
+    snprintf(a.running, sizeof a.running, "%s", h_path("dio.running"));
+    unsigned char *b = malloc(DIO_SIZE);
+    ASSERT_TRUE(b != NULL);
+    memset(b, 0x55, DIO_SIZE);
+    ASSERT_TRUE(h_write_file(a.file, b, DIO_SIZE, 0644));
+    free(b);
+    int probe = open(a.file, O_RDONLY | O_DIRECT);
+    if (probe < 0 && errno == EINVAL)
+        h_skip("this file system refuses O_DIRECT");
+    ASSERT_OK(probe);
+    close(probe);
+    ASSERT_TRUE(h_write_file(a.running, "", 0, 0644));
+    EXPECT_EQ(h_fork_workers(1 + DIO_READERS, dio_worker, &a, 60), 0);
+}
+
 static const struct h_case cases[] = {
     H_CASE_T(random_ops_match_model, NULL, 0, 300),
     H_CASE_T(concurrent_processes_on_private_files_and_a_shared_dir, NULL, 0, 180),
     H_CASE_T(directory_renamed_back_and_forth_under_lookups, NULL, 0, 90),
     H_CASE_T(files_renamed_between_dirs_by_many_processes_stay_unique, NULL, 0, 90),
+    H_CASE_T(buffered_read_after_async_direct_write_sees_new_data, NULL, 0, 90),
 };
 
 int main(int argc, char **argv)

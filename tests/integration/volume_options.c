@@ -374,13 +374,19 @@ static void dir_info_timeout_cache_sees_own_changes(void)
 /* ------------------------------------------------------------------ */
 /* naming, threads, access                                             */
 
-static void fsname_and_subtype_appear_in_mountinfo_and_lsvol(void)
+/* The case's volume shows in mountinfo with @fstype and @source. */
+static void expect_mounted_as(const char *fstype, const char *source)
 {
     struct h_mountinfo mi;
     ASSERT_TRUE(h_mountinfo_find(h_root, &mi));
     h_note("mountinfo: fstype %s, source %s", mi.fstype, mi.source);
-    EXPECT_STREQ(mi.source, "fsptestvol");
-    EXPECT_STREQ(mi.fstype, "fuse.fsptestsub");
+    EXPECT_STREQ(mi.fstype, fstype);
+    EXPECT_STREQ(mi.source, source);
+}
+
+static void fsname_and_subtype_appear_in_mountinfo_and_lsvol(void)
+{
+    expect_mounted_as("fuse.fsptestsub", "fsptestvol");
     char fsname[256] = "", chan[64] = "";
     long threads = -1;
     pid_t pid = h_lsvol_pid_wait(h_root, fsname, sizeof fsname, chan, sizeof chan, &threads, 2);
@@ -388,6 +394,17 @@ static void fsname_and_subtype_appear_in_mountinfo_and_lsvol(void)
     /* lsvol's FSNAME may be the source or the type's name */
     h_note("lsvol FSNAME: %s", fsname);
     EXPECT_TRUE(strcmp(fsname, "fsptestvol") == 0 || strcmp(fsname, "fsptestsub") == 0);
+}
+
+/* An empty subtype: the plain type fuse, as xfstests' FSTYP=fuse expects
+ * of `df -T`; the source is still fsname's, and the volume works. */
+static void empty_subtype_mounts_with_the_plain_type_fuse(void)
+{
+    expect_mounted_as("fuse", "fsptestvol");
+    EXPECT_TRUE(h_write_file(h_path("f"), "plain", 5, 0644));
+    char back[8] = "";
+    EXPECT_EQ(h_read_file(h_path("f"), back, sizeof back - 1), 5);
+    EXPECT_STREQ(back, "plain");
 }
 
 static void threads_option_sets_worker_count(void)
@@ -499,6 +516,7 @@ static const struct h_case cases[] = {
     H_CASE(negative_cache_does_not_hide_new_files, "negative_timeout=60000", H_DAEMON),
     H_CASE(dir_info_timeout_cache_sees_own_changes, "dir_info_timeout=60000", H_DAEMON),
     H_CASE(fsname_and_subtype_appear_in_mountinfo_and_lsvol, "fsname=fsptestvol,subtype=fsptestsub", H_DAEMON),
+    H_CASE(empty_subtype_mounts_with_the_plain_type_fuse, "fsname=fsptestvol,subtype=", H_DAEMON),
     H_CASE(threads_option_sets_worker_count, "threads=3", H_DAEMON),
     H_CASE(without_allow_other_other_users_are_denied, NULL, H_DAEMON),
     H_CASE(allow_other_lets_other_users_in, "allow_other", H_DAEMON),
