@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/fs.h>
 #include <string.h>
 
 #include "fs_internal.h"
@@ -67,6 +68,12 @@ int fsp_vol_ioctl_complete(struct fsp_txn *t, const fsp_response_t *rsp)
                 rsp->bytes_transferred, (unsigned)in->out_size);
         return -EIO;
     }
+    /* chattr changes the ctime (and may change the flags statx shows),
+     * but the kernel keeps the attributes it cached: drop them now, before
+     * the reply, so that a stat right after sees the change. */
+    if (in->cmd == FS_IOC_SETFLAGS || in->cmd == FS_IOC32_SETFLAGS ||
+        in->cmd == FS_IOC_FSSETXATTR)
+        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
     /* fuse_ioctl_out stays zero: result 0, no flags, no iovecs. */
     t->data = t->reply_buf;
     t->data_size = IOCTL_DATA_AT + in->out_size;

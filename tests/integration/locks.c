@@ -479,6 +479,26 @@ static void an_append_only_file_takes_appends_only(void)
     EXPECT_OK(unlink(path));
 }
 
+/* As on ext4 (generic/277): setting a flag changes the ctime, and a stat
+ * right after shows it, whatever the attribute cache held. */
+static void setting_a_flag_changes_the_ctime_at_once(void)
+{
+    const char *path = h_path("touched");
+    struct stat before, after;
+    int flags = 0;
+
+    make_file(path);
+    ASSERT_OK(stat(path, &before));  /* now in the kernel's cache */
+    usleep(20 * 1000);
+    ASSERT_OK(get_flags(path, &flags));
+    ASSERT_OK(set_flags(path, flags | FS_NODUMP_FL));
+    ASSERT_OK(stat(path, &after));
+    EXPECT_TRUE(after.st_ctim.tv_sec > before.st_ctim.tv_sec ||
+                (after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+                 after.st_ctim.tv_nsec > before.st_ctim.tv_nsec));
+    ASSERT_OK(set_flags(path, flags));
+}
+
 static void chattr_and_lsattr_show_and_change_the_flags(void)
 {
     const char *path = h_path("attrs");
@@ -543,6 +563,7 @@ static struct h_case cases[] = {
     H_CASE(a_waiting_flock_is_woken_by_the_unlock, SERVED, 0),
     H_CASE(an_immutable_file_refuses_every_change, SERVED, 0),
     H_CASE(an_append_only_file_takes_appends_only, SERVED, 0),
+    H_CASE(setting_a_flag_changes_the_ctime_at_once, SERVED, 0),
     H_CASE(chattr_and_lsattr_show_and_change_the_flags, SERVED, 0),
     H_CASE(an_unknown_ioctl_fails_with_enotty, SERVED, 0),
     H_CASE(poll_asks_the_volume_and_a_file_is_ready, SERVED, H_DAEMON),
