@@ -43,6 +43,26 @@ void sqlite_backend_close(struct sqlfs_backend *base)
     free(b);
 }
 
+/* How long a mount waits for the lock of a database another sqlfs holds:
+ * after an unmount, umount(8) returns before that daemon has closed the
+ * database, and a mount right after it (a remount, as xfstests does them)
+ * must not be refused for that. */
+#define LOCK_WAIT_MS 3000
+#define LOCK_POLL_MS 20
+
+/* flock(@fd, @how | LOCK_NB), tried again for up to LOCK_WAIT_MS while
+ * another holds the lock. 0, or -1 with errno (EWOULDBLOCK: still held). */
+static int take_lock(int fd, int how)
+{
+    for (int waited = 0;; waited += LOCK_POLL_MS) {
+        if (flock(fd, how | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS)
+            return -1;
+        usleep(LOCK_POLL_MS * 1000);
+    }
+}
+
 /* Take the file's lock: exclusive for a mount, shared for a check. */
 static int lock_file(struct sqlite_backend *b,
                      const struct sqlfs_open_options *o, char *msg,
@@ -72,7 +92,7 @@ static int lock_file(struct sqlite_backend *b,
         snprintf(msg, size, "%s is not a regular file", o->database);
         return -EINVAL;
     }
-    if (flock(b->lock_fd, (o->exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+    if (take_lock(b->lock_fd, o->exclusive ? LOCK_EX : LOCK_SH) < 0) {
         int e = errno;
         if (e == EWOULDBLOCK)
             snprintf(msg, size,
