@@ -83,6 +83,10 @@ struct fsp_fs {
     atomic_bool workers_joined; /* fsp_dispatcher_wait() joined them */
     atomic_int exit_error;      /* first fatal channel error, or 0 */
     atomic_bool debug;
+    /* Calls of fsp_fs_notify() so far: a LOOKUP that sees it change while
+     * its ask ran may hold what the notification said is stale, and must
+     * not let the kernel cache it (volume_entry.c). */
+    atomic_uint_fast64_t notify_calls;
     /* log.c: the volume's log handler (NULL: the process's default);
      * readers hold log_lock while they call it, a setter writes. */
     pthread_rwlock_t log_lock;

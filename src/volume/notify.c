@@ -471,6 +471,9 @@ FSP_API int fsp_fs_notify(fsp_fs_t *fs, const char *path, unsigned what)
     err = running(fs);
     if (err)
         return err;
+    /* Before anything is queued: a LOOKUP whose ask overlaps this call
+     * will not have its answer cached (fsp_vol_lookup_complete). */
+    atomic_fetch_add(&fs->notify_calls, 1);
     err = fsp_node_cached_path(fs, path, &at);
     if (err)
         return -EINVAL;

@@ -116,6 +116,7 @@ struct fsp_txn {
     bool renaming_dir;              /* a directory rename is bracketed
                                        (fsp_node_dir_rename_begin) */
     struct fsp_paths_snapshot snap; /* LOOKUP: paths before the ask */
+    uint_fast64_t notify_calls;     /* LOOKUP: fsp_fs_notify() calls then */
     uint32_t bits;                  /* SETATTR: set_basic_info's bits;
                                        RELEASE: its unlocks so far;
                                        RENAME: its fsp_rename_flags */

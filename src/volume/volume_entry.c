@@ -68,6 +68,7 @@ int fsp_vol_lookup(struct fsp_txn *t)
      * may make the answer about the path's old or new meaning (see
      * fsp_node_paths_snapshot); complete asks again then. */
     t->snap = fsp_node_paths_snapshot(fs);
+    t->notify_calls = atomic_load(&fs->notify_calls);
     free(t->path);
     t->path = fsp_node_path(fs, t->parent, t->in.name, &err);
     if (!t->path)
@@ -83,12 +84,20 @@ int fsp_vol_lookup_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
     struct fsp_fs *fs = t->fs;
     bool stable = fsp_node_paths_unchanged(fs, &t->snap);
+    /* A notification while the file system answered (another mount's
+     * change, say) may have reached the kernel before this reply: the
+     * answer may be what it said is stale, and the kernel would keep it
+     * for the whole timeout. Ask again. */
+    bool noticed = atomic_load(&fs->notify_calls) != t->notify_calls;
 
-    if (!stable && t->attempt < LOOKUP_ATTEMPTS) {
-        fsp_node_paths_wait(fs);
+    if ((!stable || noticed) && t->attempt < LOOKUP_ATTEMPTS) {
+        if (!stable)
+            fsp_node_paths_wait(fs);
         return FSP_TXN_CONTINUE;
     }
-    /* A "no such name" raced by renames is answered, never cached. */
+    stable = stable && !noticed;
+    /* A "no such name" raced by renames or notifications is answered,
+     * never cached. */
     if (rsp->error == -ENOENT && fs->params.negative_timeout_ms != 0 &&
         stable) {
         /* A negative entry: node id 0 with a timeout lets the kernel
