@@ -30,7 +30,7 @@
  * every volume with set_basic_info, lets the kernel mark a file free of
  * those (S_NOSEC) after
  * one check; in exchange the file system clears the bits when a WRITE or
- * an O_TRUNC open is flagged so (fsp_volume_kills_suid()). A
+ * an O_TRUNC open is flagged so (volume_file.c). A
  * passthrough write sends no WRITE, so set-user-ID files are opened
  * without passthrough (the kernel still removes file capabilities
  * itself, through REMOVEXATTR). Left open: a file made set-user-ID while
@@ -201,10 +201,4 @@ void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h)
     /* A new open after the unlock registers a backing file of its own. */
     if (close_id > 0)
         backing_close(fs, close_id);
-}
-
-bool fsp_volume_kills_suid(struct fsp_fs *fs)
-{
-    return (fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) &&
-           fs->iface.set_basic_info;
 }

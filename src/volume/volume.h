@@ -328,10 +328,5 @@ int fsp_passthrough_open(struct fsp_fs *fs, uint64_t fh,
 /* The handle @h is being closed: drop its count; the last passthrough
  * open of a node unregisters the backing file. */
 void fsp_passthrough_release(struct fsp_fs *fs, struct fsp_handle *h);
-/* With FUSE_HANDLE_KILLPRIV_V2 (asked for when set_basic_info exists)
- * the kernel leaves clearing set-user-ID and set-group-ID to us: a
- * flagged WRITE or O_TRUNC open, and a user's FALLOCATE, call
- * set_basic_info with FSP_SET_KILL_SUID first. */
-bool fsp_volume_kills_suid(struct fsp_fs *fs);
 
 #endif /* FSP_VOLUME_H */

@@ -36,8 +36,18 @@ static bool open_writes(int flags)
     return (flags & O_ACCMODE) != O_RDONLY;
 }
 
-/* Clear set-user-ID and set-group-ID through set_basic_info (see
- * fsp_volume_kills_suid); into txn.rsp. */
+/* With FUSE_HANDLE_KILLPRIV_V2 (asked for when set_basic_info exists)
+ * the kernel leaves clearing set-user-ID and set-group-ID to us: a
+ * flagged WRITE or O_TRUNC open, and a FALLOCATE by a caller without
+ * CAP_FSETID, call set_basic_info with FSP_SET_KILL_SUID first. */
+static bool volume_kills_suid(const struct fsp_fs *fs)
+{
+    return (fs->init_flags & FUSE_HANDLE_KILLPRIV_V2) &&
+           fs->iface.set_basic_info;
+}
+
+/* Clear set-user-ID and set-group-ID through set_basic_info; into
+ * txn.rsp. */
 static int kill_suid(struct fsp_txn *t, void *ctx)
 {
     static const fsp_file_info_t none;
@@ -46,6 +56,17 @@ static int kill_suid(struct fsp_txn *t, void *ctx)
     return fsp_txn_called(t, t->fs->iface.set_basic_info(
                                  t->fs, ctx, FSP_SET_KILL_SUID, &none,
                                  &rsp->file_info));
+}
+
+/* After the kill_suid() step of a WRITE or FALLOCATE: the kernel
+ * refreshes only size and times after those, so its cached mode would
+ * keep the bits just cleared; drop it now, before the reply. Then on to
+ * step @next. */
+static int kill_suid_done(struct fsp_txn *t, unsigned next)
+{
+    fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
+    t->step = next;
+    return FSP_TXN_CONTINUE;
 }
 
 /* OPEN's and OPENDIR's steps. */
@@ -149,7 +170,7 @@ int fsp_vol_open_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     }
     if (t->step == OPEN_TRUNCATE &&
         (in->open_flags & FUSE_OPEN_KILL_SUIDGID) &&
-        fsp_volume_kills_suid(t->fs)) {
+        volume_kills_suid(t->fs)) {
         t->step = OPEN_KILL_SUID;
         return FSP_TXN_CONTINUE;
     }
@@ -277,7 +298,7 @@ int fsp_vol_write(struct fsp_txn *t)
         /* Like the kernel's own write path: privileges go before the
          * data. */
         t->step = (in->write_flags & FUSE_WRITE_KILL_SUIDGID) &&
-                          fsp_volume_kills_suid(fs)
+                          volume_kills_suid(fs)
                       ? WRITE_KILL_SUID
                       : WRITE_DATA;
     }
@@ -301,13 +322,8 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 
     if (rsp->error)
         return rsp->error;
-    if (t->step == WRITE_KILL_SUID) {
-        /* The kernel refreshes only size and times after a WRITE: its
-         * cached mode would keep the bits that were just cleared. */
-        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
-        t->step = WRITE_DATA;
-        return FSP_TXN_CONTINUE;
-    }
+    if (t->step == WRITE_KILL_SUID)
+        return kill_suid_done(t, WRITE_DATA);
     /* Data may have been written even if the kernel got EINTR. */
     atomic_store_explicit(&t->handle->modified, true, memory_order_relaxed);
     memset(&t->out.write, 0, sizeof t->out.write);
@@ -460,7 +476,7 @@ static bool caller_has_cap_fsetid(uint32_t pid, bool fallback)
  */
 static bool fallocate_kills_suid(struct fsp_txn *t)
 {
-    return fsp_volume_kills_suid(t->fs) &&
+    return volume_kills_suid(t->fs) &&
            !caller_has_cap_fsetid(t->in.hdr->pid, t->in.hdr->uid == 0);
 }
 
@@ -493,12 +509,8 @@ int fsp_vol_fallocate_complete(struct fsp_txn *t, const fsp_response_t *rsp)
 {
     if (rsp->error)
         return rsp->error;
-    if (t->step == FALLOCATE_KILL_SUID) {
-        /* As after a WRITE that cleared them (fsp_vol_write_complete). */
-        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
-        t->step = FALLOCATE_CALL;
-        return FSP_TXN_CONTINUE;
-    }
+    if (t->step == FALLOCATE_KILL_SUID)
+        return kill_suid_done(t, FALLOCATE_CALL);
     atomic_store_explicit(&t->handle->modified, true, memory_order_relaxed);
     return 0;
 }
