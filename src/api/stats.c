@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -278,13 +277,11 @@ void fsp_stats_reply(struct fsp_stats *st, int error)
                               memory_order_relaxed);
 }
 
-/* Writers of state lines take turns (the sequence lock allows one). */
-static pthread_mutex_t state_writers = PTHREAD_MUTEX_INITIALIZER;
-
 int fsp_stats_set_state(struct fsp_stats *st, const char *text)
 {
     struct fsp_stats_shared *sh = st ? st->shared : NULL;
     size_t len = strlen(text);
+    uint32_t seq;
     int ret = 0;
 
     if (len >= FSP_STATS_STATE_SIZE) {
@@ -293,13 +290,25 @@ int fsp_stats_set_state(struct fsp_stats *st, const char *text)
     }
     if (!sh)
         return ret;
-    pthread_mutex_lock(&state_writers);
-    atomic_fetch_add_explicit(&sh->fs_state_seq, 1, memory_order_relaxed);
+    /* Writers take turns on the sequence itself: one turns it from even
+     * to odd, the others wait for even again (a copy of a few hundred
+     * bytes), readers retry while it is odd or moved. */
+    seq = atomic_load_explicit(&sh->fs_state_seq, memory_order_relaxed);
+    for (;;) {
+        if (seq & 1) {
+            seq = atomic_load_explicit(&sh->fs_state_seq,
+                                       memory_order_relaxed);
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(
+                &sh->fs_state_seq, &seq, seq + 1, memory_order_acquire,
+                memory_order_relaxed))
+            break;
+    }
     atomic_thread_fence(memory_order_release);
     memcpy(sh->fs_state, text, len);
     sh->fs_state[len] = '\0';
-    atomic_fetch_add_explicit(&sh->fs_state_seq, 1, memory_order_release);
-    pthread_mutex_unlock(&state_writers);
+    atomic_store_explicit(&sh->fs_state_seq, seq + 2, memory_order_release);
     return ret;
 }
 
