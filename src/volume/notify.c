@@ -80,6 +80,7 @@ struct fsp_notifier {
 };
 
 static void deliver(struct fsp_fs *fs, const struct notify_item *item);
+static int running(struct fsp_fs *fs);
 
 static struct notify_item *new_item(int32_t code, size_t out_size,
                                     const void *tail, size_t tail_size)
@@ -155,7 +156,7 @@ void fsp_notify_inode_attributes_now(struct fsp_fs *fs, uint64_t nodeid)
     struct notify_item item = { .code = FUSE_NOTIFY_INVAL_INODE,
                                 .out_size = sizeof item.out.inode };
 
-    if (!fs->notifier || fs->notifier->stopping)
+    if (running(fs) != 0)
         return;
     item.out.inode.ino = nodeid;
     item.out.inode.off = -1; /* attributes only: no page lock to wait for */
