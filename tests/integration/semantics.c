@@ -818,7 +818,22 @@ struct flock_try {
     const char *path;
     int op;          /* LOCK_SH or LOCK_EX, tried with LOCK_NB */
     bool expect_ok;
+    bool after_release; /* a lock in the way goes at a RELEASE in flight */
 };
+
+/* flock(LOCK_NB) once the lock in the way is gone, tried for up to 2 s:
+ * a flock lock ends at the RELEASE of its open file description, which
+ * the kernel sends in the background after the last close(2) returned. */
+static int flock_after_release(int fd, int op)
+{
+    double until = h_now() + 2.0;
+    int r;
+
+    while ((r = flock(fd, op | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+           h_now() < until)
+        usleep(10 * 1000);
+    return r;
+}
 
 static void flock_child(struct peer *p, void *arg)
 {
@@ -828,7 +843,9 @@ static void flock_child(struct peer *p, void *arg)
         ADD_FAILURE("child open: %s", expect_errname(errno));
         return;
     }
-    if (t->expect_ok)
+    if (t->expect_ok && t->after_release)
+        EXPECT_OK(flock_after_release(fd, t->op));
+    else if (t->expect_ok)
         EXPECT_OK(flock(fd, t->op | LOCK_NB));
     else
         EXPECT_ERRNO(flock(fd, t->op | LOCK_NB), EWOULDBLOCK);
@@ -841,7 +858,17 @@ static void flock_from_child(struct peer *p, const char *path, int op, bool expe
 {
     /* the child gets its copy at fork: reusing it for the next is fine */
     static struct flock_try t;
-    t = (struct flock_try){ path, op, expect_ok };
+    t = (struct flock_try){ path, op, expect_ok, false };
+    peer_start(p, flock_child, &t);
+    peer_wait(p);
+}
+
+/* flock_from_child() that expects success once the parent's closed
+ * description has been released. */
+static void flock_from_child_after_release(struct peer *p, const char *path, int op)
+{
+    static struct flock_try t;
+    t = (struct flock_try){ path, op, true, true };
     peer_start(p, flock_child, &t);
     peer_wait(p);
 }
@@ -874,7 +901,7 @@ static void flock_shared_and_exclusive_between_processes(void)
     EXPECT_OK(flock(fd, LOCK_UN));
     EXPECT_ERRNO(flock(fd, LOCK_EX | LOCK_NB), EWOULDBLOCK);
     peer_finish(&a); /* its exit releases its lock */
-    EXPECT_OK(flock(fd, LOCK_EX | LOCK_NB));
+    EXPECT_OK(flock_after_release(fd, LOCK_EX));
     flock_from_child(&b, path, LOCK_SH, false);  /* exclusive excludes */
     peer_finish(&b);
     /* fcntl locks are another kind: they do not see flock locks */
@@ -885,7 +912,7 @@ static void flock_shared_and_exclusive_between_processes(void)
     peer_finish(&c);
     /* close releases */
     EXPECT_OK(close(fd));
-    flock_from_child(&b, path, LOCK_EX, true);
+    flock_from_child_after_release(&b, path, LOCK_EX);
     peer_finish(&b);
     /* a blocking flock waits for the holder */
     fd = ASSERT_OK(open(path, O_RDONLY));
