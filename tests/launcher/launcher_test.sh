@@ -288,7 +288,7 @@ mount_t_and_fstab_run_the_class_through_mount_fsp() {
     memfs_class memfs
     mkdir -p "$T/sbin" "$T/mt" "$T/mf"
     cp "$BIN/mount.fsp" "$T/sbin/mount.fsp"
-    printf 'none %s fsp.memfs max_nodes=1000,noauto 0 0\n' "$T/mf" >"$T/fstab"
+    printf 'none %s fsp.memfs max_nodes=1000,noauto,nodev 0 0\n' "$T/mf" >"$T/fstab"
     # A private mount namespace: /usr/sbin gets mount.fsp from an overlay,
     # and nothing of it outlives this command.
     FSP_CLASS_DIR="$T/classes" timeout 60 unshare -m --propagation private sh -c '
@@ -297,19 +297,26 @@ mount_t_and_fstab_run_the_class_through_mount_fsp() {
         mount -t overlay overlay -o "lowerdir=$T/sbin:/usr/sbin" /usr/sbin
         mount -t fsp.memfs none "$T/mt" -o max_nodes=100000
         awk -v m="$T/mt" "\$2 == m && \$3 == \"fuse.memfs\" {f=1} END {exit !f}" /proc/mounts
+        # mount(8) passes neither dev nor suid, its defaults: they hold
+        awk -v m="$T/mt" "\$2 == m {print \$4}" /proc/mounts > "$T/mt.flags"
         echo data > "$T/mt/file"
         grep -q data "$T/mt/file"
-        pgrep -f "memfs.*max_nodes.100000 $T/mt" > "$T/mt.pid"
+        pgrep -f "memfs.*max_nodes.100000.* $T/mt" > "$T/mt.pid"
         umount "$T/mt"
         mount -T "$T/fstab" "$T/mf"
         awk -v m="$T/mf" "\$2 == m && \$3 == \"fuse.memfs\" {f=1} END {exit !f}" /proc/mounts
-        pgrep -f "memfs.*max_nodes.1000 $T/mf" > "$T/mf.pid"
+        pgrep -f "memfs.*max_nodes.1000 .* $T/mf" > "$T/mf.pid"
+        awk -v m="$T/mf" "\$2 == m {print \$4}" /proc/mounts > "$T/mf.flags"
         umount "$T/mf"
     ' sh "$T" 2>"$T/mount.err"
     local rc=$?
     check "mount -t, fstab and umount succeed in a private namespace (rc $rc: $(cat "$T/mount.err"))" [ $rc = 0 ]
     check "mount -t passed -o max_nodes to memfs" [ -s "$T/mt.pid" ]
     check "the fstab line passed its options, not noauto" [ -s "$T/mf.pid" ]
+    check "a root mount without nodev or nosuid allows devices and set-ID ($(cat "$T/mt.flags" 2>/dev/null))" \
+        sh -c "! grep -Eq 'nodev|nosuid' '$T/mt.flags'"
+    check "the fstab line's nodev holds, and suid with it ($(cat "$T/mf.flags" 2>/dev/null))" \
+        sh -c "grep -q nodev '$T/mf.flags' && ! grep -q nosuid '$T/mf.flags'"
     check "umount ended the file system" \
         wait_for 5 sh -c "! kill -0 $(cat "$T/mt.pid" "$T/mf.pid" 2>/dev/null | tr '\n' ' ') 2>/dev/null"
     printf 'executable = /nonexistent\n' >"$T/classes/gone.conf"

@@ -44,7 +44,8 @@ static const char usage[] =
 
 /* Options for mount(8) and fstab, not for the file system. The mount
  * flags an fsp file system sets itself (suid, nosuid, dev, nodev,
- * relatime, strictatime, noatime, nodiratime) go through to it. */
+ * relatime, strictatime, noatime, nodiratime) go through to it; see
+ * filter_options() for dev and suid. */
 static bool is_mount_only_option(const char *option)
 {
     static const char *const names[] = {
@@ -63,25 +64,61 @@ static bool is_mount_only_option(const char *option)
     return false;
 }
 
-/* The options for the file system, comma-separated; "" if none. */
-static void filter_options(char *options, char *out, size_t size)
+/* Appends @option to the comma-separated list @out of @size bytes that
+ * holds *@len; false when it does not fit. */
+static bool append_option(char *out, size_t size, size_t *len,
+                          const char *option)
+{
+    int n = snprintf(out + *len, size - *len, "%s%s", *len ? "," : "",
+                     option);
+
+    if (n < 0 || (size_t)n >= size - *len) {
+        out[*len] = '\0';
+        return false;
+    }
+    *len += (size_t)n;
+    return true;
+}
+
+/*
+ * The options for the file system, comma-separated; "" if none.
+ *
+ * mount(8) hands a helper only the options that differ from its
+ * defaults: "mount -o dev,suid" arrives as "rw", "mount -o nodev" as
+ * "rw,nodev" (a "user" mount of fstab arrives with nosuid and nodev
+ * added). So for a file system that runs as root, which may grant them,
+ * the absence of nodev and nosuid means dev and suid, as on every kernel
+ * file system mount(8) mounts; @root_daemon says whether to add them.
+ */
+static void filter_options(char *options, bool root_daemon, char *out,
+                           size_t size)
 {
     char *saveptr = NULL, *option;
+    bool nodev = false, nosuid = false;
     size_t len = 0;
-    int n;
 
     out[0] = '\0';
-    if (!options)
-        return;
-    for (option = strtok_r(options, ",", &saveptr); option;
+    for (option = options ? strtok_r(options, ",", &saveptr) : NULL; option;
          option = strtok_r(NULL, ",", &saveptr)) {
         if (is_mount_only_option(option))
             continue;
-        n = snprintf(out + len, size - len, "%s%s", len ? "," : "", option);
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
+        nodev = nodev || strcmp(option, "nodev") == 0;
+        nosuid = nosuid || strcmp(option, "nosuid") == 0;
+        if (!append_option(out, size, &len, option))
+            return;
     }
+    if (root_daemon && !nodev && !append_option(out, size, &len, "dev"))
+        return;
+    if (root_daemon && !nosuid)
+        append_option(out, size, &len, "suid");
+}
+
+/* Whether class @c runs its file system as root when mount.fsp does. */
+static bool runs_as_root(const struct fsp_class *c)
+{
+    if (c->run_as == FSP_CLASS_RUN_AS_USER)
+        return false;
+    return geteuid() == 0;
 }
 
 static void print_problem(void *arg, const char *message)
@@ -219,7 +256,7 @@ int main(int argc, char **argv)
     subst.arg_count = 1;
     subst.user = pw ? pw->pw_name : "root";
     subst.mountpoint = target;
-    filter_options(options, fs_options, sizeof fs_options);
+    filter_options(options, runs_as_root(c), fs_options, sizeof fs_options);
     extra[0] = "-o";
     extra[1] = fs_options;
     if (fsp_class_build_argv(c, &subst, extra, fs_options[0] ? 2 : 0,
