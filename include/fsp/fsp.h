@@ -370,7 +370,11 @@ enum fsp_set_basic_info_bits {
     FSP_SET_ATIME_NOW = 1 << 5, /**< set atime to the current time */
     FSP_SET_MTIME_NOW = 1 << 6, /**< set mtime to the current time */
     FSP_SET_CTIME = 1 << 7,     /**< set ctime to info->ctime */
-    FSP_SET_KILL_SUID = 1 << 8, /**< clear set-user-ID / set-group-ID */
+    /** Clear set-user-ID and set-group-ID as a write by the request's
+     *  caller does: the new mode is
+     *  fsp_fs_mode_after_kill_suid(mode, gid) of the file's mode and
+     *  group (after any FSP_SET_UID / FSP_SET_GID of the same call). */
+    FSP_SET_KILL_SUID = 1 << 8,
 };
 
 /** Flags for open() beyond the open(2) ones. */
@@ -1074,10 +1078,10 @@ typedef struct fsp_fs_interface {
     /* ---- end of the locks, ioctl and poll ---- */
 } fsp_fs_interface_t;
 
-/** Who made the request being served, and the hint that names it. */
 /** The uid or gid of a caller the kernel does not name (allow_idmap). */
 #define FSP_UNKNOWN_ID UINT32_MAX
 
+/** Who made the request being served, and the hint that names it. */
 typedef struct fsp_operation_context {
     uint64_t hint; /**< names the request in fsp_fs_send_response() */
     uint32_t uid;  /**< caller's fsuid, or FSP_UNKNOWN_ID (allow_idmap) */
@@ -1330,6 +1334,22 @@ FSP_API int fsp_name_compare(const char *a, const char *b,
 FSP_API bool fsp_fs_atime_due(const fsp_fs_t *fs, bool directory,
                               struct timespec atime, struct timespec mtime,
                               struct timespec ctime, struct timespec now);
+
+/**
+ * The mode a file keeps when set_basic_info() is asked to
+ * FSP_SET_KILL_SUID: what the kernel's own file systems leave after a
+ * write, truncate or fallocate by a caller without CAP_FSETID, or after a
+ * chown. S_ISUID goes; S_ISGID goes if the group may execute the file,
+ * and otherwise (where it marks mandatory locking) only if the caller of
+ * the request being served is neither in group @p gid (its fsgid or a
+ * supplementary group) nor holds CAP_FSETID, which fsp then reads from
+ * /proc (the request does not say). Call it inside the callback; outside
+ * one there is no caller, and such an S_ISGID stays.
+ * @param mode  the file's mode (type bits are returned unchanged)
+ * @param gid   the file's group, after any change of the same call
+ * @return @p mode without the bits that go
+ */
+FSP_API uint32_t fsp_fs_mode_after_kill_suid(uint32_t mode, uint32_t gid);
 
 /**
  * Set every field of @p params to its default: timeouts of 1 s,

@@ -578,14 +578,13 @@ static int op_get_file_info(fsp_fs_t *fs, void *file_ctx,
 
 /*
  * What a write or a chown by a non-owner costs a file: its set-user-ID bit,
- * and its set-group-ID bit if group execution is allowed. Without group
- * execution, S_ISGID means mandatory locking, not privilege, and stays.
+ * and its set-group-ID bit unless that only marks mandatory locking (no
+ * group execution) and the writer is in the file's group: fsp knows the
+ * rule and the caller.
  */
 static void kill_suid(struct memfs_node *node)
 {
-    node->mode &= ~(uint32_t)S_ISUID;
-    if (node->mode & S_IXGRP)
-        node->mode &= ~(uint32_t)S_ISGID;
+    node->mode = fsp_fs_mode_after_kill_suid(node->mode, node->gid);
 }
 
 static int op_set_basic_info(fsp_fs_t *fs, void *file_ctx, uint32_t valid,

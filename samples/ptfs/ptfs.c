@@ -496,7 +496,8 @@ static int change_mode(struct ptfs_file *f, mode_t mode)
 }
 
 /* What a write or a chown by a non-owner costs a file: set-user-ID, and
- * set-group-ID if group execution is allowed (else it means locking). */
+ * set-group-ID as fsp_fs_mode_after_kill_suid() says (it knows the
+ * caller's groups). */
 static int kill_suid(struct ptfs_file *f)
 {
     struct stat st;
@@ -506,9 +507,7 @@ static int kill_suid(struct ptfs_file *f)
         return -errno;
     if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
         return 0;
-    mode = st.st_mode & 07777 & ~(mode_t)S_ISUID;
-    if (mode & S_IXGRP)
-        mode &= ~(mode_t)S_ISGID;
+    mode = fsp_fs_mode_after_kill_suid(st.st_mode & 07777, st.st_gid);
     return mode == (st.st_mode & 07777) ? 0 : change_mode(f, mode);
 }
 

@@ -289,11 +289,8 @@ static void apply_basic_info(struct sqlfs_inode *in, uint32_t valid,
         in->uid = new_info->uid;
     if (valid & FSP_SET_GID)
         in->gid = new_info->gid;
-    if (valid & FSP_SET_KILL_SUID) {
-        in->mode &= ~(uint32_t)S_ISUID;
-        if (in->mode & S_IXGRP)
-            in->mode &= ~(uint32_t)S_ISGID;
-    }
+    if (valid & FSP_SET_KILL_SUID)
+        in->mode = fsp_fs_mode_after_kill_suid(in->mode, in->gid);
     if (valid & FSP_SET_ATIME)
         in->atime = new_info->atime;
     if (valid & FSP_SET_ATIME_NOW)

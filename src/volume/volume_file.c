@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "acl.h"
+#include "caller.h"
 #include "fs_internal.h"
 #include "txn.h"
 
@@ -435,33 +436,6 @@ enum {
     FALLOCATE_CALL,      /* allocate() */
 };
 
-/* Whether process @pid has CAP_FSETID in effect, from /proc/PID/status;
- * @fallback when that cannot be read (the caller is gone, or lives in a
- * pid namespace that hides it: pid 0). */
-static bool caller_has_cap_fsetid(uint32_t pid, bool fallback)
-{
-    char path[32], line[256];
-    bool found = false, has = fallback;
-    FILE *f;
-
-    if (pid == 0)
-        return fallback;
-    snprintf(path, sizeof path, "/proc/%u/status", (unsigned)pid);
-    f = fopen(path, "re");
-    if (!f)
-        return fallback;
-    while (!found && fgets(line, sizeof line, f)) {
-        unsigned long long caps;
-
-        if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-            has = (caps >> CAP_FSETID) & 1;
-            found = true;
-        }
-    }
-    fclose(f);
-    return has;
-}
-
 /*
  * Does this FALLOCATE clear set-user-ID and set-group-ID first, as
  * fallocate(2) does on ext4 for a caller without CAP_FSETID? The kernel
@@ -477,7 +451,8 @@ static bool caller_has_cap_fsetid(uint32_t pid, bool fallback)
 static bool fallocate_kills_suid(struct fsp_txn *t)
 {
     return volume_kills_suid(t->fs) &&
-           !caller_has_cap_fsetid(t->in.hdr->pid, t->in.hdr->uid == 0);
+           !fsp_caller_has_capability(t->in.hdr->pid, CAP_FSETID,
+                                      t->in.hdr->uid == 0);
 }
 
 int fsp_vol_fallocate(struct fsp_txn *t)

@@ -385,6 +385,12 @@ int h_runl(struct h_proc *p, double timeout_s, const char *path, ...)
 
 int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg)
 {
+    return h_as_user_in_groups(uid, gid, 0, NULL, fn, arg);
+}
+
+int h_as_user_in_groups(uid_t uid, gid_t gid, size_t ngroups,
+                        const gid_t *groups, void (*fn)(void *), void *arg)
+{
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -393,7 +399,7 @@ int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg)
         return -1;
     }
     if (pid == 0) {
-        if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
+        if (setgroups(ngroups, groups) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
             ADD_FAILURE("cannot drop to uid %d gid %d: %s", (int)uid, (int)gid,
                         expect_errname(errno));
             _exit(1);

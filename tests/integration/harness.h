@@ -218,6 +218,10 @@ int h_runl(struct h_proc *p, double timeout_s, const char *path, ...);
  * exit. Returns the child's exit status (0 when fn returned), bounded by a
  * 60 s limit. Failures recorded in the child count for the case. */
 int h_as_user(uid_t uid, gid_t gid, void (*fn)(void *), void *arg);
+/* h_as_user() with the supplementary groups @groups (@ngroups of them)
+ * in place of none. */
+int h_as_user_in_groups(uid_t uid, gid_t gid, size_t ngroups,
+                        const gid_t *groups, void (*fn)(void *), void *arg);
 
 /* Run fn(arg) in nproc forked workers (worker index in *(int*)... passed as
  * idx) and wait for all; returns how many did not exit 0. */

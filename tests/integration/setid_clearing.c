@@ -10,7 +10,9 @@
  *
  * Every case starts from a file of nobody's, mode 06775 (set-group-ID with
  * group execute, so both bits are due to go), and acts as nobody; the
- * mounts let other users in (allow_other). Run in FSP_TEST_DIR mode on
+ * mounts let other users in (allow_other). Without group execute (06666)
+ * set-group-ID marks mandatory locking and stays, unless the writer is
+ * outside the file's group (Linux 6's setattr_should_drop_sgid()). Run in FSP_TEST_DIR mode on
  * tmpfs or ext4, the same cases say what those do (measured: the same,
  * but that tmpfs has no FALLOC_FL_ZERO_RANGE).
  */
@@ -32,8 +34,8 @@ static const char *target(void)
     return h_path("setid");
 }
 
-/* A page of data in a file of nobody's, mode 06775. */
-static void prepare(void)
+/* A page of data in a file of nobody's, group nobody's, mode @mode. */
+static void prepare_mode(mode_t mode)
 {
     static char page[4096];
     const char *path = target();
@@ -44,7 +46,12 @@ static void prepare(void)
     memset(page, 'p', sizeof page);
     ASSERT_TRUE(h_write_file(path, page, sizeof page, 0644));
     ASSERT_OK(chown(path, NOBODY, NOBODY));
-    ASSERT_OK(chmod(path, SETID_MODE));
+    ASSERT_OK(chmod(path, mode));
+}
+
+static void prepare(void)
+{
+    prepare_mode(SETID_MODE);
 }
 
 static mode_t setid_bits(void)
@@ -233,6 +240,63 @@ static void fallocate_by_root_keeps_setid(void)
     EXPECT_EQ(setid_bits(), SETID_MODE);
 }
 
+/* ---- set-group-ID without group execution: mandatory locking ---- */
+
+#define LOCKING_MODE 06666
+#define OUTSIDER_GID 4242 /* a group nobody's file is not in */
+
+/* Prepares a file of mode 06666 and has uid nobody, with fsgid @gid and
+ * the supplementary groups @groups, @act on it; the bits left. */
+static mode_t locking_file_after(gid_t gid, size_t ngroups,
+                                 const gid_t *groups, void (*act)(void *),
+                                 void *arg)
+{
+    prepare_mode(LOCKING_MODE);
+    EXPECT_EQ(h_as_user_in_groups(NOBODY, gid, ngroups, groups, act, arg), 0);
+    return setid_bits();
+}
+
+static void write_outside_the_group_clears_setgid_without_group_execute(void)
+{
+    EXPECT_EQ(locking_file_after(OUTSIDER_GID, 0, NULL, write_buffered, NULL),
+              0666);
+}
+
+static void direct_write_outside_the_group_clears_setgid_without_group_execute(void)
+{
+    EXPECT_EQ(locking_file_after(OUTSIDER_GID, 0, NULL, write_direct, NULL),
+              0666);
+}
+
+static void fallocate_outside_the_group_clears_setgid_without_group_execute(void)
+{
+    int mode = 0;
+
+    EXPECT_EQ(locking_file_after(OUTSIDER_GID, 0, NULL, allocate, &mode),
+              0666);
+}
+
+static void write_in_the_group_keeps_setgid_without_group_execute(void)
+{
+    EXPECT_EQ(locking_file_after(NOBODY, 0, NULL, write_buffered, NULL),
+              02666);
+}
+
+static void write_in_a_supplementary_group_keeps_setgid_without_group_execute(void)
+{
+    const gid_t groups[] = { 100, NOBODY };
+
+    EXPECT_EQ(locking_file_after(OUTSIDER_GID, 2, groups, write_buffered, NULL),
+              02666);
+}
+
+static void fallocate_in_the_group_keeps_setgid_without_group_execute(void)
+{
+    int mode = 0;
+
+    EXPECT_EQ(locking_file_after(NOBODY, 0, NULL, allocate, &mode), 02666);
+}
+
 #define OTHERS "allow_other"
 
 static const struct h_case cases[] = {
@@ -247,6 +311,12 @@ static const struct h_case cases[] = {
     H_CASE(chown_by_root_clears_setid, OTHERS, 0),
     H_CASE(write_by_root_keeps_setid, OTHERS, 0),
     H_CASE(fallocate_by_root_keeps_setid, OTHERS, 0),
+    H_CASE(write_outside_the_group_clears_setgid_without_group_execute, OTHERS, 0),
+    H_CASE(direct_write_outside_the_group_clears_setgid_without_group_execute, OTHERS, 0),
+    H_CASE(fallocate_outside_the_group_clears_setgid_without_group_execute, OTHERS, 0),
+    H_CASE(write_in_the_group_keeps_setgid_without_group_execute, OTHERS, 0),
+    H_CASE(write_in_a_supplementary_group_keeps_setgid_without_group_execute, OTHERS, 0),
+    H_CASE(fallocate_in_the_group_keeps_setgid_without_group_execute, OTHERS, 0),
 };
 
 int main(int argc, char **argv)
