@@ -57,6 +57,8 @@ int memfs_op_copy_file_range(fsp_fs_t *fs, void *src_ctx, uint64_t src_offset,
     err = !buf ? -ENOMEM : flags ? -EINVAL : memfs_check_regular(src);
     if (err == 0)
         err = memfs_check_regular(dst);
+    if (err == 0) /* immutable or append-only: as a write would be */
+        err = memfs_flags_check(dst, MEMFS_CHANGE_DATA);
     if (err < 0)
         goto out;
     if (src_offset >= src->size)

@@ -309,6 +309,22 @@ out:
     return err;
 }
 
+/* ptfs_open_real() of a file to read or write: on a noatime mount with
+ * O_NOATIME, which the kernel grants the file's owner and root only, so
+ * without it where it is refused (the access time then follows SOURCE's
+ * mount for that file). */
+static int open_source_file(struct ptfs *p, const char *rpath, int flags,
+                            int *fd)
+{
+    int err = -EPERM;
+
+    if (p->noatime && !(flags & O_PATH))
+        err = ptfs_open_real(p, rpath, flags | O_NOATIME, fd);
+    if (err == -EPERM)
+        err = ptfs_open_real(p, rpath, flags, fd);
+    return err;
+}
+
 static int op_open(fsp_fs_t *fs, const char *path, int flags,
                    void **file_ctx, fsp_file_info_t *info)
 {
@@ -330,14 +346,14 @@ static int op_open(fsp_fs_t *fs, const char *path, int flags,
         else
             err = new_file(-1, true, path, whole, &f);
     } else {
-        err = ptfs_open_real(p, rpath, source_open_flags(flags), &fd);
+        err = open_source_file(p, rpath, source_open_flags(flags), &fd);
         /* An append-only file (chattr +a) opens for writing only with
          * O_APPEND, which then stays on its descriptor: a file that
          * takes nothing but appends loses nothing by it. */
         if (err == -EPERM && (flags & O_APPEND) &&
             (flags & O_ACCMODE) != O_RDONLY)
-            err = ptfs_open_real(p, rpath, source_open_flags(flags) | O_APPEND,
-                                 &fd);
+            err = open_source_file(p, rpath,
+                                   source_open_flags(flags) | O_APPEND, &fd);
         if (err == 0)
             err = new_file(fd, (flags & FSP_OPEN_META) != 0, path, NULL, &f);
         if (err == 0)
@@ -919,6 +935,7 @@ int ptfs_create(const struct ptfs_options *options,
     p->confine_links = options->confine_links;
     p->redirect_mode = options->redirect_mode;
     p->want_notify = options->notify;
+    p->noatime = options->noatime;
     p->as_root = geteuid() == 0;
     err = ptfs_redirect_table_init(&p->redirects, options->redirects,
                                    options->redirect_count,
@@ -932,7 +949,11 @@ int ptfs_create(const struct ptfs_options *options,
         goto fail;
     }
     *interface = ptfs_interface;
-    if (options->passthrough)
+    /* The kernel's passthrough reads through a backing file of its own,
+     * opened with the FUSE file's flags on SOURCE's mount: O_NOATIME
+     * (open_source_file()) would not reach it, and every read would set
+     * SOURCE's access time. So noatime costs passthrough. */
+    if (options->passthrough && !options->noatime)
         interface->get_backing_file = op_get_backing_file;
     if (options->kernel_locks) {
         interface->get_lock = NULL;

@@ -46,6 +46,11 @@ struct ptfs_options {
      *  mount (and no FLUSH per close); off: they are SOURCE's locks
      *  (ptfs_lock.c). */
     bool kernel_locks;
+    /** The mount is noatime: open SOURCE's files with O_NOATIME, so that
+     *  reads leave their access times alone, and without passthrough
+     *  (the kernel's own backing file would not be O_NOATIME). Otherwise
+     *  access times follow the mount SOURCE is on. */
+    bool noatime;
 };
 
 struct ptfs;

@@ -67,8 +67,13 @@ static int make_listing(struct ptfs *p, struct ptfs_file *f)
     DIR *dir;
     int fd, err = 0;
 
-    /* A descriptor of our own: the directory stream moves its offset. */
-    fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* A descriptor of our own: the directory stream moves its offset.
+     * On a noatime mount O_NOATIME, where the kernel grants it. */
+    fd = -1;
+    if (p->noatime)
+        fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+    if (fd < 0)
+        fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     dir = fdopendir(fd);

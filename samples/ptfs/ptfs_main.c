@@ -95,7 +95,9 @@ static const char usage_text[] =
     "  relatime, strictatime, noatime, nodiratime\n"
     "                        the mount's access time flag (default\n"
     "                        relatime); access times are SOURCE's, kept\n"
-    "                        by the mount SOURCE is on\n"
+    "                        by the mount SOURCE is on (noatime: files\n"
+    "                        are opened O_NOATIME, reads keep them, and\n"
+    "                        no passthrough)\n"
     "  noacl                 no POSIX ACLs (default: SOURCE's, enforced by\n"
     "                        the kernel)\n"
     "  io_uring              serve requests through FUSE over io_uring (needs\n"
@@ -249,6 +251,7 @@ static void raise_open_file_limit(void)
 static int run(const struct command_line *cl)
 {
     const struct sample_cli *cli = &cl->cli;
+    struct ptfs_options options;
     fsp_fs_interface_t interface;
     struct ptfs *ptfs = NULL;
     fsp_fs_t *fs = NULL;
@@ -262,7 +265,9 @@ static int run(const struct command_line *cl)
     raise_open_file_limit();
     /* A write past RLIMIT_FSIZE must fail with EFBIG, not kill ptfs. */
     signal(SIGXFSZ, SIG_IGN);
-    err = ptfs_create(&cl->ptfs, &interface, &ptfs, message, sizeof message);
+    options = cl->ptfs;
+    options.noatime = cli->volume.atime == FSP_ATIME_NEVER;
+    err = ptfs_create(&options, &interface, &ptfs, message, sizeof message);
     if (err < 0) {
         if (message[0])
             sample_cli_message(cli, "%s", message);

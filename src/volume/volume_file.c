@@ -332,6 +332,21 @@ int fsp_vol_write_complete(struct fsp_txn *t, const fsp_response_t *rsp)
     return 0;
 }
 
+/*
+ * A close(2) of a file open for writing with passthrough: stores through
+ * a shared mapping went to the backing file without a request (the
+ * kernel's passthrough mmap has no hook that refreshes the FUSE inode, as
+ * its write path does), and changed the backing file's mtime and ctime.
+ * Drop the cached attributes, so that a stat(2) after the close sees them
+ * (generic/080). Cheap: one notification per such close.
+ */
+static void passthrough_writer_closes(struct fsp_txn *t,
+                                      const struct fsp_handle *h)
+{
+    if (h->io_mode == FSP_IO_PASSTHROUGH && open_writes(h->flags))
+        fsp_notify_inode_attributes_now(t->fs, t->in.nodeid);
+}
+
 int fsp_vol_flush(struct fsp_txn *t)
 {
     const struct fuse_flush_in *in = t->in.arg;
@@ -348,6 +363,7 @@ int fsp_vol_flush(struct fsp_txn *t)
     err = fsp_request_handle(t->fs, t->in.nodeid, in->fh, &t->handle);
     if (err)
         return err;
+    passthrough_writer_closes(t, t->handle);
     return fsp_volume_unlock_on_close(t, t->handle->ctx, in->lock_owner);
 }
 
@@ -376,6 +392,10 @@ int fsp_vol_release(struct fsp_txn *t)
      * long as the node (a file created before the first OPEN). */
     if (in->fh == 0 && t->fs->params.per_file_context)
         return 0;
+    /* With no FLUSH (no served POSIX locks) the close shows here, later. */
+    if (!fsp_volume_posix_locks(t->fs) &&
+        fsp_request_handle(t->fs, t->in.nodeid, in->fh, &h) == 0)
+        passthrough_writer_closes(t, h);
     return fsp_handle_release(t->fs, in->fh);
 }
 
