@@ -63,6 +63,8 @@ static const char usage_text[] =
     "  relatime, strictatime, noatime, nodiratime\n"
     "                 the mount's access time flag (default relatime);\n"
     "                 sqlfs itself never updates an access time on reads\n"
+    "  noacl          no POSIX ACLs (default: fsp keeps them, stored as\n"
+    "                 xattrs in the database, in step with the modes)\n"
     "\n"
     "SIGUSR1 switches the debug log on and off while sqlfs runs.\n";
 
@@ -133,6 +135,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
     cl->cli.volume.negative_timeout_ms = 1000;
     /* The file context is the inode, shared by its opens. */
     cl->cli.volume.per_file_context = true;
+    /* ACLs in the xattr table, kept in step with the modes by fsp. */
+    cl->cli.volume.posix_acl = FSP_POSIX_ACL_FSP;
     parsed = sample_cli_parse(&cl->cli, argc, argv);
     if (parsed != 0)
         return parsed < 0 ? -1 : 1;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tree_copy.sh - copies of a tree that has everything a Unix tree can have
 # give, on an fsp volume, exactly what they give on the kernel's own file
-# system: memfs is held to tmpfs, ptfs (over an ext4 SOURCE) to ext4.
+# system: memfs and sqlfs are held to tmpfs, ptfs (over an ext4 SOURCE)
+# to ext4.
 #
 #   tree_copy.sh [BIN_DIR]         (CTest passes it; default build/bin)
 #
@@ -31,7 +32,7 @@
 # its set-group-ID bit; chmod and setfacl by a user outside the file's
 # group clear set-group-ID.
 #
-# Environment: FSP_TEST_FS (memfs or ptfs), FSP_TEST_FS_OPTS (more -o
+# Environment: FSP_TEST_FS (memfs, ptfs or sqlfs), FSP_TEST_FS_OPTS (more -o
 # options, after a comma: ",open_handles"; ",noacl" shows the old bug), CI (a missing /dev/fuse fails
 # instead of skipping; exit 77 = skip).
 set -u
@@ -48,7 +49,7 @@ GROUP=1002
 NAME=tree_copy
 . "$(dirname "$0")/script_common.sh"
 require_fuse_and_root "owners, tmpfs, setpriv"
-case $FS in memfs|ptfs) ;; *) say "FAIL: FSP_TEST_FS=$FS: memfs or ptfs"; exit 1;; esac
+case $FS in memfs|ptfs|sqlfs) ;; *) say "FAIL: FSP_TEST_FS=$FS: memfs, ptfs or sqlfs"; exit 1;; esac
 for tool in getfacl setfacl getfattr setfattr rsync tar setpriv python3; do
     command -v "$tool" >/dev/null ||
         { echo "SKIP: $tool is missing (scripts/install-deps.sh)"; exit 77; }
@@ -240,10 +241,11 @@ rules() (
 build_tree "$SRC" || fatal "building the source tree"
 say "source tree: $(find "$SRC" | wc -l) entries"
 
-if [ "$FS" = memfs ]; then
+if [ "$FS" = memfs ] || [ "$FS" = sqlfs ]; then
     mount -t tmpfs -o mode=755 fsp-tree-copy "$REF" || fatal "mount tmpfs"
     REF_NAME=tmpfs
     ARGS=(-f -o "allow_other${FS_OPTS:+,$FS_OPTS}")
+    [ "$FS" = sqlfs ] && ARGS+=("$WORK/tree.sqlite")
 else
     REF_NAME=ext4
     ARGS=(-f -o "allow_other${FS_OPTS:+,$FS_OPTS}" "$BACKING")
