@@ -280,6 +280,44 @@ int sqlfs_op_set_file_size(fsp_fs_t *fs, void *file_ctx, uint64_t new_size,
     return change_size(fs, file_ctx, new_size, info);
 }
 
+/*
+ * Reserve bytes [offset, end) of a file whose size reaches @end: store
+ * each chunk of the range at least up to the range's end in it, padded
+ * with zeros, so that the space is taken now (a write into the range then
+ * grows nothing) and a volume without room fails the fallocate with
+ * ENOSPC, not a later write. Fails with ENOSPC at once, without writing,
+ * when the range, less what the file stores already, is larger than the
+ * room the volume reports.
+ */
+static int reserve_range(struct sqlfs *s, struct sqlfs_txn *t, uint64_t ino,
+                         uint64_t offset, uint64_t end)
+{
+    struct sqlfs_usage usage;
+    uint64_t index, stored_bytes = 0, need = end - offset;
+    int err;
+
+    err = s->db->usage(t, &usage);
+    if (err == 0 && need > usage.free_bytes) /* less what is there */
+        err = s->db->chunk_bytes(t, ino, &stored_bytes);
+    if (err < 0)
+        return err;
+    if (need - min_u64(need, stored_bytes) > usage.free_bytes)
+        return -ENOSPC;
+    for (index = offset / SQLFS_CHUNK_SIZE; err == 0 &&
+         index * SQLFS_CHUNK_SIZE < end; index++) {
+        uint64_t start = index * SQLFS_CHUNK_SIZE;
+        size_t want = (size_t)(min_u64(end, start + SQLFS_CHUNK_SIZE) - start);
+        size_t stored;
+
+        err = s->db->chunk_read(t, ino, index, chunk_buf, &stored);
+        if (err == 0 && stored < want) {
+            memset(chunk_buf + stored, 0, want - stored);
+            err = s->db->chunk_write(t, ino, index, chunk_buf, want);
+        }
+    }
+    return err;
+}
+
 int sqlfs_op_allocate(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
                       uint64_t length)
 {
@@ -307,11 +345,16 @@ int sqlfs_op_allocate(fsp_fs_t *fs, void *file_ctx, int mode, uint64_t offset,
             err = zero_range(s, t, in.ino, offset,
                              min_u64(length, in.size - offset));
         in.mtime = in.ctime = sqlfs_now();
-    } else if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + length > in.size) {
-        /* No space is reserved: the database grows as chunks are
-         * written (docs/SQLFS.md). The range reads as zeros. */
-        in.size = offset + length;
-        in.mtime = in.ctime = sqlfs_now();
+    } else {
+        /* Chunks hold nothing past the size: with KEEP_SIZE, what lies
+         * beyond it is not reserved (docs/SQLFS.md). */
+        if (!(mode & FALLOC_FL_KEEP_SIZE) && offset + length > in.size) {
+            in.size = offset + length;
+            in.mtime = in.ctime = sqlfs_now();
+        }
+        if (offset < in.size)
+            err = reserve_range(s, t, in.ino, offset,
+                                min_u64(offset + length, in.size));
     }
     if (err == 0)
         err = s->db->inode_update(t, &in);

@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -481,6 +482,44 @@ static void unlinked_open_file_is_readable_until_its_last_close(void)
         h_note("--check: %s", p.out);
 }
 
+/* fallocate takes the space at once: a write into the range grows
+ * nothing, the range reads as zeros, and a range larger than the volume's
+ * free space fails with ENOSPC and changes nothing. */
+static void fallocate_reserves_its_range_and_refuses_more_than_is_free(void)
+{
+    struct h_mount m;
+    struct statvfs vfs;
+    struct stat before, after;
+    unsigned char got[8192];
+    struct work w;
+
+    work_init(&w);
+    mount_volume(&w, &m, NULL);
+    int fd = (int)ASSERT_OK(open(in_mnt(&w, "f"), O_RDWR | O_CREAT, 0644));
+    ASSERT_OK(fallocate(fd, 0, 4095, 200000));
+    ASSERT_OK(fstat(fd, &before));
+    EXPECT_EQ(before.st_size, 4095 + 200000);
+    EXPECT_GE((long long)before.st_blocks * 512, 4095 + 200000);
+    EXPECT_EQ(pwrite(fd, "ab", 2, 4095), 2);
+    EXPECT_EQ(pwrite(fd, "cd", 2, 150000), 2);
+    ASSERT_OK(fstat(fd, &after));
+    EXPECT_EQ(after.st_blocks, before.st_blocks);
+    EXPECT_EQ(pread(fd, got, sizeof got, 8192), (ssize_t)sizeof got);
+    for (size_t i = 0; i < sizeof got; i++)
+        if (got[i] != 0) {
+            ADD_FAILURE("byte %zu of the reserved range is %d", 8192 + i, got[i]);
+            break;
+        }
+    ASSERT_OK(fstatvfs(fd, &vfs));
+    uint64_t free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    EXPECT_ERRNO(fallocate(fd, 0, 0, (off_t)(free_bytes * 2 + (1 << 30))),
+                 ENOSPC);
+    ASSERT_OK(fstat(fd, &after));
+    EXPECT_EQ(after.st_size, before.st_size);
+    EXPECT_OK(close(fd));
+    unmount_volume(&m);
+}
+
 static const struct h_case cases[] = {
     H_CASE_T(data_survives_unmount_and_remount, NULL, H_DAEMON | H_NOMOUNT, 120),
     H_CASE_T(second_mount_of_one_database_is_refused, NULL, H_DAEMON | H_NOMOUNT, 120),
@@ -491,6 +530,8 @@ static const struct h_case cases[] = {
     H_CASE_T(sigkill_in_the_middle_of_a_copy_loses_nothing_fsynced, NULL,
              H_DAEMON | H_NOMOUNT, 180),
     H_CASE_T(unlinked_open_file_is_readable_until_its_last_close, NULL,
+             H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(fallocate_reserves_its_range_and_refuses_more_than_is_free, NULL,
              H_DAEMON | H_NOMOUNT, 120),
 };
 
