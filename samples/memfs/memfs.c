@@ -665,13 +665,14 @@ static int op_unlink(fsp_fs_t *fs, void *file_ctx, const char *path)
         err = -ENOENT;
         goto out;
     }
-    if (S_ISDIR(entry->node->mode) && entry->node->entries.count > 0) {
-        err = -ENOTEMPTY;
-        goto out;
-    }
+    /* Immutable and append-only come first, as the kernel's may_delete()
+     * checks them before a file system looks at the directory's entries. */
     err = memfs_flags_check(entry->node, MEMFS_CHANGE_NAME);
     if (err == 0)
         err = memfs_flags_check(parent, MEMFS_CHANGE_DIR_REMOVE);
+    if (err == 0 && S_ISDIR(entry->node->mode) &&
+        entry->node->entries.count > 0)
+        err = -ENOTEMPTY;
     if (err < 0)
         goto out;
     drop_name(m, parent, entry);
