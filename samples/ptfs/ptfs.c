@@ -318,7 +318,7 @@ static int open_source_file(struct ptfs *p, const char *rpath, int flags,
 {
     int err = -EPERM;
 
-    if (p->noatime && !(flags & O_PATH))
+    if (p->file_noatime && !(flags & O_PATH))
         err = ptfs_open_real(p, rpath, flags | O_NOATIME, fd);
     if (err == -EPERM)
         err = ptfs_open_real(p, rpath, flags, fd);
@@ -935,7 +935,8 @@ int ptfs_create(const struct ptfs_options *options,
     p->confine_links = options->confine_links;
     p->redirect_mode = options->redirect_mode;
     p->want_notify = options->notify;
-    p->noatime = options->noatime;
+    p->file_noatime = options->atime == FSP_ATIME_NEVER;
+    p->dir_noatime = p->file_noatime || options->nodiratime;
     p->as_root = geteuid() == 0;
     err = ptfs_redirect_table_init(&p->redirects, options->redirects,
                                    options->redirect_count,
@@ -953,7 +954,7 @@ int ptfs_create(const struct ptfs_options *options,
      * opened with the FUSE file's flags on SOURCE's mount: O_NOATIME
      * (open_source_file()) would not reach it, and every read would set
      * SOURCE's access time. So noatime costs passthrough. */
-    if (options->passthrough && !options->noatime)
+    if (options->passthrough && options->atime != FSP_ATIME_NEVER)
         interface->get_backing_file = op_get_backing_file;
     if (options->kernel_locks) {
         interface->get_lock = NULL;

@@ -46,11 +46,15 @@ struct ptfs_options {
      *  mount (and no FLUSH per close); off: they are SOURCE's locks
      *  (ptfs_lock.c). */
     bool kernel_locks;
-    /** The mount is noatime: open SOURCE's files with O_NOATIME, so that
-     *  reads leave their access times alone, and without passthrough
-     *  (the kernel's own backing file would not be O_NOATIME). Otherwise
-     *  access times follow the mount SOURCE is on. */
-    bool noatime;
+    /** The mount's access time policy (fsp_volume_params::atime and
+     *  nodiratime). With relatime, the default, and with strictatime,
+     *  access times are kept by the mount SOURCE is on (ptfs cannot set
+     *  one without the kernel setting the change time too). With noatime
+     *  ptfs opens SOURCE's files and directories O_NOATIME, with
+     *  nodiratime its directories, and noatime turns passthrough off,
+     *  since the kernel's own backing file follows SOURCE's mount. */
+    uint8_t atime;
+    bool nodiratime;
 };
 
 struct ptfs;

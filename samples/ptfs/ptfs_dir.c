@@ -68,9 +68,9 @@ static int make_listing(struct ptfs *p, struct ptfs_file *f)
     int fd, err = 0;
 
     /* A descriptor of our own: the directory stream moves its offset.
-     * On a noatime mount O_NOATIME, where the kernel grants it. */
+     * O_NOATIME with noatime or nodiratime, if the kernel grants it. */
     fd = -1;
-    if (p->noatime)
+    if (p->dir_noatime)
         fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
     if (fd < 0)
         fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

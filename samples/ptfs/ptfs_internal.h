@@ -85,7 +85,8 @@ struct ptfs {
     enum ptfs_redirect_mode redirect_mode;
     struct ptfs_redirect_table redirects;
     bool as_root;         /* running as root: new files get the caller's owner */
-    bool noatime;         /* open files O_NOATIME (ptfs_options.noatime) */
+    /* Access times (ptfs_options.atime, nodiratime): opened O_NOATIME. */
+    bool file_noatime, dir_noatime;
     bool want_notify;
     struct ptfs_notify *notify;
     struct ptfs_locks *locks; /* ptfs_lock.c */

@@ -95,9 +95,9 @@ static const char usage_text[] =
     "  relatime, strictatime, noatime, nodiratime\n"
     "                        the mount's access time flag (default\n"
     "                        relatime); access times are SOURCE's, kept\n"
-    "                        by the mount SOURCE is on (noatime: files\n"
-    "                        are opened O_NOATIME, reads keep them, and\n"
-    "                        no passthrough)\n"
+    "                        by the mount SOURCE is on; with noatime\n"
+    "                        ptfs opens files O_NOATIME (and turns\n"
+    "                        passthrough off), with nodiratime directories\n"
     "  noacl                 no POSIX ACLs (default: SOURCE's, enforced by\n"
     "                        the kernel)\n"
     "  io_uring              serve requests through FUSE over io_uring (needs\n"
@@ -266,7 +266,8 @@ static int run(const struct command_line *cl)
     /* A write past RLIMIT_FSIZE must fail with EFBIG, not kill ptfs. */
     signal(SIGXFSZ, SIG_IGN);
     options = cl->ptfs;
-    options.noatime = cli->volume.atime == FSP_ATIME_NEVER;
+    options.atime = cli->volume.atime;
+    options.nodiratime = cli->volume.nodiratime;
     err = ptfs_create(&options, &interface, &ptfs, message, sizeof message);
     if (err < 0) {
         if (message[0])
