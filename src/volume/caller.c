@@ -1,9 +1,10 @@
 /*
  * caller.c - layer 3: a request's caller beyond its header (uid, gid,
- * pid): capabilities and supplementary groups, from /proc/PID/status.
- * Reading /proc costs a few microseconds, so only rare paths ask: a
- * FALLOCATE's set-ID clearing, and a set-group-ID file without group
- * execution changed by someone other than root. Self-contained (fsp.h
+ * pid): capabilities and supplementary groups, from /proc/PID/status,
+ * read in one pass per question. Reading /proc costs a few microseconds,
+ * so only rare paths ask: a FALLOCATE's set-ID clearing, and a
+ * set-group-ID file without group execution changed by someone outside
+ * its group. Self-contained (fsp.h
  * only), so that memfs_selftest compiles it in and checks memfs against
  * the library's own rule.
  */
@@ -17,76 +18,100 @@
 #include "fsp/fsp.h"
 #include "caller.h"
 
-/* The value of the line of /proc/@pid/status that starts with @key (as
- * "CapEff:"), in a buffer the caller frees; NULL if there is none. */
-static char *status_line(uint32_t pid, const char *key)
+/* What /proc/PID/status says of the caller, read in one pass. */
+struct caller_status {
+    bool has_caps, has_fsgid;
+    unsigned long long cap_eff; /* "CapEff:" */
+    uint32_t fsgid;             /* the fourth of "Gid:" */
+    char *groups;               /* "Groups:", space-separated; freed by
+                                   caller_status_free() */
+};
+
+/* Fills @st from /proc/@pid/status; what it cannot read it leaves unset
+ * (pid 0, a process gone or hidden in another pid namespace). */
+static void caller_status_read(uint32_t pid, struct caller_status *st)
 {
-    char path[32], *line = NULL, *value = NULL;
-    size_t size = 0, key_len = strlen(key);
+    char path[32], *line = NULL;
+    unsigned long real, effective, saved, fs;
+    size_t size = 0;
     FILE *f;
 
+    memset(st, 0, sizeof *st);
     if (pid == 0)
-        return NULL;
+        return;
     snprintf(path, sizeof path, "/proc/%u/status", (unsigned)pid);
     f = fopen(path, "re");
     if (!f)
-        return NULL;
+        return;
     while (getline(&line, &size, f) >= 0) {
-        if (strncmp(line, key, key_len) == 0) {
-            value = strdup(line + key_len);
-            break;
+        if (sscanf(line, "CapEff: %llx", &st->cap_eff) == 1) {
+            st->has_caps = true;
+        } else if (sscanf(line, "Gid: %lu %lu %lu %lu", &real, &effective,
+                          &saved, &fs) == 4) {
+            st->fsgid = (uint32_t)fs;
+            st->has_fsgid = true;
+        } else if (strncmp(line, "Groups:", 7) == 0 && !st->groups) {
+            st->groups = strdup(line + 7);
         }
     }
     free(line);
     fclose(f);
-    return value;
 }
 
-bool fsp_caller_has_capability(uint32_t pid, int cap, bool fallback)
+static void caller_status_free(struct caller_status *st)
 {
-    char *value = status_line(pid, "CapEff:");
-    unsigned long long caps;
-    bool has = fallback;
-
-    if (value && sscanf(value, "%llx", &caps) == 1)
-        has = (caps >> cap) & 1;
-    free(value);
-    return has;
+    free(st->groups);
+    st->groups = NULL;
 }
 
-/* The fsgid of process @pid (the fourth of "Gid:"); FSP_UNKNOWN_ID if it
- * cannot be read. */
-static uint32_t caller_fsgid(uint32_t pid)
+static bool status_has_capability(const struct caller_status *st, int cap,
+                                  bool fallback)
 {
-    char *value = status_line(pid, "Gid:");
-    unsigned long real, effective, saved, fs;
-    uint32_t fsgid = FSP_UNKNOWN_ID;
-
-    if (value &&
-        sscanf(value, "%lu %lu %lu %lu", &real, &effective, &saved, &fs) == 4)
-        fsgid = (uint32_t)fs;
-    free(value);
-    return fsgid;
+    return st->has_caps ? (st->cap_eff >> cap) & 1 : fallback;
 }
 
-bool fsp_caller_in_group(uint32_t pid, uint32_t fsgid, uint32_t gid)
+/* @fsgid: the request's, or FSP_UNKNOWN_ID for the one of @st. */
+static bool status_in_group(const struct caller_status *st, uint32_t fsgid,
+                            uint32_t gid)
 {
-    char *value, *p, *end;
-    bool member = false;
+    char *p, *end;
 
-    if (fsgid == FSP_UNKNOWN_ID)
-        fsgid = caller_fsgid(pid);
+    if (fsgid == FSP_UNKNOWN_ID && st->has_fsgid)
+        fsgid = st->fsgid;
     if (fsgid == gid)
         return true;
-    value = status_line(pid, "Groups:");
-    for (p = value; p && !member; p = end) {
+    for (p = st->groups; p; p = end) {
         unsigned long g = strtoul(p, &end, 10);
 
         if (end == p)
             break;
-        member = g == gid;
+        if (g == gid)
+            return true;
     }
-    free(value);
+    return false;
+}
+
+bool fsp_caller_has_capability(uint32_t pid, int cap, bool fallback)
+{
+    struct caller_status st;
+    bool has;
+
+    caller_status_read(pid, &st);
+    has = status_has_capability(&st, cap, fallback);
+    caller_status_free(&st);
+    return has;
+}
+
+bool fsp_caller_in_group(uint32_t pid, uint32_t fsgid, uint32_t gid)
+{
+    struct caller_status st;
+    bool member;
+
+    if (fsgid == gid)
+        return true; /* no need to read /proc */
+    caller_status_read(pid, &st);
+    member = status_in_group(&st, fsgid, gid);
+    caller_status_free(&st);
     return member;
 }
 
@@ -104,17 +129,19 @@ bool fsp_caller_in_group(uint32_t pid, uint32_t fsgid, uint32_t gid)
 FSP_API uint32_t fsp_fs_mode_after_kill_suid(uint32_t mode, uint32_t gid)
 {
     const fsp_operation_context_t *caller = fsp_fs_operation_context();
+    struct caller_status st;
+    bool keeps;
 
     mode &= ~(uint32_t)S_ISUID;
     if (!(mode & S_ISGID))
         return mode;
     if (mode & S_IXGRP)
         return mode & ~(uint32_t)S_ISGID;
-    if (!caller)
+    if (!caller || caller->gid == gid)
         return mode;
-    if (fsp_caller_in_group(caller->pid, caller->gid, gid))
-        return mode;
-    if (fsp_caller_has_capability(caller->pid, CAP_FSETID, caller->uid == 0))
-        return mode;
-    return mode & ~(uint32_t)S_ISGID;
+    caller_status_read(caller->pid, &st);
+    keeps = status_in_group(&st, caller->gid, gid) ||
+            status_has_capability(&st, CAP_FSETID, caller->uid == 0);
+    caller_status_free(&st);
+    return keeps ? mode : mode & ~(uint32_t)S_ISGID;
 }
