@@ -62,6 +62,10 @@ struct sqlfs_usage {
     uint64_t used_bytes;  /**< bytes the database file takes */
     uint64_t free_bytes;  /**< bytes it can still grow by, reused pages
                                included */
+    uint64_t total_bytes; /**< the volume's size: the host file system's
+                               for SQLite (so that it does not move when
+                               other files there grow), a nominal size
+                               for PostgreSQL; at least used + free */
 };
 
 /**

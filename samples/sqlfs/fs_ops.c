@@ -43,7 +43,7 @@ static int op_get_volume_info(fsp_fs_t *fs, fsp_volume_info_t *info)
     err = sqlfs_end(s, t, err);
     if (err < 0)
         return err;
-    info->total_size = usage.used_bytes + usage.free_bytes;
+    info->total_size = usage.total_bytes;
     info->free_size = usage.free_bytes;
     /* An inode is a row: as many more as there are free pages. */
     info->free_files = usage.free_bytes / 4096;

@@ -834,6 +834,7 @@ static int pq_usage(struct sqlfs_txn *t, struct sqlfs_usage *out)
         if (out->used_bytes > PG_NOMINAL_SIZE)
             out->used_bytes = PG_NOMINAL_SIZE;
         out->free_bytes = PG_NOMINAL_SIZE - out->used_bytes;
+        out->total_bytes = PG_NOMINAL_SIZE;
     }
     PQclear(r);
     return err;

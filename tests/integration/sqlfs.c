@@ -520,6 +520,38 @@ static void fallocate_reserves_its_range_and_refuses_more_than_is_free(void)
     unmount_volume(&m);
 }
 
+/* The volume's size is its host file system's: another program filling
+ * the host may change the free space, never the size. */
+static void statfs_size_is_the_hosts_and_stays_while_the_host_fills(void)
+{
+    static char block[1 << 20];
+    struct statvfs host, before, after;
+    struct h_mount m;
+    struct work w;
+    char outside[192];
+
+    work_init(&w);
+    mount_volume(&w, &m, NULL);
+    ASSERT_OK(statvfs(w.dir, &host));
+    ASSERT_OK(statvfs(w.mnt, &before));
+    EXPECT_EQ((uint64_t)before.f_blocks * before.f_frsize,
+              (uint64_t)host.f_blocks * host.f_frsize);
+    EXPECT_LE(before.f_bfree, before.f_blocks);
+    snprintf(outside, sizeof outside, "%s/outside", w.dir);
+    memset(block, 7, sizeof block);
+    int fd = (int)ASSERT_OK(open(outside, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    for (int i = 0; i < 8; i++)
+        EXPECT_EQ(write(fd, block, sizeof block), (ssize_t)sizeof block);
+    EXPECT_OK(fsync(fd));
+    EXPECT_OK(close(fd));
+    ASSERT_OK(statvfs(w.mnt, &after));
+    EXPECT_EQ(after.f_blocks, before.f_blocks);
+    /* (The free space is not compared: tests beside this one free and
+     * fill the same host.) */
+    EXPECT_OK(unlink(outside));
+    unmount_volume(&m);
+}
+
 static const struct h_case cases[] = {
     H_CASE_T(data_survives_unmount_and_remount, NULL, H_DAEMON | H_NOMOUNT, 120),
     H_CASE_T(second_mount_of_one_database_is_refused, NULL, H_DAEMON | H_NOMOUNT, 120),
@@ -532,6 +564,8 @@ static const struct h_case cases[] = {
     H_CASE_T(unlinked_open_file_is_readable_until_its_last_close, NULL,
              H_DAEMON | H_NOMOUNT, 120),
     H_CASE_T(fallocate_reserves_its_range_and_refuses_more_than_is_free, NULL,
+             H_DAEMON | H_NOMOUNT, 120),
+    H_CASE_T(statfs_size_is_the_hosts_and_stays_while_the_host_fills, NULL,
              H_DAEMON | H_NOMOUNT, 120),
 };
 
