@@ -69,9 +69,19 @@ start_daemon() {
     fail "launcher did not come up"
 }
 
+# Stops the launcher with SIGTERM; one that has not left within 10 s is
+# a failure, named with where its threads wait, and is killed.
 stop_daemon() {
     [ -n "$DAEMON_PID" ] || return 0
+    local pid
+    pid=$(launcherd_pid)
     kill "$DAEMON_PID"
+    # (the launcher, not the timeout(1) around it: that stays a zombie
+    # of this shell until the wait below)
+    if [ -n "$pid" ] && ! wait_for 10 not kill -0 "$pid" 2>/dev/null; then
+        fail "launcher still there 10 s after SIGTERM (wchan: $(cat /proc/"$pid"/wchan 2>/dev/null), state: $(ps -o stat= -p "$pid" 2>/dev/null))"
+        kill -9 "$pid" "$DAEMON_PID" 2>/dev/null
+    fi
     wait "$DAEMON_PID" 2>/dev/null
     DAEMON_PID=
 }
