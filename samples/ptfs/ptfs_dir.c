@@ -70,10 +70,9 @@ static int make_listing(struct ptfs *p, struct ptfs_file *f)
     /* A descriptor of our own: the directory stream moves its offset.
      * O_NOATIME with noatime or nodiratime, if the kernel grants it. */
     fd = -1;
-    errno = EPERM;
     if (p->dir_noatime)
         fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
-    if (fd < 0 && errno == EPERM) /* O_NOATIME refused: not the owner */
+    if (!p->dir_noatime || (fd < 0 && errno == EPERM)) /* EPERM: not the owner */
         fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;

@@ -556,15 +556,14 @@ static int sq_usage(struct sqlfs_txn *t, struct sqlfs_usage *out)
         return err;
     out->used_bytes = (pages - free_pages) * page_size;
     out->free_bytes = free_pages * page_size;
-    out->total_bytes = out->used_bytes + out->free_bytes;
     if (statvfs(b->dir, &vfs) == 0) {
         /* The database file is part of the host's used space, so the
          * host's size bounds it and its reusable pages. */
         out->free_bytes += (uint64_t)vfs.f_bavail * vfs.f_frsize;
         out->total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
-        if (out->total_bytes < out->used_bytes + out->free_bytes)
-            out->total_bytes = out->used_bytes + out->free_bytes;
     }
+    if (out->total_bytes < out->used_bytes + out->free_bytes)
+        out->total_bytes = out->used_bytes + out->free_bytes;
     return 0;
 }
 
